@@ -1,0 +1,7 @@
+//! The WorkSpaces (2015-04-08) and Directory Service (2015-04-16) models as Rust: typed
+//! shapes, enums, the operation tables with each operation's modeled errors, the error
+//! tables, and constraint validation. The `generated` modules are written by
+//! `localspaces-codegen` from `model/`; do not edit them by hand. No HTTP, no I/O.
+
+pub mod error;
+pub mod value;

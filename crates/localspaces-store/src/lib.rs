@@ -1,0 +1,137 @@
+//! The store: versioned records keyed by (account, region, kind, id), with secondary
+//! indexes, creation-ordered cursors and atomic conditional batches.
+//!
+//! The trait is deliberately narrow so that engines are small: SQLite (durable, the
+//! default), in-memory (tests), and later Postgres for several replicas. The store knows
+//! nothing about WorkSpaces: bodies are opaque bytes the service encodes (with a version
+//! marker) and decodes (migrating older versions).
+
+mod memory;
+mod sqlite;
+#[cfg(test)]
+mod suite;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+/// Who owns a record. Global records (e.g. pending transitions) use an empty account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+impl Scope {
+    /// A scope from an account id and a region.
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Scope { account: account.into(), region: region.into() }
+    }
+}
+
+/// The full key of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub scope: Scope,
+    /// Resource kind, e.g. `ipgroup`, `workspace`, `directory`.
+    pub kind: String,
+    pub id: String,
+}
+
+/// A secondary index entry carried by a record: (index name, key). An index named in
+/// [`Put::unique`] must not hold the same key for two records of one scope and kind.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IndexEntry {
+    pub name: String,
+    pub key: String,
+}
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub key: Key,
+    /// Revision, incremented by the store on every write (1 after the first insert).
+    pub rev: u64,
+    /// Creation order, assigned by the store on insert and kept on update. Strictly
+    /// increasing within the whole store; used for stable pagination.
+    pub seq: u64,
+    /// Opaque encoded body (the service adds its own version marker).
+    pub body: Vec<u8>,
+    pub indexes: Vec<IndexEntry>,
+}
+
+/// What must hold for a write to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// No condition.
+    Any,
+    /// The record must not exist.
+    Absent,
+    /// The record must exist with exactly this revision.
+    Rev(u64),
+}
+
+/// Insert or replace a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Put {
+    pub key: Key,
+    pub body: Vec<u8>,
+    pub indexes: Vec<IndexEntry>,
+    /// Index names whose keys must be unique within (scope, kind).
+    pub unique: Vec<String>,
+    pub expect: Expect,
+}
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Put(Put),
+    /// Delete a record (absent is not an error unless `expect` says so).
+    Delete { key: Key, expect: Expect },
+}
+
+/// Which records a scan returns, always in creation (`seq`) order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub scope: Scope,
+    pub kind: String,
+    /// Only records carrying this index entry.
+    pub index: Option<IndexEntry>,
+    /// Only records with `seq` greater than this (a pagination cursor).
+    pub after_seq: Option<u64>,
+    /// At most this many records.
+    pub limit: Option<usize>,
+}
+
+/// Store failures. `Conflict` is expected (a condition did not hold); the others are
+/// internal faults.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conditional write failed: {0}")]
+    Conflict(String),
+    #[error("storage failure: {0}")]
+    Backend(String),
+    #[error("record could not be decoded: {0}")]
+    Corrupt(String),
+}
+
+/// The storage engine contract. All methods are synchronous and short; a `commit` is
+/// durable when it returns (for durable engines) and atomic: all writes or none.
+pub trait Store: Send + Sync + 'static {
+    /// One record by key.
+    fn get(&self, key: &Key) -> Result<Option<Record>, StoreError>;
+    /// Several records of one scope and kind by id, in the order of `ids` (missing skipped).
+    fn get_many(&self, scope: &Scope, kind: &str, ids: &[&str]) -> Result<Vec<Record>, StoreError>;
+    /// Records matching a query, in creation order.
+    fn scan(&self, query: &Query) -> Result<Vec<Record>, StoreError>;
+    /// How many records match a query (`after_seq` and `limit` ignored).
+    fn count(&self, query: &Query) -> Result<u64, StoreError>;
+    /// Applies all writes atomically, or none if any condition fails.
+    fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Every record of a kind across all scopes, in creation order (start-up recovery,
+    /// e.g. pending lifecycle transitions).
+    fn scan_all_scopes(&self, kind: &str) -> Result<Vec<Record>, StoreError>;
+    /// Removes every record of one scope (admin reset).
+    fn clear_scope(&self, scope: &Scope) -> Result<u64, StoreError>;
+    /// Flushes and closes; later calls may fail.
+    fn close(&self) -> Result<(), StoreError>;
+}
