@@ -38,7 +38,12 @@ pub struct ServiceError<C: ErrorTable> {
 impl<C: ErrorTable> ServiceError<C> {
     /// An error with a message and no extra members.
     pub fn new(code: C, message: impl Into<String>) -> Self {
-        ServiceError { code, message: message.into(), resource_id: None, reason: None }
+        ServiceError {
+            code,
+            message: message.into(),
+            resource_id: None,
+            reason: None,
+        }
     }
 
     /// Sets the `ResourceId` member.

@@ -4,4 +4,8 @@
 //! `localspaces-codegen` from `model/`; do not edit them by hand. No HTTP, no I/O.
 
 pub mod error;
+mod generated;
+pub mod shape;
 pub mod value;
+
+pub use generated::{ds, workspaces};
