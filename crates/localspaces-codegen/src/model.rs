@@ -13,10 +13,22 @@ pub struct Member {
 
 /// What a shape is.
 pub enum Kind {
-    Structure { members: Vec<Member>, union: bool, exception: bool },
-    List { member: String },
-    Map { key: String, value: String },
-    String { enum_values: Option<Vec<String>>, pattern: Option<String> },
+    Structure {
+        members: Vec<Member>,
+        union: bool,
+        exception: bool,
+    },
+    List {
+        member: String,
+    },
+    Map {
+        key: String,
+        value: String,
+    },
+    String {
+        enum_values: Option<Vec<String>>,
+        pattern: Option<String>,
+    },
     Integer,
     Long,
     Boolean,
@@ -70,7 +82,9 @@ fn read_json(path: &Path) -> J {
 }
 
 fn s(v: &J) -> String {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}")).to_string()
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_string()
 }
 
 /// Loads the framework error list.
@@ -164,8 +178,13 @@ pub fn load(dir: &Path, only: Option<&[&str]>) -> Model {
                     exception: sh["exception"].as_bool().unwrap_or(false),
                 }
             }
-            "list" => Kind::List { member: s(&sh["member"]["shape"]) },
-            "map" => Kind::Map { key: s(&sh["key"]["shape"]), value: s(&sh["value"]["shape"]) },
+            "list" => Kind::List {
+                member: s(&sh["member"]["shape"]),
+            },
+            "map" => Kind::Map {
+                key: s(&sh["key"]["shape"]),
+                value: s(&sh["value"]["shape"]),
+            },
             "string" => Kind::String {
                 enum_values: sh["enum"].as_array().map(|a| a.iter().map(s).collect()),
                 pattern: sh["pattern"].as_str().map(str::to_string),
@@ -178,7 +197,14 @@ pub fn load(dir: &Path, only: Option<&[&str]>) -> Model {
             other => panic!("shape {name}: unsupported type {other}"),
         };
         let num = |k: &str| sh[k].as_f64().map(|f| f as i64);
-        shapes.insert(name, Shape { kind, min: num("min"), max: num("max") });
+        shapes.insert(
+            name,
+            Shape {
+                kind,
+                min: num("min"),
+                max: num("max"),
+            },
+        );
     }
     let mut paginators = BTreeMap::new();
     let pj = read_json(&dir.join("paginators-1.json"));
@@ -201,7 +227,10 @@ pub fn load(dir: &Path, only: Option<&[&str]>) -> Model {
     }
     Model {
         target_prefix: s(&meta["targetPrefix"]),
-        signing_name: meta["signingName"].as_str().map(str::to_string).unwrap_or_else(|| s(&meta["endpointPrefix"])),
+        signing_name: meta["signingName"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| s(&meta["endpointPrefix"])),
         api_version: s(&meta["apiVersion"]),
         shapes,
         operations,

@@ -6,6 +6,7 @@
 //! nothing about WorkSpaces: bodies are opaque bytes the service encodes (with a version
 //! marker) and decodes (migrating older versions).
 
+mod common;
 mod memory;
 mod sqlite;
 #[cfg(test)]
@@ -24,7 +25,10 @@ pub struct Scope {
 impl Scope {
     /// A scope from an account id and a region.
     pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
-        Scope { account: account.into(), region: region.into() }
+        Scope {
+            account: account.into(),
+            region: region.into(),
+        }
     }
 }
 
@@ -86,7 +90,10 @@ pub struct Put {
 pub enum Write {
     Put(Put),
     /// Delete a record (absent is not an error unless `expect` says so).
-    Delete { key: Key, expect: Expect },
+    Delete {
+        key: Key,
+        expect: Expect,
+    },
 }
 
 /// Which records a scan returns, always in creation (`seq`) order.
