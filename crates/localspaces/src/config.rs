@@ -1,0 +1,71 @@
+//! Server configuration: what `localspaces serve` accepts on the command line or from the
+//! environment (`LOCALSPACES_*`).
+
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// How requests are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// Parse SigV4 (account from the access key, region from the scope); accept any signature.
+    Open,
+    /// Verify SigV4 signatures against the configured credentials.
+    Strict,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Options of `localspaces serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "LOCALSPACES_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free port; the ready line tells which).
+    #[arg(long, env = "LOCALSPACES_PORT", default_value_t = 4599)]
+    pub port: u16,
+    /// Directory of the SQLite database (created if missing).
+    #[arg(long, env = "LOCALSPACES_DATA_DIR", default_value_os_t = default_data_dir())]
+    pub data_dir: PathBuf,
+    /// Keep all state in memory (nothing survives a restart).
+    #[arg(long, env = "LOCALSPACES_IN_MEMORY", default_value_t = false)]
+    pub in_memory: bool,
+    /// Authentication mode.
+    #[arg(long, env = "LOCALSPACES_AUTH", value_enum, default_value_t = AuthMode::Open)]
+    pub auth: AuthMode,
+    /// Credentials for strict mode: a file of lines `ACCESS_KEY SECRET_KEY [ACCOUNT_ID]`.
+    #[arg(long, env = "LOCALSPACES_CREDENTIALS_FILE")]
+    pub credentials_file: Option<PathBuf>,
+    /// Credentials for strict mode inline: `ACCESS_KEY:SECRET_KEY[:ACCOUNT_ID]`, comma-separated.
+    #[arg(long = "credentials", env = "LOCALSPACES_CREDENTIALS", value_delimiter = ',')]
+    pub credentials: Vec<String>,
+    /// Account of access keys that are not 12-digit account ids (open mode) or that have no
+    /// account in the credentials file (strict mode).
+    #[arg(long, env = "LOCALSPACES_DEFAULT_ACCOUNT", default_value = "123456789012")]
+    pub default_account: String,
+    /// Log line format.
+    #[arg(long, env = "LOCALSPACES_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "LOCALSPACES_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Quota overrides, e.g. `--quota ip_groups=500` (repeatable; names in the README).
+    #[arg(long = "quota", env = "LOCALSPACES_QUOTAS", value_delimiter = ',')]
+    pub quotas: Vec<String>,
+}
+
+/// `$XDG_DATA_HOME/localspaces`, else `~/.local/share/localspaces`, else `./.localspaces`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("localspaces");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".local/share/localspaces");
+    }
+    PathBuf::from(".localspaces")
+}

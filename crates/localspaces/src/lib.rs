@@ -1,0 +1,11 @@
+//! localspaces: an AWS WorkSpaces-compatible service.
+//!
+//! Request path: [`edge`] (route, auth, decode, validate) → typed handler per operation in
+//! [`service`] (no HTTP) → [`localspaces_store`] → encode in the request's protocol.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod edge;
+pub mod server;
+pub mod service;

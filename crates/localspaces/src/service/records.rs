@@ -1,0 +1,311 @@
+//! Typed, versioned records over the store, and the quotas.
+//!
+//! A record body is JSON `{"v": <version>, "r": <record>}`. Reading a body written by an
+//! older version goes through the record type's `migrate`, so stored data survives schema
+//! changes (Garage's versioned-record habit).
+
+use super::{internal, Service};
+use localspaces_api::workspaces::{Error, ErrorCode, Tag};
+use localspaces_store::{Expect, IndexEntry, Key, Put, Query, Scope, StoreError, Write};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A kind of stored resource.
+pub trait Resource: Serialize + DeserializeOwned {
+    /// Store kind name.
+    const KIND: &'static str;
+    /// Current body version.
+    const VERSION: u32;
+    /// The resource id.
+    fn id(&self) -> &str;
+    /// Secondary index entries.
+    fn indexes(&self) -> Vec<IndexEntry> {
+        Vec::new()
+    }
+    /// Index names whose keys are unique per (scope, kind).
+    fn unique() -> Vec<String> {
+        Vec::new()
+    }
+    /// Reads a body of an older `version`.
+    fn migrate(version: u32, body: serde_json::Value) -> Result<Self, String> {
+        let _ = body;
+        Err(format!(
+            "{} record version {version} is not readable by this build",
+            Self::KIND
+        ))
+    }
+}
+
+/// A tag as stored (the model's `Tag`: value optional).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTag {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl StoredTag {
+    /// To the wire shape.
+    pub fn to_wire(&self) -> Tag {
+        Tag {
+            key: self.key.clone(),
+            value: self.value.clone(),
+        }
+    }
+    /// From the wire shape.
+    pub fn from_wire(t: &Tag) -> Self {
+        StoredTag {
+            key: t.key.clone(),
+            value: t.value.clone(),
+        }
+    }
+}
+
+/// A resource that carries tags.
+pub trait Taggable: Resource {
+    fn tags_mut(&mut self) -> &mut Vec<StoredTag>;
+    fn tags(&self) -> &[StoredTag];
+}
+
+/// A record read from the store with its revision and creation order.
+#[derive(Debug, Clone)]
+pub struct Stored<R> {
+    pub rec: R,
+    pub rev: u64,
+    pub seq: u64,
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a, R> {
+    v: u32,
+    r: &'a R,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn {
+    v: u32,
+    r: serde_json::Value,
+}
+
+fn encode<R: Resource>(rec: &R) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(&EnvelopeOut {
+        v: R::VERSION,
+        r: rec,
+    })
+    .map_err(|e| internal(StoreError::Corrupt(e.to_string())))
+}
+
+fn decode<R: Resource>(body: &[u8]) -> Result<R, Error> {
+    let env: EnvelopeIn =
+        serde_json::from_slice(body).map_err(|e| internal(StoreError::Corrupt(e.to_string())))?;
+    let rec = if env.v == R::VERSION {
+        serde_json::from_value(env.r).map_err(|e| e.to_string())
+    } else {
+        R::migrate(env.v, env.r)
+    };
+    rec.map_err(|e| internal(StoreError::Corrupt(e)))
+}
+
+/// Configurable quotas (per account and Region), defaulting to AWS's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// IP access control groups (`ip_groups`).
+    pub ip_groups: u64,
+    /// Rules per IP access control group (`rules_per_ip_group`).
+    pub rules_per_ip_group: usize,
+    /// Tags per resource (`tags_per_resource`).
+    pub tags_per_resource: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            ip_groups: 100,
+            rules_per_ip_group: 10,
+            tags_per_resource: 50,
+        }
+    }
+}
+
+impl Limits {
+    /// Applies `name=value` overrides.
+    pub fn with_overrides(mut self, overrides: &[String]) -> Result<Self, String> {
+        for o in overrides {
+            let (name, value) = o
+                .split_once('=')
+                .ok_or_else(|| format!("quota '{o}' is not name=value"))?;
+            let n: u64 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("quota '{o}': value is not a number"))?;
+            let small = usize::try_from(n).map_err(|_| format!("quota '{o}' is too large"))?;
+            match name.trim() {
+                "ip_groups" => self.ip_groups = n,
+                "rules_per_ip_group" => self.rules_per_ip_group = small,
+                "tags_per_resource" => self.tags_per_resource = small,
+                other => return Err(format!("unknown quota '{other}'")),
+            }
+        }
+        Ok(self)
+    }
+}
+
+impl Service {
+    pub(crate) fn key<R: Resource>(scope: &Scope, id: &str) -> Key {
+        Key {
+            scope: scope.clone(),
+            kind: R::KIND.to_string(),
+            id: id.to_string(),
+        }
+    }
+
+    /// One record by id.
+    pub(crate) fn load<R: Resource>(&self, scope: &Scope, id: &str) -> Result<Option<Stored<R>>, Error> {
+        match self.store.get(&Self::key::<R>(scope, id)).map_err(internal)? {
+            Some(r) => Ok(Some(Stored {
+                rec: decode(&r.body)?,
+                rev: r.rev,
+                seq: r.seq,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// Records by id, in the order given, unknown ids skipped.
+    pub(crate) fn load_many<R: Resource>(
+        &self,
+        scope: &Scope,
+        ids: &[&str],
+    ) -> Result<Vec<Stored<R>>, Error> {
+        let recs = self.store.get_many(scope, R::KIND, ids).map_err(internal)?;
+        recs.into_iter()
+            .map(|r| {
+                Ok(Stored {
+                    rec: decode(&r.body)?,
+                    rev: r.rev,
+                    seq: r.seq,
+                })
+            })
+            .collect()
+    }
+
+    /// A page of records in creation order.
+    pub(crate) fn scan<R: Resource>(
+        &self,
+        scope: &Scope,
+        index: Option<IndexEntry>,
+        after_seq: Option<u64>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Stored<R>>, Error> {
+        let q = Query {
+            scope: scope.clone(),
+            kind: R::KIND.to_string(),
+            index,
+            after_seq,
+            limit,
+        };
+        let recs = self.store.scan(&q).map_err(internal)?;
+        recs.into_iter()
+            .map(|r| {
+                Ok(Stored {
+                    rec: decode(&r.body)?,
+                    rev: r.rev,
+                    seq: r.seq,
+                })
+            })
+            .collect()
+    }
+
+    /// How many records of a kind (optionally with an index key) exist.
+    pub(crate) fn count<R: Resource>(&self, scope: &Scope, index: Option<IndexEntry>) -> Result<u64, Error> {
+        let q = Query {
+            scope: scope.clone(),
+            kind: R::KIND.to_string(),
+            index,
+            after_seq: None,
+            limit: None,
+        };
+        self.store.count(&q).map_err(internal)
+    }
+
+    /// A put of `rec` under the given condition.
+    pub(crate) fn put<R: Resource>(scope: &Scope, rec: &R, expect: Expect) -> Result<Write, Error> {
+        Ok(Write::Put(Put {
+            key: Self::key::<R>(scope, rec.id()),
+            body: encode(rec)?,
+            indexes: rec.indexes(),
+            unique: R::unique(),
+            expect,
+        }))
+    }
+
+    /// A delete of the record `id` at revision `rev`.
+    pub(crate) fn delete<R: Resource>(scope: &Scope, id: &str, rev: u64) -> Write {
+        Write::Delete {
+            key: Self::key::<R>(scope, id),
+            expect: Expect::Rev(rev),
+        }
+    }
+
+    /// Commits writes; a failed condition is `on_conflict`.
+    pub(crate) fn commit(
+        &self,
+        writes: Vec<Write>,
+        on_conflict: impl FnOnce() -> Error,
+    ) -> Result<(), Error> {
+        match self.store.commit(writes) {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict(_)) => Err(on_conflict()),
+            Err(e) => Err(internal(e)),
+        }
+    }
+}
+
+/// `ResourceNotFoundException` for a missing resource.
+pub fn not_found(what: &str, id: &str) -> Error {
+    Error::new(
+        ErrorCode::ResourceNotFoundException,
+        format!("The specified {what} {id} could not be found."),
+    )
+    .with_resource(id)
+}
+
+/// Merges `add` into `tags` (upsert by key, case-sensitive), enforcing the per-resource limit.
+pub fn merge_tags(tags: &mut Vec<StoredTag>, add: &[Tag], limit: usize) -> Result<(), Error> {
+    check_tag_keys(add)?;
+    let mut merged = tags.clone();
+    for t in add {
+        match merged.iter_mut().find(|x| x.key == t.key) {
+            Some(x) => x.value = t.value.clone(),
+            None => merged.push(StoredTag::from_wire(t)),
+        }
+    }
+    if merged.len() > limit {
+        return Err(Error::new(
+            ErrorCode::ResourceLimitExceededException,
+            format!(
+                "A resource can have at most {limit} tags; this request would give it {}.",
+                merged.len()
+            ),
+        ));
+    }
+    *tags = merged;
+    Ok(())
+}
+
+/// Rejects reserved `aws:` keys (general AWS rule; error code inferred).
+pub fn check_tag_keys(tags: &[Tag]) -> Result<(), Error> {
+    if let Some(t) = tags
+        .iter()
+        .find(|t| t.key.to_ascii_lowercase().starts_with("aws:"))
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidParameterValuesException,
+            format!(
+                "The tag key '{}' is reserved: keys beginning with 'aws:' are for AWS use.",
+                t.key
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Tags on any taggable resource: CreateTags (upsert by key), DeleteTags, DescribeTags.
+//!
+//! The resource kind comes from the id's prefix. Kinds that this build does not store yet
+//! (WorkSpaces, directories, images, bundles, aliases, pools) cannot exist, so their ids
+//! are answered like any other missing resource: `ResourceNotFoundException`.
+
+use super::ip_groups::IpGroup;
+use super::records::{merge_tags, not_found, Taggable};
+use super::{Context, Service};
+use localspaces_api::workspaces::{self as ws, Error, Tag};
+use localspaces_store::Expect;
+
+/// Loads the taggable resource `id`, applies `f` to its tags and stores it when `write`.
+fn with_tags<R: Taggable>(
+    svc: &Service,
+    cx: &Context,
+    id: &str,
+    write: bool,
+    f: impl FnOnce(&mut Vec<super::records::StoredTag>) -> Result<(), Error>,
+) -> Result<Vec<Tag>, Error> {
+    let _w = if write { Some(svc.write.lock()) } else { None };
+    let mut r = svc
+        .load::<R>(&cx.scope, id)?
+        .ok_or_else(|| not_found("resource", id))?;
+    f(r.rec.tags_mut())?;
+    if write {
+        svc.commit(vec![Service::put(&cx.scope, &r.rec, Expect::Rev(r.rev))?], || {
+            Error::new(
+                ws::ErrorCode::InvalidParameterValuesException,
+                "The resource was modified meanwhile. Try again.",
+            )
+        })?;
+    }
+    Ok(r.rec.tags().iter().map(|t| t.to_wire()).collect())
+}
+
+fn dispatch(
+    svc: &Service,
+    cx: &Context,
+    id: &str,
+    write: bool,
+    f: impl FnOnce(&mut Vec<super::records::StoredTag>) -> Result<(), Error>,
+) -> Result<Vec<Tag>, Error> {
+    if id.starts_with("wsipg-") {
+        with_tags::<IpGroup>(svc, cx, id, write, f)
+    } else {
+        Err(not_found("resource", id))
+    }
+}
+
+pub fn create_tags(
+    svc: &Service,
+    cx: &Context,
+    input: ws::CreateTagsRequest,
+) -> Result<ws::CreateTagsResult, Error> {
+    let limit = svc.limits.tags_per_resource;
+    dispatch(svc, cx, &input.resource_id, true, |tags| {
+        merge_tags(tags, &input.tags, limit)
+    })?;
+    Ok(ws::CreateTagsResult {})
+}
+
+pub fn delete_tags(
+    svc: &Service,
+    cx: &Context,
+    input: ws::DeleteTagsRequest,
+) -> Result<ws::DeleteTagsResult, Error> {
+    dispatch(svc, cx, &input.resource_id, true, |tags| {
+        tags.retain(|t| !input.tag_keys.contains(&t.key));
+        Ok(())
+    })?;
+    Ok(ws::DeleteTagsResult {})
+}
+
+pub fn describe_tags(
+    svc: &Service,
+    cx: &Context,
+    input: ws::DescribeTagsRequest,
+) -> Result<ws::DescribeTagsResult, Error> {
+    let tags = dispatch(svc, cx, &input.resource_id, false, |_| Ok(()))?;
+    Ok(ws::DescribeTagsResult { tag_list: Some(tags) })
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: Rust unit and integration tests (including the official
+# aws-sdk-workspaces crate against a running server), then boto3 and AWS CLI tests against
+# the built binary on both protocols and both store engines. Sets up its Python venv itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+echo "== cargo test"
+cargo build --locked -p localspaces
+cargo test --locked --workspace
+
+echo "== python venv"
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import boto3, pytest' 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+fi
+
+echo "== boto3 / AWS CLI tests"
+LOCALSPACES_BIN="$PWD/target/debug/localspaces" .venv/bin/python -m pytest -q tests/python "$@"
