@@ -17,13 +17,14 @@ LIMIT_PORT=${LIMIT_PORT:-8099}; OURS_PORT=${OURS_PORT:-4598}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ); OUT="$HERE/results/$STAMP-ipgroups"; mkdir -p "$OUT"
 
 (cd "$ROOT" && cargo build --release -q -p localspaces)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 LIMIT_TARGET=${LIMIT_TARGET:-/tmp/localspaces-limit-target}
 (cd "$LIMIT_DIR" && CARGO_TARGET_DIR="$LIMIT_TARGET" cargo build --release -q)
 
 DATA=$(mktemp -d)
 taskset -c 0 "$LIMIT_TARGET/release/limit-server" "127.0.0.1:$LIMIT_PORT" >"$OUT/limit.log" 2>&1 &
 LIMIT_PID=$!
-taskset -c 0 "$ROOT/target/release/localspaces" --port "$OURS_PORT" --data-dir "$DATA" \
+taskset -c 0 "$TARGET_DIR/release/localspaces" --port "$OURS_PORT" --data-dir "$DATA" \
   >"$OUT/ours.out" 2>"$OUT/ours.log" &
 OURS_PID=$!
 trap 'kill $LIMIT_PID $OURS_PID 2>/dev/null; rm -rf "$DATA"' EXIT

@@ -102,6 +102,60 @@ pub struct SqliteStore {
     /// The only connection that writes; `None` once closed.
     writer: Mutex<Option<Writer>>,
     closed: AtomicBool,
+    /// Records recently read by key (the hot path of Describe-by-id calls): a hit costs a
+    /// hash lookup instead of a SQLite read transaction (several fcntl lock syscalls).
+    cache: RecordCache,
+}
+
+/// A bounded read cache of records by key, kept coherent with commits: every commit
+/// removes the keys it wrote and bumps an epoch under the cache lock, and a reader only
+/// fills an entry if no commit happened since its lookup missed (so a read that raced a
+/// write can never put a stale record back).
+#[derive(Default)]
+struct RecordCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    epoch: u64,
+    map: std::collections::HashMap<Key, Record>,
+}
+
+/// Entries kept at most; when full the cache starts over (cheap, and bounded memory).
+const CACHE_CAPACITY: usize = 4096;
+
+impl RecordCache {
+    /// The cached record, or the epoch to pass to [`RecordCache::fill`] after a miss.
+    fn lookup(&self, key: &Key) -> Result<Record, u64> {
+        let inner = self.inner.lock();
+        inner.map.get(key).cloned().ok_or(inner.epoch)
+    }
+
+    fn fill(&self, key: &Key, record: &Record, epoch: u64) {
+        let mut inner = self.inner.lock();
+        if inner.epoch != epoch {
+            return;
+        }
+        if inner.map.len() >= CACHE_CAPACITY {
+            inner.map.clear();
+        }
+        inner.map.insert(key.clone(), record.clone());
+    }
+
+    fn invalidate<'a>(&self, keys: impl Iterator<Item = &'a Key>) {
+        let mut inner = self.inner.lock();
+        inner.epoch += 1;
+        for k in keys {
+            inner.map.remove(k);
+        }
+    }
+
+    fn clear(&self) {
+        let mut inner = self.inner.lock();
+        inner.epoch += 1;
+        inner.map.clear();
+    }
 }
 
 struct Writer {
@@ -174,6 +228,7 @@ impl SqliteStore {
                 idle: Mutex::new(Vec::new()),
             }),
             closed: AtomicBool::new(false),
+            cache: RecordCache::default(),
         })
     }
 
@@ -201,9 +256,12 @@ impl SqliteStore {
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, committing if it
     /// succeeds and rolling back otherwise.
+    /// `committed` runs after a successful commit, still under the writer lock (cache
+    /// invalidation).
     fn write<T>(
         &self,
         f: impl FnOnce(&Connection, &mut u64) -> Result<T, StoreError>,
+        committed: impl FnOnce(),
     ) -> Result<T, StoreError> {
         let mut guard = self.writer.lock();
         let w = guard.as_mut().ok_or_else(closed)?;
@@ -221,6 +279,7 @@ impl SqliteStore {
         }
         tx.commit().map_err(backend)?;
         w.next_seq = next_seq;
+        committed();
         Ok(out)
     }
 }
@@ -436,25 +495,32 @@ fn apply(conn: &Connection, write: &Write, next_seq: &mut u64) -> Result<(), Sto
 
 impl Store for SqliteStore {
     fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
-        self.read(|conn| get_one(conn, key))
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        match self.cache.lookup(key) {
+            Ok(r) => Ok(Some(r)),
+            Err(epoch) => {
+                let found = self.read(|conn| get_one(conn, key))?;
+                if let Some(r) = &found {
+                    self.cache.fill(key, r, epoch);
+                }
+                Ok(found)
+            }
+        }
     }
 
     fn get_many(&self, scope: &Scope, kind: &str, ids: &[&str]) -> Result<Vec<Record>, StoreError> {
-        self.read(|conn| {
-            // One read transaction: a consistent snapshot across the lookups.
-            let tx = conn.transaction().map_err(backend)?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let key = Key {
-                    scope: scope.clone(),
-                    kind: kind.to_string(),
-                    id: (*id).to_string(),
-                };
-                out.extend(get_one(&tx, &key)?);
-            }
-            tx.commit().map_err(backend)?;
-            Ok(out)
-        })
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let key = Key {
+                scope: scope.clone(),
+                kind: kind.to_string(),
+                id: (*id).to_string(),
+            };
+            out.extend(self.get(&key)?);
+        }
+        Ok(out)
     }
 
     fn scan(&self, query: &Query) -> Result<Vec<Record>, StoreError> {
@@ -506,7 +572,16 @@ impl Store for SqliteStore {
     }
 
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.write(|conn, next_seq| writes.iter().try_for_each(|w| apply(conn, w, next_seq)))
+        let keys = || {
+            writes.iter().map(|w| match w {
+                Write::Put(p) => &p.key,
+                Write::Delete { key, .. } => key,
+            })
+        };
+        self.write(
+            |conn, next_seq| writes.iter().try_for_each(|w| apply(conn, w, next_seq)),
+            || self.cache.invalidate(keys()),
+        )
     }
 
     fn scan_all_scopes(&self, kind: &str) -> Result<Vec<Record>, StoreError> {
@@ -530,19 +605,22 @@ impl Store for SqliteStore {
     }
 
     fn clear_scope(&self, scope: &Scope) -> Result<u64, StoreError> {
-        self.write(|conn, _| {
-            let args = params![scope.account, scope.region];
-            conn.prepare_cached(CLEAR_INDEX)
-                .map_err(backend)?
-                .execute(args)
-                .map_err(backend)?;
-            let n = conn
-                .prepare_cached(CLEAR)
-                .map_err(backend)?
-                .execute(args)
-                .map_err(backend)?;
-            Ok(n as u64)
-        })
+        self.write(
+            |conn, _| {
+                let args = params![scope.account, scope.region];
+                conn.prepare_cached(CLEAR_INDEX)
+                    .map_err(backend)?
+                    .execute(args)
+                    .map_err(backend)?;
+                let n = conn
+                    .prepare_cached(CLEAR)
+                    .map_err(backend)?
+                    .execute(args)
+                    .map_err(backend)?;
+                Ok(n as u64)
+            },
+            || self.cache.clear(),
+        )
     }
 
     fn close(&self) -> Result<(), StoreError> {
