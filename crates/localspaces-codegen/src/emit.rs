@@ -81,16 +81,6 @@ fn is_exception(shape: &Shape) -> bool {
     matches!(shape.kind, Kind::Structure { exception: true, .. })
 }
 
-fn is_enum(shape: &Shape) -> bool {
-    matches!(
-        shape.kind,
-        Kind::String {
-            enum_values: Some(_),
-            ..
-        }
-    )
-}
-
 /// The Rust type of a reference to `name`.
 fn ty(m: &Model, name: &str) -> String {
     let sh = &m.shapes[name];
@@ -401,8 +391,14 @@ fn shapes(m: &Model) -> String {
                 }
                 o.push_str("    Ok(l)\n");
             }
-            Kind::Map { value, .. } => {
+            Kind::Map { key, value } => {
                 let _ = writeln!(o, "    let l = read_map(v, p, cx, d_{})?;", snake(value));
+                // Keys are validated against their own shape (e.g. an enum of locales).
+                let _ = writeln!(
+                    o,
+                    "    for (k, _) in &l {{\n        d_{}(&Value::String(k.clone()), &Path::Key(p, k), cx)?;\n    }}",
+                    snake(key)
+                );
                 if sh.min.is_some() || sh.max.is_some() {
                     let _ = writeln!(
                         o,

@@ -39,7 +39,7 @@ pub struct SignedRequest<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub query: &'a str,
-    pub headers: &'a [(String, String)],
+    pub headers: &'a hyper::HeaderMap,
     pub body: &'a [u8],
 }
 
@@ -127,9 +127,8 @@ impl Authenticator {
     ) -> Result<Identity, AuthError> {
         let header = req
             .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-            .map(|(_, v)| v.as_str());
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let Some(header) = header else {
             return Err(AuthError {
                 code: AuthErrorCode::MissingAuthenticationToken,
@@ -145,10 +144,12 @@ impl Authenticator {
                     message: "The security token included in the request is invalid.".to_string(),
                 });
             };
+            // A header value that is not visible ASCII takes part as an empty string; if it
+            // was signed, the signature check fails, as it must.
             let headers: Vec<(&str, &str)> = req
                 .headers
                 .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or("")))
                 .collect();
             let parts = sigv4::RequestParts {
                 method: req.method,

@@ -46,3 +46,28 @@ impl Clock for ManualClock {
         *self.now.lock()
     }
 }
+
+/// The real clock shifted by an offset that only grows (the admin "advance the clock").
+#[derive(Debug, Default)]
+pub struct OffsetClock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl OffsetClock {
+    /// Moves this clock `secs` ahead of real time (cumulative).
+    pub fn advance(&self, secs: f64) {
+        let ms = (secs.max(0.0) * 1000.0) as i64;
+        self.offset_ms.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Seconds this clock is ahead of real time.
+    pub fn offset(&self) -> f64 {
+        self.offset_ms.load(std::sync::atomic::Ordering::SeqCst) as f64 / 1000.0
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> f64 {
+        SystemClock.now() + self.offset()
+    }
+}

@@ -54,6 +54,14 @@ pub struct ServeConfig {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "LOCALSPACES_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
     pub max_body: usize,
+    /// Lifecycle timing: a profile (`instant`, `fast`, `realistic`) and/or per-transition
+    /// overrides in seconds, e.g. `fast,workspace_create=5` (kinds listed in the README).
+    #[arg(long, env = "LOCALSPACES_TIMING", default_value = "fast")]
+    pub timing: String,
+    /// Token required by the admin routes (`X-Localspaces-Admin-Token`). Without one, admin
+    /// routes are open in `--auth open` and refused in `--auth strict`.
+    #[arg(long, env = "LOCALSPACES_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
     /// Quota overrides, e.g. `--quota ip_groups=500` (repeatable; names in the README).
     #[arg(long = "quota", env = "LOCALSPACES_QUOTAS", value_delimiter = ',')]
     pub quotas: Vec<String>,

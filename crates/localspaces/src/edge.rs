@@ -10,10 +10,10 @@
 #![allow(clippy::result_large_err)]
 
 use crate::auth::{Authenticator, SignedRequest};
-use crate::clock::Clock;
-use crate::service::{Context, DirectoryService, Service};
+use crate::clock::{Clock, OffsetClock};
+use crate::service::{Context, Service};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -28,11 +28,16 @@ use std::time::{Duration, Instant};
 
 /// Everything a request needs, shared by all connections.
 pub struct App {
+    /// Serves both the WorkSpaces and the Directory Service APIs.
     pub service: Arc<Service>,
-    pub ds: Arc<DirectoryService>,
     pub auth: Authenticator,
-    pub clock: Arc<dyn Clock>,
+    /// Real time plus the offset the admin route may add.
+    pub clock: Arc<OffsetClock>,
     pub max_body: usize,
+    /// See [`crate::config::ServeConfig::admin_token`].
+    pub admin_token: Option<String>,
+    /// Whether admin routes are open without a token.
+    pub admin_open: bool,
 }
 
 /// Wire protocol of a request.
@@ -286,16 +291,15 @@ pub async fn handle(
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let span = tracing::info_span!("request", id = %request_id);
     let (parts, body) = req.into_parts();
-    let outcome = match crate::server::admin_route(&app, &parts) {
+    let outcome = match crate::admin::route(&app, &parts).await {
         Some(resp) => Outcome {
             protocol: Protocol::Json,
             operation: Some("admin"),
             account: None,
             response: resp,
         },
-        None => process(&app, parts, body, &request_id, &span).await,
+        None => process(&app, parts, body, &request_id).await,
     };
     let mut response = outcome.response;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -321,7 +325,6 @@ async fn process(
     parts: hyper::http::request::Parts,
     body: Incoming,
     request_id: &str,
-    span: &tracing::Span,
 ) -> Outcome {
     let declared_len = parts
         .headers
@@ -346,27 +349,17 @@ async fn process(
         account,
         response: error_response(protocol, &e),
     };
-    if declared_len.is_some_and(|n| n > app.max_body as u64) {
-        return fail(too_large(app.max_body), None);
-    }
-    let bytes = match tokio::time::timeout(
-        Duration::from_secs(30),
-        Limited::new(body, app.max_body).collect(),
-    )
-    .await
-    {
-        Ok(Ok(c)) => c.to_bytes(),
-        Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                return fail(too_large(app.max_body), None);
-            }
+    let bytes = match tokio::time::timeout(Duration::from_secs(30), read_body(body, app.max_body)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(BodyError::TooLarge)) => return fail(too_large(app.max_body), None),
+        Ok(Err(BodyError::Unreadable)) => {
             return fail(
                 ErrorOut::ws(
                     ws::ErrorCode::SerializationException,
                     "The request body could not be read.",
                 ),
                 None,
-            );
+            )
         }
         Err(_) => {
             return fail(
@@ -388,16 +381,11 @@ async fn process(
         );
     }
     // Authenticate.
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
-        .collect();
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query().unwrap_or(""),
-        headers: &headers,
+        headers: &parts.headers,
         body: &bytes,
     };
     let now = app.clock.now() as i64;
@@ -425,29 +413,24 @@ async fn process(
     };
     // Dispatch.
     let result = if target.is_read_only() {
-        let _e = span.enter();
         std::panic::catch_unwind(AssertUnwindSafe(|| call(app, &cx, target, &input))).unwrap_or_else(|_| {
             tracing::error!("handler panicked");
             Err(ErrorOut::internal())
         })
     } else {
         let app = Arc::clone(app);
-        let span = span.clone();
-        tokio::task::spawn_blocking(move || {
-            let _e = span.enter();
-            call(&app, &cx, target, &input)
-        })
-        .await
-        .unwrap_or_else(|_| {
-            tracing::error!("handler panicked");
-            Err(ErrorOut::internal())
-        })
+        tokio::task::spawn_blocking(move || call(&app, &cx, target, &input))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::error!("handler panicked");
+                Err(ErrorOut::internal())
+            })
     };
     let response = match result {
         Ok(v) => ok_response(protocol, &v),
         Err(e) => {
             if e.fault == Fault::Server && e.status == 500 {
-                tracing::error!(error = e.name, "internal failure");
+                tracing::error!(request_id, error = e.name, "internal failure");
             }
             error_response(protocol, &e)
         }
@@ -465,7 +448,37 @@ fn call(app: &App, cx: &Context, target: Target, input: &Value) -> Result<Value,
         Target::Workspaces(op) => {
             ws::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ws)
         }
-        Target::Ds(op) => ds::dispatch(app.ds.as_ref(), cx, op, input).map_err(ErrorOut::from_ds),
+        Target::Ds(op) => ds::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ds),
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads the body up to `max` bytes. A larger body is still read (and discarded) up to
+/// [`DRAIN_LIMIT`] so that the client, still sending, can read the 413 instead of hitting
+/// a reset connection.
+async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
+    const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
+    let mut buf = bytes::BytesMut::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Unreadable)?;
+        if let Ok(data) = frame.into_data() {
+            total = total.saturating_add(data.len());
+            if total <= max {
+                buf.extend_from_slice(&data);
+            } else if total > DRAIN_LIMIT {
+                return Err(BodyError::TooLarge);
+            }
+        }
+    }
+    if total > max {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(buf.freeze())
     }
 }
 

@@ -3,9 +3,11 @@
 //! Request path: [`edge`] (route, auth, decode, validate) → typed handler per operation in
 //! [`service`] (no HTTP) → [`localspaces_store`] → encode in the request's protocol.
 
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod edge;
+pub mod engine;
 pub mod server;
 pub mod service;

@@ -1,15 +1,13 @@
 //! The HTTP server: listener, connections, graceful shutdown, admin routes.
 
 use crate::auth::Authenticator;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, OffsetClock};
+use crate::config::AuthMode;
 use crate::config::ServeConfig;
 use crate::edge::{self, App};
-use crate::service::{DirectoryService, Limits, Service};
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use crate::engine::{Applier, Engine, Timing};
+use crate::service::{Limits, Service};
 use hyper::service::service_fn;
-use hyper::{Method, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -19,30 +17,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// Prefix of the admin and health routes; cannot collide with `POST /` or `/service/…`.
-pub const ADMIN_PREFIX: &str = "/_localspaces/";
-
-/// Answers the admin routes (health for now); `None` for everything else.
-pub fn admin_route(_app: &App, parts: &hyper::http::request::Parts) -> Option<Response<Full<Bytes>>> {
-    let path = parts.uri.path();
-    let rest = path.strip_prefix(ADMIN_PREFIX)?;
-    let (status, body) = match (&parts.method, rest) {
-        (&Method::GET, "health") => (
-            200,
-            format!(
-                "{{\"status\":\"ok\",\"version\":\"{}\"}}",
-                env!("CARGO_PKG_VERSION")
-            ),
-        ),
-        _ => (404, "{\"message\":\"no such admin route\"}".to_string()),
-    };
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::NOT_FOUND);
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Some(r)
-}
 
 /// A server that is listening.
 pub struct Server {
@@ -69,13 +43,24 @@ impl Server {
         let limits = Limits::default()
             .with_overrides(&cfg.quotas)
             .map_err(|e| anyhow::anyhow!(e))?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let timing = Timing::parse(&cfg.timing).map_err(|e| anyhow::anyhow!("--timing: {e}"))?;
+        let clock = Arc::new(OffsetClock::default());
+        let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
+        let engine = Engine::new(Arc::clone(&dyn_clock), timing);
+        let pending = engine
+            .recover(store.as_ref())
+            .map_err(|e| anyhow::anyhow!("reading pending transitions: {e}"))?;
+        if pending > 0 {
+            tracing::info!(pending, "resuming pending lifecycle transitions");
+        }
+        let service = Arc::new(Service::new(Arc::clone(&store), dyn_clock, limits, engine));
         let app = Arc::new(App {
-            service: Arc::new(Service::new(Arc::clone(&store), Arc::clone(&clock), limits)),
-            ds: Arc::new(DirectoryService),
+            service,
             auth: Authenticator::from_config(cfg)?,
             clock,
             max_body: cfg.max_body,
+            admin_token: cfg.admin_token.clone(),
+            admin_open: cfg.auth == AuthMode::Open,
         });
         let listener = TcpListener::bind((cfg.host.as_str(), cfg.port))
             .await
@@ -104,6 +89,9 @@ impl Server {
     /// and closes the store.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let graceful = GracefulShutdown::new();
+        let engine = self.app.service.engine().clone();
+        let applier: Arc<dyn Applier> = Arc::clone(&self.app.service) as Arc<dyn Applier>;
+        let engine_task = tokio::spawn(engine.run(applier));
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -134,6 +122,7 @@ impl Server {
             }
         }
         drop(self.listener);
+        engine_task.abort();
         tracing::info!("shutting down: waiting for in-flight requests");
         if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
             .await
@@ -149,24 +138,30 @@ impl Server {
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGINT or SIGTERM. The handlers are installed when this is called (not
+/// when the future is first polled), so a signal right after the ready line is not lost.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -1,15 +1,22 @@
 //! The behaviour: one typed handler per operation, grouped in files named after the API's
 //! resource families. No HTTP types here; handlers read and write through the store.
 
+mod bundles;
+mod directories;
+mod ds;
 mod ids;
 mod ip_groups;
+mod lifecycle;
 mod pagination;
 mod records;
 mod tags;
+mod workspaces;
 
 pub use records::Limits;
 
 use crate::clock::Clock;
+use crate::engine::Engine;
+use localspaces_api::ds as ds_api;
 use localspaces_api::workspaces::{self as ws, Error, WorkspacesApi};
 use localspaces_store::{Scope, Store, StoreError};
 use parking_lot::Mutex;
@@ -29,20 +36,28 @@ pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     limits: Limits,
+    engine: Engine,
     /// Serializes read-check-write sequences (quotas, uniqueness) within this process.
     /// Conditional writes (`Expect`) keep them correct across processes too.
     write: Mutex<()>,
 }
 
 impl Service {
-    /// A service over `store`, reading time from `clock`.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, limits: Limits) -> Self {
+    /// A service over `store`, reading time from `clock`, with timed transitions queued
+    /// on `engine` (which must use the same clock).
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, limits: Limits, engine: Engine) -> Self {
         Service {
             store,
             clock,
             limits,
+            engine,
             write: Mutex::new(()),
         }
+    }
+
+    /// The lifecycle engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// The store (admin endpoints, shutdown).
@@ -118,12 +133,213 @@ impl WorkspacesApi for Service {
     ) -> Result<ws::DescribeTagsResult, Error> {
         tags::describe_tags(self, cx, input)
     }
+    fn register_workspace_directory(
+        &self,
+        cx: &Context,
+        input: ws::RegisterWorkspaceDirectoryRequest,
+    ) -> Result<ws::RegisterWorkspaceDirectoryResult, Error> {
+        directories::register_workspace_directory(self, cx, input)
+    }
+    fn deregister_workspace_directory(
+        &self,
+        cx: &Context,
+        input: ws::DeregisterWorkspaceDirectoryRequest,
+    ) -> Result<ws::DeregisterWorkspaceDirectoryResult, Error> {
+        directories::deregister_workspace_directory(self, cx, input)
+    }
+    fn describe_workspace_directories(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspaceDirectoriesRequest,
+    ) -> Result<ws::DescribeWorkspaceDirectoriesResult, Error> {
+        directories::describe_workspace_directories(self, cx, input)
+    }
+    fn associate_ip_groups(
+        &self,
+        cx: &Context,
+        input: ws::AssociateIpGroupsRequest,
+    ) -> Result<ws::AssociateIpGroupsResult, Error> {
+        directories::associate_ip_groups(self, cx, input)
+    }
+    fn disassociate_ip_groups(
+        &self,
+        cx: &Context,
+        input: ws::DisassociateIpGroupsRequest,
+    ) -> Result<ws::DisassociateIpGroupsResult, Error> {
+        directories::disassociate_ip_groups(self, cx, input)
+    }
+    fn modify_workspace_creation_properties(
+        &self,
+        cx: &Context,
+        input: ws::ModifyWorkspaceCreationPropertiesRequest,
+    ) -> Result<ws::ModifyWorkspaceCreationPropertiesResult, Error> {
+        directories::modify_workspace_creation_properties(self, cx, input)
+    }
+    fn modify_workspace_access_properties(
+        &self,
+        cx: &Context,
+        input: ws::ModifyWorkspaceAccessPropertiesRequest,
+    ) -> Result<ws::ModifyWorkspaceAccessPropertiesResult, Error> {
+        directories::modify_workspace_access_properties(self, cx, input)
+    }
+    fn modify_selfservice_permissions(
+        &self,
+        cx: &Context,
+        input: ws::ModifySelfservicePermissionsRequest,
+    ) -> Result<ws::ModifySelfservicePermissionsResult, Error> {
+        directories::modify_selfservice_permissions(self, cx, input)
+    }
+    fn modify_saml_properties(
+        &self,
+        cx: &Context,
+        input: ws::ModifySamlPropertiesRequest,
+    ) -> Result<ws::ModifySamlPropertiesResult, Error> {
+        directories::modify_saml_properties(self, cx, input)
+    }
+    fn modify_certificate_based_auth_properties(
+        &self,
+        cx: &Context,
+        input: ws::ModifyCertificateBasedAuthPropertiesRequest,
+    ) -> Result<ws::ModifyCertificateBasedAuthPropertiesResult, Error> {
+        directories::modify_certificate_based_auth_properties(self, cx, input)
+    }
+    fn modify_streaming_properties(
+        &self,
+        cx: &Context,
+        input: ws::ModifyStreamingPropertiesRequest,
+    ) -> Result<ws::ModifyStreamingPropertiesResult, Error> {
+        directories::modify_streaming_properties(self, cx, input)
+    }
+    fn modify_client_properties(
+        &self,
+        cx: &Context,
+        input: ws::ModifyClientPropertiesRequest,
+    ) -> Result<ws::ModifyClientPropertiesResult, Error> {
+        directories::modify_client_properties(self, cx, input)
+    }
+    fn describe_client_properties(
+        &self,
+        cx: &Context,
+        input: ws::DescribeClientPropertiesRequest,
+    ) -> Result<ws::DescribeClientPropertiesResult, Error> {
+        directories::describe_client_properties(self, cx, input)
+    }
+    fn describe_workspace_bundles(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspaceBundlesRequest,
+    ) -> Result<ws::DescribeWorkspaceBundlesResult, Error> {
+        bundles::describe_workspace_bundles(self, cx, input)
+    }
+    fn create_workspaces(
+        &self,
+        cx: &Context,
+        input: ws::CreateWorkspacesRequest,
+    ) -> Result<ws::CreateWorkspacesResult, Error> {
+        workspaces::create_workspaces(self, cx, input)
+    }
+    fn describe_workspaces(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspacesRequest,
+    ) -> Result<ws::DescribeWorkspacesResult, Error> {
+        workspaces::describe_workspaces(self, cx, input)
+    }
+    fn start_workspaces(
+        &self,
+        cx: &Context,
+        input: ws::StartWorkspacesRequest,
+    ) -> Result<ws::StartWorkspacesResult, Error> {
+        workspaces::start_workspaces(self, cx, input)
+    }
+    fn stop_workspaces(
+        &self,
+        cx: &Context,
+        input: ws::StopWorkspacesRequest,
+    ) -> Result<ws::StopWorkspacesResult, Error> {
+        workspaces::stop_workspaces(self, cx, input)
+    }
+    fn reboot_workspaces(
+        &self,
+        cx: &Context,
+        input: ws::RebootWorkspacesRequest,
+    ) -> Result<ws::RebootWorkspacesResult, Error> {
+        workspaces::reboot_workspaces(self, cx, input)
+    }
+    fn rebuild_workspaces(
+        &self,
+        cx: &Context,
+        input: ws::RebuildWorkspacesRequest,
+    ) -> Result<ws::RebuildWorkspacesResult, Error> {
+        workspaces::rebuild_workspaces(self, cx, input)
+    }
+    fn terminate_workspaces(
+        &self,
+        cx: &Context,
+        input: ws::TerminateWorkspacesRequest,
+    ) -> Result<ws::TerminateWorkspacesResult, Error> {
+        workspaces::terminate_workspaces(self, cx, input)
+    }
+    fn modify_workspace_properties(
+        &self,
+        cx: &Context,
+        input: ws::ModifyWorkspacePropertiesRequest,
+    ) -> Result<ws::ModifyWorkspacePropertiesResult, Error> {
+        workspaces::modify_workspace_properties(self, cx, input)
+    }
+    fn modify_workspace_state(
+        &self,
+        cx: &Context,
+        input: ws::ModifyWorkspaceStateRequest,
+    ) -> Result<ws::ModifyWorkspaceStateResult, Error> {
+        workspaces::modify_workspace_state(self, cx, input)
+    }
+    fn describe_workspaces_connection_status(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspacesConnectionStatusRequest,
+    ) -> Result<ws::DescribeWorkspacesConnectionStatusResult, Error> {
+        workspaces::describe_workspaces_connection_status(self, cx, input)
+    }
 }
 
-/// The minimal AWS Directory Service API on the same port. Every operation answers
-/// NotImplemented (naming it) until the directory family lands.
-pub struct DirectoryService;
-
-impl localspaces_api::ds::DirectoryServiceApi for DirectoryService {
+/// The minimal AWS Directory Service API, served by the same service (same store and engine).
+impl ds_api::DirectoryServiceApi for Service {
     type Context = Context;
+
+    fn connect_directory(
+        &self,
+        cx: &Context,
+        input: ds_api::ConnectDirectoryRequest,
+    ) -> Result<ds_api::ConnectDirectoryResult, ds_api::Error> {
+        ds::connect_directory(self, cx, input)
+    }
+    fn create_directory(
+        &self,
+        cx: &Context,
+        input: ds_api::CreateDirectoryRequest,
+    ) -> Result<ds_api::CreateDirectoryResult, ds_api::Error> {
+        ds::create_directory(self, cx, input)
+    }
+    fn create_microsoft_ad(
+        &self,
+        cx: &Context,
+        input: ds_api::CreateMicrosoftADRequest,
+    ) -> Result<ds_api::CreateMicrosoftADResult, ds_api::Error> {
+        ds::create_microsoft_ad(self, cx, input)
+    }
+    fn delete_directory(
+        &self,
+        cx: &Context,
+        input: ds_api::DeleteDirectoryRequest,
+    ) -> Result<ds_api::DeleteDirectoryResult, ds_api::Error> {
+        ds::delete_directory(self, cx, input)
+    }
+    fn describe_directories(
+        &self,
+        cx: &Context,
+        input: ds_api::DescribeDirectoriesRequest,
+    ) -> Result<ds_api::DescribeDirectoriesResult, ds_api::Error> {
+        ds::describe_directories(self, cx, input)
+    }
 }

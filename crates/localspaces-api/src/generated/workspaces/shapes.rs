@@ -18731,6 +18731,9 @@ fn d_login_message(
     cx: &mut Violations,
 ) -> Result<Vec<(String, String)>, SerializationError> {
     let l = read_map(v, p, cx, d_client_login_message)?;
+    for (k, _) in &l {
+        d_client_locale(&Value::String(k.clone()), &Path::Key(p, k), cx)?;
+    }
     Ok(l)
 }
 

@@ -1,0 +1,152 @@
+//! Admin routes for tests and demos, under `/_localspaces/` (they cannot collide with the
+//! API's `POST /` and `/service/…`):
+//!
+//! | route | effect |
+//! |---|---|
+//! | `GET /_localspaces/health` | `{"status":"ok"}` (always open) |
+//! | `POST /_localspaces/settle` | applies every pending lifecycle transition now |
+//! | `POST /_localspaces/advance?seconds=N` | moves the service clock N seconds ahead, applies what became due |
+//! | `POST /_localspaces/reset?account=A&region=R` | deletes every resource of that account and Region |
+//!
+//! Only the admin identity may call them: the `X-Localspaces-Admin-Token` header when the
+//! server has `--admin-token`; otherwise anyone in `--auth open` and nobody in `--auth strict`.
+
+use crate::edge::App;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Response, StatusCode};
+use localspaces_store::Scope;
+use std::sync::Arc;
+
+/// Prefix of the admin routes.
+pub const PREFIX: &str = "/_localspaces/";
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn query_param<'a>(parts: &'a hyper::http::request::Parts, name: &str) -> Option<&'a str> {
+    parts.uri.query()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+fn authorized(app: &App, parts: &hyper::http::request::Parts) -> bool {
+    match &app.admin_token {
+        Some(token) => parts
+            .headers
+            .get("x-localspaces-admin-token")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| subtle_eq(v.as_bytes(), token.as_bytes())),
+        None => app.admin_open,
+    }
+}
+
+/// Constant-time comparison for the admin token.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Answers an admin route; `None` when the path is not under [`PREFIX`].
+pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Option<Response<Full<Bytes>>> {
+    let rest = parts.uri.path().strip_prefix(PREFIX)?;
+    if parts.method == Method::GET && rest == "health" {
+        return Some(json(
+            StatusCode::OK,
+            serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
+        ));
+    }
+    if !authorized(app, parts) {
+        return Some(json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"message": "admin routes need the admin token"}),
+        ));
+    }
+    if parts.method != Method::POST {
+        return Some(json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"message": "no such admin route"}),
+        ));
+    }
+    let service = Arc::clone(&app.service);
+    let result = match rest {
+        "settle" => {
+            blocking(move || {
+                service
+                    .engine()
+                    .settle(service.as_ref())
+                    .map(|n| serde_json::json!({"applied": n}))
+            })
+            .await
+        }
+        "advance" => {
+            let Some(secs) = query_param(parts, "seconds")
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+            else {
+                return Some(json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"message": "seconds must be a non-negative number"}),
+                ));
+            };
+            app.clock.advance(secs);
+            let offset = app.clock.offset();
+            blocking(move || {
+                service
+                    .engine()
+                    .run_due(service.as_ref())
+                    .map(|n| serde_json::json!({"applied": n, "clock_offset_seconds": offset}))
+            })
+            .await
+        }
+        "reset" => {
+            let (Some(account), Some(region)) = (query_param(parts, "account"), query_param(parts, "region"))
+            else {
+                return Some(json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"message": "account and region are required"}),
+                ));
+            };
+            let scope = Scope::new(account, region);
+            blocking(move || {
+                service
+                    .store()
+                    .clear_scope(&scope)
+                    .map(|n| serde_json::json!({"deleted": n}))
+            })
+            .await
+        }
+        _ => {
+            return Some(json(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"message": "no such admin route"}),
+            ))
+        }
+    };
+    Some(match result {
+        Ok(v) => json(StatusCode::OK, v),
+        Err(e) => {
+            tracing::error!(error = %e, "admin route failed");
+            json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({"message": "internal error"}),
+            )
+        }
+    })
+}
+
+async fn blocking(
+    f: impl FnOnce() -> Result<serde_json::Value, localspaces_store::StoreError> + Send + 'static,
+) -> Result<serde_json::Value, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,401 @@
+//! The lifecycle engine: one task owns every timed transition.
+//!
+//! A handler that starts a transition (CreateWorkspaces → PENDING, StopWorkspaces →
+//! STOPPING, …) writes the transitional state *and* a pending-transition record in one
+//! commit, then tells the engine when it is due. The engine keeps a due-time queue, sleeps
+//! until the earliest entry (or until woken by an earlier one), and applies due transitions
+//! through an [`Applier`] (the service), which re-reads the resource, checks the transition
+//! still stands, writes the next state and deletes (or replaces) the pending record
+//! atomically. Pending records live in the store, so a restart continues them.
+//!
+//! Time comes only from the [`Clock`]; tests use a manual clock and call [`Engine::run_due`]
+//! or [`Engine::settle`], so no test sleeps.
+
+use crate::clock::Clock;
+use localspaces_store::{Key, Store, StoreError};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Store kind of pending-transition records.
+pub const TRANSITION_KIND: &str = "transition";
+
+/// A kind of timed transition; durations are configured per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransitionKind {
+    /// Directory Service: Requested/Creating → Active.
+    DsCreate,
+    /// Directory Service: Deleting → gone.
+    DsDelete,
+    /// WorkSpaces directory: REGISTERING → REGISTERED.
+    DirectoryRegister,
+    /// WorkSpaces directory: DEREGISTERING → gone.
+    DirectoryDeregister,
+    /// WorkSpace: PENDING → AVAILABLE.
+    WorkspaceCreate,
+    /// WorkSpace: STARTING → AVAILABLE.
+    WorkspaceStart,
+    /// WorkSpace: STOPPING → STOPPED.
+    WorkspaceStop,
+    /// WorkSpace: REBOOTING → AVAILABLE.
+    WorkspaceReboot,
+    /// WorkSpace: REBUILDING → AVAILABLE.
+    WorkspaceRebuild,
+    /// WorkSpace: RESTORING → AVAILABLE.
+    WorkspaceRestore,
+    /// WorkSpace: UPDATING → previous state.
+    WorkspaceUpdate,
+    /// WorkSpace: TERMINATING → TERMINATED.
+    WorkspaceTerminate,
+    /// WorkSpace: TERMINATED → gone.
+    WorkspaceRemove,
+    /// WorkSpace: AUTO_STOP timeout without a connection → STOPPING.
+    WorkspaceAutoStop,
+}
+
+impl TransitionKind {
+    /// Every kind, for configuration listings.
+    pub const ALL: &'static [TransitionKind] = &[
+        TransitionKind::DsCreate,
+        TransitionKind::DsDelete,
+        TransitionKind::DirectoryRegister,
+        TransitionKind::DirectoryDeregister,
+        TransitionKind::WorkspaceCreate,
+        TransitionKind::WorkspaceStart,
+        TransitionKind::WorkspaceStop,
+        TransitionKind::WorkspaceReboot,
+        TransitionKind::WorkspaceRebuild,
+        TransitionKind::WorkspaceRestore,
+        TransitionKind::WorkspaceUpdate,
+        TransitionKind::WorkspaceTerminate,
+        TransitionKind::WorkspaceRemove,
+        TransitionKind::WorkspaceAutoStop,
+    ];
+
+    /// Configuration name (`workspace_create`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            TransitionKind::DsCreate => "ds_create",
+            TransitionKind::DsDelete => "ds_delete",
+            TransitionKind::DirectoryRegister => "directory_register",
+            TransitionKind::DirectoryDeregister => "directory_deregister",
+            TransitionKind::WorkspaceCreate => "workspace_create",
+            TransitionKind::WorkspaceStart => "workspace_start",
+            TransitionKind::WorkspaceStop => "workspace_stop",
+            TransitionKind::WorkspaceReboot => "workspace_reboot",
+            TransitionKind::WorkspaceRebuild => "workspace_rebuild",
+            TransitionKind::WorkspaceRestore => "workspace_restore",
+            TransitionKind::WorkspaceUpdate => "workspace_update",
+            TransitionKind::WorkspaceTerminate => "workspace_terminate",
+            TransitionKind::WorkspaceRemove => "workspace_remove",
+            TransitionKind::WorkspaceAutoStop => "workspace_auto_stop",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.name() == s)
+    }
+}
+
+/// How long each transition takes, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timing {
+    durations: BTreeMap<TransitionKind, f64>,
+}
+
+impl Timing {
+    /// A named profile: `instant`, `fast` (default) or `realistic`.
+    pub fn profile(name: &str) -> Result<Timing, String> {
+        let d = |k: TransitionKind| -> f64 {
+            match name {
+                "instant" => 0.0,
+                "fast" => match k {
+                    TransitionKind::WorkspaceRemove => 2.0,
+                    TransitionKind::WorkspaceAutoStop => 3600.0,
+                    _ => 1.0,
+                },
+                _ => match k {
+                    TransitionKind::DsCreate => 600.0,
+                    TransitionKind::DsDelete => 300.0,
+                    TransitionKind::DirectoryRegister => 120.0,
+                    TransitionKind::DirectoryDeregister => 60.0,
+                    TransitionKind::WorkspaceCreate => 1200.0,
+                    TransitionKind::WorkspaceStart => 90.0,
+                    TransitionKind::WorkspaceStop => 90.0,
+                    TransitionKind::WorkspaceReboot => 120.0,
+                    TransitionKind::WorkspaceRebuild => 1200.0,
+                    TransitionKind::WorkspaceRestore => 900.0,
+                    TransitionKind::WorkspaceUpdate => 300.0,
+                    TransitionKind::WorkspaceTerminate => 300.0,
+                    TransitionKind::WorkspaceRemove => 60.0,
+                    TransitionKind::WorkspaceAutoStop => 3600.0,
+                },
+            }
+        };
+        if !matches!(name, "instant" | "fast" | "realistic") {
+            return Err(format!(
+                "unknown timing profile '{name}' (instant, fast, realistic)"
+            ));
+        }
+        Ok(Timing {
+            durations: TransitionKind::ALL.iter().map(|&k| (k, d(k))).collect(),
+        })
+    }
+
+    /// A profile with `kind=seconds` overrides, e.g. `fast,workspace_create=5`.
+    pub fn parse(spec: &str) -> Result<Timing, String> {
+        let mut parts = spec.split(',').map(str::trim).filter(|p| !p.is_empty());
+        let first = parts.next().unwrap_or("fast");
+        let (mut t, rest): (Timing, Vec<&str>) = if first.contains('=') {
+            (
+                Timing::profile("fast")?,
+                std::iter::once(first).chain(parts).collect(),
+            )
+        } else {
+            (Timing::profile(first)?, parts.collect())
+        };
+        for o in rest {
+            let (k, v) = o
+                .split_once('=')
+                .ok_or_else(|| format!("timing override '{o}' is not kind=seconds"))?;
+            let kind = TransitionKind::from_name(k.trim())
+                .ok_or_else(|| format!("unknown transition kind '{k}'"))?;
+            let secs: f64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("timing override '{o}': not a number"))?;
+            if !(secs.is_finite() && secs >= 0.0) {
+                return Err(format!(
+                    "timing override '{o}': must be a non-negative number of seconds"
+                ));
+            }
+            t.durations.insert(kind, secs);
+        }
+        Ok(t)
+    }
+
+    /// Seconds a transition of `kind` takes.
+    pub fn duration(&self, kind: TransitionKind) -> f64 {
+        self.durations.get(&kind).copied().unwrap_or(1.0)
+    }
+}
+
+/// A stored pending transition (body of a `transition` record whose id is
+/// `<resource kind>/<resource id>`: at most one pending transition per resource).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingTransition {
+    pub kind: TransitionKind,
+    /// Epoch seconds when it is due.
+    pub due: f64,
+    pub resource_kind: String,
+    pub resource_id: String,
+}
+
+impl PendingTransition {
+    /// The store key of this pending transition in `scope`.
+    pub fn key(&self, scope: &localspaces_store::Scope) -> Key {
+        transition_key(scope, &self.resource_kind, &self.resource_id)
+    }
+}
+
+/// The store key of the pending transition of one resource.
+pub fn transition_key(scope: &localspaces_store::Scope, resource_kind: &str, resource_id: &str) -> Key {
+    Key {
+        scope: scope.clone(),
+        kind: TRANSITION_KIND.to_string(),
+        id: format!("{resource_kind}/{resource_id}"),
+    }
+}
+
+/// Applies due transitions; implemented by the service.
+pub trait Applier: Send + Sync + 'static {
+    /// Applies the pending transition stored under `key` if it is still there and due at
+    /// `now`. Returns the follow-up transition's due time, if it scheduled one.
+    fn apply(&self, key: &Key, now: f64) -> Result<Option<f64>, StoreError>;
+}
+
+/// The engine's queue and wake-up; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    queue: Mutex<BinaryHeap<Reverse<(Millis, Key)>>>,
+    notify: Notify,
+    clock: Arc<dyn Clock>,
+    timing: Timing,
+}
+
+/// Due times in whole milliseconds (total order for the heap).
+type Millis = i64;
+
+fn millis(secs: f64) -> Millis {
+    (secs * 1000.0).round() as Millis
+}
+
+impl Engine {
+    /// An engine reading time from `clock`.
+    pub fn new(clock: Arc<dyn Clock>, timing: Timing) -> Self {
+        Engine {
+            inner: Arc::new(Inner {
+                queue: Mutex::new(BinaryHeap::new()),
+                notify: Notify::new(),
+                clock,
+                timing,
+            }),
+        }
+    }
+
+    /// The configured durations.
+    pub fn timing(&self) -> &Timing {
+        &self.inner.timing
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Loads every stored pending transition (start-up).
+    pub fn recover(&self, store: &dyn Store) -> Result<usize, StoreError> {
+        let recs = store.scan_all_scopes(TRANSITION_KIND)?;
+        let n = recs.len();
+        let mut q = self.inner.queue.lock();
+        for r in recs {
+            let t: PendingTransition = serde_json::from_slice(&r.body)
+                .map_err(|e| StoreError::Corrupt(format!("transition: {e}")))?;
+            q.push(Reverse((millis(t.due), r.key)));
+        }
+        drop(q);
+        self.inner.notify.notify_one();
+        Ok(n)
+    }
+
+    /// Tells the engine that the transition under `key` is due at `due` (call after commit).
+    pub fn schedule(&self, key: Key, due: f64) {
+        self.inner.queue.lock().push(Reverse((millis(due), key)));
+        self.inner.notify.notify_one();
+    }
+
+    /// Number of queued entries (including stale ones not yet popped).
+    pub fn queued(&self) -> usize {
+        self.inner.queue.lock().len()
+    }
+
+    /// Applies every transition due at the clock's now, including follow-ups that become
+    /// due by then. Returns how many were applied.
+    pub fn run_due(&self, applier: &dyn Applier) -> Result<usize, StoreError> {
+        self.run_until(applier, None)
+    }
+
+    /// Applies every pending transition now, whatever its due time, until none is left
+    /// (the admin "settle"). Follow-ups are settled too, except far-future ones such as
+    /// auto-stop timers (more than a day ahead), which stay queued.
+    pub fn settle(&self, applier: &dyn Applier) -> Result<usize, StoreError> {
+        self.run_until(applier, Some(f64::INFINITY))
+    }
+
+    fn run_until(&self, applier: &dyn Applier, horizon: Option<f64>) -> Result<usize, StoreError> {
+        let mut applied = 0;
+        let mut deferred = Vec::new();
+        loop {
+            let now = self.inner.clock.now();
+            let limit = match horizon {
+                Some(_) => millis(now + 86_400.0),
+                None => millis(now),
+            };
+            let next = {
+                let mut q = self.inner.queue.lock();
+                match q.peek() {
+                    Some(Reverse((due, _))) if *due <= limit => q.pop().map(|Reverse(e)| e),
+                    _ => None,
+                }
+            };
+            let Some((due, key)) = next else { break };
+            // When settling, a transition is applied "now" as if its time had come.
+            let at = if horizon.is_some() {
+                (due as f64 / 1000.0).max(now)
+            } else {
+                now
+            };
+            match applier.apply(&key, at) {
+                Ok(Some(next_due)) => {
+                    self.inner.queue.lock().push(Reverse((millis(next_due), key)));
+                    applied += 1;
+                }
+                Ok(None) => applied += 1,
+                Err(e) => {
+                    tracing::error!(error = %e, id = %key.id, "transition failed; retrying later");
+                    deferred.push(Reverse((due + 1000, key)));
+                }
+            }
+        }
+        self.inner.queue.lock().extend(deferred);
+        Ok(applied)
+    }
+
+    /// The engine task: sleeps until the earliest due time (or a wake-up), applies what is
+    /// due, forever. Spawn it once per server.
+    pub async fn run(self, applier: Arc<dyn Applier>) {
+        loop {
+            let wait = {
+                let q = self.inner.queue.lock();
+                q.peek().map(|Reverse((due, _))| {
+                    let ms = due - millis(self.inner.clock.now());
+                    Duration::from_millis(ms.clamp(0, 3_600_000) as u64)
+                })
+            };
+            match wait {
+                Some(d) if d.is_zero() => {}
+                Some(d) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(d) => {}
+                        () = self.inner.notify.notified() => continue,
+                    }
+                }
+                None => {
+                    self.inner.notify.notified().await;
+                    continue;
+                }
+            }
+            let engine = self.clone();
+            let applier = Arc::clone(&applier);
+            let res = tokio::task::spawn_blocking(move || engine.run_due(applier.as_ref())).await;
+            if !matches!(res, Ok(Ok(_))) {
+                tracing::error!("lifecycle engine pass failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_and_overrides() {
+        let t = Timing::parse("instant").unwrap();
+        assert_eq!(t.duration(TransitionKind::WorkspaceCreate), 0.0);
+        let t = Timing::parse("fast,workspace_create=5").unwrap();
+        assert_eq!(t.duration(TransitionKind::WorkspaceCreate), 5.0);
+        assert_eq!(t.duration(TransitionKind::WorkspaceStop), 1.0);
+        let t = Timing::parse("workspace_stop=3").unwrap();
+        assert_eq!(t.duration(TransitionKind::WorkspaceStop), 3.0);
+        assert!(Timing::parse("slow").is_err());
+        assert!(Timing::parse("fast,nope=1").is_err());
+        assert!(Timing::parse("fast,workspace_stop=-1").is_err());
+        assert!(
+            Timing::parse("realistic")
+                .unwrap()
+                .duration(TransitionKind::WorkspaceCreate)
+                > 60.0
+        );
+    }
+}

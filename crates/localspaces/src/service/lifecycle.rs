@@ -1,0 +1,163 @@
+//! The service side of the lifecycle engine: writing pending transitions together with the
+//! transitional state, telling the engine after the commit, and applying due transitions
+//! (dispatched to the family that owns the resource kind).
+
+use super::Service;
+use crate::engine::{transition_key, Applier, PendingTransition, TransitionKind, TRANSITION_KIND};
+use localspaces_api::workspaces::Error;
+use localspaces_store::{Expect, Key, Put, Scope, StoreError, Write};
+
+// Used by the directory and WorkSpaces families (issue 4); until they land only the
+// engine side is exercised.
+#[allow(dead_code)]
+impl Service {
+    /// A pending transition of `kind` for a resource, due after the configured duration,
+    /// and the write that stores it (commit it with the resource's new state).
+    pub(crate) fn transition(
+        &self,
+        scope: &Scope,
+        kind: TransitionKind,
+        resource_kind: &str,
+        resource_id: &str,
+    ) -> Result<(Write, PendingTransition), Error> {
+        let due = self.clock.now() + self.engine.timing().duration(kind);
+        self.transition_at(scope, kind, resource_kind, resource_id, due)
+    }
+
+    /// Like [`Service::transition`] with an explicit due time.
+    pub(crate) fn transition_at(
+        &self,
+        scope: &Scope,
+        kind: TransitionKind,
+        resource_kind: &str,
+        resource_id: &str,
+        due: f64,
+    ) -> Result<(Write, PendingTransition), Error> {
+        let t = PendingTransition {
+            kind,
+            due,
+            resource_kind: resource_kind.to_string(),
+            resource_id: resource_id.to_string(),
+        };
+        let body = serde_json::to_vec(&t).map_err(|e| super::internal(StoreError::Corrupt(e.to_string())))?;
+        let w = Write::Put(Put {
+            key: transition_key(scope, resource_kind, resource_id),
+            body,
+            indexes: Vec::new(),
+            unique: Vec::new(),
+            expect: Expect::Any,
+        });
+        Ok((w, t))
+    }
+
+    /// The write that cancels a resource's pending transition (if any).
+    pub(crate) fn cancel_transition(scope: &Scope, resource_kind: &str, resource_id: &str) -> Write {
+        Write::Delete {
+            key: transition_key(scope, resource_kind, resource_id),
+            expect: Expect::Any,
+        }
+    }
+
+    /// After a commit: hands the new transitions to the engine. Call with no lock held:
+    /// with zero durations (the `instant` profile) they are applied before returning, so
+    /// the next call already sees the end state.
+    pub(crate) fn scheduled(&self, scope: &Scope, pending: &[PendingTransition]) {
+        let mut due_now = false;
+        for t in pending {
+            self.engine.schedule(t.key(scope), t.due);
+            due_now |= t.due <= self.clock.now();
+        }
+        if due_now {
+            if let Err(e) = self.engine.run_due(self) {
+                tracing::error!(error = %e, "applying due transitions failed");
+            }
+        }
+    }
+
+    /// Reads the pending transition under `key`.
+    pub(crate) fn load_transition(&self, key: &Key) -> Result<Option<(PendingTransition, u64)>, StoreError> {
+        match self.store.get(key)? {
+            Some(r) => {
+                let t: PendingTransition = serde_json::from_slice(&r.body)
+                    .map_err(|e| StoreError::Corrupt(format!("transition: {e}")))?;
+                Ok(Some((t, r.rev)))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// What a family does with one due transition: the writes to commit (the transition record's
+/// deletion is added by the caller unless the family replaces it) and any follow-up.
+pub(crate) struct Applied {
+    pub writes: Vec<Write>,
+    /// A follow-up transition (replaces the record under the same key).
+    pub next: Option<PendingTransition>,
+}
+
+impl Applier for Service {
+    fn apply(&self, key: &Key, now: f64) -> Result<Option<f64>, StoreError> {
+        if key.kind != TRANSITION_KIND {
+            return Ok(None);
+        }
+        let _w = self.write.lock();
+        let Some((t, rev)) = self.load_transition(key)? else {
+            return Ok(None);
+        };
+        if t.due > now + 0.0005 {
+            // Rescheduled meanwhile; the engine holds the newer entry.
+            return Ok(None);
+        }
+        let applied = self.apply_family(&key.scope, &t, now)?;
+        let mut writes = applied.writes;
+        let next_due = match &applied.next {
+            Some(next) => {
+                let body = serde_json::to_vec(next).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                writes.push(Write::Put(Put {
+                    key: key.clone(),
+                    body,
+                    indexes: Vec::new(),
+                    unique: Vec::new(),
+                    expect: Expect::Rev(rev),
+                }));
+                Some(next.due)
+            }
+            None => {
+                writes.push(Write::Delete {
+                    key: key.clone(),
+                    expect: Expect::Rev(rev),
+                });
+                None
+            }
+        };
+        match self.store.commit(writes) {
+            Ok(()) => Ok(next_due),
+            // The resource changed under us (a newer request won); its own transition stands.
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Service {
+    /// Dispatches a due transition to the family owning the resource kind.
+    fn apply_family(&self, scope: &Scope, t: &PendingTransition, now: f64) -> Result<Applied, StoreError> {
+        use TransitionKind as K;
+        match t.kind {
+            K::DsCreate | K::DsDelete => super::ds::apply_transition(self, scope, t, now),
+            K::DirectoryRegister | K::DirectoryDeregister => {
+                super::directories::apply_transition(self, scope, t, now)
+            }
+            K::WorkspaceCreate
+            | K::WorkspaceStart
+            | K::WorkspaceStop
+            | K::WorkspaceReboot
+            | K::WorkspaceRebuild
+            | K::WorkspaceRestore
+            | K::WorkspaceUpdate
+            | K::WorkspaceTerminate
+            | K::WorkspaceRemove
+            | K::WorkspaceAutoStop => super::workspaces::apply_transition(self, scope, t, now),
+        }
+    }
+}

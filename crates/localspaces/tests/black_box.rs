@@ -1,0 +1,586 @@
+//! Black-box tests of the `localspaces` binary: the ready line, durability across SIGKILL,
+//! graceful SIGTERM, a port that is taken, the `LOCALSPACES_PORT` fallback and `--in-memory`.
+//!
+//! Every wait here is bounded only to turn a hang into a failure; no test asserts on timing.
+
+mod common;
+
+use aws_sdk_workspaces::error::ProvideErrorMetadata;
+use aws_sdk_workspaces::types::WorkspacesIpGroup;
+use aws_sdk_workspaces::Client;
+use common::{client_for, ok, random_account, rule, rule_no_desc, service_err, tag, tag_no_value, REGION};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Longest wait for the ready line or for an exit (a hang guard, not a timing assertion).
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+const BIN: &str = env!("CARGO_BIN_EXE_localspaces");
+
+/// A running `localspaces` process; killed (SIGKILL) when dropped.
+struct Proc {
+    child: Option<Child>,
+    url: String,
+    port: u16,
+    ready_line: String,
+    stderr_path: std::path::PathBuf,
+    _logs: tempfile::TempDir,
+}
+
+/// What a process that did not become ready left behind.
+struct Failed {
+    status: ExitStatus,
+    stderr: String,
+}
+
+/// A `localspaces` command with no `LOCALSPACES_*` variables inherited.
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("LOCALSPACES_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    cmd
+}
+
+fn wait_exit(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + HANG_GUARD;
+    loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("localspaces did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts `cmd` and waits for its ready line; `Err` when it exits first.
+fn try_spawn(mut cmd: Command) -> Result<Proc, Failed> {
+    let logs = tempfile::tempdir().expect("tempdir");
+    let stderr_path = logs.path().join("stderr.log");
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+    cmd.stderr(Stdio::from(stderr));
+    let mut child = cmd.spawn().expect("spawn localspaces");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(n) if n > 0 => {
+                let _ = tx.send(Some(line));
+                // Keep draining so the server never blocks on a full pipe.
+                let mut rest = String::new();
+                let _ = reader.read_to_string(&mut rest);
+            }
+            _ => {
+                let _ = tx.send(None);
+            }
+        }
+    });
+    let read_stderr = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    match rx.recv_timeout(HANG_GUARD) {
+        Ok(Some(line)) => {
+            let line = line.trim_end().to_string();
+            let url = parse_ready_line(&line).unwrap_or_else(|| {
+                panic!(
+                    "unexpected ready line {line:?}; stderr:\n{}",
+                    read_stderr(&stderr_path)
+                )
+            });
+            let port: u16 = url
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .expect("port in the ready line");
+            Ok(Proc {
+                child: Some(child),
+                url,
+                port,
+                ready_line: line,
+                stderr_path,
+                _logs: logs,
+            })
+        }
+        Ok(None) => {
+            let status = wait_exit(&mut child);
+            Err(Failed {
+                status,
+                stderr: read_stderr(&stderr_path),
+            })
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "no ready line from localspaces; stderr:\n{}",
+                read_stderr(&stderr_path)
+            );
+        }
+    }
+}
+
+fn spawn(cmd: Command) -> Proc {
+    match try_spawn(cmd) {
+        Ok(p) => p,
+        Err(f) => panic!(
+            "localspaces exited with {} before its ready line; stderr:\n{}",
+            f.status, f.stderr
+        ),
+    }
+}
+
+/// `localspaces listening on http://127.0.0.1:PORT (...)` → `http://127.0.0.1:PORT`.
+fn parse_ready_line(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("localspaces listening on ")?;
+    let (url, tail) = rest.split_once(' ')?;
+    if !tail.starts_with('(') || !tail.ends_with(')') || !url.starts_with("http://") {
+        return None;
+    }
+    Some(url.to_string())
+}
+
+fn serve_on(data_dir: &Path, extra: &[&str]) -> Proc {
+    let dir = data_dir.to_str().expect("utf-8 path");
+    let mut args = vec!["--port", "0", "--data-dir", dir];
+    args.extend_from_slice(extra);
+    spawn(command(&args))
+}
+
+impl Proc {
+    fn client(&self, account: &str) -> Client {
+        client_for(&self.url, account, REGION)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("child").id()
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    fn kill(mut self) {
+        let mut child = self.child.take().expect("child");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    fn terminate(mut self) -> (ExitStatus, String) {
+        let pid = self.pid().to_string();
+        let st = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(st.success(), "kill -TERM {pid} failed");
+        let mut child = self.child.take().expect("child");
+        let status = wait_exit(&mut child);
+        (status, self.stderr())
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Everything an account can see: groups (sorted by id) and each group's sorted tags.
+type Snapshot = Vec<(WorkspacesIpGroup, Vec<(String, Option<String>)>)>;
+
+async fn snapshot(c: &Client) -> Snapshot {
+    let mut groups = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..100 {
+        let page = ok(
+            "DescribeIpGroups",
+            c.describe_ip_groups().set_next_token(token.take()).send().await,
+        );
+        groups.extend(page.result().iter().cloned());
+        match page.next_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    assert!(token.is_none(), "DescribeIpGroups pagination did not end");
+    groups.sort_by(|a, b| a.group_id().cmp(&b.group_id()));
+    let mut out = Vec::new();
+    for g in groups {
+        let id = g.group_id().expect("groupId").to_string();
+        let t = ok("DescribeTags", c.describe_tags().resource_id(&id).send().await);
+        let mut tags: Vec<_> = t
+            .tag_list()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().map(str::to_string)))
+            .collect();
+        tags.sort();
+        out.push((g, tags));
+    }
+    out
+}
+
+async fn create(c: &Client, name: &str) -> String {
+    ok(
+        &format!("CreateIpGroup {name}"),
+        c.create_ip_group().group_name(name).send().await,
+    )
+    .group_id()
+    .expect("GroupId")
+    .to_string()
+}
+
+fn names(s: &Snapshot) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .iter()
+        .map(|(g, _)| g.group_name().unwrap_or_default().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn ready_line_names_a_real_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = serve_on(dir.path(), &[]);
+    assert!(
+        p.port != 0,
+        "the ready line shows the bound port, not 0: {:?}",
+        p.ready_line
+    );
+    assert!(p.url.starts_with("http://127.0.0.1:"), "{:?}", p.ready_line);
+    // Something answers there.
+    std::net::TcpStream::connect(("127.0.0.1", p.port)).expect("connect to the announced port");
+    p.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_keeps_every_acknowledged_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let acct = random_account();
+    let other = random_account();
+
+    let p = serve_on(dir.path(), &[]);
+    let c = p.client(&acct);
+    let g1 = ok(
+        "CreateIpGroup g1",
+        c.create_ip_group()
+            .group_name("g1")
+            .group_desc("first")
+            .user_rules(rule("10.0.0.0/8", "ten"))
+            .tags(tag("env", "prod"))
+            .tags(tag_no_value("flag"))
+            .send()
+            .await,
+    )
+    .group_id()
+    .expect("GroupId")
+    .to_string();
+    let g2 = create(&c, "g2").await;
+    let g3 = create(&c, "g3").await;
+    ok(
+        "AuthorizeIpRules g1",
+        c.authorize_ip_rules()
+            .group_id(&g1)
+            .user_rules(rule_no_desc("192.168.0.0/16"))
+            .send()
+            .await,
+    );
+    ok(
+        "RevokeIpRules g1",
+        c.revoke_ip_rules()
+            .group_id(&g1)
+            .user_rules("10.0.0.0/8")
+            .send()
+            .await,
+    );
+    ok(
+        "UpdateRulesOfIpGroup g2",
+        c.update_rules_of_ip_group()
+            .group_id(&g2)
+            .user_rules(rule("172.16.0.0/12", "a"))
+            .user_rules(rule("203.0.113.7", "b"))
+            .send()
+            .await,
+    );
+    ok(
+        "CreateTags g1",
+        c.create_tags()
+            .resource_id(&g1)
+            .tags(tag("env", "staging"))
+            .tags(tag("team", "x"))
+            .send()
+            .await,
+    );
+    ok(
+        "CreateTags g2",
+        c.create_tags()
+            .resource_id(&g2)
+            .tags(tag("owner", "me"))
+            .tags(tag("tmp", "1"))
+            .send()
+            .await,
+    );
+    ok(
+        "DeleteTags g2",
+        c.delete_tags().resource_id(&g2).tag_keys("tmp").send().await,
+    );
+    ok("DeleteIpGroup g3", c.delete_ip_group().group_id(&g3).send().await);
+    // A second account and a second region.
+    create(&p.client(&other), "other-account").await;
+    let west = client_for(&p.url, &acct, "eu-west-1");
+    create(&west, "west").await;
+    // A burst of concurrent writes acknowledged right before the kill.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            c.create_ip_group()
+                .group_name(format!("burst-{i:02}"))
+                .send()
+                .await
+        }));
+    }
+    for t in tasks {
+        ok("burst CreateIpGroup", t.await.expect("task"));
+    }
+    let last = create(&c, "last").await;
+    ok(
+        "CreateTags last",
+        c.create_tags()
+            .resource_id(&last)
+            .tags(tag("final", "yes"))
+            .send()
+            .await,
+    );
+
+    let before = snapshot(&c).await;
+    let before_other = snapshot(&p.client(&other)).await;
+    let before_west = snapshot(&west).await;
+    assert_eq!(before.len(), 23, "g1, g2, 20 bursts, last");
+    p.kill();
+
+    let p = serve_on(dir.path(), &[]);
+    let c = p.client(&acct);
+    let after = snapshot(&c).await;
+    assert_eq!(after, before, "state after SIGKILL and restart");
+    assert_eq!(snapshot(&p.client(&other)).await, before_other);
+    assert_eq!(
+        snapshot(&client_for(&p.url, &acct, "eu-west-1")).await,
+        before_west
+    );
+    // Spot checks of what was written.
+    let (g, tags) = after
+        .iter()
+        .find(|(g, _)| g.group_id() == Some(g1.as_str()))
+        .expect("g1 survives");
+    assert_eq!(g.group_desc(), Some("first"));
+    assert_eq!(g.user_rules().len(), 1);
+    assert_eq!(g.user_rules()[0].ip_rule(), Some("192.168.0.0/16"));
+    assert_eq!(
+        tags,
+        &vec![
+            ("env".to_string(), Some("staging".to_string())),
+            ("flag".to_string(), None),
+            ("team".to_string(), Some("x".to_string())),
+        ]
+    );
+    assert!(
+        !after.iter().any(|(g, _)| g.group_id() == Some(g3.as_str())),
+        "the deleted g3 stays deleted"
+    );
+    assert!(!names(&after).contains(&"g3".to_string()));
+    // Uniqueness survives: g1's name is taken, g3's is free; ids stay unique.
+    let e = service_err(
+        "CreateIpGroup g1 after restart",
+        c.create_ip_group().group_name("g1").send().await,
+    );
+    assert!(e.is_resource_already_exists_exception(), "{:?}", e.code());
+    let new_g3 = create(&c, "g3").await;
+    assert!(
+        !before.iter().any(|(g, _)| g.group_id() == Some(new_g3.as_str())),
+        "a reused id after restart"
+    );
+
+    // And once more: kill right after acknowledged writes, restart, all there.
+    ok("DeleteIpGroup g2", c.delete_ip_group().group_id(&g2).send().await);
+    ok(
+        "DeleteTags last",
+        c.delete_tags().resource_id(&last).tag_keys("final").send().await,
+    );
+    let before = snapshot(&c).await;
+    p.kill();
+    let p = serve_on(dir.path(), &[]);
+    assert_eq!(
+        snapshot(&p.client(&acct)).await,
+        before,
+        "state after a second SIGKILL"
+    );
+    p.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_zero_and_keeps_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let acct = random_account();
+    let p = serve_on(dir.path(), &[]);
+    let c = p.client(&acct);
+    create(&c, "before-term").await;
+    let before = snapshot(&c).await;
+    let (status, stderr) = p.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM: expected exit 0, got {status}; stderr:\n{stderr}"
+    );
+
+    let p = serve_on(dir.path(), &[]);
+    assert_eq!(snapshot(&p.client(&acct)).await, before);
+    let (status, stderr) = p.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM: expected exit 0, got {status}; stderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_right_after_the_ready_line_exits_zero() {
+    // A supervisor may stop the server as soon as it announced itself: the ready line must
+    // only be printed once SIGTERM leads to a graceful exit. Several rounds, since a missing
+    // handler shows only when the signal wins the race.
+    for round in 0..20 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = serve_on(dir.path(), &["--in-memory"]);
+        let (status, stderr) = p.terminate();
+        assert!(
+            status.success(),
+            "round {round}: SIGTERM right after the ready line: expected exit 0, got {status}; stderr:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn port_in_use_fails_with_a_clear_message() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir_s = dir.path().to_str().expect("utf-8");
+    let r = try_spawn(command(&[
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--data-dir",
+        dir_s,
+    ]));
+    let f = match r {
+        Ok(p) => panic!("localspaces started on a taken port: {:?}", p.ready_line),
+        Err(f) => f,
+    };
+    assert!(
+        !f.status.success(),
+        "exit status must be non-zero, got {}",
+        f.status
+    );
+    assert!(
+        f.stderr.contains(&port),
+        "the error names the port {port}; stderr:\n{}",
+        f.stderr
+    );
+    assert!(
+        f.stderr.to_ascii_lowercase().contains("in use"),
+        "the error says the address is in use; stderr:\n{}",
+        f.stderr
+    );
+    drop(taken);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_from_localspaces_port_env() {
+    // A port that was free a moment ago.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = command(&["--data-dir", dir.path().to_str().expect("utf-8")]);
+    cmd.env("LOCALSPACES_PORT", port.to_string());
+    let p = spawn(cmd);
+    assert_eq!(
+        p.port, port,
+        "LOCALSPACES_PORT is used when --port is absent: {:?}",
+        p.ready_line
+    );
+    let c = p.client(&random_account());
+    create(&c, "via-env").await;
+    assert_eq!(names(&snapshot(&c).await), vec!["via-env".to_string()]);
+
+    // --port wins over the environment.
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let mut cmd = command(&["--port", "0", "--data-dir", dir2.path().to_str().expect("utf-8")]);
+    cmd.env("LOCALSPACES_PORT", port.to_string());
+    let q = spawn(cmd);
+    assert_ne!(q.port, port, "--port 0 must win over LOCALSPACES_PORT");
+    q.kill();
+    p.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_state_does_not_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let acct = random_account();
+    let p = serve_on(dir.path(), &["--in-memory"]);
+    let c = p.client(&acct);
+    create(&c, "fleeting").await;
+    assert_eq!(snapshot(&c).await.len(), 1);
+    p.kill();
+
+    let p = serve_on(dir.path(), &["--in-memory"]);
+    assert!(
+        snapshot(&p.client(&acct)).await.is_empty(),
+        "--in-memory state survived a restart"
+    );
+    let (status, _) = p.terminate();
+    assert!(status.success());
+    // And nothing of it reached the SQLite database of the same data dir.
+    let p = serve_on(dir.path(), &[]);
+    assert!(
+        snapshot(&p.client(&acct)).await.is_empty(),
+        "--in-memory wrote to the data dir's database"
+    );
+    p.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_subcommand_is_the_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = spawn(command(&[
+        "serve",
+        "--port",
+        "0",
+        "--in-memory",
+        "--data-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]));
+    let c = p.client(&random_account());
+    create(&c, "sub").await;
+    let e = service_err(
+        "CreateIpGroup duplicate",
+        c.create_ip_group().group_name("sub").send().await,
+    );
+    assert!(e.is_resource_already_exists_exception(), "{:?}", e.code());
+    p.kill();
+}
