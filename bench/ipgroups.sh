@@ -22,10 +22,10 @@ LIMIT_TARGET=${LIMIT_TARGET:-/tmp/localspaces-limit-target}
 (cd "$LIMIT_DIR" && CARGO_TARGET_DIR="$LIMIT_TARGET" cargo build --release -q)
 
 DATA=$(mktemp -d)
-taskset -c 0 "$LIMIT_TARGET/release/limit-server" "127.0.0.1:$LIMIT_PORT" >"$OUT/limit.log" 2>&1 &
+taskset -c 0 "$LIMIT_TARGET/release/limit-server" "127.0.0.1:$LIMIT_PORT" >/dev/null 2>&1 &
 LIMIT_PID=$!
 taskset -c 0 "$TARGET_DIR/release/localspaces" --port "$OURS_PORT" --data-dir "$DATA" \
-  >"$OUT/ours.out" 2>"$OUT/ours.log" &
+  >"$OUT/ours.out" 2>/dev/null &
 OURS_PID=$!
 trap 'kill $LIMIT_PID $OURS_PID 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do grep -q listening "$OUT/ours.out" 2>/dev/null && break; sleep 0.1; done
