@@ -1,16 +1,241 @@
 //! The minimal AWS Directory Service API: Simple AD, Microsoft AD, AD Connector directories
-//! (Requested/Creating → Active; Deleting → gone) with `d-` ids.
+//! (Requested → Creating → Active; Deleting → gone) with `d-` ids.
+//!
+//! There is no EC2 emulation: VPC and subnet ids are accepted as given (the model's patterns
+//! check their format); availability zones, DNS addresses and security groups are made up
+//! deterministically from the directory id.
 
+use super::ids::new_id;
+use super::lifecycle::Applied;
+use super::pagination;
+use super::records::{Resource, StoredTag};
 use super::{Context, Service};
-use localspaces_api::ds::{self as ds_api, not_implemented, Error, Operation};
+use crate::engine::{PendingTransition, TransitionKind};
+use localspaces_api::ds::{self as ds_api, Error, ErrorCode};
+use localspaces_api::workspaces as ws;
+use localspaces_store::{Expect, Scope, StoreError};
+use serde::{Deserialize, Serialize};
 
-pub fn connect_directory(
-    svc: &Service,
-    cx: &Context,
-    input: ds_api::ConnectDirectoryRequest,
-) -> Result<ds_api::ConnectDirectoryResult, Error> {
-    let _ = (svc, cx, input);
-    Err(not_implemented(Operation::ConnectDirectory))
+/// Store kind of Directory Service directories.
+pub(crate) const DS_KIND: &str = "ds_directory";
+
+/// Directories of all types per account and Region (AWS: 10 Simple AD + 20 Microsoft AD +
+/// AD Connectors; one combined bound is enough here).
+const MAX_DIRECTORIES: u64 = 50;
+
+/// A stored Directory Service directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DsDirectory {
+    pub id: String,
+    pub name: String,
+    pub short_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `SimpleAD`, `MicrosoftAD` or `ADConnector`.
+    pub dtype: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edition: Option<String>,
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+    #[serde(default)]
+    pub customer_dns_ips: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_user_name: Option<String>,
+    /// A `DirectoryStage` wire value.
+    pub stage: String,
+    pub launch_time: f64,
+    pub stage_updated: f64,
+    #[serde(default)]
+    pub tags: Vec<StoredTag>,
+}
+
+impl Resource for DsDirectory {
+    const KIND: &'static str = DS_KIND;
+    const VERSION: u32 = 1;
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl DsDirectory {
+    /// Two private addresses "inside" the directory's subnets (made up from the id).
+    pub fn dns_ips(&self) -> Vec<String> {
+        if self.dtype == "ADConnector" && !self.customer_dns_ips.is_empty() {
+            return self.customer_dns_ips.clone();
+        }
+        let h = pagination::fingerprint([self.id.as_str()]);
+        let (a, b) = ((h >> 8) % 250 + 2, h % 250 + 2);
+        vec![format!("10.0.{a}.{b}"), format!("10.0.{}.{b}", (a + 1) % 250 + 2)]
+    }
+
+    fn security_group(&self) -> String {
+        format!("sg-0{:016x}", pagination::fingerprint([self.id.as_str(), "sg"]))
+    }
+
+    fn zones(region: &str, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("{region}{}", char::from(b'a' + (i % 26) as u8)))
+            .collect()
+    }
+
+    fn to_wire(&self, region: &str) -> ds_api::DirectoryDescription {
+        let zones = Self::zones(region, self.subnet_ids.len());
+        let (vpc_settings, connect_settings) = if self.dtype == "ADConnector" {
+            let c = ds_api::DirectoryConnectSettingsDescription {
+                vpc_id: Some(self.vpc_id.clone()),
+                subnet_ids: Some(self.subnet_ids.clone()),
+                customer_user_name: self.customer_user_name.clone(),
+                security_group_id: Some(self.security_group()),
+                availability_zones: Some(zones),
+                connect_ips: Some(self.dns_ips()),
+                ..Default::default()
+            };
+            (None, Some(c))
+        } else {
+            let v = ds_api::DirectoryVpcSettingsDescription {
+                vpc_id: Some(self.vpc_id.clone()),
+                subnet_ids: Some(self.subnet_ids.clone()),
+                security_group_id: Some(self.security_group()),
+                availability_zones: Some(zones),
+            };
+            (Some(v), None)
+        };
+        ds_api::DirectoryDescription {
+            directory_id: Some(self.id.clone()),
+            name: Some(self.name.clone()),
+            short_name: Some(self.short_name.clone()),
+            description: self.description.clone(),
+            alias: Some(self.id.clone()),
+            access_url: Some(format!("{}.awsapps.com", self.id)),
+            dns_ip_addrs: Some(self.dns_ips()),
+            stage: ds_api::DirectoryStage::from_wire(&self.stage),
+            r#type: ds_api::DirectoryType::from_wire(&self.dtype),
+            size: self.size.as_deref().and_then(ds_api::DirectorySize::from_wire),
+            edition: self
+                .edition
+                .as_deref()
+                .and_then(ds_api::DirectoryEdition::from_wire),
+            launch_time: Some(self.launch_time),
+            stage_last_updated_date_time: Some(self.stage_updated),
+            vpc_settings,
+            connect_settings,
+            sso_enabled: Some(false),
+            desired_number_of_domain_controllers: (self.dtype == "MicrosoftAD").then_some(2),
+            network_type: Some(ds_api::NetworkType::IPv4),
+            ..Default::default()
+        }
+    }
+}
+
+/// Store failures (the only WorkSpaces-table errors the shared record helpers raise) become
+/// the DS framework's internal failure.
+fn internal(e: ws::Error) -> Error {
+    Error::new(ErrorCode::InternalFailure, e.message)
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidParameterException, msg)
+}
+
+fn not_found(id: &str) -> Error {
+    Error::new(
+        ErrorCode::EntityDoesNotExistException,
+        format!("Directory {id} does not exist."),
+    )
+}
+
+/// The short (NetBIOS) name: given, or the first label of the DNS name, upper-cased.
+fn short_name(name: &str, given: Option<String>) -> String {
+    given.unwrap_or_else(|| name.split('.').next().unwrap_or(name).to_ascii_uppercase())
+}
+
+fn check_subnets(subnets: &[String]) -> Result<(), Error> {
+    // AWS needs two subnets in different Availability Zones; without EC2 data, two distinct ids.
+    if subnets.len() != 2 || subnets[0] == subnets[1] {
+        return Err(invalid(
+            "Invalid subnet ID(s). You must specify exactly two subnets in different Availability Zones.",
+        ));
+    }
+    Ok(())
+}
+
+struct NewDirectory {
+    name: String,
+    short_name: Option<String>,
+    description: Option<String>,
+    dtype: &'static str,
+    size: Option<String>,
+    edition: Option<String>,
+    vpc_id: String,
+    subnet_ids: Vec<String>,
+    customer_dns_ips: Vec<String>,
+    customer_user_name: Option<String>,
+    tags: Vec<ds_api::Tag>,
+}
+
+fn create(svc: &Service, cx: &Context, n: NewDirectory) -> Result<String, Error> {
+    check_subnets(&n.subnet_ids)?;
+    if n.tags.len() > 50 {
+        return Err(invalid("A directory can have at most 50 tags."));
+    }
+    let now = svc.clock.now();
+    let dir = DsDirectory {
+        id: format!("d-{}", &new_hex(10)),
+        short_name: short_name(&n.name, n.short_name),
+        name: n.name,
+        description: n.description,
+        dtype: n.dtype.to_string(),
+        size: n.size,
+        edition: n.edition,
+        vpc_id: n.vpc_id,
+        subnet_ids: n.subnet_ids,
+        customer_dns_ips: n.customer_dns_ips,
+        customer_user_name: n.customer_user_name,
+        stage: "Requested".to_string(),
+        launch_time: now,
+        stage_updated: now,
+        tags: n
+            .tags
+            .iter()
+            .map(|t| StoredTag {
+                key: t.key.clone(),
+                value: Some(t.value.clone()),
+            })
+            .collect(),
+    };
+    let pending = {
+        let _w = svc.write.lock();
+        if svc.count::<DsDirectory>(&cx.scope, None).map_err(internal)? >= MAX_DIRECTORIES {
+            return Err(Error::new(
+                ErrorCode::DirectoryLimitExceededException,
+                "The maximum number of directories in this Region has been reached.",
+            ));
+        }
+        let (tw, t) = svc
+            .transition(&cx.scope, TransitionKind::DsCreate, DS_KIND, &dir.id)
+            .map_err(internal)?;
+        let put = Service::put(&cx.scope, &dir, Expect::Absent).map_err(internal)?;
+        svc.commit(vec![put, tw], || {
+            ws::Error::new(ws::ErrorCode::InternalFailure, "directory id collision")
+        })
+        .map_err(internal)?;
+        t
+    };
+    svc.scheduled(&cx.scope, &[pending]);
+    Ok(dir.id)
+}
+
+fn new_hex(n: usize) -> String {
+    // `new_id` draws from [0-9a-z]; DS ids are lower-case hex.
+    let raw = new_id("", n * 2);
+    raw.bytes()
+        .filter(u8::is_ascii_hexdigit)
+        .chain(std::iter::repeat(b'0'))
+        .take(n)
+        .map(char::from)
+        .collect()
 }
 
 pub fn create_directory(
@@ -18,8 +243,29 @@ pub fn create_directory(
     cx: &Context,
     input: ds_api::CreateDirectoryRequest,
 ) -> Result<ds_api::CreateDirectoryResult, Error> {
-    let _ = (svc, cx, input);
-    Err(not_implemented(Operation::CreateDirectory))
+    let Some(vpc) = input.vpc_settings else {
+        return Err(invalid("VpcSettings is required for a Simple AD directory."));
+    };
+    let id = create(
+        svc,
+        cx,
+        NewDirectory {
+            name: input.name,
+            short_name: input.short_name,
+            description: input.description,
+            dtype: "SimpleAD",
+            size: Some(input.size.as_str().to_string()),
+            edition: None,
+            vpc_id: vpc.vpc_id,
+            subnet_ids: vpc.subnet_ids,
+            customer_dns_ips: Vec::new(),
+            customer_user_name: None,
+            tags: input.tags.unwrap_or_default(),
+        },
+    )?;
+    Ok(ds_api::CreateDirectoryResult {
+        directory_id: Some(id),
+    })
 }
 
 pub fn create_microsoft_ad(
@@ -27,17 +273,61 @@ pub fn create_microsoft_ad(
     cx: &Context,
     input: ds_api::CreateMicrosoftADRequest,
 ) -> Result<ds_api::CreateMicrosoftADResult, Error> {
-    let _ = (svc, cx, input);
-    Err(not_implemented(Operation::CreateMicrosoftAD))
+    let edition = input.edition.unwrap_or(ds_api::DirectoryEdition::Enterprise);
+    let id = create(
+        svc,
+        cx,
+        NewDirectory {
+            name: input.name,
+            short_name: input.short_name,
+            description: input.description,
+            dtype: "MicrosoftAD",
+            size: None,
+            edition: Some(edition.as_str().to_string()),
+            vpc_id: input.vpc_settings.vpc_id,
+            subnet_ids: input.vpc_settings.subnet_ids,
+            customer_dns_ips: Vec::new(),
+            customer_user_name: None,
+            tags: input.tags.unwrap_or_default(),
+        },
+    )?;
+    Ok(ds_api::CreateMicrosoftADResult {
+        directory_id: Some(id),
+    })
 }
 
-pub fn delete_directory(
+pub fn connect_directory(
     svc: &Service,
     cx: &Context,
-    input: ds_api::DeleteDirectoryRequest,
-) -> Result<ds_api::DeleteDirectoryResult, Error> {
-    let _ = (svc, cx, input);
-    Err(not_implemented(Operation::DeleteDirectory))
+    input: ds_api::ConnectDirectoryRequest,
+) -> Result<ds_api::ConnectDirectoryResult, Error> {
+    let c = input.connect_settings;
+    let dns = c.customer_dns_ips.unwrap_or_default();
+    if dns.is_empty() {
+        return Err(invalid(
+            "CustomerDnsIps must contain the DNS addresses of your on-premises directory.",
+        ));
+    }
+    let id = create(
+        svc,
+        cx,
+        NewDirectory {
+            name: input.name,
+            short_name: input.short_name,
+            description: input.description,
+            dtype: "ADConnector",
+            size: Some(input.size.as_str().to_string()),
+            edition: None,
+            vpc_id: c.vpc_id,
+            subnet_ids: c.subnet_ids,
+            customer_dns_ips: dns,
+            customer_user_name: Some(c.customer_user_name),
+            tags: input.tags.unwrap_or_default(),
+        },
+    )?;
+    Ok(ds_api::ConnectDirectoryResult {
+        directory_id: Some(id),
+    })
 }
 
 pub fn describe_directories(
@@ -45,21 +335,146 @@ pub fn describe_directories(
     cx: &Context,
     input: ds_api::DescribeDirectoriesRequest,
 ) -> Result<ds_api::DescribeDirectoriesResult, Error> {
-    let _ = (svc, cx, input);
-    Err(not_implemented(Operation::DescribeDirectories))
+    const OP: &str = "DescribeDirectories";
+    let limit = match input.limit {
+        Some(n) if n > 0 => n as usize,
+        _ => 100,
+    };
+    let ids = input.directory_ids.unwrap_or_default();
+    let filter = pagination::fingerprint(ids.iter().map(String::as_str));
+    let after = match &input.next_token {
+        Some(t) => Some(pagination::decode(t, OP, filter).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidNextTokenException,
+                "The NextToken value is not valid.",
+            )
+        })?),
+        None => None,
+    };
+    let mut found = if ids.is_empty() {
+        svc.scan::<DsDirectory>(&cx.scope, None, after, Some(limit + 1))
+            .map_err(internal)?
+    } else {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut got = svc.load_many::<DsDirectory>(&cx.scope, &refs).map_err(internal)?;
+        if let Some(missing) = ids.iter().find(|id| got.iter().all(|d| &d.rec.id != *id)) {
+            return Err(not_found(missing));
+        }
+        got.sort_by_key(|d| d.seq);
+        got.dedup_by_key(|d| d.seq);
+        got.retain(|d| after.is_none_or(|a| d.seq > a));
+        got
+    };
+    let next_token = if found.len() > limit {
+        found.truncate(limit);
+        found.last().map(|d| pagination::encode(OP, filter, d.seq))
+    } else {
+        None
+    };
+    Ok(ds_api::DescribeDirectoriesResult {
+        directory_descriptions: Some(found.iter().map(|d| d.rec.to_wire(&cx.scope.region)).collect()),
+        next_token,
+    })
+}
+
+pub fn delete_directory(
+    svc: &Service,
+    cx: &Context,
+    input: ds_api::DeleteDirectoryRequest,
+) -> Result<ds_api::DeleteDirectoryResult, Error> {
+    let id = input.directory_id;
+    let pending = {
+        let _w = svc.write.lock();
+        let mut d = svc
+            .load::<DsDirectory>(&cx.scope, &id)
+            .map_err(internal)?
+            .ok_or_else(|| not_found(&id))?;
+        let registered = svc
+            .store
+            .get(&localspaces_store::Key {
+                scope: cx.scope.clone(),
+                kind: super::directories::DIRECTORY_KIND.to_string(),
+                id: id.clone(),
+            })
+            .map_err(|e| internal(super::internal(e)))?;
+        if registered.is_some() {
+            // Real message unconfirmed.
+            return Err(Error::new(
+                ErrorCode::ClientException,
+                format!("Cannot delete the directory {id} because it is registered with Amazon WorkSpaces."),
+            ));
+        }
+        if d.rec.stage == "Deleting" {
+            return Ok(ds_api::DeleteDirectoryResult {
+                directory_id: Some(id),
+            });
+        }
+        d.rec.stage = "Deleting".to_string();
+        d.rec.stage_updated = svc.clock.now();
+        let (tw, t) = svc
+            .transition(&cx.scope, TransitionKind::DsDelete, DS_KIND, &id)
+            .map_err(internal)?;
+        let put = Service::put(&cx.scope, &d.rec, Expect::Rev(d.rev)).map_err(internal)?;
+        svc.commit(vec![put, tw], || {
+            ws::Error::new(
+                ws::ErrorCode::InternalFailure,
+                "the directory changed during the request",
+            )
+        })
+        .map_err(internal)?;
+        t
+    };
+    svc.scheduled(&cx.scope, &[pending]);
+    Ok(ds_api::DeleteDirectoryResult {
+        directory_id: Some(id),
+    })
+}
+
+/// The directory `id` of `scope` as Directory Service shows it (for registration).
+pub(crate) fn ds_directory(svc: &Service, scope: &Scope, id: &str) -> Result<Option<DsDirectory>, ws::Error> {
+    Ok(svc.load::<DsDirectory>(scope, id)?.map(|d| d.rec))
 }
 
 /// Applies one due transition of this family's resources (called by the engine).
 pub(crate) fn apply_transition(
     svc: &Service,
-    scope: &localspaces_store::Scope,
-    t: &crate::engine::PendingTransition,
+    scope: &Scope,
+    t: &PendingTransition,
     now: f64,
-) -> Result<super::lifecycle::Applied, localspaces_store::StoreError> {
-    let _ = (svc, scope, now);
-    tracing::warn!(kind = t.kind.name(), id = %t.resource_id, "transition not applied: family not implemented yet");
-    Ok(super::lifecycle::Applied {
-        writes: Vec::new(),
-        next: None,
-    })
+) -> Result<Applied, StoreError> {
+    let corrupt = |e: ws::Error| StoreError::Backend(e.message);
+    let Some(mut d) = svc.load::<DsDirectory>(scope, &t.resource_id).map_err(corrupt)? else {
+        return Ok(Applied {
+            writes: Vec::new(),
+            next: None,
+        });
+    };
+    match (t.kind, d.rec.stage.as_str()) {
+        (TransitionKind::DsCreate, "Requested") => {
+            d.rec.stage = "Creating".to_string();
+            d.rec.stage_updated = now;
+            let due = now + svc.engine.timing().duration(TransitionKind::DsCreate);
+            let next = PendingTransition { due, ..t.clone() };
+            Ok(Applied {
+                writes: vec![Service::put(scope, &d.rec, Expect::Rev(d.rev)).map_err(corrupt)?],
+                next: Some(next),
+            })
+        }
+        (TransitionKind::DsCreate, "Creating") => {
+            d.rec.stage = "Active".to_string();
+            d.rec.stage_updated = now;
+            Ok(Applied {
+                writes: vec![Service::put(scope, &d.rec, Expect::Rev(d.rev)).map_err(corrupt)?],
+                next: None,
+            })
+        }
+        (TransitionKind::DsDelete, "Deleting") => Ok(Applied {
+            writes: vec![Service::delete::<DsDirectory>(scope, &d.rec.id, d.rev)],
+            next: None,
+        }),
+        _ => Ok(Applied {
+            writes: Vec::new(),
+            next: None,
+        }),
+    }
 }
