@@ -72,10 +72,6 @@ class Tf:
         return r.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the provider's destroy reads DescribeWorkspaceDirectories (issue 4) to find associations first",
-)
 def test_ip_group_apply_update_destroy(servers):
     url, account = servers["sqlite"].url, random_account()
     ws = make_client(url, "json", account)

@@ -7,6 +7,8 @@
 //! | `POST /_localspaces/settle` | applies every pending lifecycle transition now |
 //! | `POST /_localspaces/advance?seconds=N` | moves the service clock N seconds ahead, applies what became due |
 //! | `POST /_localspaces/reset?account=A&region=R` | deletes every resource of that account and Region |
+//! | `POST /_localspaces/connection?account=A&region=R&workspace_id=ws-…&state=CONNECTED\|DISCONNECTED` | marks the WorkSpace's user connected or not (AUTO_STOP WorkSpaces stop after their timeout when disconnected) |
+//! | `POST /_localspaces/workspace-state?account=A&region=R&workspace_id=ws-…&state=S` | forces a WorkSpace into state S (ERROR, UNHEALTHY, IMPAIRED, …: states no API reaches) |
 //!
 //! Only the admin identity may call them: the `X-Localspaces-Admin-Token` header when the
 //! server has `--admin-token`; otherwise anyone in `--auth open` and nobody in `--auth strict`.

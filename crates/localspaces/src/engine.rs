@@ -113,10 +113,11 @@ impl Timing {
     pub fn profile(name: &str) -> Result<Timing, String> {
         let d = |k: TransitionKind| -> f64 {
             match name {
+                // Auto-stop waits for each WorkSpace's own timeout unless overridden (NaN).
+                _ if k == TransitionKind::WorkspaceAutoStop => f64::NAN,
                 "instant" => 0.0,
                 "fast" => match k {
                     TransitionKind::WorkspaceRemove => 2.0,
-                    TransitionKind::WorkspaceAutoStop => 3600.0,
                     _ => 1.0,
                 },
                 _ => match k {
@@ -133,7 +134,7 @@ impl Timing {
                     TransitionKind::WorkspaceUpdate => 300.0,
                     TransitionKind::WorkspaceTerminate => 300.0,
                     TransitionKind::WorkspaceRemove => 60.0,
-                    TransitionKind::WorkspaceAutoStop => 3600.0,
+                    TransitionKind::WorkspaceAutoStop => f64::NAN,
                 },
             }
         };
@@ -179,7 +180,8 @@ impl Timing {
         Ok(t)
     }
 
-    /// Seconds a transition of `kind` takes.
+    /// Seconds a transition of `kind` takes (NaN for auto-stop without an override: the
+    /// WorkSpace's own timeout applies).
     pub fn duration(&self, kind: TransitionKind) -> f64 {
         self.durations.get(&kind).copied().unwrap_or(1.0)
     }
@@ -212,11 +214,20 @@ pub fn transition_key(scope: &localspaces_store::Scope, resource_kind: &str, res
     }
 }
 
+/// What applying a queued entry did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome {
+    /// Applied (or found stale); a follow-up is due at the given time, if any.
+    Done(Option<f64>),
+    /// A timer (e.g. auto-stop) that only the clock may fire, not a settle: keep it queued.
+    NotYet(f64),
+}
+
 /// Applies due transitions; implemented by the service.
 pub trait Applier: Send + Sync + 'static {
     /// Applies the pending transition stored under `key` if it is still there and due at
-    /// `now`. Returns the follow-up transition's due time, if it scheduled one.
-    fn apply(&self, key: &Key, now: f64) -> Result<Option<f64>, StoreError>;
+    /// `now`.
+    fn apply(&self, key: &Key, now: f64) -> Result<Outcome, StoreError>;
 }
 
 /// The engine's queue and wake-up; cheap to clone.
@@ -295,8 +306,8 @@ impl Engine {
     }
 
     /// Applies every pending transition now, whatever its due time, until none is left
-    /// (the admin "settle"). Follow-ups are settled too, except far-future ones such as
-    /// auto-stop timers (more than a day ahead), which stay queued.
+    /// (the admin "settle"). Follow-ups are settled too; timers such as auto-stop stay
+    /// queued (they fire on the clock: see the admin "advance").
     pub fn settle(&self, applier: &dyn Applier) -> Result<usize, StoreError> {
         self.run_until(applier, Some(f64::INFINITY))
     }
@@ -325,11 +336,12 @@ impl Engine {
                 now
             };
             match applier.apply(&key, at) {
-                Ok(Some(next_due)) => {
+                Ok(Outcome::Done(Some(next_due))) => {
                     self.inner.queue.lock().push(Reverse((millis(next_due), key)));
                     applied += 1;
                 }
-                Ok(None) => applied += 1,
+                Ok(Outcome::Done(None)) => applied += 1,
+                Ok(Outcome::NotYet(due)) => deferred.push(Reverse((millis(due), key))),
                 Err(e) => {
                     tracing::error!(error = %e, id = %key.id, "transition failed; retrying later");
                     deferred.push(Reverse((due + 1000, key)));

@@ -121,6 +121,7 @@ pub(crate) fn find_bundle(id: &str) -> Option<&'static CatalogBundle> {
 }
 
 /// Every public bundle.
+#[cfg(test)]
 pub(crate) fn catalog() -> &'static [CatalogBundle] {
     &CATALOG
 }

@@ -33,14 +33,8 @@ const MAX_IP_GROUPS: usize = 25;
 /// registered directory.
 #[derive(Debug, Clone)]
 pub(crate) struct DirectoryView {
-    pub directory_id: String,
     pub state: ws::WorkspaceDirectoryState,
-    pub directory_type: ws::WorkspaceDirectoryType,
     pub subnet_ids: Vec<String>,
-    /// The directory's WorkSpace creation properties (ModifyWorkspaceCreationProperties).
-    pub creation: ws::DefaultWorkspaceCreationProperties,
-    /// DNS name of the directory, e.g. `corp.example.com`.
-    pub directory_name: String,
 }
 
 /// A stored registration.
@@ -127,12 +121,8 @@ pub(crate) fn directory_view(svc: &Service, scope: &Scope, id: &str) -> Result<O
     };
     let w = d.rec.wire()?;
     Ok(Some(DirectoryView {
-        directory_id: d.rec.id.clone(),
         state: d.rec.state(),
-        directory_type: w.directory_type.unwrap_or(ws::WorkspaceDirectoryType::SimpleAd),
         subnet_ids: w.subnet_ids.unwrap_or_default(),
-        creation: w.workspace_creation_properties.unwrap_or_default(),
-        directory_name: w.directory_name.unwrap_or_default(),
     }))
 }
 

@@ -3,13 +3,10 @@
 //! (dispatched to the family that owns the resource kind).
 
 use super::Service;
-use crate::engine::{transition_key, Applier, PendingTransition, TransitionKind, TRANSITION_KIND};
+use crate::engine::{transition_key, Applier, Outcome, PendingTransition, TransitionKind, TRANSITION_KIND};
 use localspaces_api::workspaces::Error;
 use localspaces_store::{Expect, Key, Put, Scope, StoreError, Write};
 
-// Used by the directory and WorkSpaces families (issue 4); until they land only the
-// engine side is exercised.
-#[allow(dead_code)]
 impl Service {
     /// A pending transition of `kind` for a resource, due after the configured duration,
     /// and the write that stores it (commit it with the resource's new state).
@@ -96,17 +93,21 @@ pub(crate) struct Applied {
 }
 
 impl Applier for Service {
-    fn apply(&self, key: &Key, now: f64) -> Result<Option<f64>, StoreError> {
+    fn apply(&self, key: &Key, now: f64) -> Result<Outcome, StoreError> {
         if key.kind != TRANSITION_KIND {
-            return Ok(None);
+            return Ok(Outcome::Done(None));
         }
         let _w = self.write.lock();
         let Some((t, rev)) = self.load_transition(key)? else {
-            return Ok(None);
+            return Ok(Outcome::Done(None));
         };
+        if t.kind == TransitionKind::WorkspaceAutoStop && t.due > self.clock.now() + 0.0005 {
+            // Timers fire on the clock only, never by a settle.
+            return Ok(Outcome::NotYet(t.due));
+        }
         if t.due > now + 0.0005 {
             // Rescheduled meanwhile; the engine holds the newer entry.
-            return Ok(None);
+            return Ok(Outcome::Done(None));
         }
         let applied = self.apply_family(&key.scope, &t, now)?;
         let mut writes = applied.writes;
@@ -131,9 +132,9 @@ impl Applier for Service {
             }
         };
         match self.store.commit(writes) {
-            Ok(()) => Ok(next_due),
+            Ok(()) => Ok(Outcome::Done(next_due)),
             // The resource changed under us (a newer request won); its own transition stands.
-            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(StoreError::Conflict(_)) => Ok(Outcome::Done(None)),
             Err(e) => Err(e),
         }
     }

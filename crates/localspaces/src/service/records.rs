@@ -115,6 +115,9 @@ pub struct Limits {
     pub rules_per_ip_group: usize,
     /// Tags per resource (`tags_per_resource`).
     pub tags_per_resource: usize,
+    /// WorkSpaces (`workspaces`). AWS gives new accounts 1 and raises it on request; the
+    /// default here is a raised one so that test suites can create several.
+    pub workspaces: u64,
 }
 
 impl Default for Limits {
@@ -123,6 +126,7 @@ impl Default for Limits {
             ip_groups: 100,
             rules_per_ip_group: 10,
             tags_per_resource: 50,
+            workspaces: 1000,
         }
     }
 }
@@ -143,6 +147,7 @@ impl Limits {
                 "ip_groups" => self.ip_groups = n,
                 "rules_per_ip_group" => self.rules_per_ip_group = small,
                 "tags_per_resource" => self.tags_per_resource = small,
+                "workspaces" => self.workspaces = n,
                 other => return Err(format!("unknown quota '{other}'")),
             }
         }

@@ -43,6 +43,8 @@ fn dispatch(
 ) -> Result<Vec<Tag>, Error> {
     if id.starts_with("wsipg-") {
         with_tags::<IpGroup>(svc, cx, id, write, f)
+    } else if id.starts_with("ws-") {
+        with_tags::<super::workspaces::WorkspaceRec>(svc, cx, id, write, f)
     } else if id.starts_with("d-") || id.starts_with("wsd-") {
         with_tags::<super::directories::WsDirectory>(svc, cx, id, write, f)
     } else {
