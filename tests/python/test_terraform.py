@@ -92,3 +92,110 @@ def test_ip_group_apply_update_destroy(servers):
     assert ws.describe_tags(ResourceId=gid)["TagList"] == [{"Key": "env", "Value": "prod"}]
     tf.run("destroy", "-auto-approve", "-input=false")
     assert ws.describe_ip_groups(GroupIds=[gid])["Result"] == []
+
+
+WS_TF = """
+terraform {{
+  required_providers {{
+    aws = {{ source = "hashicorp/aws", version = "{version}" }}
+  }}
+}}
+provider "aws" {{
+  region                      = "us-east-1"
+  access_key                  = "{account}"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  endpoints {{
+    workspaces = "{url}"
+  }}
+}}
+resource "aws_workspaces_ip_group" "office" {{
+  name = "office"
+  rules {{
+    source = "10.0.0.0/16"
+  }}
+}}
+resource "aws_workspaces_directory" "main" {{
+  directory_id = "{directory_id}"
+  ip_group_ids = [aws_workspaces_ip_group.office.id]
+  self_service_permissions {{
+    change_compute_type  = true
+    increase_volume_size = true
+    rebuild_workspace    = true
+    restart_workspace    = true
+    switch_running_mode  = true
+  }}
+  workspace_creation_properties {{
+    enable_internet_access              = true
+    user_enabled_as_local_administrator = false
+  }}
+  tags = {{ env = "ci" }}
+}}
+resource "aws_workspaces_workspace" "alice" {{
+  directory_id = aws_workspaces_directory.main.id
+  bundle_id    = "{bundle_id}"
+  user_name    = "alice"
+  workspace_properties {{
+    running_mode                              = "{mode}"
+    running_mode_auto_stop_timeout_in_minutes = {timeout}
+  }}
+  tags = {{ team = "vdi" }}
+}}
+output "workspace_id" {{ value = aws_workspaces_workspace.alice.id }}
+"""
+
+
+@pytest.fixture(scope="module")
+def instant_server():
+    from conftest import Server
+
+    srv = Server("--in-memory", "--timing", "instant").start()
+    yield srv
+    assert srv.stop() == 0
+
+
+def test_directory_and_workspace_lifecycle(instant_server):
+    import boto3
+
+    url, account = instant_server.url, random_account()
+    ds = boto3.client("ds", endpoint_url=url, region_name="us-east-1", aws_access_key_id=account, aws_secret_access_key="x")
+    directory_id = ds.create_directory(
+        Name="corp.example.com",
+        Password="Passw0rd!",
+        Size="Small",
+        VpcSettings={"VpcId": "vpc-0123456789abcdef0", "SubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]},
+    )["DirectoryId"]
+    ws = make_client(url, "json", account)
+    bundle_id = next(
+        b["BundleId"]
+        for p in ws.get_paginator("describe_workspace_bundles").paginate(Owner="AMAZON")
+        for b in p["Bundles"]
+        if b["Name"] == "Standard with Amazon Linux 2"
+    )
+    tf = Tf(url, account)
+
+    def write(mode, timeout):
+        with open(os.path.join(tf.dir, "main.tf"), "w") as f:
+            f.write(WS_TF.format(version=provider_version(), account=account, url=url, directory_id=directory_id, bundle_id=bundle_id, mode=mode, timeout=timeout))
+
+    write("AUTO_STOP", 60)
+    tf.run("init", "-input=false")
+    tf.run("apply", "-auto-approve", "-input=false")
+    wid = json.loads(tf.run("output", "-json"))["workspace_id"]["value"]
+    (w,) = ws.describe_workspaces(WorkspaceIds=[wid])["Workspaces"]
+    assert w["State"] == "AVAILABLE" and w["WorkspaceProperties"]["RunningMode"] == "AUTO_STOP"
+    (d,) = ws.describe_workspace_directories(DirectoryIds=[directory_id])["Directories"]
+    assert d["State"] == "REGISTERED" and len(d["ipGroupIds"]) == 1
+    assert d["WorkspaceCreationProperties"]["EnableInternetAccess"] is True
+    assert d["SelfservicePermissions"]["RebuildWorkspace"] == "ENABLED"
+    assert "No changes." in tf.run("plan", "-input=false")
+    write("AUTO_STOP", 120)
+    tf.run("apply", "-auto-approve", "-input=false")
+    (w,) = ws.describe_workspaces(WorkspaceIds=[wid])["Workspaces"]
+    assert w["WorkspaceProperties"]["RunningModeAutoStopTimeoutInMinutes"] == 120
+    tf.run("destroy", "-auto-approve", "-input=false")
+    assert ws.describe_workspaces(WorkspaceIds=[wid])["Workspaces"] == []
+    assert ws.describe_workspace_directories(DirectoryIds=[directory_id])["Directories"] == []

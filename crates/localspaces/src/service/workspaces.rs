@@ -388,7 +388,9 @@ fn build_workspace(
     let auto_stop = check_running_mode(mode, props.running_mode_auto_stop_timeout_in_minutes)?;
     let root = props.root_volume_size_gib.unwrap_or(bundle.root_gib);
     let user = props.user_volume_size_gib.unwrap_or(bundle.user_gib);
-    if !volumes_allowed(root, user) || root < bundle.root_gib || user < bundle.user_gib {
+    // The bundle gives the defaults; any allowed group may be chosen at launch (Terraform's
+    // provider sends 80/10 unless told otherwise).
+    if !volumes_allowed(root, user) {
         return Err((
             "InvalidParameterValuesException",
             format!("The volume sizes root {root} GiB / user {user} GiB are not supported for this bundle."),
