@@ -2,12 +2,14 @@
 //! `commit` returns), one writer connection behind a mutex, a small pool of read-only
 //! connections so reads never wait for a writer's fsync.
 //!
-//! Schema (version 1, in `PRAGMA user_version`, migrated by [`migrate`]):
+//! Schema (version 2, in `PRAGMA user_version`, migrated by [`migrate`]):
 //! - `records(seq INTEGER PRIMARY KEY, account, region, kind, id, rev, body, indexes,
 //!   UNIQUE(account, region, kind, id))`: `seq` (creation order) is the rowid; `indexes`
 //!   holds the record's index entries as given (see [`encode_indexes`]);
 //!   `records_by_scope_seq(account, region, kind, seq)` serves ordered scans,
 //!   `records_by_kind(kind, seq)` serves [`Store::scan_all_scopes`].
+//! - `record_counts(account, region, kind, n)`: record counts kept by triggers on `records`
+//!   (version 2), so an unfiltered [`Store::count`] is one lookup;
 //! - `record_index(account, region, kind, name, key, seq, id)`, keyed by
 //!   (account, region, kind, name, key, seq): filtered scans, counts and unique checks;
 //!   `record_index_by_seq(seq)` finds a record's rows on update and delete.
@@ -23,10 +25,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The schema version this build writes.
-const SCHEMA_VERSION: usize = 1;
+const SCHEMA_VERSION: usize = 2;
 
 /// `MIGRATIONS[v]` brings a database from version `v` to `v + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION] = [r"
+const MIGRATIONS: [&str; SCHEMA_VERSION] = [
+    r"
 CREATE TABLE meta (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -56,7 +59,29 @@ CREATE TABLE record_index (
     PRIMARY KEY (account, region, kind, name, key, seq)
 ) WITHOUT ROWID;
 CREATE INDEX record_index_by_seq ON record_index (seq);
-"];
+",
+    r"
+-- Version 2: per (scope, kind) record counts kept by triggers, so that quota checks
+-- (e.g. WorkSpaces per account) cost the same at 10 records and at 100,000.
+CREATE TABLE record_counts (
+    account TEXT NOT NULL,
+    region  TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (account, region, kind)
+) WITHOUT ROWID;
+INSERT INTO record_counts (account, region, kind, n)
+    SELECT account, region, kind, count(*) FROM records GROUP BY account, region, kind;
+CREATE TRIGGER records_counted_insert AFTER INSERT ON records BEGIN
+    INSERT INTO record_counts (account, region, kind, n) VALUES (NEW.account, NEW.region, NEW.kind, 1)
+        ON CONFLICT (account, region, kind) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER records_counted_delete AFTER DELETE ON records BEGIN
+    UPDATE record_counts SET n = n - 1
+        WHERE account = OLD.account AND region = OLD.region AND kind = OLD.kind;
+END;
+",
+];
 
 /// How long a connection waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -73,7 +98,7 @@ const SCAN_INDEX: &str = "SELECT r.id, r.rev, r.seq, r.body, r.indexes \
                           FROM record_index AS i CROSS JOIN records AS r ON r.seq = i.seq \
                           WHERE i.account = ?1 AND i.region = ?2 AND i.kind = ?3 AND i.name = ?4 \
                           AND i.key = ?5 AND i.seq > ?6 ORDER BY i.seq LIMIT ?7";
-const COUNT: &str = "SELECT count(*) FROM records WHERE account = ?1 AND region = ?2 AND kind = ?3";
+const COUNT: &str = "SELECT n FROM record_counts WHERE account = ?1 AND region = ?2 AND kind = ?3";
 const COUNT_INDEX: &str = "SELECT count(*) FROM record_index \
                            WHERE account = ?1 AND region = ?2 AND kind = ?3 AND name = ?4 AND key = ?5";
 const SCAN_KIND: &str = "SELECT account, region, id, rev, seq, body, indexes FROM records \
@@ -561,7 +586,9 @@ impl Store for SqliteStore {
                 None => conn
                     .prepare_cached(COUNT)
                     .map_err(backend)?
-                    .query_row(params![s.account, s.region, kind], |r| r.get(0)),
+                    .query_row(params![s.account, s.region, kind], |r| r.get(0))
+                    .optional()
+                    .map(|n| n.unwrap_or(0)),
                 Some(e) => conn
                     .prepare_cached(COUNT_INDEX)
                     .map_err(backend)?
@@ -724,6 +751,51 @@ mod tests {
         drop(conn);
         let err = SqliteStore::open(&path).unwrap_err();
         assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn version_1_databases_gain_record_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            for (seq, id) in [(1, "a"), (2, "b"), (3, "c")] {
+                conn.execute(
+                    "INSERT INTO records (seq, account, region, kind, id, rev, body, indexes) \
+                     VALUES (?1, '111122223333', 'us-east-1', 'thing', ?2, 1, x'7b7d', x'')",
+                    params![seq, id],
+                )
+                .unwrap();
+            }
+            conn.execute("UPDATE meta SET value = 4 WHERE name = 'next_seq'", [])
+                .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let q = Query {
+            scope: Scope::new("111122223333", "us-east-1"),
+            kind: "thing".to_string(),
+            index: None,
+            after_seq: None,
+            limit: None,
+        };
+        assert_eq!(s.count(&q).unwrap(), 3);
+        s.commit(vec![Write::Delete {
+            key: Key {
+                scope: q.scope.clone(),
+                kind: "thing".to_string(),
+                id: "b".to_string(),
+            },
+            expect: Expect::Any,
+        }])
+        .unwrap();
+        assert_eq!(s.count(&q).unwrap(), 2);
+        let plan = query_plan(&s, COUNT);
+        assert!(
+            plan[0].starts_with("SEARCH record_counts USING PRIMARY KEY"),
+            "{plan:?}"
+        );
     }
 
     #[test]

@@ -228,7 +228,17 @@ pub trait Applier: Send + Sync + 'static {
     /// Applies the pending transition stored under `key` if it is still there and due at
     /// `now`.
     fn apply(&self, key: &Key, now: f64) -> Result<Outcome, StoreError>;
+
+    /// Applies several due transitions of distinct resources, each at its own time; one
+    /// result per entry, in order. The default applies them one by one; a store-backed
+    /// applier commits them together (one durable commit instead of one each).
+    fn apply_batch(&self, batch: &[(Key, f64)]) -> Vec<Result<Outcome, StoreError>> {
+        batch.iter().map(|(k, now)| self.apply(k, *now)).collect()
+    }
 }
+
+/// Most transitions applied in one batch (one commit).
+const BATCH: usize = 256;
 
 /// The engine's queue and wake-up; cheap to clone.
 #[derive(Clone)]
@@ -321,30 +331,54 @@ impl Engine {
                 Some(_) => millis(now + 86_400.0),
                 None => millis(now),
             };
-            let next = {
+            // Pop a batch of due entries, one per resource (a stale duplicate waits for
+            // the next round, when it is found stale).
+            let mut batch: Vec<(Millis, Key)> = Vec::new();
+            {
                 let mut q = self.inner.queue.lock();
-                match q.peek() {
-                    Some(Reverse((due, _))) if *due <= limit => q.pop().map(|Reverse(e)| e),
-                    _ => None,
+                let mut later = Vec::new();
+                while batch.len() < BATCH {
+                    match q.peek() {
+                        Some(Reverse((due, _))) if *due <= limit => {}
+                        _ => break,
+                    }
+                    let Some(Reverse(e)) = q.pop() else { break };
+                    if batch.iter().any(|(_, k)| *k == e.1) {
+                        later.push(Reverse(e));
+                    } else {
+                        batch.push(e);
+                    }
                 }
-            };
-            let Some((due, key)) = next else { break };
+                q.extend(later);
+            }
+            if batch.is_empty() {
+                break;
+            }
             // When settling, a transition is applied "now" as if its time had come.
-            let at = if horizon.is_some() {
-                (due as f64 / 1000.0).max(now)
-            } else {
-                now
-            };
-            match applier.apply(&key, at) {
-                Ok(Outcome::Done(Some(next_due))) => {
-                    self.inner.queue.lock().push(Reverse((millis(next_due), key)));
-                    applied += 1;
-                }
-                Ok(Outcome::Done(None)) => applied += 1,
-                Ok(Outcome::NotYet(due)) => deferred.push(Reverse((millis(due), key))),
-                Err(e) => {
-                    tracing::error!(error = %e, id = %key.id, "transition failed; retrying later");
-                    deferred.push(Reverse((due + 1000, key)));
+            let entries: Vec<(Key, f64)> = batch
+                .iter()
+                .map(|(due, key)| {
+                    let at = if horizon.is_some() {
+                        (*due as f64 / 1000.0).max(now)
+                    } else {
+                        now
+                    };
+                    (key.clone(), at)
+                })
+                .collect();
+            let results = applier.apply_batch(&entries);
+            for ((due, key), res) in batch.into_iter().zip(results) {
+                match res {
+                    Ok(Outcome::Done(Some(next_due))) => {
+                        self.inner.queue.lock().push(Reverse((millis(next_due), key)));
+                        applied += 1;
+                    }
+                    Ok(Outcome::Done(None)) => applied += 1,
+                    Ok(Outcome::NotYet(due)) => deferred.push(Reverse((millis(due), key))),
+                    Err(e) => {
+                        tracing::error!(error = %e, id = %key.id, "transition failed; retrying later");
+                        deferred.push(Reverse((due + 1000, key)));
+                    }
                 }
             }
         }

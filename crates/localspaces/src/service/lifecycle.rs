@@ -92,22 +92,30 @@ pub(crate) struct Applied {
     pub next: Option<PendingTransition>,
 }
 
-impl Applier for Service {
-    fn apply(&self, key: &Key, now: f64) -> Result<Outcome, StoreError> {
+/// One due transition, prepared: the writes that apply it and what to tell the engine.
+enum Prepared {
+    /// Nothing to write (stale entry, or a timer that is not due).
+    Skip(Outcome),
+    /// Commit these writes; then the outcome holds.
+    Write(Vec<Write>, Outcome),
+}
+
+impl Service {
+    /// Reads one pending transition and computes its writes (the write lock is held).
+    fn prepare(&self, key: &Key, now: f64) -> Result<Prepared, StoreError> {
         if key.kind != TRANSITION_KIND {
-            return Ok(Outcome::Done(None));
+            return Ok(Prepared::Skip(Outcome::Done(None)));
         }
-        let _w = self.write.lock();
         let Some((t, rev)) = self.load_transition(key)? else {
-            return Ok(Outcome::Done(None));
+            return Ok(Prepared::Skip(Outcome::Done(None)));
         };
         if t.kind == TransitionKind::WorkspaceAutoStop && t.due > self.clock.now() + 0.0005 {
             // Timers fire on the clock only, never by a settle.
-            return Ok(Outcome::NotYet(t.due));
+            return Ok(Prepared::Skip(Outcome::NotYet(t.due)));
         }
         if t.due > now + 0.0005 {
             // Rescheduled meanwhile; the engine holds the newer entry.
-            return Ok(Outcome::Done(None));
+            return Ok(Prepared::Skip(Outcome::Done(None)));
         }
         let applied = self.apply_family(&key.scope, &t, now)?;
         let mut writes = applied.writes;
@@ -131,12 +139,76 @@ impl Applier for Service {
                 None
             }
         };
+        Ok(Prepared::Write(writes, Outcome::Done(next_due)))
+    }
+
+    fn commit_prepared(&self, writes: Vec<Write>, outcome: Outcome) -> Result<Outcome, StoreError> {
         match self.store.commit(writes) {
-            Ok(()) => Ok(Outcome::Done(next_due)),
+            Ok(()) => Ok(outcome),
             // The resource changed under us (a newer request won); its own transition stands.
             Err(StoreError::Conflict(_)) => Ok(Outcome::Done(None)),
             Err(e) => Err(e),
         }
+    }
+}
+
+impl Applier for Service {
+    fn apply(&self, key: &Key, now: f64) -> Result<Outcome, StoreError> {
+        let _w = self.write.lock();
+        match self.prepare(key, now)? {
+            Prepared::Skip(o) => Ok(o),
+            Prepared::Write(writes, o) => self.commit_prepared(writes, o),
+        }
+    }
+
+    /// Applies a batch of due transitions (distinct resources) in one durable commit; if
+    /// any conditional write conflicts, falls back to one commit per transition.
+    fn apply_batch(&self, batch: &[(Key, f64)]) -> Vec<Result<Outcome, StoreError>> {
+        if batch.len() == 1 {
+            return vec![self.apply(&batch[0].0, batch[0].1)];
+        }
+        let _w = self.write.lock();
+        let mut results: Vec<Option<Result<Outcome, StoreError>>> = Vec::with_capacity(batch.len());
+        let mut writes = Vec::new();
+        let mut staged = Vec::new();
+        for (i, (key, now)) in batch.iter().enumerate() {
+            match self.prepare(key, *now) {
+                Ok(Prepared::Skip(o)) => results.push(Some(Ok(o))),
+                Ok(Prepared::Write(w, o)) => {
+                    results.push(None);
+                    staged.push((i, w.len(), o));
+                    writes.extend(w);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        if !staged.is_empty() {
+            let all = writes.clone();
+            match self.store.commit(all) {
+                Ok(()) => {
+                    for (i, _, o) in &staged {
+                        results[*i] = Some(Ok(*o));
+                    }
+                }
+                Err(StoreError::Conflict(_)) => {
+                    // Someone's write won somewhere in the batch: commit each on its own.
+                    let mut rest = writes.into_iter();
+                    for (i, n, o) in staged {
+                        let w: Vec<Write> = rest.by_ref().take(n).collect();
+                        results[i] = Some(self.commit_prepared(w, o));
+                    }
+                }
+                Err(e) => {
+                    for (i, _, _) in &staged {
+                        results[*i] = Some(Err(StoreError::Backend(e.to_string())));
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Ok(Outcome::Done(None))))
+            .collect()
     }
 }
 

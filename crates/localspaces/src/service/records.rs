@@ -81,10 +81,13 @@ struct EnvelopeOut<'a, R> {
     r: &'a R,
 }
 
+/// The stored envelope; the record stays raw until its version is known, so that the
+/// current version decodes straight into its type (no intermediate JSON tree).
 #[derive(Deserialize)]
-struct EnvelopeIn {
+struct EnvelopeIn<'a> {
     v: u32,
-    r: serde_json::Value,
+    #[serde(borrow)]
+    r: &'a serde_json::value::RawValue,
 }
 
 fn encode<R: Resource>(rec: &R) -> Result<Vec<u8>, Error> {
@@ -99,9 +102,11 @@ fn decode<R: Resource>(body: &[u8]) -> Result<R, Error> {
     let env: EnvelopeIn =
         serde_json::from_slice(body).map_err(|e| internal(StoreError::Corrupt(e.to_string())))?;
     let rec = if env.v == R::VERSION {
-        serde_json::from_value(env.r).map_err(|e| e.to_string())
+        serde_json::from_str(env.r.get()).map_err(|e| e.to_string())
     } else {
-        R::migrate(env.v, env.r)
+        serde_json::from_str(env.r.get())
+            .map_err(|e| e.to_string())
+            .and_then(|old| R::migrate(env.v, old))
     };
     rec.map_err(|e| internal(StoreError::Corrupt(e)))
 }
