@@ -3,6 +3,9 @@
 -- Environment (read once at start):
 --   SCENARIO   describe_empty | describe_one | create_tags | describe_tags | tags_mixed
 --              | ipgroup_one (localspaces addition: DescribeIpGroups {"GroupIds":[IPG_ID]})
+--              | describe_page (localspaces addition: DescribeWorkspaces {"Limit":25})
+--              | create_workspaces (localspaces addition: CreateWorkspaces, 25 new users per
+--                request in directory DIR_ID from bundle BUNDLE_ID; user names RUN-<n>)
 --   IPG_ID     IP group id for ipgroup_one                               (default wsipg-000000000)
 --   PROTO      json (default: POST /, X-Amz-Target) | cbor (POST /service/WorkspacesService/operation/<Op>)
 --   WS_ID      workspace id for describe_one and create_tags           (default ws-000000000)
@@ -28,6 +31,9 @@ local mix_ws   = os.getenv("MIX_WS_ID") or ws_id
 local ipg_id   = os.getenv("IPG_ID") or "wsipg-000000000"
 local region   = os.getenv("REGION") or "us-east-1"
 local label    = os.getenv("LABEL") or ""
+local dir_id   = os.getenv("DIR_ID") or "d-0000000000"
+local bundle   = os.getenv("BUNDLE_ID") or "wsb-000000000"
+local run_id   = os.getenv("RUN") or "bench"
 
 ---------------------------------------------------------------- encoders
 -- Values: strings, arrays (tables with [1]..[n]; use EMPTY_MAP for {}), maps
@@ -116,10 +122,24 @@ local specs = {
   create_tags    = { "CreateTags", map("ResourceId", ws_id, "Tags", tag_list("bench", "v1")) },
   describe_tags  = { "DescribeTags", map("ResourceId", tag_ws) },
   ipgroup_one    = { "DescribeIpGroups", map("GroupIds", { ipg_id }) },
+  describe_page  = { "DescribeWorkspaces", map("Limit", 25) },
 }
 
 wrk.method = "POST"
-if scenario == "tags_mixed" then
+if scenario == "create_workspaces" then
+  local n = 0
+  request = function()
+    local items = {}
+    for _ = 1, 25 do
+      n = n + 1
+      items[#items + 1] = map("DirectoryId", dir_id, "UserName", run_id .. "-" .. n, "BundleId", bundle,
+        "WorkspaceProperties", map("RunningMode", "AUTO_STOP", "RunningModeAutoStopTimeoutInMinutes", 60))
+    end
+    local path, h, body = build("CreateWorkspaces", map("Workspaces", items))
+    for k, v in pairs(wrk.headers) do if h[k] == nil then h[k] = v end end
+    return wrk.format("POST", path, h, body)
+  end
+elseif scenario == "tags_mixed" then
   local reqs = {}
   for i, s in ipairs({ { "CreateTags", map("ResourceId", mix_ws, "Tags", tag_list("mixed", "v1")) },
                        { "DescribeTags", map("ResourceId", mix_ws) } }) do
