@@ -7,7 +7,7 @@
 //! | `POST /_localspaces/settle` | applies every pending lifecycle transition now |
 //! | `POST /_localspaces/advance?seconds=N` | moves the service clock N seconds ahead, applies what became due |
 //! | `POST /_localspaces/reset?account=A&region=R` | deletes every resource of that account and Region |
-//! | `POST /_localspaces/connection?account=A&region=R&workspace_id=ws-…&state=CONNECTED\|DISCONNECTED` | marks the WorkSpace's user connected or not (AUTO_STOP WorkSpaces stop after their timeout when disconnected) |
+//! | `POST /_localspaces/connection?account=A&region=R&workspace_id=ws-…&state=CONNECTED\|DISCONNECTED` | (account: the default one, region: us-east-1 unless given) marks the WorkSpace's user connected or not (AUTO_STOP WorkSpaces stop after their timeout when disconnected) |
 //! | `POST /_localspaces/workspace-state?account=A&region=R&workspace_id=ws-…&state=S` | forces a WorkSpace into state S (ERROR, UNHEALTHY, IMPAIRED, …: states no API reaches) |
 //!
 //! Only the admin identity may call them: the `X-Localspaces-Admin-Token` header when the
@@ -18,6 +18,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Response, StatusCode};
+use localspaces_api::error::ErrorTable;
 use localspaces_store::Scope;
 use std::sync::Arc;
 
@@ -123,6 +124,59 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
                     .map(|n| serde_json::json!({"deleted": n}))
             })
             .await
+        }
+        "connection" | "workspace-state" => {
+            let account = query_param(parts, "account")
+                .map(str::to_string)
+                .unwrap_or_else(|| app.auth.default_account().to_string());
+            let region = query_param(parts, "region").unwrap_or("us-east-1").to_string();
+            let (Some(id), Some(state)) = (query_param(parts, "workspace_id"), query_param(parts, "state"))
+            else {
+                return Some(json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"message": "workspace_id and state are required"}),
+                ));
+            };
+            let connected = match (rest, state) {
+                ("connection", "CONNECTED") => Some(true),
+                ("connection", "DISCONNECTED") => Some(false),
+                ("connection", _) => {
+                    return Some(json(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"message": "state must be CONNECTED or DISCONNECTED"}),
+                    ))
+                }
+                _ => None,
+            };
+            let (scope, id, state, route) = (
+                Scope::new(account, region),
+                id.to_string(),
+                state.to_string(),
+                rest.to_string(),
+            );
+            let outcome = tokio::task::spawn_blocking(move || match connected {
+                Some(c) => service.admin_set_connection(&scope, &id, c),
+                None => service.admin_force_state(&scope, &id, &state),
+            })
+            .await;
+            return Some(match outcome {
+                Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({"route": route, "ok": true})),
+                Ok(Err(e)) => {
+                    let status = if e.code.name() == "ResourceNotFoundException" {
+                        StatusCode::NOT_FOUND
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    json(
+                        status,
+                        serde_json::json!({"__type": e.code.name(), "message": e.message}),
+                    )
+                }
+                Err(_) => json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::json!({"message": "internal error"}),
+                ),
+            });
         }
         _ => {
             return Some(json(

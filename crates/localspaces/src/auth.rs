@@ -99,6 +99,11 @@ impl Authenticator {
     }
 
     /// An open-mode authenticator with the default account (tests).
+    /// The account of access keys that are not account ids.
+    pub fn default_account(&self) -> &str {
+        &self.default_account
+    }
+
     pub fn open(default_account: &str) -> Self {
         Authenticator {
             mode: AuthMode::Open,
