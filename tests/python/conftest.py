@@ -115,6 +115,24 @@ def server(request, servers):
     return servers[request.param]
 
 
+@pytest.fixture(scope="session")
+def instant_servers():
+    """Both engines with `--timing instant`: end states before the next call."""
+    data = tempfile.mkdtemp(prefix="ls-py-instant-")
+    s = {
+        "memory": Server("--in-memory", "--timing", "instant").start(),
+        "sqlite": Server("--data-dir", data, "--timing", "instant").start(),
+    }
+    yield s
+    for srv in s.values():
+        assert srv.stop() == 0
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def instant_server(request, instant_servers):
+    return instant_servers[request.param]
+
+
 @pytest.fixture(params=["json", "cbor"])
 def protocol(request):
     return request.param

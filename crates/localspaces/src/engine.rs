@@ -56,6 +56,14 @@ pub enum TransitionKind {
     WorkspaceRemove,
     /// WorkSpace: AUTO_STOP timeout without a connection → STOPPING.
     WorkspaceAutoStop,
+    /// Connection alias: CREATING → CREATED.
+    AliasCreate,
+    /// Connection alias: DELETING → gone.
+    AliasDelete,
+    /// Connection alias association: PENDING_ASSOCIATION → ASSOCIATED_WITH_*.
+    AliasAssociate,
+    /// Connection alias association: PENDING_DISASSOCIATION → gone.
+    AliasDisassociate,
 }
 
 impl TransitionKind {
@@ -75,6 +83,10 @@ impl TransitionKind {
         TransitionKind::WorkspaceTerminate,
         TransitionKind::WorkspaceRemove,
         TransitionKind::WorkspaceAutoStop,
+        TransitionKind::AliasCreate,
+        TransitionKind::AliasDelete,
+        TransitionKind::AliasAssociate,
+        TransitionKind::AliasDisassociate,
     ];
 
     /// Configuration name (`workspace_create`, …).
@@ -94,6 +106,10 @@ impl TransitionKind {
             TransitionKind::WorkspaceTerminate => "workspace_terminate",
             TransitionKind::WorkspaceRemove => "workspace_remove",
             TransitionKind::WorkspaceAutoStop => "workspace_auto_stop",
+            TransitionKind::AliasCreate => "alias_create",
+            TransitionKind::AliasDelete => "alias_delete",
+            TransitionKind::AliasAssociate => "alias_associate",
+            TransitionKind::AliasDisassociate => "alias_disassociate",
         }
     }
 
@@ -135,6 +151,8 @@ impl Timing {
                     TransitionKind::WorkspaceTerminate => 300.0,
                     TransitionKind::WorkspaceRemove => 60.0,
                     TransitionKind::WorkspaceAutoStop => f64::NAN,
+                    TransitionKind::AliasCreate | TransitionKind::AliasDelete => 30.0,
+                    TransitionKind::AliasAssociate | TransitionKind::AliasDisassociate => 60.0,
                 },
             }
         };

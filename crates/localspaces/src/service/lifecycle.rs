@@ -56,18 +56,41 @@ impl Service {
     }
 
     /// After a commit: hands the new transitions to the engine. Call with no lock held:
-    /// with zero durations (the `instant` profile) they are applied before returning, so
-    /// the next call already sees the end state.
+    /// transitions already due (zero durations: the `instant` profile) are applied here,
+    /// follow-ups included, before returning, so the next call sees the end state even if
+    /// the engine task popped the same entries meanwhile (applying takes the write lock, so
+    /// whoever applies first has committed before the other looks).
     pub(crate) fn scheduled(&self, scope: &Scope, pending: &[PendingTransition]) {
-        let mut due_now = false;
+        let now = self.clock.now();
+        let mut due: Vec<(Key, f64)> = Vec::new();
         for t in pending {
-            self.engine.schedule(t.key(scope), t.due);
-            due_now |= t.due <= self.clock.now();
-        }
-        if due_now {
-            if let Err(e) = self.engine.run_due(self) {
-                tracing::error!(error = %e, "applying due transitions failed");
+            let key = t.key(scope);
+            self.engine.schedule(key.clone(), t.due);
+            if t.due <= now {
+                due.push((key, now));
             }
+        }
+        // Bounded: a chain of zero-duration follow-ups ends (create → available, terminate
+        // → terminated → removed); the bound only guards against a faulty family.
+        for _ in 0..8 {
+            if due.is_empty() {
+                break;
+            }
+            let results = self.apply_batch(&due);
+            let mut next = Vec::new();
+            for ((key, _), res) in due.into_iter().zip(results) {
+                match res {
+                    Ok(Outcome::Done(Some(d))) => {
+                        self.engine.schedule(key.clone(), d);
+                        if d <= now {
+                            next.push((key, now));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "applying a due transition failed"),
+                }
+            }
+            due = next;
         }
     }
 
@@ -231,6 +254,9 @@ impl Service {
             | K::WorkspaceTerminate
             | K::WorkspaceRemove
             | K::WorkspaceAutoStop => super::workspaces::apply_transition(self, scope, t, now),
+            K::AliasCreate | K::AliasDelete | K::AliasAssociate | K::AliasDisassociate => {
+                super::connection_aliases::apply_transition(self, scope, t, now)
+            }
         }
     }
 }

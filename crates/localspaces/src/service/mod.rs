@@ -2,6 +2,7 @@
 //! resource families. No HTTP types here; handlers read and write through the store.
 
 mod bundles;
+mod connection_aliases;
 mod directories;
 mod ds;
 mod ids;
@@ -300,6 +301,55 @@ impl WorkspacesApi for Service {
         input: ws::DescribeWorkspacesConnectionStatusRequest,
     ) -> Result<ws::DescribeWorkspacesConnectionStatusResult, Error> {
         workspaces::describe_workspaces_connection_status(self, cx, input)
+    }
+    fn create_connection_alias(
+        &self,
+        cx: &Context,
+        input: ws::CreateConnectionAliasRequest,
+    ) -> Result<ws::CreateConnectionAliasResult, Error> {
+        connection_aliases::create_connection_alias(self, cx, input)
+    }
+    fn describe_connection_aliases(
+        &self,
+        cx: &Context,
+        input: ws::DescribeConnectionAliasesRequest,
+    ) -> Result<ws::DescribeConnectionAliasesResult, Error> {
+        connection_aliases::describe_connection_aliases(self, cx, input)
+    }
+    fn delete_connection_alias(
+        &self,
+        cx: &Context,
+        input: ws::DeleteConnectionAliasRequest,
+    ) -> Result<ws::DeleteConnectionAliasResult, Error> {
+        connection_aliases::delete_connection_alias(self, cx, input)
+    }
+    fn associate_connection_alias(
+        &self,
+        cx: &Context,
+        input: ws::AssociateConnectionAliasRequest,
+    ) -> Result<ws::AssociateConnectionAliasResult, Error> {
+        connection_aliases::associate_connection_alias(self, cx, input)
+    }
+    fn disassociate_connection_alias(
+        &self,
+        cx: &Context,
+        input: ws::DisassociateConnectionAliasRequest,
+    ) -> Result<ws::DisassociateConnectionAliasResult, Error> {
+        connection_aliases::disassociate_connection_alias(self, cx, input)
+    }
+    fn describe_connection_alias_permissions(
+        &self,
+        cx: &Context,
+        input: ws::DescribeConnectionAliasPermissionsRequest,
+    ) -> Result<ws::DescribeConnectionAliasPermissionsResult, Error> {
+        connection_aliases::describe_connection_alias_permissions(self, cx, input)
+    }
+    fn update_connection_alias_permission(
+        &self,
+        cx: &Context,
+        input: ws::UpdateConnectionAliasPermissionRequest,
+    ) -> Result<ws::UpdateConnectionAliasPermissionResult, Error> {
+        connection_aliases::update_connection_alias_permission(self, cx, input)
     }
 }
 

@@ -45,6 +45,8 @@ fn dispatch(
         with_tags::<IpGroup>(svc, cx, id, write, f)
     } else if id.starts_with("ws-") {
         with_tags::<super::workspaces::WorkspaceRec>(svc, cx, id, write, f)
+    } else if id.starts_with("wsca-") {
+        with_tags::<super::connection_aliases::AliasRec>(svc, cx, id, write, f)
     } else if id.starts_with("d-") || id.starts_with("wsd-") {
         with_tags::<super::directories::WsDirectory>(svc, cx, id, write, f)
     } else {
