@@ -643,8 +643,15 @@ pub fn disassociate_ip_groups(
     cx: &Context,
     input: ws::DisassociateIpGroupsRequest,
 ) -> Result<ws::DisassociateIpGroupsResult, Error> {
+    let ids: Vec<&str> = input.group_ids.iter().map(String::as_str).collect();
     modify(svc, cx, &input.directory_id, |d| {
         require_registered(d)?;
+        // The groups must exist (spec §12 DisassociateIpGroups); an associated group cannot
+        // be deleted, so this never strands an association.
+        let found = svc.load_many::<IpGroup>(&cx.scope, &ids)?;
+        if let Some(missing) = ids.iter().find(|id| found.iter().all(|g| g.rec.id != **id)) {
+            return Err(not_found("IP access control group", missing));
+        }
         d.ip_groups.retain(|g| !input.group_ids.contains(g));
         Ok(())
     })?;

@@ -201,10 +201,12 @@ impl WorkspaceRec {
 
     /// Network identity assigned when the WorkSpace first becomes AVAILABLE (and on rebuild).
     fn assign_network(&mut self) {
+        // The previous address is part of the seed so that a rebuild gets a new one.
         let h = pagination::fingerprint([
             self.id.as_str(),
             self.subnet_id.as_str(),
             &self.created.to_string(),
+            self.ip_address.as_deref().unwrap_or(""),
         ]);
         self.ip_address = Some(format!("10.0.{}.{}", (h >> 8) % 254 + 1, h % 253 + 2));
         if self.computer_name.is_none() {
@@ -402,7 +404,7 @@ fn build_workspace(
         req.tags.as_deref().unwrap_or_default(),
         svc.limits.tags_per_resource,
     )
-    .map_err(|e| ("InvalidParameterValuesException", e.message))?;
+    .map_err(|e| (localspaces_api::error::ErrorTable::name(e.code), e.message))?;
     let protocols = match &props.protocols {
         Some(p) if !p.is_empty() => p.iter().map(|x| x.as_str().to_string()).collect(),
         _ => vec![bundle.protocol.as_str().to_string()],
@@ -569,6 +571,16 @@ fn batch(
                 failures.push(bad_state_item(id));
                 continue;
             };
+            if kind == TransitionKind::WorkspaceTerminate
+                && matches!(
+                    w.rec.state(),
+                    ws::WorkspaceState::Terminating | ws::WorkspaceState::Terminated
+                )
+            {
+                // Already on its way out: terminating again succeeds and changes nothing
+                // (spec §5.3: terminate is allowed in every state but SUSPENDED).
+                continue;
+            }
             w.rec.set_state(state);
             if kind == TransitionKind::WorkspaceTerminate {
                 w.rec.modifying = None;
@@ -696,8 +708,7 @@ pub fn terminate_workspaces(
         .map(|r| r.workspace_id)
         .collect();
     let failed = batch(svc, cx, ids, |w| {
-        (!matches!(w.state(), S::Suspended | S::Terminating | S::Terminated))
-            .then_some((S::Terminating, TransitionKind::WorkspaceTerminate))
+        (w.state() != S::Suspended).then_some((S::Terminating, TransitionKind::WorkspaceTerminate))
     })?;
     Ok(ws::TerminateWorkspacesResult {
         failed_requests: Some(failed),
@@ -749,13 +760,9 @@ pub fn modify_workspace_properties(
             (Some(_), None) => None,
             (None, None) => w.rec.auto_stop_minutes,
         };
-        let timeout = check_running_mode(mode, timeout).map_err(|(code, msg)| {
-            if code == "InvalidParameterValuesException" {
-                invalid(msg)
-            } else {
-                Error::new(ErrorCode::InvalidParameterCombinationException, msg)
-            }
-        })?;
+        // The model lists InvalidParameterValuesException (not ...Combination...) for this
+        // operation; the spec uses it for every bad combination.
+        let timeout = check_running_mode(mode, timeout).map_err(|(_, msg)| invalid(msg))?;
         w.rec.running_mode = mode.as_str().to_string();
         w.rec.auto_stop_minutes = timeout;
         // Compute, volumes and protocol go through UPDATING.
@@ -768,13 +775,13 @@ pub fn modify_workspace_properties(
             .filter(|v| *v != w.rec.protocols);
         if root.is_some() && user.is_some() {
             return Err(Error::new(
-                ErrorCode::InvalidParameterCombinationException,
+                ErrorCode::InvalidParameterValuesException,
                 "You cannot increase the root volume and the user volume in the same request.",
             ));
         }
         if compute.is_some() && (root.is_some() || user.is_some()) {
             return Err(Error::new(
-                ErrorCode::InvalidParameterCombinationException,
+                ErrorCode::InvalidParameterValuesException,
                 "You cannot change the compute type and the volume sizes in the same request.",
             ));
         }
