@@ -8,6 +8,7 @@
 //! | `POST /_localspaces/advance?seconds=N` | moves the service clock N seconds ahead, applies what became due |
 //! | `POST /_localspaces/reset?account=A&region=R` | deletes every resource of that account and Region |
 //! | `POST /_localspaces/connection?account=A&region=R&workspace_id=ws-…&state=CONNECTED\|DISCONNECTED` | (account: the default one, region: us-east-1 unless given) marks the WorkSpace's user connected or not (AUTO_STOP WorkSpaces stop after their timeout when disconnected) |
+//! | `POST /_localspaces/byol?account=A&region=R&eligible=true\|false` | makes an account BYOL-eligible (ModifyAccount, ListAvailableManagementCidrRanges) or not |
 //! | `POST /_localspaces/workspace-state?account=A&region=R&workspace_id=ws-…&state=S` | forces a WorkSpace into state S (ERROR, UNHEALTHY, IMPAIRED, …: states no API reaches) |
 //!
 //! Only the admin identity may call them: the `X-Localspaces-Admin-Token` header when the
@@ -124,6 +125,32 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
                     .map(|n| serde_json::json!({"deleted": n}))
             })
             .await
+        }
+        "byol" => {
+            let account = query_param(parts, "account")
+                .map(str::to_string)
+                .unwrap_or_else(|| app.auth.default_account().to_string());
+            let region = query_param(parts, "region").unwrap_or("us-east-1").to_string();
+            let eligible = match query_param(parts, "eligible") {
+                Some("true") => true,
+                Some("false") => false,
+                _ => {
+                    return Some(json(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"message": "eligible must be true or false"}),
+                    ))
+                }
+            };
+            let scope = Scope::new(account, region);
+            let outcome =
+                tokio::task::spawn_blocking(move || service.admin_set_byol_eligible(&scope, eligible)).await;
+            return Some(match outcome {
+                Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({"byol_eligible": eligible})),
+                _ => json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::json!({"message": "internal error"}),
+                ),
+            });
         }
         "connection" | "workspace-state" => {
             let account = query_param(parts, "account")

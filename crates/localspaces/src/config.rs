@@ -65,6 +65,11 @@ pub struct ServeConfig {
     /// Quota overrides, e.g. `--quota ip_groups=500` (repeatable; names in the README).
     #[arg(long = "quota", env = "LOCALSPACES_QUOTAS", value_delimiter = ',')]
     pub quotas: Vec<String>,
+    /// Whether accounts are eligible for BYOL (dedicated tenancy) by default. AWS enables it
+    /// per account on request; without it ModifyAccount and ListAvailableManagementCidrRanges
+    /// answer AccessDeniedException. The admin route `byol` overrides it per account.
+    #[arg(long, env = "LOCALSPACES_BYOL_ELIGIBLE", default_value_t = false)]
+    pub byol_eligible: bool,
 }
 
 /// `$XDG_DATA_HOME/localspaces`, else `~/.local/share/localspaces`, else `./.localspaces`.

@@ -64,6 +64,8 @@ pub enum TransitionKind {
     AliasAssociate,
     /// Connection alias association: PENDING_DISASSOCIATION → gone.
     AliasDisassociate,
+    /// BYOL account modification: PENDING → COMPLETED.
+    AccountModify,
 }
 
 impl TransitionKind {
@@ -87,6 +89,7 @@ impl TransitionKind {
         TransitionKind::AliasDelete,
         TransitionKind::AliasAssociate,
         TransitionKind::AliasDisassociate,
+        TransitionKind::AccountModify,
     ];
 
     /// Configuration name (`workspace_create`, …).
@@ -110,6 +113,7 @@ impl TransitionKind {
             TransitionKind::AliasDelete => "alias_delete",
             TransitionKind::AliasAssociate => "alias_associate",
             TransitionKind::AliasDisassociate => "alias_disassociate",
+            TransitionKind::AccountModify => "account_modify",
         }
     }
 
@@ -153,6 +157,7 @@ impl Timing {
                     TransitionKind::WorkspaceAutoStop => f64::NAN,
                     TransitionKind::AliasCreate | TransitionKind::AliasDelete => 30.0,
                     TransitionKind::AliasAssociate | TransitionKind::AliasDisassociate => 60.0,
+                    TransitionKind::AccountModify => 600.0,
                 },
             }
         };

@@ -40,7 +40,9 @@ impl Server {
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             (Arc::new(s), format!("sqlite {}", path.display()))
         };
-        let limits = Limits::default()
+        let mut limits = Limits::default();
+        limits.byol_eligible = cfg.byol_eligible;
+        let limits = limits
             .with_overrides(&cfg.quotas)
             .map_err(|e| anyhow::anyhow!(e))?;
         let timing = Timing::parse(&cfg.timing).map_err(|e| anyhow::anyhow!("--timing: {e}"))?;

@@ -1,6 +1,7 @@
 //! The behaviour: one typed handler per operation, grouped in files named after the API's
 //! resource families. No HTTP types here; handlers read and write through the store.
 
+mod account;
 mod bundles;
 mod connection_aliases;
 mod directories;
@@ -350,6 +351,76 @@ impl WorkspacesApi for Service {
         input: ws::UpdateConnectionAliasPermissionRequest,
     ) -> Result<ws::UpdateConnectionAliasPermissionResult, Error> {
         connection_aliases::update_connection_alias_permission(self, cx, input)
+    }
+    fn describe_account(
+        &self,
+        cx: &Context,
+        input: ws::DescribeAccountRequest,
+    ) -> Result<ws::DescribeAccountResult, Error> {
+        account::describe_account(self, cx, input)
+    }
+    fn modify_account(
+        &self,
+        cx: &Context,
+        input: ws::ModifyAccountRequest,
+    ) -> Result<ws::ModifyAccountResult, Error> {
+        account::modify_account(self, cx, input)
+    }
+    fn describe_account_modifications(
+        &self,
+        cx: &Context,
+        input: ws::DescribeAccountModificationsRequest,
+    ) -> Result<ws::DescribeAccountModificationsResult, Error> {
+        account::describe_account_modifications(self, cx, input)
+    }
+    fn list_available_management_cidr_ranges(
+        &self,
+        cx: &Context,
+        input: ws::ListAvailableManagementCidrRangesRequest,
+    ) -> Result<ws::ListAvailableManagementCidrRangesResult, Error> {
+        account::list_available_management_cidr_ranges(self, cx, input)
+    }
+    fn create_account_link_invitation(
+        &self,
+        cx: &Context,
+        input: ws::CreateAccountLinkInvitationRequest,
+    ) -> Result<ws::CreateAccountLinkInvitationResult, Error> {
+        account::create_account_link_invitation(self, cx, input)
+    }
+    fn accept_account_link_invitation(
+        &self,
+        cx: &Context,
+        input: ws::AcceptAccountLinkInvitationRequest,
+    ) -> Result<ws::AcceptAccountLinkInvitationResult, Error> {
+        account::accept_account_link_invitation(self, cx, input)
+    }
+    fn reject_account_link_invitation(
+        &self,
+        cx: &Context,
+        input: ws::RejectAccountLinkInvitationRequest,
+    ) -> Result<ws::RejectAccountLinkInvitationResult, Error> {
+        account::reject_account_link_invitation(self, cx, input)
+    }
+    fn delete_account_link_invitation(
+        &self,
+        cx: &Context,
+        input: ws::DeleteAccountLinkInvitationRequest,
+    ) -> Result<ws::DeleteAccountLinkInvitationResult, Error> {
+        account::delete_account_link_invitation(self, cx, input)
+    }
+    fn get_account_link(
+        &self,
+        cx: &Context,
+        input: ws::GetAccountLinkRequest,
+    ) -> Result<ws::GetAccountLinkResult, Error> {
+        account::get_account_link(self, cx, input)
+    }
+    fn list_account_links(
+        &self,
+        cx: &Context,
+        input: ws::ListAccountLinksRequest,
+    ) -> Result<ws::ListAccountLinksResult, Error> {
+        account::list_account_links(self, cx, input)
     }
 }
 

@@ -123,6 +123,9 @@ pub struct Limits {
     /// WorkSpaces (`workspaces`). AWS gives new accounts 1 and raises it on request; the
     /// default here is a raised one so that test suites can create several.
     pub workspaces: u64,
+    /// Whether accounts are BYOL-eligible unless the admin route says otherwise (not a
+    /// quota: `--byol-eligible`).
+    pub byol_eligible: bool,
 }
 
 impl Default for Limits {
@@ -132,6 +135,7 @@ impl Default for Limits {
             rules_per_ip_group: 10,
             tags_per_resource: 50,
             workspaces: 1000,
+            byol_eligible: false,
         }
     }
 }
