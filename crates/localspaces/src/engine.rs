@@ -449,6 +449,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_readme_lists_every_transition_kind() {
+        let readme = include_str!("../../../README.md");
+        for k in TransitionKind::ALL {
+            assert!(readme.contains(&format!("`{}`", k.name())), "README lacks `{}`", k.name());
+            assert!(Timing::profile("realistic").unwrap().duration(*k) != 0.0);
+        }
+    }
+
+    #[test]
     fn profiles_and_overrides() {
         let t = Timing::parse("instant").unwrap();
         assert_eq!(t.duration(TransitionKind::WorkspaceCreate), 0.0);
