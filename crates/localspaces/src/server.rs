@@ -40,11 +40,12 @@ impl Server {
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             (Arc::new(s), format!("sqlite {}", path.display()))
         };
-        let mut limits = Limits::default();
-        limits.byol_eligible = cfg.byol_eligible;
-        let limits = limits
-            .with_overrides(&cfg.quotas)
-            .map_err(|e| anyhow::anyhow!(e))?;
+        let limits = Limits {
+            byol_eligible: cfg.byol_eligible,
+            ..Limits::default()
+        }
+        .with_overrides(&cfg.quotas)
+        .map_err(|e| anyhow::anyhow!(e))?;
         let timing = Timing::parse(&cfg.timing).map_err(|e| anyhow::anyhow!("--timing: {e}"))?;
         let clock = Arc::new(OffsetClock::default());
         let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;

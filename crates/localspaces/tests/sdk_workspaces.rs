@@ -27,10 +27,12 @@ use aws_sdk_workspaces::types::{
     WorkspaceDirectoryType, WorkspaceProperties, WorkspaceRequest, WorkspaceState,
 };
 use aws_sdk_workspaces::Client;
-use common::{ok, random_account, service_err, tag, tag_no_value, Engine, TestServer, REGION};
+use common::{
+    admin, advance, ds_call, ok, random_account, service_err, settle, tag, tag_no_value, Engine, TestServer,
+    REGION,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Asserts that a call failed with the modeled error `$pred` (e.g.
@@ -182,70 +184,6 @@ fn is_bundle_id(id: &str) -> bool {
     })
 }
 
-/// One HTTP/1.1 exchange on a fresh connection (blocking; run on the blocking pool).
-fn http_blocking(addr: SocketAddr, path: &str, headers: &[(String, String)], body: &[u8]) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).expect("connect to the test server");
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("read timeout");
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).expect("send request head");
-    s.write_all(body).expect("send request body");
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).expect("read response");
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("malformed HTTP response: {text:?}"));
-    assert!(
-        !head.to_ascii_lowercase().contains("transfer-encoding: chunked"),
-        "unexpected chunked response: {head}"
-    );
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    (status, rest.to_string())
-}
-
-async fn http(addr: SocketAddr, path: &str, headers: Vec<(String, String)>, body: Vec<u8>) -> (u16, String) {
-    let path = path.to_string();
-    tokio::task::spawn_blocking(move || http_blocking(addr, &path, &headers, &body))
-        .await
-        .expect("http task")
-}
-
-/// `POST /_localspaces/<route>`; panics unless it answers 200.
-async fn admin(server: &TestServer, route: &str) -> Value {
-    let (status, body) = http(
-        server.addr(),
-        &format!("/_localspaces/{route}"),
-        Vec::new(),
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(status, 200, "admin route {route}: {body}");
-    serde_json::from_str(&body).unwrap_or(Value::Null)
-}
-
-/// Applies every pending lifecycle transition now (timers excepted).
-async fn settle(server: &TestServer) {
-    admin(server, "settle").await;
-}
-
-/// Moves the service clock ahead and applies what became due.
-async fn advance(server: &TestServer, seconds: u64) {
-    admin(server, &format!("advance?seconds={seconds}")).await;
-}
-
 /// One account of one test: its WorkSpaces client and its raw Directory Service access.
 struct Env<'a> {
     server: &'a TestServer,
@@ -262,30 +200,7 @@ impl<'a> Env<'a> {
 
     /// A Directory Service call: `(HTTP status, JSON body)`.
     async fn ds(&self, op: &str, body: Value) -> (u16, Value) {
-        let headers = vec![
-            (
-                "Content-Type".to_string(),
-                "application/x-amz-json-1.1".to_string(),
-            ),
-            (
-                "X-Amz-Target".to_string(),
-                format!("DirectoryService_20150416.{op}"),
-            ),
-            ("X-Amz-Date".to_string(), "20260101T000000Z".to_string()),
-            (
-                "Authorization".to_string(),
-                format!(
-                    "AWS4-HMAC-SHA256 Credential={}/20260101/{REGION}/ds/aws4_request, \
-                     SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={}",
-                    self.account,
-                    "0".repeat(64)
-                ),
-            ),
-        ];
-        let (status, text) = http(self.server.addr(), "/", headers, body.to_string().into_bytes()).await;
-        let v = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("DS {op}: body is not JSON ({e}): {text:?}"));
-        (status, v)
+        ds_call(self.server, &self.account, op, body).await
     }
 
     /// CreateDirectory (Simple AD); returns the new `d-` id.

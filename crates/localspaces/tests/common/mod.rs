@@ -12,6 +12,7 @@ use aws_sdk_workspaces::Client;
 use clap::Parser;
 use localspaces::config::ServeConfig;
 use localspaces::server::Server;
+use serde_json::Value;
 use std::collections::hash_map::RandomState;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hasher};
@@ -288,4 +289,141 @@ macro_rules! engine_tests {
             }
         )*
     };
+}
+
+// ---------------------------------------------------------------- raw HTTP, admin, DS
+
+/// One HTTP/1.1 exchange on a fresh connection (blocking; run on the blocking pool).
+pub fn http_blocking(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the test server");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("send request head");
+    s.write_all(body).expect("send request body");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).expect("read response");
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("malformed HTTP response: {text:?}"));
+    assert!(
+        !head.to_ascii_lowercase().contains("transfer-encoding: chunked"),
+        "unexpected chunked response: {head}"
+    );
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, rest.to_string())
+}
+
+pub async fn http(
+    addr: SocketAddr,
+    path: &str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let path = path.to_string();
+    tokio::task::spawn_blocking(move || http_blocking(addr, &path, &headers, &body))
+        .await
+        .expect("http task")
+}
+
+/// `POST /_localspaces/<route>`; panics unless it answers 200.
+pub async fn admin(server: &TestServer, route: &str) -> Value {
+    let (status, body) = http(
+        server.addr(),
+        &format!("/_localspaces/{route}"),
+        Vec::new(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 200, "admin route {route}: {body}");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+/// Applies every pending lifecycle transition now (timers excepted).
+pub async fn settle(server: &TestServer) {
+    admin(server, "settle").await;
+}
+
+/// Moves the service clock ahead and applies what became due.
+pub async fn advance(server: &TestServer, seconds: u64) {
+    admin(server, &format!("advance?seconds={seconds}")).await;
+}
+
+/// A Directory Service call (awsJson1_1, `X-Amz-Target: DirectoryService_20150416.<op>`)
+/// as `account` with a syntactically valid SigV4 header (the test servers run in
+/// `--auth open`): `(HTTP status, JSON body)`.
+pub async fn ds_call(
+    server: &TestServer,
+    account: &str,
+    op: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let headers = vec![
+        (
+            "Content-Type".to_string(),
+            "application/x-amz-json-1.1".to_string(),
+        ),
+        (
+            "X-Amz-Target".to_string(),
+            format!("DirectoryService_20150416.{op}"),
+        ),
+        ("X-Amz-Date".to_string(), "20260101T000000Z".to_string()),
+        (
+            "Authorization".to_string(),
+            format!(
+                "AWS4-HMAC-SHA256 Credential={account}/20260101/{REGION}/ds/aws4_request, \
+                 SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={}",
+                "0".repeat(64)
+            ),
+        ),
+    ];
+    let (status, text) = http(server.addr(), "/", headers, body.to_string().into_bytes()).await;
+    let v =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("DS {op}: body is not JSON ({e}): {text:?}"));
+    (status, v)
+}
+
+/// A Simple AD directory of `account`, Active and REGISTERED with WorkSpaces (settling the
+/// lifecycle through the admin route).
+pub async fn registered_directory(server: &TestServer, account: &str) -> String {
+    let (status, out) = ds_call(
+        server,
+        account,
+        "CreateDirectory",
+        serde_json::json!({
+            "Name": "corp.example.com",
+            "Password": "Sup3r-Secret",
+            "Size": "Small",
+            "VpcSettings": {"VpcId": "vpc-0a1b2c3d", "SubnetIds": ["subnet-0a1b2c3d", "subnet-0e1f2a3b"]},
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "CreateDirectory: {out}");
+    let id = out["DirectoryId"].as_str().expect("DirectoryId").to_string();
+    settle(server).await;
+    let c = server.client_as(account, REGION);
+    ok(
+        "RegisterWorkspaceDirectory",
+        c.register_workspace_directory().directory_id(&id).send().await,
+    );
+    settle(server).await;
+    id
 }
