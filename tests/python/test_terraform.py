@@ -199,3 +199,57 @@ def test_directory_and_workspace_lifecycle(instant_server):
     tf.run("destroy", "-auto-approve", "-input=false")
     assert ws.describe_workspaces(WorkspaceIds=[wid])["Workspaces"] == []
     assert ws.describe_workspace_directories(DirectoryIds=[directory_id])["Directories"] == []
+
+
+ALIAS_TF = """
+terraform {{
+  required_providers {{
+    aws = {{ source = "hashicorp/aws", version = "{version}" }}
+  }}
+}}
+provider "aws" {{
+  region                      = "us-east-1"
+  access_key                  = "{account}"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {{
+    workspaces = "{url}"
+  }}
+}}
+resource "aws_workspaces_connection_alias" "desk" {{
+  connection_string = "{fqdn}"
+  tags = {{ team = "{team}" }}
+}}
+output "alias_id" {{ value = aws_workspaces_connection_alias.desk.id }}
+output "state" {{ value = aws_workspaces_connection_alias.desk.state }}
+"""
+
+
+def test_connection_alias_create_update_destroy(servers):
+    """The provider's waiters poll through CREATING -> CREATED and DELETING -> gone on the
+    default `fast` timing."""
+    url, account = servers["sqlite"].url, random_account()
+    fqdn = f"desk-{account}.example.com"
+    tf = Tf(url, account)
+
+    def write(team):
+        with open(os.path.join(tf.dir, "main.tf"), "w") as f:
+            f.write(ALIAS_TF.format(version=provider_version(), account=account, url=url, fqdn=fqdn, team=team))
+
+    write("vdi")
+    tf.run("init", "-input=false")
+    tf.run("apply", "-auto-approve", "-input=false")
+    out = json.loads(tf.run("output", "-json"))
+    alias_id = out["alias_id"]["value"]
+    assert out["state"]["value"] == "CREATED"
+    ws = make_client(url, "json", account)
+    (a,) = ws.describe_connection_aliases(AliasIds=[alias_id])["ConnectionAliases"]
+    assert a["ConnectionString"] == fqdn and a["OwnerAccountId"] == account
+    assert "No changes." in tf.run("plan", "-input=false")
+    write("desktops")
+    tf.run("apply", "-auto-approve", "-input=false")
+    assert ws.describe_tags(ResourceId=alias_id)["TagList"] == [{"Key": "team", "Value": "desktops"}]
+    tf.run("destroy", "-auto-approve", "-input=false")
+    assert ws.describe_connection_aliases(AliasIds=[alias_id])["ConnectionAliases"] == []
