@@ -452,7 +452,11 @@ mod tests {
     fn the_readme_lists_every_transition_kind() {
         let readme = include_str!("../../../README.md");
         for k in TransitionKind::ALL {
-            assert!(readme.contains(&format!("`{}`", k.name())), "README lacks `{}`", k.name());
+            assert!(
+                readme.contains(&format!("`{}`", k.name())),
+                "README lacks `{}`",
+                k.name()
+            );
             assert!(Timing::profile("realistic").unwrap().duration(*k) != 0.0);
         }
     }
