@@ -66,6 +66,8 @@ pub enum TransitionKind {
     AliasDisassociate,
     /// BYOL account modification: PENDING → COMPLETED.
     AccountModify,
+    /// Application deployment on a WorkSpace, per step: PENDING_* → *ING → COMPLETED/REMOVED.
+    AppDeploy,
 }
 
 impl TransitionKind {
@@ -90,6 +92,7 @@ impl TransitionKind {
         TransitionKind::AliasAssociate,
         TransitionKind::AliasDisassociate,
         TransitionKind::AccountModify,
+        TransitionKind::AppDeploy,
     ];
 
     /// Configuration name (`workspace_create`, …).
@@ -114,6 +117,7 @@ impl TransitionKind {
             TransitionKind::AliasAssociate => "alias_associate",
             TransitionKind::AliasDisassociate => "alias_disassociate",
             TransitionKind::AccountModify => "account_modify",
+            TransitionKind::AppDeploy => "app_deploy",
         }
     }
 
@@ -158,6 +162,7 @@ impl Timing {
                     TransitionKind::AliasCreate | TransitionKind::AliasDelete => 30.0,
                     TransitionKind::AliasAssociate | TransitionKind::AliasDisassociate => 60.0,
                     TransitionKind::AccountModify => 600.0,
+                    TransitionKind::AppDeploy => 300.0,
                 },
             }
         };

@@ -24,7 +24,7 @@ pub(crate) struct CatalogBundle {
 }
 
 /// `prefix` + 9 base-36 characters derived from `seed`.
-fn stable_id(prefix: &str, seed: &str) -> String {
+pub(crate) fn stable_id(prefix: &str, seed: &str) -> String {
     let mut h = pagination::fingerprint([seed]);
     let mut s = String::from(prefix);
     for _ in 0..9 {

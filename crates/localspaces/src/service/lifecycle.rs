@@ -255,6 +255,7 @@ impl Service {
             | K::WorkspaceRemove
             | K::WorkspaceAutoStop => super::workspaces::apply_transition(self, scope, t, now),
             K::AccountModify => super::account::apply_transition(self, scope, t, now),
+            K::AppDeploy => super::applications::apply_transition(self, scope, t, now),
             K::AliasCreate | K::AliasDelete | K::AliasAssociate | K::AliasDisassociate => {
                 super::connection_aliases::apply_transition(self, scope, t, now)
             }

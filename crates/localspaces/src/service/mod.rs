@@ -2,6 +2,7 @@
 //! resource families. No HTTP types here; handlers read and write through the store.
 
 mod account;
+mod applications;
 mod bundles;
 mod connection_aliases;
 mod directories;
@@ -421,6 +422,48 @@ impl WorkspacesApi for Service {
         input: ws::ListAccountLinksRequest,
     ) -> Result<ws::ListAccountLinksResult, Error> {
         account::list_account_links(self, cx, input)
+    }
+    fn describe_applications(
+        &self,
+        cx: &Context,
+        input: ws::DescribeApplicationsRequest,
+    ) -> Result<ws::DescribeApplicationsResult, Error> {
+        applications::describe_applications(self, cx, input)
+    }
+    fn associate_workspace_application(
+        &self,
+        cx: &Context,
+        input: ws::AssociateWorkspaceApplicationRequest,
+    ) -> Result<ws::AssociateWorkspaceApplicationResult, Error> {
+        applications::associate_workspace_application(self, cx, input)
+    }
+    fn disassociate_workspace_application(
+        &self,
+        cx: &Context,
+        input: ws::DisassociateWorkspaceApplicationRequest,
+    ) -> Result<ws::DisassociateWorkspaceApplicationResult, Error> {
+        applications::disassociate_workspace_application(self, cx, input)
+    }
+    fn deploy_workspace_applications(
+        &self,
+        cx: &Context,
+        input: ws::DeployWorkspaceApplicationsRequest,
+    ) -> Result<ws::DeployWorkspaceApplicationsResult, Error> {
+        applications::deploy_workspace_applications(self, cx, input)
+    }
+    fn describe_application_associations(
+        &self,
+        cx: &Context,
+        input: ws::DescribeApplicationAssociationsRequest,
+    ) -> Result<ws::DescribeApplicationAssociationsResult, Error> {
+        applications::describe_application_associations(self, cx, input)
+    }
+    fn describe_workspace_associations(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspaceAssociationsRequest,
+    ) -> Result<ws::DescribeWorkspaceAssociationsResult, Error> {
+        applications::describe_workspace_associations(self, cx, input)
     }
 }
 
