@@ -141,9 +141,14 @@ def test_validation_in_both_protocols(server):
 
 
 def test_not_implemented_is_501_naming_the_operation(server):
-    doc = json_error(json_call(server.url, "DescribeWorkspacesPools"), 501, "NotImplemented")
-    assert "DescribeWorkspacesPools" in doc["message"]
-    cbor_error(cbor_call(server.url, "DescribeWorkspacesPools"), 501, "NotImplemented")
+    # A Directory Service operation outside the subset WorkSpaces needs.
+    st, h, body = json_call(server.url, "DescribeTrusts", target_prefix="DirectoryService_20150416")
+    assert st == 501 and h.get("x-amzn-errortype") == "NotImplemented", (st, body)
+    doc = json.loads(body)
+    assert doc["__type"] == "NotImplemented" and "DescribeTrusts" in doc["Message"], doc  # DS: capital M
+    st, h, body = cbor_call(server.url, "DescribeTrusts", service="DirectoryService_20150416")
+    assert st == 501 and h.get("smithy-protocol") == "rpc-v2-cbor", (st, body)
+    assert cbor2.loads(body)["__type"] == "com.amazonaws.directoryservice#NotImplemented"
 
 
 def test_health(server):

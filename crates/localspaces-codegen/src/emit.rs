@@ -643,6 +643,11 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
         "/// Smithy namespace of the shapes.\npub const NAMESPACE: &str = {:?};\n",
         spec.namespace
     );
+    let _ = writeln!(
+        o,
+        "/// Operations of the service model outside the subset generated here: they are real AWS\n/// operations, answered as not implemented.\npub const OMITTED_OPERATIONS: &[&str] = &{:?};\n",
+        m.omitted
+    );
     o.push_str("/// Every operation of the model.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum Operation {\n");
     for op in &m.operations {
         let _ = writeln!(o, "    {},", op.name);

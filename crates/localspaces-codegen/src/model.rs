@@ -66,6 +66,8 @@ pub struct Model {
     pub api_version: String,
     pub shapes: BTreeMap<String, Shape>,
     pub operations: Vec<Operation>,
+    /// Operations of the model left out of the selected subset (names only).
+    pub omitted: Vec<String>,
     pub paginators: BTreeMap<String, Paginator>,
 }
 
@@ -107,9 +109,11 @@ pub fn load(dir: &Path, only: Option<&[&str]>) -> Model {
     let j = read_json(&dir.join("service-2.json"));
     let meta = &j["metadata"];
     let mut operations = Vec::new();
+    let mut omitted = Vec::new();
     for (name, op) in j["operations"].as_object().expect("operations") {
         if let Some(only) = only {
             if !only.contains(&name.as_str()) {
+                omitted.push(name.clone());
                 continue;
             }
         }
@@ -234,6 +238,7 @@ pub fn load(dir: &Path, only: Option<&[&str]>) -> Model {
         api_version: s(&meta["apiVersion"]),
         shapes,
         operations,
+        omitted,
         paginators,
     }
 }

@@ -10,6 +10,7 @@
 //! | `POST /_localspaces/connection?account=A&region=R&workspace_id=ws-…&state=CONNECTED\|DISCONNECTED` | (account: the default one, region: us-east-1 unless given) marks the WorkSpace's user connected or not (AUTO_STOP WorkSpaces stop after their timeout when disconnected) |
 //! | `POST /_localspaces/byol?account=A&region=R&eligible=true\|false` | makes an account BYOL-eligible (ModifyAccount, ListAvailableManagementCidrRanges) or not |
 //! | `POST /_localspaces/workspace-state?account=A&region=R&workspace_id=ws-…&state=S` | forces a WorkSpace into state S (ERROR, UNHEALTHY, IMPAIRED, …: states no API reaches) |
+//! | `POST /_localspaces/pool-session?account=A&region=R&pool_id=wspool-…&user=U` | user U logs into a RUNNING WorkSpaces Pool with available capacity (a user with a session gets it back): answers `{"session_id": …}`; DescribeWorkspacesPoolSessions shows the session |
 //!
 //! Only the admin identity may call them: the `X-Localspaces-Admin-Token` header when the
 //! server has `--admin-token`; otherwise anyone in `--auth open` and nobody in `--auth strict`.
@@ -152,6 +153,44 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
                 ),
             });
         }
+        "pool-session" => {
+            let account = query_param(parts, "account")
+                .map(str::to_string)
+                .unwrap_or_else(|| app.auth.default_account().to_string());
+            let region = query_param(parts, "region").unwrap_or("us-east-1").to_string();
+            let (Some(pool), Some(user)) = (query_param(parts, "pool_id"), query_param(parts, "user")) else {
+                return Some(json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"message": "pool_id and user are required"}),
+                ));
+            };
+            let (scope, pool, user) = (
+                Scope::new(account, region),
+                pool.to_string(),
+                percent_decode(user),
+            );
+            let outcome =
+                tokio::task::spawn_blocking(move || service.admin_open_pool_session(&scope, &pool, &user))
+                    .await;
+            return Some(match outcome {
+                Ok(Ok(id)) => json(StatusCode::OK, serde_json::json!({"session_id": id})),
+                Ok(Err(e)) => {
+                    let status = if e.code.name() == "ResourceNotFoundException" {
+                        StatusCode::NOT_FOUND
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    json(
+                        status,
+                        serde_json::json!({"__type": e.code.name(), "message": e.message}),
+                    )
+                }
+                Err(_) => json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::json!({"message": "internal error"}),
+                ),
+            });
+        }
         "connection" | "workspace-state" => {
             let account = query_param(parts, "account")
                 .map(str::to_string)
@@ -222,6 +261,27 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             )
         }
     })
+}
+
+/// Decodes `%XX` escapes and `+` (query values such as user names with `@`).
+fn percent_decode(s: &str) -> String {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1).copied(), bytes.get(i + 2).copied()) {
+            (b'+', _, _) => out.push(b' '),
+            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                let v = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                out.push(u8::try_from(v).unwrap_or(b'?'));
+                i += 2;
+            }
+            (b, _, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn blocking(

@@ -219,7 +219,7 @@ fn route(
         } else if svc == ds::TARGET_PREFIX
             || svc == "com.amazonaws.directoryservice.DirectoryService_20150416"
         {
-            Target::Ds(ds::Operation::from_name(op).ok_or_else(unknown)?)
+            Target::Ds(ds_operation(p, op).map_err(|e| e.unwrap_or_else(unknown))?)
         } else {
             return Err(unknown());
         };
@@ -278,10 +278,31 @@ fn route(
     let (prefix, op) = target.split_once('.').ok_or_else(unknown)?;
     let target = match prefix {
         ws::TARGET_PREFIX => Target::Workspaces(ws::Operation::from_name(op).ok_or_else(unknown)?),
-        ds::TARGET_PREFIX => Target::Ds(ds::Operation::from_name(op).ok_or_else(unknown)?),
+        ds::TARGET_PREFIX => Target::Ds(ds_operation(p, op).map_err(|e| e.unwrap_or_else(unknown))?),
         _ => return Err(unknown()),
     };
     Ok((p, target))
+}
+
+/// A Directory Service operation of the generated subset; `Err(Some(_))` for a real DS
+/// operation outside it (NotImplemented, naming it), `Err(None)` for an unknown name.
+fn ds_operation(p: Protocol, op: &str) -> Result<ds::Operation, Option<(Protocol, ErrorOut)>> {
+    if let Some(o) = ds::Operation::from_name(op) {
+        return Ok(o);
+    }
+    if ds::OMITTED_OPERATIONS.contains(&op) {
+        return Err(Some((
+            p,
+            ErrorOut::from_ds(ServiceError::new(
+                ds::ErrorCode::NotImplemented,
+                format!(
+                    "localspaces does not implement {}.{op}: its Directory Service API covers what WorkSpaces needs.",
+                    ds::TARGET_PREFIX
+                ),
+            )),
+        )));
+    }
+    Err(None)
 }
 
 /// Handles one HTTP request; never fails and never panics out.

@@ -56,6 +56,8 @@ pub enum TransitionKind {
     WorkspaceRemove,
     /// WorkSpace: AUTO_STOP timeout without a connection → STOPPING.
     WorkspaceAutoStop,
+    /// Migration: the new WorkSpace PENDING → AVAILABLE, its source TERMINATING → TERMINATED.
+    WorkspaceMigrate,
     /// Connection alias: CREATING → CREATED.
     AliasCreate,
     /// Connection alias: DELETING → gone.
@@ -66,8 +68,30 @@ pub enum TransitionKind {
     AliasDisassociate,
     /// BYOL account modification: PENDING → COMPLETED.
     AccountModify,
+    /// WorkSpaces Pool: CREATING → STOPPED.
+    PoolCreate,
+    /// WorkSpaces Pool: STARTING → RUNNING.
+    PoolStart,
+    /// WorkSpaces Pool: STOPPING → STOPPED.
+    PoolStop,
+    /// WorkSpaces Pool: UPDATING → the state before.
+    PoolUpdate,
+    /// WorkSpaces Pool: (STOPPING →) DELETING → gone.
+    PoolTerminate,
+    /// WorkSpaces Pool session: ending → gone.
+    PoolSessionTerminate,
     /// Application deployment on a WorkSpace, per step: PENDING_* → *ING → COMPLETED/REMOVED.
     AppDeploy,
+    /// Image captured from a WorkSpace: PENDING → AVAILABLE (the WorkSpace SUSPENDED → AVAILABLE).
+    ImageCreate,
+    /// Image copied from another Region: PENDING → AVAILABLE.
+    ImageCopy,
+    /// BYOL image imported from an AMI: PENDING → AVAILABLE.
+    ImageImport,
+    /// Image with the latest updates: PENDING → AVAILABLE.
+    ImageUpdate,
+    /// Custom (Image Builder) import, per step: PENDING → IN_PROGRESS → COMPLETED.
+    ImageCustomImport,
 }
 
 impl TransitionKind {
@@ -87,12 +111,24 @@ impl TransitionKind {
         TransitionKind::WorkspaceTerminate,
         TransitionKind::WorkspaceRemove,
         TransitionKind::WorkspaceAutoStop,
+        TransitionKind::WorkspaceMigrate,
         TransitionKind::AliasCreate,
         TransitionKind::AliasDelete,
         TransitionKind::AliasAssociate,
         TransitionKind::AliasDisassociate,
         TransitionKind::AccountModify,
+        TransitionKind::PoolCreate,
+        TransitionKind::PoolStart,
+        TransitionKind::PoolStop,
+        TransitionKind::PoolUpdate,
+        TransitionKind::PoolTerminate,
+        TransitionKind::PoolSessionTerminate,
         TransitionKind::AppDeploy,
+        TransitionKind::ImageCreate,
+        TransitionKind::ImageCopy,
+        TransitionKind::ImageImport,
+        TransitionKind::ImageUpdate,
+        TransitionKind::ImageCustomImport,
     ];
 
     /// Configuration name (`workspace_create`, …).
@@ -112,12 +148,24 @@ impl TransitionKind {
             TransitionKind::WorkspaceTerminate => "workspace_terminate",
             TransitionKind::WorkspaceRemove => "workspace_remove",
             TransitionKind::WorkspaceAutoStop => "workspace_auto_stop",
+            TransitionKind::WorkspaceMigrate => "workspace_migrate",
             TransitionKind::AliasCreate => "alias_create",
             TransitionKind::AliasDelete => "alias_delete",
             TransitionKind::AliasAssociate => "alias_associate",
             TransitionKind::AliasDisassociate => "alias_disassociate",
             TransitionKind::AccountModify => "account_modify",
+            TransitionKind::PoolCreate => "pool_create",
+            TransitionKind::PoolStart => "pool_start",
+            TransitionKind::PoolStop => "pool_stop",
+            TransitionKind::PoolUpdate => "pool_update",
+            TransitionKind::PoolTerminate => "pool_terminate",
+            TransitionKind::PoolSessionTerminate => "pool_session_terminate",
             TransitionKind::AppDeploy => "app_deploy",
+            TransitionKind::ImageCreate => "image_create",
+            TransitionKind::ImageCopy => "image_copy",
+            TransitionKind::ImageImport => "image_import",
+            TransitionKind::ImageUpdate => "image_update",
+            TransitionKind::ImageCustomImport => "image_custom_import",
         }
     }
 
@@ -159,10 +207,21 @@ impl Timing {
                     TransitionKind::WorkspaceTerminate => 300.0,
                     TransitionKind::WorkspaceRemove => 60.0,
                     TransitionKind::WorkspaceAutoStop => f64::NAN,
+                    TransitionKind::WorkspaceMigrate => 1200.0,
                     TransitionKind::AliasCreate | TransitionKind::AliasDelete => 30.0,
                     TransitionKind::AliasAssociate | TransitionKind::AliasDisassociate => 60.0,
                     TransitionKind::AccountModify => 600.0,
+                    TransitionKind::PoolCreate => 300.0,
+                    TransitionKind::PoolStart => 600.0,
+                    TransitionKind::PoolStop => 300.0,
+                    TransitionKind::PoolUpdate => 600.0,
+                    TransitionKind::PoolTerminate => 300.0,
+                    TransitionKind::PoolSessionTerminate => 30.0,
                     TransitionKind::AppDeploy => 300.0,
+                    TransitionKind::ImageCreate => 2700.0,
+                    TransitionKind::ImageCopy => 1800.0,
+                    TransitionKind::ImageImport | TransitionKind::ImageUpdate => 3600.0,
+                    TransitionKind::ImageCustomImport => 1800.0,
                 },
             }
         };

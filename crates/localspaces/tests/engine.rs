@@ -703,3 +703,272 @@ fn transitions_due_while_the_service_was_down_apply_on_the_first_pass() {
     h.tick(0.0);
     assert_eq!(h.state(&id), Some(S::Available));
 }
+
+// ---------------------------------------------------------------- snapshots and recovery (§5.7)
+
+impl Harness {
+    fn snapshots(&self, id: &str) -> (Vec<f64>, Vec<f64>) {
+        let out = self
+            .svc
+            .describe_workspace_snapshots(
+                &self.cx,
+                ws::DescribeWorkspaceSnapshotsRequest {
+                    workspace_id: id.to_string(),
+                },
+            )
+            .expect("describe snapshots");
+        let times = |l: Option<Vec<ws::Snapshot>>| {
+            l.unwrap_or_default()
+                .into_iter()
+                .filter_map(|s| s.snapshot_time)
+                .collect::<Vec<_>>()
+        };
+        (times(out.rebuild_snapshots), times(out.restore_snapshots))
+    }
+
+    fn restore(&self, id: &str) -> Result<(), ws::Error> {
+        self.svc
+            .restore_workspace(
+                &self.cx,
+                ws::RestoreWorkspaceRequest {
+                    workspace_id: id.to_string(),
+                },
+            )
+            .map(|_| ())
+    }
+
+    fn migrate(&self, id: &str, bundle: &str) -> Result<String, ws::Error> {
+        let out = self.svc.migrate_workspace(
+            &self.cx,
+            ws::MigrateWorkspaceRequest {
+                source_workspace_id: id.to_string(),
+                bundle_id: bundle.to_string(),
+            },
+        )?;
+        assert_eq!(out.source_workspace_id.as_deref(), Some(id));
+        Ok(out.target_workspace_id.expect("target id"))
+    }
+
+    /// The public bundle with exactly this name.
+    fn bundle_named(&self, name: &str) -> String {
+        let mut token = None;
+        loop {
+            let out = self
+                .svc
+                .describe_workspace_bundles(
+                    &self.cx,
+                    ws::DescribeWorkspaceBundlesRequest {
+                        owner: Some("AMAZON".to_string()),
+                        next_token: token.take(),
+                        ..Default::default()
+                    },
+                )
+                .expect("bundles");
+            if let Some(b) = out
+                .bundles
+                .unwrap_or_default()
+                .into_iter()
+                .find(|b| b.name.as_deref() == Some(name))
+            {
+                return b.bundle_id.expect("bundle id");
+            }
+            token = Some(out.next_token.expect("bundle present"));
+        }
+    }
+
+    fn force(&self, id: &str, state: &str) {
+        self.svc
+            .admin_force_state(&self.cx.scope, id, state)
+            .expect("force state");
+    }
+}
+
+const TWELVE_HOURS: f64 = 12.0 * 3600.0;
+
+#[test]
+fn snapshots_at_first_availability_then_every_twelve_healthy_hours() {
+    each_kind(|kind, dir| {
+        let h = Harness::new(kind, dir);
+        let d = h.ready_directory();
+        let id = h.create_ws(&d, "sam", ws::RunningMode::AutoStop);
+        assert_eq!(h.snapshots(&id), (vec![], vec![]), "{kind:?}: none while PENDING");
+        h.almost(TransitionKind::WorkspaceCreate);
+        h.finish();
+        let first = START + h.duration(TransitionKind::WorkspaceCreate);
+        let (rebuild, restore) = h.snapshots(&id);
+        assert_eq!(restore.len(), 1);
+        assert!(
+            (restore[0] - first).abs() < 0.5,
+            "taken when AVAILABLE: {restore:?}"
+        );
+        assert_eq!(rebuild, restore);
+        // A user keeps it running (no auto-stop) for 12 hours: a second pair.
+        h.svc
+            .admin_set_connection(&h.cx.scope, &id, true)
+            .expect("connect");
+        h.tick(TWELVE_HOURS - 1.0);
+        assert_eq!(h.snapshots(&id).1.len(), 1);
+        h.tick(2.0);
+        let (rebuild, restore) = h.snapshots(&id);
+        assert_eq!(restore.len(), 2, "newest first: {restore:?}");
+        assert!(restore[0] > restore[1]);
+        assert_eq!(rebuild, vec![restore[0]], "a rebuild uses the latest");
+        // Stopped WorkSpaces are not snapshotted; the pairs taken stay.
+        h.svc
+            .admin_set_connection(&h.cx.scope, &id, false)
+            .expect("disconnect");
+        assert!(h.stop(&id).is_empty());
+        h.tick(h.duration(TransitionKind::WorkspaceStop) + 0.1);
+        assert_eq!(h.state(&id), Some(S::Stopped));
+        h.tick(3.0 * TWELVE_HOURS);
+        assert_eq!(h.snapshots(&id).1.len(), 2);
+    });
+}
+
+#[test]
+fn workspace_restoring_returns_to_available_from_each_allowed_state() {
+    each_kind(|kind, dir| {
+        let h = Harness::new(kind, dir);
+        let d = h.ready_directory();
+        let id = h.available(&d, "tom", ws::RunningMode::AutoStop);
+        h.restore(&id).expect("restore AVAILABLE");
+        assert_eq!(h.state(&id), Some(S::Restoring), "{kind:?}");
+        h.almost(TransitionKind::WorkspaceRestore);
+        assert_eq!(h.state(&id), Some(S::Restoring));
+        h.finish();
+        assert_eq!(h.state(&id), Some(S::Available));
+
+        assert!(h.stop(&id).is_empty());
+        let refused = h.restore(&id).expect_err("STOPPING refuses");
+        assert_eq!(refused.code, ws::ErrorCode::OperationNotSupportedException);
+        h.tick(h.duration(TransitionKind::WorkspaceStop) + 0.1);
+        assert_eq!(h.state(&id), Some(S::Stopped));
+        h.restore(&id).expect("restore STOPPED");
+        assert_eq!(h.state(&id), Some(S::Restoring));
+        h.tick(h.duration(TransitionKind::WorkspaceRestore) + 0.1);
+        assert_eq!(h.state(&id), Some(S::Available), "a restored WorkSpace runs");
+
+        for fault in ["ERROR", "UNHEALTHY"] {
+            h.force(&id, fault);
+            h.restore(&id).expect(fault);
+            assert_eq!(h.state(&id), Some(S::Restoring));
+            h.tick(h.duration(TransitionKind::WorkspaceRestore) + 0.1);
+            let w = h.workspace(&id);
+            assert_eq!(w.state, Some(S::Available));
+            assert_eq!(w.error_code, None, "{fault}: the error is cleared");
+        }
+        for refused in ["IMPAIRED", "ADMIN_MAINTENANCE", "SUSPENDED"] {
+            h.force(&id, refused);
+            let e = h.restore(&id).expect_err(refused);
+            assert_eq!(e.code, ws::ErrorCode::OperationNotSupportedException, "{refused}");
+        }
+        let e = h.restore("ws-000000000").expect_err("unknown");
+        assert_eq!(e.code, ws::ErrorCode::ResourceNotFoundException);
+
+        // Never AVAILABLE, hence no snapshot: nothing to restore from.
+        let broken = h.create_ws(&d, "uma", ws::RunningMode::AlwaysOn);
+        h.force(&broken, "ERROR");
+        assert_eq!(h.snapshots(&broken), (vec![], vec![]));
+        let e = h.restore(&broken).expect_err("no snapshot");
+        assert_eq!(e.code, ws::ErrorCode::OperationNotSupportedException);
+    });
+}
+
+#[test]
+fn migrate_source_terminating_target_pending_then_available_and_source_gone() {
+    each_kind(|kind, dir| {
+        let h = Harness::new(kind, dir);
+        let d = h.ready_directory();
+        let from = h.bundle_named("Standard with Windows 10 (Server 2022 based)");
+        let to = h.bundle_named("Performance with Windows 10 (Server 2022 based)");
+        let src = h.create_ws(&d, "vic", ws::RunningMode::AlwaysOn);
+        let e = h.migrate(&src, &to).expect_err("PENDING");
+        assert_eq!(e.code, ws::ErrorCode::ResourceUnavailableException, "{kind:?}");
+        h.svc.engine().settle(h.svc.as_ref()).expect("settle");
+        assert_eq!(h.workspace(&src).bundle_id.as_deref(), Some(from.as_str()));
+
+        let target = h.migrate(&src, &to).expect("migrate");
+        assert_ne!(target, src);
+        assert_eq!(h.state(&src), Some(S::Terminating));
+        assert_eq!(h.state(&target), Some(S::Pending));
+        let e = h.migrate(&src, &from).expect_err("twice");
+        assert_eq!(e.code, ws::ErrorCode::OperationInProgressException);
+        let t = h.workspace(&target);
+        assert_eq!(t.directory_id.as_deref(), Some(d.as_str()));
+        assert_eq!(t.user_name.as_deref(), Some("vic"));
+        assert_eq!(t.bundle_id.as_deref(), Some(to.as_str()));
+        assert_eq!(
+            t.workspace_properties.and_then(|p| p.compute_type_name),
+            Some(ws::Compute::Performance)
+        );
+
+        h.almost(TransitionKind::WorkspaceMigrate);
+        assert_eq!(h.state(&target), Some(S::Pending));
+        assert_eq!(h.state(&src), Some(S::Terminating));
+        h.finish();
+        assert_eq!(h.state(&target), Some(S::Available));
+        assert_eq!(h.state(&src), Some(S::Terminated), "once the target is created");
+        h.tick(h.duration(TransitionKind::WorkspaceRemove) + 0.1);
+        assert_eq!(h.state(&src), None, "the source is removed");
+        assert_eq!(h.snapshots(&target).1.len(), 1, "the new WorkSpace's first pair");
+
+        // The user has exactly one WorkSpace again.
+        let by_user = h
+            .svc
+            .describe_workspaces(
+                &h.cx,
+                ws::DescribeWorkspacesRequest {
+                    directory_id: Some(d.clone()),
+                    user_name: Some("vic".to_string()),
+                    ..Default::default()
+                },
+            )
+            .expect("describe")
+            .workspaces
+            .unwrap_or_default();
+        assert_eq!(by_user.len(), 1);
+        assert_eq!(by_user[0].workspace_id.as_deref(), Some(target.as_str()));
+    });
+}
+
+#[test]
+fn a_failed_migration_leaves_the_source_with_its_id() {
+    each_kind(|kind, dir| {
+        let h = Harness::new(kind, dir);
+        let d = h.ready_directory();
+        let to = h.bundle_named("Power with Windows 10 (Server 2022 based)");
+        let src = h.available(&d, "wes", ws::RunningMode::AlwaysOn);
+        let target = h.migrate(&src, &to).expect("migrate");
+        // The new WorkSpace is terminated before it was created.
+        assert!(h.terminate(&target).is_empty());
+        h.svc.engine().settle(h.svc.as_ref()).expect("settle");
+        assert_eq!(h.state(&target), None, "{kind:?}");
+        assert_eq!(h.state(&src), Some(S::Available), "the source is back");
+        h.restore(&src).expect("usable again");
+    });
+}
+
+#[test]
+fn a_restart_in_the_middle_of_a_migration_continues_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = Harness::new(Kind::Sqlite, dir.path());
+    let d = h.ready_directory();
+    let to = h.bundle_named("Performance with Windows 10 (Server 2022 based)");
+    let src = h.available(&d, "xia", ws::RunningMode::AlwaysOn);
+    let restoring = h.available(&d, "yan", ws::RunningMode::AlwaysOn);
+    let target = h.migrate(&src, &to).expect("migrate");
+    h.restore(&restoring).expect("restore");
+    h.tick(0.5);
+    let h = h.restart(dir.path());
+    assert_eq!(h.state(&src), Some(S::Terminating));
+    assert_eq!(h.state(&target), Some(S::Pending));
+    assert_eq!(h.state(&restoring), Some(S::Restoring));
+    h.tick(0.6);
+    assert_eq!(h.state(&target), Some(S::Available));
+    assert_eq!(h.state(&src), Some(S::Terminated));
+    assert_eq!(h.state(&restoring), Some(S::Available));
+    let h = h.restart(dir.path());
+    h.tick(h.duration(TransitionKind::WorkspaceRemove) + 0.1);
+    assert_eq!(h.state(&src), None);
+    assert_eq!(h.state(&target), Some(S::Available));
+}

@@ -11,7 +11,7 @@ mod common;
 
 use aws_sdk_workspaces::error::ProvideErrorMetadata;
 use aws_sdk_workspaces::operation::RequestId;
-use aws_sdk_workspaces::types::{Capacity, IpRuleItem, Tag, WorkspacesIpGroup};
+use aws_sdk_workspaces::types::{IpRuleItem, Tag, WorkspacesIpGroup};
 use aws_sdk_workspaces::Client;
 use common::{
     code_and_message, is_ip_group_id, ok, random_account, rule, rule_no_desc, service_err, tag, tag_no_value,
@@ -1617,27 +1617,16 @@ async fn concurrent_tag_writes_keep_every_update(s: &TestServer) {
     assert_eq!(tags_of(&c, &id).await.len(), 16, "rule changes keep the tags");
 }
 
+/// Every WorkSpaces operation is real; a Directory Service operation outside the subset
+/// WorkSpaces needs answers 501 NotImplemented naming itself.
 async fn unimplemented_operation_is_not_implemented(s: &TestServer) {
-    let c = s.client();
-    let r = c
-        .create_workspaces_pool()
-        .pool_name("pool1")
-        .description("A pool")
-        .bundle_id("wsb-12345678a")
-        .directory_id("d-1234567890")
-        .capacity(
-            Capacity::builder()
-                .desired_user_sessions(1)
-                .build()
-                .expect("capacity"),
-        )
-        .send()
-        .await;
-    let e = service_err("CreateWorkspacesPool", r);
-    let (code, message) = code_and_message(&e);
-    assert_eq!(code, "NotImplemented", "message {message:?}");
+    let (status, body) = common::ds_call(s, &random_account(), "DescribeTrusts", serde_json::json!({})).await;
+    assert_eq!(status, 501, "{body}");
+    assert_eq!(body["__type"], "NotImplemented", "{body}");
+    // Directory Service errors carry `Message` (capital M), as its model says.
+    let message = body["Message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("CreateWorkspacesPool"),
+        message.contains("DescribeTrusts"),
         "the message names the operation: {message:?}"
     );
 }

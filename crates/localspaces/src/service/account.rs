@@ -20,7 +20,7 @@ use std::net::Ipv4Addr;
 
 /// Store kind of the per-(account, Region) settings record.
 pub const ACCOUNT_KIND: &str = "account";
-const SETTINGS_ID: &str = "settings";
+pub(crate) const SETTINGS_ID: &str = "settings";
 /// Page size of DescribeAccountModifications (server-chosen; the model has no member).
 const MODIFICATIONS_PAGE: usize = 25;
 /// Where BYOL management ranges may come from (AWS admin guide).

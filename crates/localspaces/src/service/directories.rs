@@ -35,6 +35,8 @@ const MAX_IP_GROUPS: usize = 25;
 pub(crate) struct DirectoryView {
     pub state: ws::WorkspaceDirectoryState,
     pub subnet_ids: Vec<String>,
+    /// PERSONAL or POOLS.
+    pub workspace_type: Option<ws::WorkspaceType>,
 }
 
 /// A stored registration.
@@ -123,6 +125,7 @@ pub(crate) fn directory_view(svc: &Service, scope: &Scope, id: &str) -> Result<O
     Ok(Some(DirectoryView {
         state: d.rec.state(),
         subnet_ids: w.subnet_ids.unwrap_or_default(),
+        workspace_type: w.workspace_type,
     }))
 }
 
@@ -457,6 +460,14 @@ pub fn deregister_workspace_directory(
             return Err(Error::new(
                 ErrorCode::OperationNotSupportedException,
                 format!("The directory {id} still has {workspaces} WorkSpaces. Terminate them before deregistering it."),
+            ));
+        }
+        let pools = super::pools::pools_on_directory(svc, &cx.scope, &id)?;
+        if pools > 0 {
+            // Spec §6.2: no pools may use it (inferred, like WorkSpaces).
+            return Err(Error::new(
+                ErrorCode::OperationNotSupportedException,
+                format!("The directory {id} still has {pools} WorkSpaces Pools. Terminate them before deregistering it."),
             ));
         }
         d.rec.state = ws::WorkspaceDirectoryState::Deregistering.as_str().to_string();
@@ -840,6 +851,58 @@ pub fn modify_client_properties(
         Ok(())
     })?;
     Ok(ws::ModifyClientPropertiesResult {})
+}
+
+/// ModifyEndpointEncryptionMode (spec §12): FIPS_VALIDATED only in US Regions (doc: FedRAMP /
+/// DoD SRG Regions) and only while the directory is new or already FIPS (doc: "the directory
+/// must either be new, or all existing WorkSpaces ... using FIPS"); refusals and a directory
+/// that is not REGISTERED are `OperationNotSupportedException` (the only modeled fit, inferred).
+pub fn modify_endpoint_encryption_mode(
+    svc: &Service,
+    cx: &Context,
+    input: ws::ModifyEndpointEncryptionModeRequest,
+) -> Result<ws::ModifyEndpointEncryptionModeResponse, Error> {
+    let mode = input.endpoint_encryption_mode;
+    let fips = mode == ws::EndpointEncryptionMode::FipsValidated;
+    let unsupported = |msg: String| Error::new(ErrorCode::OperationNotSupportedException, msg);
+    if fips && !cx.scope.region.starts_with("us-") {
+        return Err(unsupported(format!(
+            "FIPS 140-2 validated endpoint encryption is not available in {}; use a US Region.",
+            cx.scope.region
+        )));
+    }
+    let id = input.directory_id;
+    modify_wire(svc, cx, &id, |w| {
+        let state = w.state.map_or("UNKNOWN", |s| s.as_str());
+        if w.state != Some(ws::WorkspaceDirectoryState::Registered) {
+            return Err(unsupported(format!(
+                "The directory {id} is {state}; it must be REGISTERED."
+            )));
+        }
+        if fips && w.endpoint_encryption_mode != Some(mode) {
+            let workspaces = svc
+                .store
+                .count(&localspaces_store::Query {
+                    scope: cx.scope.clone(),
+                    kind: super::workspaces::WORKSPACE_KIND.to_string(),
+                    index: Some(IndexEntry {
+                        name: super::workspaces::DIRECTORY_INDEX.into(),
+                        key: id.clone(),
+                    }),
+                    after_seq: None,
+                    limit: None,
+                })
+                .map_err(super::internal)?;
+            if workspaces > 0 {
+                return Err(unsupported(format!(
+                    "The directory {id} has {workspaces} WorkSpaces using standard TLS; FIPS 140-2 validated mode needs a new directory."
+                )));
+            }
+        }
+        w.endpoint_encryption_mode = Some(mode);
+        Ok(())
+    })?;
+    Ok(ws::ModifyEndpointEncryptionModeResponse {})
 }
 
 pub fn describe_client_properties(

@@ -254,8 +254,18 @@ impl Service {
             | K::WorkspaceTerminate
             | K::WorkspaceRemove
             | K::WorkspaceAutoStop => super::workspaces::apply_transition(self, scope, t, now),
+            K::WorkspaceMigrate => super::snapshots::apply_transition(self, scope, t, now),
             K::AccountModify => super::account::apply_transition(self, scope, t, now),
+            K::PoolCreate
+            | K::PoolStart
+            | K::PoolStop
+            | K::PoolUpdate
+            | K::PoolTerminate
+            | K::PoolSessionTerminate => super::pools::apply_transition(self, scope, t, now),
             K::AppDeploy => super::applications::apply_transition(self, scope, t, now),
+            K::ImageCreate | K::ImageCopy | K::ImageImport | K::ImageUpdate | K::ImageCustomImport => {
+                super::images::apply_transition(self, scope, t, now)
+            }
             K::AliasCreate | K::AliasDelete | K::AliasAssociate | K::AliasDisassociate => {
                 super::connection_aliases::apply_transition(self, scope, t, now)
             }

@@ -4,14 +4,18 @@
 mod account;
 mod applications;
 mod bundles;
+mod client;
 mod connection_aliases;
 mod directories;
 mod ds;
 mod ids;
+mod images;
 mod ip_groups;
 mod lifecycle;
 mod pagination;
+mod pools;
 mod records;
+mod snapshots;
 mod tags;
 mod workspaces;
 
@@ -227,6 +231,63 @@ impl WorkspacesApi for Service {
     ) -> Result<ws::DescribeClientPropertiesResult, Error> {
         directories::describe_client_properties(self, cx, input)
     }
+    // ---- client branding and Amazon Connect add-ins (client.rs)
+    fn import_client_branding(
+        &self,
+        cx: &Context,
+        input: ws::ImportClientBrandingRequest,
+    ) -> Result<ws::ImportClientBrandingResult, Error> {
+        client::import_client_branding(self, cx, input)
+    }
+    fn describe_client_branding(
+        &self,
+        cx: &Context,
+        input: ws::DescribeClientBrandingRequest,
+    ) -> Result<ws::DescribeClientBrandingResult, Error> {
+        client::describe_client_branding(self, cx, input)
+    }
+    fn delete_client_branding(
+        &self,
+        cx: &Context,
+        input: ws::DeleteClientBrandingRequest,
+    ) -> Result<ws::DeleteClientBrandingResult, Error> {
+        client::delete_client_branding(self, cx, input)
+    }
+    fn create_connect_client_add_in(
+        &self,
+        cx: &Context,
+        input: ws::CreateConnectClientAddInRequest,
+    ) -> Result<ws::CreateConnectClientAddInResult, Error> {
+        client::create_connect_client_add_in(self, cx, input)
+    }
+    fn describe_connect_client_add_ins(
+        &self,
+        cx: &Context,
+        input: ws::DescribeConnectClientAddInsRequest,
+    ) -> Result<ws::DescribeConnectClientAddInsResult, Error> {
+        client::describe_connect_client_add_ins(self, cx, input)
+    }
+    fn update_connect_client_add_in(
+        &self,
+        cx: &Context,
+        input: ws::UpdateConnectClientAddInRequest,
+    ) -> Result<ws::UpdateConnectClientAddInResult, Error> {
+        client::update_connect_client_add_in(self, cx, input)
+    }
+    fn delete_connect_client_add_in(
+        &self,
+        cx: &Context,
+        input: ws::DeleteConnectClientAddInRequest,
+    ) -> Result<ws::DeleteConnectClientAddInResult, Error> {
+        client::delete_connect_client_add_in(self, cx, input)
+    }
+    fn modify_endpoint_encryption_mode(
+        &self,
+        cx: &Context,
+        input: ws::ModifyEndpointEncryptionModeRequest,
+    ) -> Result<ws::ModifyEndpointEncryptionModeResponse, Error> {
+        directories::modify_endpoint_encryption_mode(self, cx, input)
+    }
     fn describe_workspace_bundles(
         &self,
         cx: &Context,
@@ -423,6 +484,133 @@ impl WorkspacesApi for Service {
     ) -> Result<ws::ListAccountLinksResult, Error> {
         account::list_account_links(self, cx, input)
     }
+    fn describe_workspace_snapshots(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspaceSnapshotsRequest,
+    ) -> Result<ws::DescribeWorkspaceSnapshotsResult, Error> {
+        snapshots::describe_workspace_snapshots(self, cx, input)
+    }
+    fn restore_workspace(
+        &self,
+        cx: &Context,
+        input: ws::RestoreWorkspaceRequest,
+    ) -> Result<ws::RestoreWorkspaceResult, Error> {
+        snapshots::restore_workspace(self, cx, input)
+    }
+    fn migrate_workspace(
+        &self,
+        cx: &Context,
+        input: ws::MigrateWorkspaceRequest,
+    ) -> Result<ws::MigrateWorkspaceResult, Error> {
+        snapshots::migrate_workspace(self, cx, input)
+    }
+    // ---- images and custom bundles (images.rs, bundles.rs)
+    fn copy_workspace_image(
+        &self,
+        cx: &Context,
+        input: ws::CopyWorkspaceImageRequest,
+    ) -> Result<ws::CopyWorkspaceImageResult, Error> {
+        images::copy_workspace_image(self, cx, input)
+    }
+    fn create_updated_workspace_image(
+        &self,
+        cx: &Context,
+        input: ws::CreateUpdatedWorkspaceImageRequest,
+    ) -> Result<ws::CreateUpdatedWorkspaceImageResult, Error> {
+        images::create_updated_workspace_image(self, cx, input)
+    }
+    fn create_workspace_image(
+        &self,
+        cx: &Context,
+        input: ws::CreateWorkspaceImageRequest,
+    ) -> Result<ws::CreateWorkspaceImageResult, Error> {
+        images::create_workspace_image(self, cx, input)
+    }
+    fn delete_workspace_image(
+        &self,
+        cx: &Context,
+        input: ws::DeleteWorkspaceImageRequest,
+    ) -> Result<ws::DeleteWorkspaceImageResult, Error> {
+        images::delete_workspace_image(self, cx, input)
+    }
+    fn describe_custom_workspace_image_import(
+        &self,
+        cx: &Context,
+        input: ws::DescribeCustomWorkspaceImageImportRequest,
+    ) -> Result<ws::DescribeCustomWorkspaceImageImportResult, Error> {
+        images::describe_custom_workspace_image_import(self, cx, input)
+    }
+    fn describe_image_associations(
+        &self,
+        cx: &Context,
+        input: ws::DescribeImageAssociationsRequest,
+    ) -> Result<ws::DescribeImageAssociationsResult, Error> {
+        images::describe_image_associations(self, cx, input)
+    }
+    fn describe_workspace_image_permissions(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspaceImagePermissionsRequest,
+    ) -> Result<ws::DescribeWorkspaceImagePermissionsResult, Error> {
+        images::describe_workspace_image_permissions(self, cx, input)
+    }
+    fn describe_workspace_images(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspaceImagesRequest,
+    ) -> Result<ws::DescribeWorkspaceImagesResult, Error> {
+        images::describe_workspace_images(self, cx, input)
+    }
+    fn import_custom_workspace_image(
+        &self,
+        cx: &Context,
+        input: ws::ImportCustomWorkspaceImageRequest,
+    ) -> Result<ws::ImportCustomWorkspaceImageResult, Error> {
+        images::import_custom_workspace_image(self, cx, input)
+    }
+    fn import_workspace_image(
+        &self,
+        cx: &Context,
+        input: ws::ImportWorkspaceImageRequest,
+    ) -> Result<ws::ImportWorkspaceImageResult, Error> {
+        images::import_workspace_image(self, cx, input)
+    }
+    fn update_workspace_image_permission(
+        &self,
+        cx: &Context,
+        input: ws::UpdateWorkspaceImagePermissionRequest,
+    ) -> Result<ws::UpdateWorkspaceImagePermissionResult, Error> {
+        images::update_workspace_image_permission(self, cx, input)
+    }
+    fn create_workspace_bundle(
+        &self,
+        cx: &Context,
+        input: ws::CreateWorkspaceBundleRequest,
+    ) -> Result<ws::CreateWorkspaceBundleResult, Error> {
+        bundles::create_workspace_bundle(self, cx, input)
+    }
+    fn update_workspace_bundle(
+        &self,
+        cx: &Context,
+        input: ws::UpdateWorkspaceBundleRequest,
+    ) -> Result<ws::UpdateWorkspaceBundleResult, Error> {
+        bundles::update_workspace_bundle(self, cx, input)
+    }
+    fn delete_workspace_bundle(
+        &self,
+        cx: &Context,
+        input: ws::DeleteWorkspaceBundleRequest,
+    ) -> Result<ws::DeleteWorkspaceBundleResult, Error> {
+        bundles::delete_workspace_bundle(self, cx, input)
+    }
+    fn describe_bundle_associations(
+        &self,
+        cx: &Context,
+        input: ws::DescribeBundleAssociationsRequest,
+    ) -> Result<ws::DescribeBundleAssociationsResult, Error> {
+        bundles::describe_bundle_associations(self, cx, input)
+    }
     fn describe_applications(
         &self,
         cx: &Context,
@@ -464,6 +652,63 @@ impl WorkspacesApi for Service {
         input: ws::DescribeWorkspaceAssociationsRequest,
     ) -> Result<ws::DescribeWorkspaceAssociationsResult, Error> {
         applications::describe_workspace_associations(self, cx, input)
+    }
+    // ---- WorkSpaces Pools (pools.rs)
+    fn create_workspaces_pool(
+        &self,
+        cx: &Context,
+        input: ws::CreateWorkspacesPoolRequest,
+    ) -> Result<ws::CreateWorkspacesPoolResult, Error> {
+        pools::create_workspaces_pool(self, cx, input)
+    }
+    fn describe_workspaces_pools(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspacesPoolsRequest,
+    ) -> Result<ws::DescribeWorkspacesPoolsResult, Error> {
+        pools::describe_workspaces_pools(self, cx, input)
+    }
+    fn update_workspaces_pool(
+        &self,
+        cx: &Context,
+        input: ws::UpdateWorkspacesPoolRequest,
+    ) -> Result<ws::UpdateWorkspacesPoolResult, Error> {
+        pools::update_workspaces_pool(self, cx, input)
+    }
+    fn start_workspaces_pool(
+        &self,
+        cx: &Context,
+        input: ws::StartWorkspacesPoolRequest,
+    ) -> Result<ws::StartWorkspacesPoolResult, Error> {
+        pools::start_workspaces_pool(self, cx, input)
+    }
+    fn stop_workspaces_pool(
+        &self,
+        cx: &Context,
+        input: ws::StopWorkspacesPoolRequest,
+    ) -> Result<ws::StopWorkspacesPoolResult, Error> {
+        pools::stop_workspaces_pool(self, cx, input)
+    }
+    fn terminate_workspaces_pool(
+        &self,
+        cx: &Context,
+        input: ws::TerminateWorkspacesPoolRequest,
+    ) -> Result<ws::TerminateWorkspacesPoolResult, Error> {
+        pools::terminate_workspaces_pool(self, cx, input)
+    }
+    fn describe_workspaces_pool_sessions(
+        &self,
+        cx: &Context,
+        input: ws::DescribeWorkspacesPoolSessionsRequest,
+    ) -> Result<ws::DescribeWorkspacesPoolSessionsResult, Error> {
+        pools::describe_workspaces_pool_sessions(self, cx, input)
+    }
+    fn terminate_workspaces_pool_session(
+        &self,
+        cx: &Context,
+        input: ws::TerminateWorkspacesPoolSessionRequest,
+    ) -> Result<ws::TerminateWorkspacesPoolSessionResult, Error> {
+        pools::terminate_workspaces_pool_session(self, cx, input)
     }
 }
 

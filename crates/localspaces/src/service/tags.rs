@@ -43,10 +43,17 @@ fn dispatch(
 ) -> Result<Vec<Tag>, Error> {
     if id.starts_with("wsipg-") {
         with_tags::<IpGroup>(svc, cx, id, write, f)
+    } else if id.starts_with("wspool-") {
+        with_tags::<super::pools::PoolRec>(svc, cx, id, write, f)
     } else if id.starts_with("ws-") {
         with_tags::<super::workspaces::WorkspaceRec>(svc, cx, id, write, f)
     } else if id.starts_with("wsca-") {
         with_tags::<super::connection_aliases::AliasRec>(svc, cx, id, write, f)
+    } else if id.starts_with("wsi-") {
+        with_tags::<super::images::ImageRec>(svc, cx, id, write, f)
+    } else if id.starts_with("wsb-") {
+        // Public (AMAZON) bundles are not records: they cannot be tagged (spec §4, inferred).
+        with_tags::<super::bundles::BundleRec>(svc, cx, id, write, f)
     } else if id.starts_with("d-") || id.starts_with("wsd-") {
         with_tags::<super::directories::WsDirectory>(svc, cx, id, write, f)
     } else {

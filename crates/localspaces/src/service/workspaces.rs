@@ -6,7 +6,7 @@
 //! report per-item failures in `FailedRequests` (codes follow WorkSpaces' `Category.Resource`
 //! style; AWS's exact strings for these are unconfirmed).
 
-use super::bundles::find_bundle;
+use super::bundles::resolve_bundle;
 use super::directories::directory_view;
 use super::ids::new_id;
 use super::lifecycle::Applied;
@@ -25,7 +25,7 @@ pub(crate) const WORKSPACE_KIND: &str = "workspace";
 pub(crate) const DIRECTORY_INDEX: &str = "directory";
 /// Unique index: one WorkSpace per (directory, user name); user names are not case-sensitive.
 const USER_INDEX: &str = "user";
-const BUNDLE_INDEX: &str = "bundle";
+pub(crate) const BUNDLE_INDEX: &str = "bundle";
 const NAME_INDEX: &str = "name";
 
 /// Six hours, the minimum time between volume or compute changes (doc).
@@ -82,6 +82,15 @@ pub(crate) struct WorkspaceRec {
     pub error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// Snapshot pair times, oldest first, and since when the WorkSpace is healthy (the
+    /// periodic ones are computed from it): see snapshots.rs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_since: Option<f64>,
+    /// On the source of a migration in progress: the new WorkSpace's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrating_to: Option<String>,
 }
 
 impl Resource for WorkspaceRec {
@@ -98,7 +107,14 @@ impl Resource for WorkspaceRec {
             },
             IndexEntry {
                 name: USER_INDEX.into(),
-                key: user_key(&self.directory_id, &self.user_name),
+                // A migration's source gives its user to the new WorkSpace (snapshots.rs).
+                key: match &self.migrating_to {
+                    Some(to) => format!(
+                        "{}#migrating-to:{to}",
+                        user_key(&self.directory_id, &self.user_name)
+                    ),
+                    None => user_key(&self.directory_id, &self.user_name),
+                },
             },
             IndexEntry {
                 name: BUNDLE_INDEX.into(),
@@ -200,7 +216,7 @@ impl WorkspaceRec {
     }
 
     /// Network identity assigned when the WorkSpace first becomes AVAILABLE (and on rebuild).
-    fn assign_network(&mut self) {
+    pub(crate) fn assign_network(&mut self) {
         // The previous address is part of the seed so that a rebuild gets a new one.
         let h = pagination::fingerprint([
             self.id.as_str(),
@@ -359,7 +375,8 @@ fn build_workspace(
             "The specified directory could not be found in the specified region.".into(),
         ));
     };
-    let Some(bundle) = find_bundle(&req.bundle_id) else {
+    // Public bundles and the account's custom bundles.
+    let Some(bundle) = resolve_bundle(svc, &cx.scope, &req.bundle_id).map_err(internal)? else {
         return Err((
             "ResourceNotFound.Bundle",
             "The specified bundle could not be found in the specified region.".into(),
@@ -450,6 +467,9 @@ fn build_workspace(
         last_connection: None,
         error_code: None,
         error_message: None,
+        snapshots: Vec::new(),
+        healthy_since: None,
+        migrating_to: None,
     })
 }
 
@@ -980,7 +1000,7 @@ pub fn describe_workspaces_connection_status(
 
 /// The auto-stop timer of an AVAILABLE, disconnected AUTO_STOP WorkSpace: due after its
 /// timeout (or the `workspace_auto_stop` timing override).
-fn auto_stop_timer(
+pub(crate) fn auto_stop_timer(
     svc: &Service,
     scope: &Scope,
     w: &WorkspaceRec,
@@ -1075,6 +1095,7 @@ pub(crate) fn apply_transition(
             })
         }
     }
+    super::snapshots::state_changed(&mut w.rec, now);
     if next.is_none() {
         next = auto_stop_timer(svc, scope, &w.rec, now)
             .map_err(backend)?
@@ -1147,6 +1168,7 @@ impl Service {
             w.rec.error_code = None;
             w.rec.error_message = None;
         }
+        super::snapshots::state_changed(&mut w.rec, self.clock.now());
         self.commit(
             vec![
                 Service::put(scope, &w.rec, Expect::Rev(w.rev))?,
@@ -1155,6 +1177,64 @@ impl Service {
             || Error::new(ErrorCode::InvalidResourceStateException, "changed meanwhile"),
         )
     }
+}
+
+// ---------------------------------------------------------------- image capture (images.rs)
+
+/// What CreateWorkspaceImage needs of its source WorkSpace.
+pub(crate) struct CaptureSource {
+    pub state: ws::WorkspaceState,
+    /// `OperatingSystemName` wire value.
+    pub os: String,
+    /// `Compute` wire value.
+    pub compute: String,
+    /// `Protocol` wire value (the first of the WorkSpace's protocols).
+    pub protocol: String,
+    pub encrypted: bool,
+    /// The write that shows the WorkSpace SUSPENDED while its image is captured (spec §7.4);
+    /// commit it only if `state` is AVAILABLE.
+    pub suspend: Write,
+}
+
+/// The WorkSpace `id` as an image source, if it exists.
+pub(crate) fn capture_source(svc: &Service, scope: &Scope, id: &str) -> Result<Option<CaptureSource>, Error> {
+    let Some(w) = svc.load::<WorkspaceRec>(scope, id)? else {
+        return Ok(None);
+    };
+    let mut suspended = w.rec.clone();
+    suspended.set_state(ws::WorkspaceState::Suspended);
+    Ok(Some(CaptureSource {
+        state: w.rec.state(),
+        os: w.rec.os.clone(),
+        compute: w.rec.compute.clone(),
+        protocol: w
+            .rec
+            .protocols
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "PCOIP".to_string()),
+        encrypted: w.rec.root_encrypted || w.rec.user_encrypted,
+        suspend: Service::put(scope, &suspended, Expect::Rev(w.rev))?,
+    }))
+}
+
+/// The writes that end an image capture: a SUSPENDED WorkSpace is AVAILABLE again (with its
+/// auto-stop timer re-armed). Called while the engine applies the image's transition.
+pub(crate) fn end_capture(svc: &Service, scope: &Scope, id: &str, now: f64) -> Result<Vec<Write>, Error> {
+    let Some(mut w) = svc.load::<WorkspaceRec>(scope, id)? else {
+        return Ok(Vec::new());
+    };
+    if w.rec.state() != ws::WorkspaceState::Suspended {
+        return Ok(Vec::new());
+    }
+    w.rec.set_state(ws::WorkspaceState::Available);
+    let mut writes = vec![Service::put(scope, &w.rec, Expect::Rev(w.rev))?];
+    if let Some((tw, t)) = auto_stop_timer(svc, scope, &w.rec, now)? {
+        writes.push(tw);
+        // The write lock is held until the commit, so the engine cannot apply it earlier.
+        svc.engine.schedule(t.key(scope), t.due);
+    }
+    Ok(writes)
 }
 
 #[cfg(test)]

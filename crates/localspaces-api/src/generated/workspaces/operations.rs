@@ -17,6 +17,10 @@ pub const API_VERSION: &str = "2015-04-08";
 /// Smithy namespace of the shapes.
 pub const NAMESPACE: &str = "com.amazonaws.workspaces";
 
+/// Operations of the service model outside the subset generated here: they are real AWS
+/// operations, answered as not implemented.
+pub const OMITTED_OPERATIONS: &[&str] = &[];
+
 /// Every operation of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
