@@ -16,6 +16,7 @@ mod pagination;
 mod pools;
 mod records;
 mod snapshots;
+mod standby;
 mod tags;
 mod workspaces;
 
@@ -709,6 +710,13 @@ impl WorkspacesApi for Service {
         input: ws::TerminateWorkspacesPoolSessionRequest,
     ) -> Result<ws::TerminateWorkspacesPoolSessionResult, Error> {
         pools::terminate_workspaces_pool_session(self, cx, input)
+    }
+    fn create_standby_workspaces(
+        &self,
+        cx: &Context,
+        input: ws::CreateStandbyWorkspacesRequest,
+    ) -> Result<ws::CreateStandbyWorkspacesResult, Error> {
+        standby::create_standby_workspaces(self, cx, input)
     }
 }
 

@@ -91,6 +91,12 @@ pub(crate) struct WorkspaceRec {
     /// On the source of a migration in progress: the new WorkSpace's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrating_to: Option<String>,
+    /// Standby relationships (Multi-Region Resilience): see standby.rs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<super::standby::Related>,
+    /// `DataReplication` wire value of a primary/standby pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_replication: Option<String>,
 }
 
 impl Resource for WorkspaceRec {
@@ -125,6 +131,13 @@ impl Resource for WorkspaceRec {
             v.push(IndexEntry {
                 name: NAME_INDEX.into(),
                 key: n.clone(),
+            });
+        }
+        if self.related.iter().any(|r| r.kind == "PRIMARY") {
+            // This WorkSpace is a standby (the standby quota counts them).
+            v.push(IndexEntry {
+                name: super::standby::STANDBY_INDEX.into(),
+                key: "standby".into(),
             });
         }
         v
@@ -207,6 +220,9 @@ impl WorkspaceRec {
                 operating_system_name: ws::OperatingSystemName::from_wire(&self.os),
                 ..Default::default()
             }),
+            related_workspaces: super::standby::related_wire(self),
+            data_replication_settings: super::standby::replication_wire(self),
+            standby_workspaces_properties: super::standby::standby_properties_wire(self),
             ..Default::default()
         }
     }
@@ -470,6 +486,8 @@ fn build_workspace(
         snapshots: Vec::new(),
         healthy_since: None,
         migrating_to: None,
+        related: Vec::new(),
+        data_replication: None,
     })
 }
 
@@ -556,7 +574,12 @@ pub fn describe_workspaces(
         None
     };
     Ok(ws::DescribeWorkspacesResult {
-        workspaces: Some(found.iter().map(|w| w.rec.to_wire()).collect()),
+        workspaces: Some(
+            found
+                .iter()
+                .map(|w| super::standby::with_related_states(svc, &cx.scope, w.rec.to_wire()))
+                .collect(),
+        ),
         next_token,
     })
 }
@@ -742,11 +765,9 @@ pub fn modify_workspace_properties(
 ) -> Result<ws::ModifyWorkspacePropertiesResult, Error> {
     use ws::WorkspaceState as S;
     let Some(p) = input.workspace_properties else {
-        if input.data_replication.is_some() {
-            return Err(Error::new(
-                ErrorCode::OperationNotSupportedException,
-                "Data replication needs a standby WorkSpace (CreateStandbyWorkspaces), which localspaces does not provide yet.",
-            ));
+        if let Some(d) = input.data_replication {
+            return super::standby::set_data_replication(svc, cx, &input.workspace_id, d)
+                .map(|()| ws::ModifyWorkspacePropertiesResult {});
         }
         return Err(invalid("WorkspaceProperties is required."));
     };

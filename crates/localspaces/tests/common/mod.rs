@@ -376,6 +376,17 @@ pub async fn ds_call(
     op: &str,
     body: serde_json::Value,
 ) -> (u16, serde_json::Value) {
+    ds_call_in(server, account, REGION, op, body).await
+}
+
+/// [`ds_call`] in another Region.
+pub async fn ds_call_in(
+    server: &TestServer,
+    account: &str,
+    region: &str,
+    op: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
     let headers = vec![
         (
             "Content-Type".to_string(),
@@ -389,7 +400,7 @@ pub async fn ds_call(
         (
             "Authorization".to_string(),
             format!(
-                "AWS4-HMAC-SHA256 Credential={account}/20260101/{REGION}/ds/aws4_request, \
+                "AWS4-HMAC-SHA256 Credential={account}/20260101/{region}/ds/aws4_request, \
                  SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={}",
                 "0".repeat(64)
             ),
@@ -404,9 +415,15 @@ pub async fn ds_call(
 /// A Simple AD directory of `account`, Active and REGISTERED with WorkSpaces (settling the
 /// lifecycle through the admin route).
 pub async fn registered_directory(server: &TestServer, account: &str) -> String {
-    let (status, out) = ds_call(
+    registered_directory_in(server, account, REGION).await
+}
+
+/// [`registered_directory`] in another Region.
+pub async fn registered_directory_in(server: &TestServer, account: &str, region: &str) -> String {
+    let (status, out) = ds_call_in(
         server,
         account,
+        region,
         "CreateDirectory",
         serde_json::json!({
             "Name": "corp.example.com",
@@ -419,7 +436,7 @@ pub async fn registered_directory(server: &TestServer, account: &str) -> String 
     assert_eq!(status, 200, "CreateDirectory: {out}");
     let id = out["DirectoryId"].as_str().expect("DirectoryId").to_string();
     settle(server).await;
-    let c = server.client_as(account, REGION);
+    let c = server.client_as(account, region);
     ok(
         "RegisterWorkspaceDirectory",
         c.register_workspace_directory().directory_id(&id).send().await,
