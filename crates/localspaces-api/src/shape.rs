@@ -226,16 +226,22 @@ pub fn read_map<T>(
     match v {
         Value::Map(entries) => {
             let mut out: Vec<(String, T)> = Vec::with_capacity(entries.len());
+            // Where each key landed in `out`: a duplicate replaces the earlier value in
+            // constant time (a linear search made a map of n keys cost n² comparisons).
+            let mut slots: std::collections::HashMap<&str, usize> =
+                std::collections::HashMap::with_capacity(entries.len());
             for (k, e) in entries {
                 if matches!(e, Value::Null) {
                     continue;
                 }
                 let p = Path::Key(path, k);
                 let decoded = item(e, &p, cx)?;
-                if let Some(slot) = out.iter_mut().find(|(key, _)| key == k) {
-                    slot.1 = decoded;
-                } else {
-                    out.push((k.clone(), decoded));
+                match slots.get(k.as_str()) {
+                    Some(&i) => out[i].1 = decoded,
+                    None => {
+                        slots.insert(k, out.len());
+                        out.push((k.clone(), decoded));
+                    }
                 }
             }
             Ok(out)
@@ -422,6 +428,28 @@ mod tests {
         assert_eq!(read_blob(&Value::String("aGk=".into()), &root).unwrap(), b"hi");
         assert!(read_blob(&Value::String("***".into()), &root).is_err());
         assert_eq!(read_timestamp(&Value::Int(5), &root).unwrap(), 5.0);
+    }
+
+    #[test]
+    fn maps_keep_the_last_duplicate_in_first_position() {
+        let v = Value::Map(vec![
+            ("a".into(), Value::String("1".into())),
+            ("b".into(), Value::String("2".into())),
+            ("a".into(), Value::String("3".into())),
+            ("c".into(), Value::Null),
+        ]);
+        let m = read_map(&v, &Path::Root, &mut Violations::default(), read_string_item).unwrap();
+        assert_eq!(
+            m,
+            vec![
+                ("a".to_string(), "3".to_string()),
+                ("b".to_string(), "2".to_string())
+            ]
+        );
+    }
+
+    fn read_string_item(v: &Value, p: &Path<'_>, _: &mut Violations) -> Result<String, SerializationError> {
+        read_string(v, p)
     }
 
     #[test]

@@ -40,6 +40,16 @@ impl Server {
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             (Arc::new(s), format!("sqlite {}", path.display()))
         };
+        Self::bind_with_store(cfg, store, store_desc).await
+    }
+
+    /// Like [`Server::bind`], on a store the caller opened (tests wrap a store to watch
+    /// its commits); `store_desc` is what [`Server::store_desc`] shows.
+    pub async fn bind_with_store(
+        cfg: &ServeConfig,
+        store: Arc<dyn Store>,
+        store_desc: String,
+    ) -> anyhow::Result<Server> {
         let limits = Limits {
             byol_eligible: cfg.byol_eligible,
             ..Limits::default()

@@ -305,7 +305,7 @@ pub fn describe_account_modifications(
     let filter = pagination::fingerprint([]);
     let start = match &input.next_token {
         Some(t) => pagination::decode(t, OP, filter)
-            .ok_or_else(|| invalid("The pagination token is invalid."))? as usize,
+            .ok_or_else(|| validation("The pagination token is invalid."))? as usize,
         None => 0,
     };
     let page = rec
