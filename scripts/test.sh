@@ -11,10 +11,11 @@ cargo build --locked -p localspaces
 cargo test --locked --workspace
 
 echo "== python venv"
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import boto3, pytest' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import boto3, pytest, xdist' 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
 fi
 
 echo "== boto3 / AWS CLI tests"
-LOCALSPACES_BIN="$PWD/target/debug/localspaces" .venv/bin/python -m pytest -q tests/python "$@"
+# Four workers: most tests wait on lifecycle timing (the `fast` profile), not on CPU.
+LOCALSPACES_BIN="$PWD/target/debug/localspaces" .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-4}" tests/python "$@"

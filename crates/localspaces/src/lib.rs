@@ -9,5 +9,6 @@ pub mod clock;
 pub mod config;
 pub mod edge;
 pub mod engine;
+pub mod request_log;
 pub mod server;
 pub mod service;
