@@ -329,7 +329,7 @@ pub async fn handle(
             .insert(HeaderName::from_static("x-amzn-requestid"), v);
     }
     tracing::info!(
-        target: crate::request_log::TARGET,
+        target: "localspaces::request",
         request_id = %request_id,
         account = outcome.account.as_deref().unwrap_or("-"),
         operation = outcome.operation.unwrap_or("-"),

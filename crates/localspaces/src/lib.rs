@@ -9,6 +9,5 @@ pub mod clock;
 pub mod config;
 pub mod edge;
 pub mod engine;
-pub mod request_log;
 pub mod server;
 pub mod service;

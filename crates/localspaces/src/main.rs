@@ -2,12 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use localspaces::config::{LogFormat, ServeConfig};
-use localspaces::request_log::{self, RequestLog};
 use localspaces::server::{shutdown_signal, Server};
-use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::Layer as _;
 
 /// An AWS WorkSpaces-compatible service for offline development and CI.
 #[derive(Debug, Parser)]
@@ -38,23 +33,14 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::BufWriter::new(std::io::stderr()));
-    // The per-request line has its own cheap formatter (request_log); everything else goes
-    // through the generic `fmt` layer.
-    let not_requests = filter_fn(|m| m.target() != request_log::TARGET);
-    let json = matches!(format, LogFormat::Json);
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(writer.clone())
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
         .with_ansi(ansi);
-    let fmt = if json {
-        fmt.json().flatten_event(true).with_filter(not_requests).boxed()
-    } else {
-        fmt.with_filter(not_requests).boxed()
-    };
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
-        .with(RequestLog::new(writer, json))
-        .init();
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
     guard
 }
 
