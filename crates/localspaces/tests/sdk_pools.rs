@@ -99,6 +99,23 @@ async fn scenario(server: &TestServer) {
     );
     settle(server).await;
     assert_eq!(pool(&c, &id).await.state(), &WorkspacesPoolState::Stopped);
+    let updated = ok(
+        "UpdateWorkspacesPool",
+        c.update_workspaces_pool()
+            .pool_id(&id)
+            .description("Sales and support desktops")
+            .capacity(capacity(2))
+            .send()
+            .await,
+    );
+    let p = updated.workspaces_pool().expect("WorkspacesPool");
+    assert_eq!(p.description(), Some("Sales and support desktops"));
+    assert_eq!(p.capacity_status().map(|s| s.desired_user_sessions()), Some(2));
+    assert_eq!(
+        p.state(),
+        &WorkspacesPoolState::Stopped,
+        "a stopped pool changes at once"
+    );
 
     // Key errors of CreateWorkspacesPool.
     let create = |name: &str, bundle: &str, directory: &str| {
