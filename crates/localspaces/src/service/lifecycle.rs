@@ -71,22 +71,34 @@ impl Service {
             }
         }
         // Bounded: a chain of zero-duration follow-ups ends (create → available, terminate
-        // → terminated → removed); the bound only guards against a faulty family.
+        // → terminated → removed); the bound only guards against a faulty family. Each round
+        // reads the clock afresh: the engine task may have applied a step meanwhile (it
+        // popped the same entry), leaving a follow-up due at its own "now".
         for _ in 0..8 {
             if due.is_empty() {
                 break;
             }
-            let results = self.apply_batch(&due);
+            let now = self.clock.now();
+            let batch: Vec<(Key, f64)> = due.into_iter().map(|(k, _)| (k, now)).collect();
+            let results = self.apply_batch(&batch);
             let mut next = Vec::new();
-            for ((key, _), res) in due.into_iter().zip(results) {
+            for ((key, _), res) in batch.into_iter().zip(results) {
                 match res {
                     Ok(Outcome::Done(Some(d))) => {
                         self.engine.schedule(key.clone(), d);
-                        if d <= now {
-                            next.push((key, now));
+                        if d <= self.clock.now() {
+                            next.push((key, d));
                         }
                     }
-                    Ok(_) => {}
+                    Ok(_) => {
+                        // Nothing applied here: another applier may have moved it on to a
+                        // follow-up that is already due.
+                        if let Ok(Some((t, _))) = self.load_transition(&key) {
+                            if t.kind != TransitionKind::WorkspaceAutoStop && t.due <= self.clock.now() {
+                                next.push((key, t.due));
+                            }
+                        }
+                    }
                     Err(e) => tracing::error!(error = %e, "applying a due transition failed"),
                 }
             }
