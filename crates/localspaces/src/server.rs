@@ -18,6 +18,36 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+/// How long a client may take to send a request head (hyper's HTTP/1 timer) and, before
+/// that, the first bytes that tell HTTP/1 from HTTP/2.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits up to `limit` for the first bytes of a connection, until they tell HTTP/1 from the
+/// HTTP/2 preface (what hyper-util's auto builder reads first, without a timer of its own:
+/// a client that never sent a byte held its connection forever). False: close it.
+async fn first_bytes(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
+    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut buf = [0u8; 24];
+    loop {
+        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            _ => return false,
+        };
+        if n == 0 {
+            return false;
+        }
+        if n == buf.len() || buf[..n] != H2_PREFACE[..n] {
+            return true;
+        }
+        // A prefix of the HTTP/2 preface: wait for the rest, within the same deadline.
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A server that is listening.
 pub struct Server {
     addr: SocketAddr,
@@ -108,7 +138,7 @@ impl Server {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
-            .header_read_timeout(Duration::from_secs(30))
+            .header_read_timeout(HEADER_READ_TIMEOUT)
             .timer(hyper_util::rt::TokioTimer::new());
         tokio::pin!(shutdown);
         loop {
@@ -124,11 +154,15 @@ impl Server {
                     };
                     let _ = stream.set_nodelay(true);
                     let app = Arc::clone(&self.app);
-                    let svc = service_fn(move |req| edge::handle(Arc::clone(&app), req));
-                    let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-                    let conn = graceful.watch(conn);
+                    let builder = builder.clone();
+                    let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        let _ = conn.await;
+                        if !first_bytes(&stream, HEADER_READ_TIMEOUT).await {
+                            return;
+                        }
+                        let svc = service_fn(move |req| edge::handle(Arc::clone(&app), req));
+                        let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                        let _ = watcher.watch(conn).await;
                     });
                 }
                 () = &mut shutdown => break,
