@@ -112,6 +112,24 @@ impl Authenticator {
         }
     }
 
+    /// True in `--auth strict`.
+    pub fn is_strict(&self) -> bool {
+        self.mode == AuthMode::Strict
+    }
+
+    /// The account of a configured access key whose secret is `secret` (the console's
+    /// strict-mode login); `None` for an unknown key or a wrong secret.
+    pub fn check_secret(&self, access_key: &str, secret: &str) -> Option<String> {
+        let c = self.credentials.get(access_key)?;
+        let same = c.secret.len() == secret.len()
+            && c.secret
+                .bytes()
+                .zip(secret.bytes())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                == 0;
+        same.then(|| self.account_of(access_key))
+    }
+
     /// The account an access key belongs to.
     pub fn account_of(&self, access_key: &str) -> String {
         if let Some(acct) = self.credentials.get(access_key).and_then(|c| c.account.clone()) {

@@ -38,6 +38,10 @@ pub struct App {
     pub admin_token: Option<String>,
     /// Whether admin routes are open without a token.
     pub admin_open: bool,
+    /// The last API calls, for the console's Activity page.
+    pub activity: crate::console::activity::ActivityLog,
+    /// The console's login sessions (strict mode).
+    pub console: crate::console::ConsoleState,
 }
 
 /// Wire protocol of a request.
@@ -48,7 +52,7 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Protocol::Json => "json",
             Protocol::Cbor => "cbor",
@@ -139,6 +143,9 @@ struct Outcome {
     protocol: Protocol,
     operation: Option<&'static str>,
     account: Option<String>,
+    /// Region and resource, for the activity log (when known).
+    region: Option<String>,
+    resource: Option<String>,
     response: Response<Full<Bytes>>,
 }
 
@@ -313,11 +320,21 @@ pub async fn handle(
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
+    if crate::console::is_console_path(parts.uri.path()) {
+        return Ok(crate::console::handle(&app, parts, body, &request_id).await);
+    }
+    let admin_path = parts
+        .uri
+        .path()
+        .strip_prefix(crate::admin::PREFIX)
+        .map(str::to_string);
     let outcome = match crate::admin::route(&app, &parts).await {
         Some(resp) => Outcome {
             protocol: Protocol::Json,
             operation: Some("admin"),
             account: None,
+            region: None,
+            resource: None,
             response: resp,
         },
         None => process(&app, parts, body, &request_id).await,
@@ -338,6 +355,24 @@ pub async fn handle(
         latency_us = started.elapsed().as_micros() as u64,
         "request"
     );
+    let protocol = match admin_path {
+        Some(_) => "admin",
+        None => outcome.protocol.name(),
+    };
+    app.activity.record(crate::console::activity::Entry {
+        seq: 0,
+        time: app.clock.now(),
+        account: outcome.account.unwrap_or_else(|| "-".into()),
+        region: outcome.region.unwrap_or_else(|| "-".into()),
+        operation: match admin_path {
+            Some(p) => format!("admin {p}"),
+            None => outcome.operation.unwrap_or("-").to_string(),
+        },
+        resource: outcome.resource.unwrap_or_else(|| "-".into()),
+        protocol: protocol.to_string(),
+        status: response.status().as_u16(),
+        request_id,
+    });
     Ok(response)
 }
 
@@ -360,6 +395,8 @@ async fn process(
                 protocol: p,
                 operation: None,
                 account: None,
+                region: None,
+                resource: None,
                 response: error_response(p, &e),
             }
         }
@@ -368,6 +405,8 @@ async fn process(
         protocol,
         operation: Some(target.name()),
         account,
+        region: None,
+        resource: None,
         response: error_response(protocol, &e),
     };
     let bytes = match tokio::time::timeout(Duration::from_secs(30), read_body(body, app.max_body)).await {
@@ -428,6 +467,8 @@ async fn process(
         Ok(v) => v,
         Err(e) => return fail(ErrorOut::ws(ws::ErrorCode::SerializationException, e.0), account),
     };
+    let region = Some(identity.region.clone());
+    let resource_in = crate::console::activity::resource_of(&input, None);
     let cx = Context {
         scope: Scope::new(identity.account, identity.region),
         request_id: request_id.to_string(),
@@ -447,6 +488,10 @@ async fn process(
                 Err(ErrorOut::internal())
             })
     };
+    let resource = match (&result, resource_in.as_str()) {
+        (Ok(v), "-") => crate::console::activity::resource_of(&Value::Null, Some(v)),
+        _ => resource_in,
+    };
     let response = match result {
         Ok(v) => ok_response(protocol, &v),
         Err(e) => {
@@ -460,6 +505,8 @@ async fn process(
         protocol,
         operation: Some(target.name()),
         account,
+        region,
+        resource: Some(resource),
         response,
     }
 }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod edge;
 pub mod engine;
 pub mod server;

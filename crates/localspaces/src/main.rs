@@ -57,10 +57,11 @@ fn main() -> anyhow::Result<()> {
         let shutdown = shutdown_signal();
         // The ready line: one line on stdout, the address to point clients at.
         println!(
-            "localspaces listening on http://{} (store: {}, auth: {:?})",
+            "localspaces listening on http://{} (store: {}, auth: {:?}, console: http://{}/console/)",
             server.addr(),
             server.store_desc(),
-            cfg.auth
+            cfg.auth,
+            server.addr()
         );
         server.run(shutdown).await
     })

@@ -104,6 +104,8 @@ impl Server {
             max_body: cfg.max_body,
             admin_token: cfg.admin_token.clone(),
             admin_open: cfg.auth == AuthMode::Open,
+            activity: Default::default(),
+            console: Default::default(),
         });
         let listener = TcpListener::bind((cfg.host.as_str(), cfg.port))
             .await

@@ -1,0 +1,36 @@
+// localspaces console: keeps live parts of a page fresh. Every element with data-poll
+// gets its URL's JSON ({rows, summary}) every 1.5 s; .poll-body takes the HTML and the
+// aria-live .poll-live the summary, only when they changed (so screen readers hear changes).
+(function () {
+  "use strict";
+  function poll(el) {
+    var url = el.getAttribute("data-poll");
+    var body = el.querySelector(".poll-body");
+    var live = el.querySelector(".poll-live");
+    var last = null;
+    var busy = false;
+    function tick() {
+      if (busy || document.hidden) return;
+      busy = true;
+      fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          if (body && typeof data.rows === "string" && data.rows !== last) {
+            body.innerHTML = data.rows;
+            last = data.rows;
+          }
+          if (live && typeof data.summary === "string" && live.textContent !== data.summary) {
+            live.textContent = data.summary;
+          }
+        })
+        .catch(function () {})
+        .then(function () { busy = false; });
+    }
+    setInterval(tick, 1500);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var els = document.querySelectorAll("[data-poll]");
+    for (var i = 0; i < els.length; i++) poll(els[i]);
+  });
+})();
