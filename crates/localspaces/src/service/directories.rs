@@ -129,6 +129,22 @@ pub(crate) fn directory_view(svc: &Service, scope: &Scope, id: &str) -> Result<O
     }))
 }
 
+/// How many WorkSpaces (in any state) the directory `id` has.
+fn workspaces_in(svc: &Service, scope: &Scope, id: &str) -> Result<u64, Error> {
+    svc.store
+        .count(&localspaces_store::Query {
+            scope: scope.clone(),
+            kind: super::workspaces::WORKSPACE_KIND.to_string(),
+            index: Some(IndexEntry {
+                name: super::workspaces::DIRECTORY_INDEX.into(),
+                key: id.to_string(),
+            }),
+            after_seq: None,
+            limit: None,
+        })
+        .map_err(super::internal)
+}
+
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidParameterValuesException, msg)
 }
@@ -443,19 +459,7 @@ pub fn deregister_workspace_directory(
                 ))
             }
         }
-        let workspaces = svc
-            .store
-            .count(&localspaces_store::Query {
-                scope: cx.scope.clone(),
-                kind: super::workspaces::WORKSPACE_KIND.to_string(),
-                index: Some(IndexEntry {
-                    name: super::workspaces::DIRECTORY_INDEX.into(),
-                    key: id.clone(),
-                }),
-                after_seq: None,
-                limit: None,
-            })
-            .map_err(super::internal)?;
+        let workspaces = workspaces_in(svc, &cx.scope, &id)?;
         if workspaces > 0 {
             return Err(Error::new(
                 ErrorCode::OperationNotSupportedException,
@@ -880,19 +884,7 @@ pub fn modify_endpoint_encryption_mode(
             )));
         }
         if fips && w.endpoint_encryption_mode != Some(mode) {
-            let workspaces = svc
-                .store
-                .count(&localspaces_store::Query {
-                    scope: cx.scope.clone(),
-                    kind: super::workspaces::WORKSPACE_KIND.to_string(),
-                    index: Some(IndexEntry {
-                        name: super::workspaces::DIRECTORY_INDEX.into(),
-                        key: id.clone(),
-                    }),
-                    after_seq: None,
-                    limit: None,
-                })
-                .map_err(super::internal)?;
+            let workspaces = workspaces_in(svc, &cx.scope, &id)?;
             if workspaces > 0 {
                 return Err(unsupported(format!(
                     "The directory {id} has {workspaces} WorkSpaces using standard TLS; FIPS 140-2 validated mode needs a new directory."
