@@ -6,6 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
+echo "== browser for the console tests"
+# The web console's tests drive Debian's headless Chromium through chromedriver.
+if ! command -v chromedriver >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+  else
+    echo "chromedriver is missing: install Debian's chromium and chromium-driver (or set LOCALSPACES_SKIP_BROWSER=1)" >&2
+  fi
+fi
+
 echo "== cargo test"
 cargo build --locked -p localspaces
 cargo test --locked --workspace
