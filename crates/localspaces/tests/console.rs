@@ -652,7 +652,9 @@ mod browser {
         let Some(driver) = start_driver().await else {
             return;
         };
-        let server = TestServer::start(Engine::Memory).await; // default timing: fast
+        // `fast` timing, with creation held 4 s so that PENDING is on screen after the
+        // redirect even on a slow CI machine.
+        let server = TestServer::start_with(Engine::Memory, &["--timing", "fast,workspace_create=4"]).await;
         let account = random_account();
         let sdk = server.client_as(&account, common::REGION);
         let base = server.url();
