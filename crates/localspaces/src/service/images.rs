@@ -258,6 +258,17 @@ fn byol_required() -> Error {
 }
 
 /// A new PENDING image owned by the caller.
+impl ImageRec {
+    /// Takes the platform of the image it is made from (updated images and copies).
+    fn inherit_platform(&mut self, src: &ImageRec) {
+        self.os_type = src.os_type.clone();
+        self.os_name = src.os_name.clone();
+        self.protocol = src.protocol.clone();
+        self.gpu = src.gpu;
+        self.tenancy = src.tenancy.clone();
+    }
+}
+
 fn pending_image(svc: &Service, cx: &Context, name: String, description: Option<String>) -> ImageRec {
     ImageRec {
         id: new_id("wsi-", 9),
@@ -397,11 +408,7 @@ pub fn create_updated_workspace_image(
         }
         check_new(svc, &cx.scope, &input.name)?;
         let mut rec = pending_image(svc, cx, input.name, Some(input.description));
-        rec.os_type = src.rec.os_type.clone();
-        rec.os_name = src.rec.os_name.clone();
-        rec.protocol = src.rec.protocol.clone();
-        rec.gpu = src.rec.gpu;
-        rec.tenancy = src.rec.tenancy.clone();
+        rec.inherit_platform(&src.rec);
         rec.tags = tags;
         let t = store_new(svc, cx, &rec, TransitionKind::ImageUpdate, Vec::new())?;
         (rec.id, t)
@@ -456,11 +463,7 @@ pub fn copy_workspace_image(
         }
         check_new(svc, &cx.scope, &input.name)?;
         let mut rec = pending_image(svc, cx, input.name, input.description);
-        rec.os_type = src.rec.os_type.clone();
-        rec.os_name = src.rec.os_name.clone();
-        rec.protocol = src.rec.protocol.clone();
-        rec.gpu = src.rec.gpu;
-        rec.tenancy = src.rec.tenancy.clone();
+        rec.inherit_platform(&src.rec);
         rec.update_available = src.rec.update_available;
         rec.tags = tags;
         let t = store_new(svc, cx, &rec, TransitionKind::ImageCopy, Vec::new())?;
