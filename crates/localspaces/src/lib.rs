@@ -10,5 +10,6 @@ pub mod config;
 pub mod console;
 pub mod edge;
 pub mod engine;
+pub mod logging;
 pub mod server;
 pub mod service;
