@@ -39,6 +39,7 @@ fn init_logging(format: LogFormat) -> localspaces::logging::FlushGuard {
         .with_writer(writer)
         .with_ansi(ansi);
     match format {
+        LogFormat::Text if !ansi => builder.event_format(localspaces::logging::TextFormat).init(),
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }

@@ -98,7 +98,26 @@ fn encode<R: Resource>(rec: &R) -> Result<Vec<u8>, Error> {
     .map_err(|e| internal(StoreError::Corrupt(e.to_string())))
 }
 
+/// The `…` of `{"v":<version>,"r":…}`, if `body` is exactly that.
+fn current_version_body(body: &[u8], version: u32) -> Option<&[u8]> {
+    let rest = body.strip_prefix(b"{\"v\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let v: u32 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    if v != version {
+        return None;
+    }
+    rest[digits..].strip_prefix(b",\"r\":")?.strip_suffix(b"}")
+}
+
 fn decode<R: Resource>(body: &[u8]) -> Result<R, Error> {
+    // Fast path: a record of the current version, exactly as `encode` wrote it
+    // (`{"v":N,"r":…}`), is parsed once, straight into its type. Anything else (an older
+    // version, other spacing) takes the general path below.
+    if let Some(inner) = current_version_body(body, R::VERSION) {
+        if let Ok(rec) = serde_json::from_slice(inner) {
+            return Ok(rec);
+        }
+    }
     let env: EnvelopeIn =
         serde_json::from_slice(body).map_err(|e| internal(StoreError::Corrupt(e.to_string())))?;
     let rec = if env.v == R::VERSION {
@@ -322,4 +341,24 @@ pub fn check_tag_keys(tags: &[Tag]) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::current_version_body;
+
+    #[test]
+    fn the_fast_path_takes_only_an_envelope_of_the_current_version() {
+        assert_eq!(
+            current_version_body(br#"{"v":3,"r":{"a":1}}"#, 3),
+            Some(&br#"{"a":1}"#[..])
+        );
+        assert_eq!(current_version_body(br#"{"v":12,"r":[]}"#, 12), Some(&b"[]"[..]));
+        assert_eq!(current_version_body(br#"{"v":2,"r":{"a":1}}"#, 3), None);
+        assert_eq!(current_version_body(br#"{"v":31,"r":{}}"#, 3), None);
+        assert_eq!(current_version_body(br#"{"v": 3,"r":{}}"#, 3), None);
+        assert_eq!(current_version_body(br#"{"r":{},"v":3}"#, 3), None);
+        assert_eq!(current_version_body(br#"{"v":,"r":{}}"#, 3), None);
+        assert_eq!(current_version_body(b"", 3), None);
+    }
 }
