@@ -152,7 +152,7 @@ impl Drop for FlushGuard {
     }
 }
 
-impl Write for BatchWriter {
+impl Write for &BatchWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.append(buf);
         Ok(buf.len())
@@ -169,10 +169,10 @@ impl Write for BatchWriter {
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchWriter {
-    type Writer = BatchWriter;
+    type Writer = &'a BatchWriter;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        self
     }
 }
 
@@ -398,10 +398,10 @@ mod tests {
         let (writer, guard) = BatchWriter::new(sink.clone());
         let threads: Vec<_> = (0..4)
             .map(|t| {
-                let mut w = writer.clone();
+                let w = writer.clone();
                 std::thread::spawn(move || {
                     for i in 0..5000 {
-                        w.write_all(format!("t{t} line {i}\n").as_bytes()).unwrap();
+                        (&w).write_all(format!("t{t} line {i}\n").as_bytes()).unwrap();
                     }
                 })
             })
@@ -424,10 +424,10 @@ mod tests {
     #[test]
     fn a_line_after_a_quiet_spell_is_written_without_waiting_for_more() {
         let sink = Sink::default();
-        let (mut writer, _guard) = BatchWriter::new(sink.clone());
+        let (writer, _guard) = BatchWriter::new(sink.clone());
         for n in 1..=2 {
             std::thread::sleep(FLUSH_INTERVAL * 3);
-            writer.write_all(b"hello\n").unwrap();
+            (&writer).write_all(b"hello\n").unwrap();
             let deadline = std::time::Instant::now() + Duration::from_secs(5);
             while sink.0.lock().len() < 6 * n {
                 assert!(std::time::Instant::now() < deadline, "line {n} never written");
@@ -439,10 +439,10 @@ mod tests {
     #[test]
     fn a_buffer_over_the_limit_is_written_by_the_writer_itself() {
         let sink = Sink::default();
-        let (mut writer, guard) = BatchWriter::new(sink.clone());
+        let (writer, guard) = BatchWriter::new(sink.clone());
         let chunk = vec![b'x'; MAX_BUFFERED / 4];
         for _ in 0..10 {
-            writer.write_all(&chunk).unwrap();
+            (&writer).write_all(&chunk).unwrap();
         }
         drop(guard);
         assert_eq!(sink.0.lock().len(), chunk.len() * 10);

@@ -48,6 +48,8 @@ pub struct Service {
     /// Serializes read-check-write sequences (quotas, uniqueness) within this process.
     /// Conditional writes (`Expect`) keep them correct across processes too.
     write: Mutex<()>,
+    /// Records already decoded (see [`records::DecodedCache`]).
+    decoded: records::DecodedCache,
 }
 
 impl Service {
@@ -60,6 +62,7 @@ impl Service {
             limits,
             engine,
             write: Mutex::new(()),
+            decoded: records::DecodedCache::default(),
         }
     }
 

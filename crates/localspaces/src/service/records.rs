@@ -6,12 +6,16 @@
 
 use super::{internal, Service};
 use localspaces_api::workspaces::{Error, ErrorCode, Tag};
-use localspaces_store::{Expect, IndexEntry, Key, Put, Query, Scope, StoreError, Write};
+use localspaces_store::{Expect, IndexEntry, Key, Put, Query, Record, Scope, StoreError, Write};
+use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A kind of stored resource.
-pub trait Resource: Serialize + DeserializeOwned {
+pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// Store kind name.
     const KIND: &'static str;
     /// Current body version.
@@ -130,6 +134,41 @@ fn decode<R: Resource>(body: &[u8]) -> Result<R, Error> {
     rec.map_err(|e| internal(StoreError::Corrupt(e)))
 }
 
+/// Records already decoded, by store key, with the creation order and revision of the
+/// body they came from (a key's `(seq, rev)` names one body: `rev` alone restarts when
+/// a resource is deleted and created again under the same id). Reading a record the
+/// store has not changed since costs a clone instead of a JSON parse (a WorkSpace parse
+/// was about a tenth of a DescribeWorkspaces call). Bounded: when full it starts over.
+#[derive(Default)]
+pub(crate) struct DecodedCache {
+    map: Mutex<HashMap<Key, Decoded>>,
+}
+
+type Decoded = (u64, u64, Arc<dyn Any + Send + Sync>);
+
+/// Entries kept at most in the [`DecodedCache`].
+const DECODED_CAPACITY: usize = 4096;
+
+impl DecodedCache {
+    fn get<R: Resource>(&self, r: &Record) -> Option<R> {
+        let map = self.map.lock();
+        let (seq, rev, any) = map.get(&r.key)?;
+        if (*seq, *rev) != (r.seq, r.rev) {
+            return None;
+        }
+        any.downcast_ref::<R>().cloned()
+    }
+
+    fn put<R: Resource>(&self, r: &Record, rec: &R) {
+        let entry: Decoded = (r.seq, r.rev, Arc::new(rec.clone()));
+        let mut map = self.map.lock();
+        if map.len() >= DECODED_CAPACITY && !map.contains_key(&r.key) {
+            map.clear();
+        }
+        map.insert(r.key.clone(), entry);
+    }
+}
+
 /// Configurable quotas (per account and Region), defaulting to AWS's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -193,10 +232,20 @@ impl Service {
     }
 
     /// One record by id.
+    /// The record in `r`, from the decoded cache when `r` is the body it was decoded from.
+    fn decode_record<R: Resource>(&self, r: &Record) -> Result<R, Error> {
+        if let Some(rec) = self.decoded.get::<R>(r) {
+            return Ok(rec);
+        }
+        let rec: R = decode(&r.body)?;
+        self.decoded.put(r, &rec);
+        Ok(rec)
+    }
+
     pub(crate) fn load<R: Resource>(&self, scope: &Scope, id: &str) -> Result<Option<Stored<R>>, Error> {
         match self.store.get(&Self::key::<R>(scope, id)).map_err(internal)? {
             Some(r) => Ok(Some(Stored {
-                rec: decode(&r.body)?,
+                rec: self.decode_record(&r)?,
                 rev: r.rev,
                 seq: r.seq,
             })),
@@ -214,7 +263,7 @@ impl Service {
         recs.into_iter()
             .map(|r| {
                 Ok(Stored {
-                    rec: decode(&r.body)?,
+                    rec: self.decode_record(&r)?,
                     rev: r.rev,
                     seq: r.seq,
                 })
@@ -241,7 +290,7 @@ impl Service {
         recs.into_iter()
             .map(|r| {
                 Ok(Stored {
-                    rec: decode(&r.body)?,
+                    rec: self.decode_record(&r)?,
                     rev: r.rev,
                     seq: r.seq,
                 })
@@ -345,7 +394,43 @@ pub fn check_tag_keys(tags: &[Tag]) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::current_version_body;
+    use super::{current_version_body, DecodedCache, Resource};
+    use localspaces_store::{Key, Record, Scope};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Thing(String);
+
+    impl Resource for Thing {
+        const KIND: &'static str = "thing";
+        const VERSION: u32 = 1;
+        fn id(&self) -> &str {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn the_decoded_cache_answers_only_for_the_body_it_was_decoded_from() {
+        let record = |seq, rev| Record {
+            key: Key {
+                scope: Scope::new("111122223333", "us-east-1"),
+                kind: "thing".into(),
+                id: "t-1".into(),
+            },
+            rev,
+            seq,
+            body: Vec::new(),
+            indexes: Vec::new(),
+        };
+        let cache = DecodedCache::default();
+        assert_eq!(cache.get::<Thing>(&record(5, 1)), None);
+        cache.put(&record(5, 1), &Thing("first".into()));
+        assert_eq!(cache.get::<Thing>(&record(5, 1)), Some(Thing("first".into())));
+        // An update (next revision) and a new resource under the same id (new creation
+        // order, revision 1 again) are both misses.
+        assert_eq!(cache.get::<Thing>(&record(5, 2)), None);
+        assert_eq!(cache.get::<Thing>(&record(9, 1)), None);
+    }
 
     #[test]
     fn the_fast_path_takes_only_an_envelope_of_the_current_version() {
