@@ -467,8 +467,16 @@ mod tests {
 pub trait Shape: Sized {
     /// Reads the structure, recording constraint violations in `cx`.
     fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError>;
-    /// Writes the structure; absent optional members are omitted.
-    fn encode(&self) -> Value;
+    /// Turns the structure into its wire tree, moving its strings and lists into it (no
+    /// copies: handlers' outputs are encoded once); absent optional members are omitted.
+    fn into_value(self) -> Value;
+    /// Like [`Shape::into_value`], for a structure that is kept.
+    fn encode(&self) -> Value
+    where
+        Self: Clone,
+    {
+        self.clone().into_value()
+    }
 }
 
 /// A botocore paginator: which members carry the token, the page and its size.

@@ -338,7 +338,7 @@ fn shapes(m: &Model) -> String {
             }
             o.push_str("        })\n    }\n");
         }
-        o.push_str("    fn encode(&self) -> Value {\n");
+        o.push_str("    fn into_value(self) -> Value {\n");
         if members.is_empty() {
             o.push_str("        Value::Map(Vec::new())\n    }\n}\n\n");
         } else {
@@ -348,14 +348,14 @@ fn shapes(m: &Model) -> String {
                 if mem.required {
                     let _ = writeln!(
                         o,
-                        "        m.push(({:?}.to_string(), e_{}(&self.{f})));",
+                        "        m.push(({:?}.to_string(), e_{}(self.{f})));",
                         mem.name,
                         snake(&mem.target)
                     );
                 } else {
                     let _ = writeln!(
                         o,
-                        "        if let Some(x) = &self.{f} {{\n            m.push(({:?}.to_string(), e_{}(x)));\n        }}",
+                        "        if let Some(x) = self.{f} {{\n            m.push(({:?}.to_string(), e_{}(x)));\n        }}",
                         mem.name,
                         snake(&mem.target)
                     );
@@ -472,28 +472,28 @@ fn shapes(m: &Model) -> String {
             }
         }
         o.push_str("}\n\n");
-        let _ = writeln!(o, "fn e_{sn}(x: &{t}) -> Value {{");
+        let _ = writeln!(o, "fn e_{sn}(x: {t}) -> Value {{");
         match &sh.kind {
-            Kind::Structure { .. } => o.push_str("    x.encode()\n"),
+            Kind::Structure { .. } => o.push_str("    x.into_value()\n"),
             Kind::List { member } => {
-                let _ = writeln!(o, "    Value::List(x.iter().map(e_{}).collect())", snake(member));
+                let _ = writeln!(o, "    Value::List(x.into_iter().map(e_{}).collect())", snake(member));
             }
             Kind::Map { value, .. } => {
                 let _ = writeln!(
                     o,
-                    "    Value::Map(x.iter().map(|(k, v)| (k.clone(), e_{}(v))).collect())",
+                    "    Value::Map(x.into_iter().map(|(k, v)| (k, e_{}(v))).collect())",
                     snake(value)
                 );
             }
             Kind::String {
                 enum_values: Some(_), ..
             } => o.push_str("    Value::String(x.as_str().to_string())\n"),
-            Kind::String { .. } => o.push_str("    Value::String(x.clone())\n"),
-            Kind::Integer => o.push_str("    Value::Int(i64::from(*x))\n"),
-            Kind::Long => o.push_str("    Value::Int(*x)\n"),
-            Kind::Boolean => o.push_str("    Value::Bool(*x)\n"),
-            Kind::Timestamp => o.push_str("    Value::Timestamp(*x)\n"),
-            Kind::Blob => o.push_str("    Value::Blob(x.clone())\n"),
+            Kind::String { .. } => o.push_str("    Value::String(x)\n"),
+            Kind::Integer => o.push_str("    Value::Int(i64::from(x))\n"),
+            Kind::Long => o.push_str("    Value::Int(x)\n"),
+            Kind::Boolean => o.push_str("    Value::Bool(x)\n"),
+            Kind::Timestamp => o.push_str("    Value::Timestamp(x)\n"),
+            Kind::Blob => o.push_str("    Value::Blob(x)\n"),
         }
         o.push_str("}\n\n");
     }
@@ -702,7 +702,7 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
     for op in &m.operations {
         let _ = writeln!(
             o,
-            "        Operation::{n} => svc.{f}(cx, decode_input(input)?).map(|o| o.encode()),",
+            "        Operation::{n} => svc.{f}(cx, decode_input(input)?).map(Shape::into_value),",
             n = op.name,
             f = snake(&op.name)
         );

@@ -86,7 +86,7 @@ fn stored_fault(what: &str) -> Error {
 }
 
 /// Encodes a model shape as JSON text for storage.
-fn to_json<S: Shape>(s: &S) -> String {
+fn to_json<S: Shape + Clone>(s: &S) -> String {
     String::from_utf8(json::encode(&s.encode())).unwrap_or_default()
 }
 

@@ -294,15 +294,19 @@ pub fn dispatch<S: DirectoryServiceApi + ?Sized>(
     let result = match op {
         Operation::ConnectDirectory => svc
             .connect_directory(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::CreateDirectory => svc.create_directory(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::CreateDirectory => svc
+            .create_directory(cx, decode_input(input)?)
+            .map(Shape::into_value),
         Operation::CreateMicrosoftAD => svc
             .create_microsoft_ad(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::DeleteDirectory => svc.delete_directory(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::DeleteDirectory => svc
+            .delete_directory(cx, decode_input(input)?)
+            .map(Shape::into_value),
         Operation::DescribeDirectories => svc
             .describe_directories(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
     };
     if let Err(e) = &result {
         debug_assert!(

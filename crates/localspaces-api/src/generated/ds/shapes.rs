@@ -183,25 +183,25 @@ impl Shape for ConnectDirectoryRequest {
             tags: f_tags,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
         m.push((
             "ConnectSettings".to_string(),
-            e_directory_connect_settings(&self.connect_settings),
+            e_directory_connect_settings(self.connect_settings),
         ));
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_description(x)));
         }
-        m.push(("Name".to_string(), e_directory_name(&self.name)));
-        if let Some(x) = &self.network_type {
+        m.push(("Name".to_string(), e_directory_name(self.name)));
+        if let Some(x) = self.network_type {
             m.push(("NetworkType".to_string(), e_network_type(x)));
         }
-        m.push(("Password".to_string(), e_connect_password(&self.password)));
-        if let Some(x) = &self.short_name {
+        m.push(("Password".to_string(), e_connect_password(self.password)));
+        if let Some(x) = self.short_name {
             m.push(("ShortName".to_string(), e_directory_short_name(x)));
         }
-        m.push(("Size".to_string(), e_directory_size(&self.size)));
-        if let Some(x) = &self.tags {
+        m.push(("Size".to_string(), e_directory_size(self.size)));
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tags(x)));
         }
         Value::Map(m)
@@ -234,9 +234,9 @@ impl Shape for ConnectDirectoryResult {
             directory_id: f_directory_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
         Value::Map(m)
@@ -323,24 +323,24 @@ impl Shape for CreateDirectoryRequest {
             vpc_settings: f_vpc_settings,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_description(x)));
         }
-        m.push(("Name".to_string(), e_directory_name(&self.name)));
-        if let Some(x) = &self.network_type {
+        m.push(("Name".to_string(), e_directory_name(self.name)));
+        if let Some(x) = self.network_type {
             m.push(("NetworkType".to_string(), e_network_type(x)));
         }
-        m.push(("Password".to_string(), e_password(&self.password)));
-        if let Some(x) = &self.short_name {
+        m.push(("Password".to_string(), e_password(self.password)));
+        if let Some(x) = self.short_name {
             m.push(("ShortName".to_string(), e_directory_short_name(x)));
         }
-        m.push(("Size".to_string(), e_directory_size(&self.size)));
-        if let Some(x) = &self.tags {
+        m.push(("Size".to_string(), e_directory_size(self.size)));
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tags(x)));
         }
-        if let Some(x) = &self.vpc_settings {
+        if let Some(x) = self.vpc_settings {
             m.push(("VpcSettings".to_string(), e_directory_vpc_settings(x)));
         }
         Value::Map(m)
@@ -373,9 +373,9 @@ impl Shape for CreateDirectoryResult {
             directory_id: f_directory_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
         Value::Map(m)
@@ -462,28 +462,28 @@ impl Shape for CreateMicrosoftADRequest {
             vpc_settings: f_vpc_settings.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.edition {
+        if let Some(x) = self.edition {
             m.push(("Edition".to_string(), e_directory_edition(x)));
         }
-        m.push(("Name".to_string(), e_directory_name(&self.name)));
-        if let Some(x) = &self.network_type {
+        m.push(("Name".to_string(), e_directory_name(self.name)));
+        if let Some(x) = self.network_type {
             m.push(("NetworkType".to_string(), e_network_type(x)));
         }
-        m.push(("Password".to_string(), e_password(&self.password)));
-        if let Some(x) = &self.short_name {
+        m.push(("Password".to_string(), e_password(self.password)));
+        if let Some(x) = self.short_name {
             m.push(("ShortName".to_string(), e_directory_short_name(x)));
         }
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tags(x)));
         }
         m.push((
             "VpcSettings".to_string(),
-            e_directory_vpc_settings(&self.vpc_settings),
+            e_directory_vpc_settings(self.vpc_settings),
         ));
         Value::Map(m)
     }
@@ -515,9 +515,9 @@ impl Shape for CreateMicrosoftADResult {
             directory_id: f_directory_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
         Value::Map(m)
@@ -553,9 +553,9 @@ impl Shape for DeleteDirectoryRequest {
             directory_id: f_directory_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
         Value::Map(m)
     }
 }
@@ -586,9 +586,9 @@ impl Shape for DeleteDirectoryResult {
             directory_id: f_directory_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
         Value::Map(m)
@@ -631,15 +631,15 @@ impl Shape for DescribeDirectoriesRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.directory_ids {
+        if let Some(x) = self.directory_ids {
             m.push(("DirectoryIds".to_string(), e_directory_ids(x)));
         }
-        if let Some(x) = &self.limit {
+        if let Some(x) = self.limit {
             m.push(("Limit".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_next_token(x)));
         }
         Value::Map(m)
@@ -681,12 +681,12 @@ impl Shape for DescribeDirectoriesResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.directory_descriptions {
+        if let Some(x) = self.directory_descriptions {
             m.push(("DirectoryDescriptions".to_string(), e_directory_descriptions(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_next_token(x)));
         }
         Value::Map(m)
@@ -753,20 +753,20 @@ impl Shape for DirectoryConnectSettings {
             vpc_id: f_vpc_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
-        if let Some(x) = &self.customer_dns_ips {
+        if let Some(x) = self.customer_dns_ips {
             m.push(("CustomerDnsIps".to_string(), e_dns_ip_addrs(x)));
         }
-        if let Some(x) = &self.customer_dns_ips_v6 {
+        if let Some(x) = self.customer_dns_ips_v6 {
             m.push(("CustomerDnsIpsV6".to_string(), e_dns_ipv6_addrs(x)));
         }
         m.push((
             "CustomerUserName".to_string(),
-            e_user_name(&self.customer_user_name),
+            e_user_name(self.customer_user_name),
         ));
-        m.push(("SubnetIds".to_string(), e_subnet_ids(&self.subnet_ids)));
-        m.push(("VpcId".to_string(), e_vpc_id(&self.vpc_id)));
+        m.push(("SubnetIds".to_string(), e_subnet_ids(self.subnet_ids)));
+        m.push(("VpcId".to_string(), e_vpc_id(self.vpc_id)));
         Value::Map(m)
     }
 }
@@ -838,27 +838,27 @@ impl Shape for DirectoryConnectSettingsDescription {
             vpc_id: f_vpc_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.availability_zones {
+        if let Some(x) = self.availability_zones {
             m.push(("AvailabilityZones".to_string(), e_availability_zones(x)));
         }
-        if let Some(x) = &self.connect_ips {
+        if let Some(x) = self.connect_ips {
             m.push(("ConnectIps".to_string(), e_ip_addrs(x)));
         }
-        if let Some(x) = &self.connect_ips_v6 {
+        if let Some(x) = self.connect_ips_v6 {
             m.push(("ConnectIpsV6".to_string(), e_ip_v6_addrs(x)));
         }
-        if let Some(x) = &self.customer_user_name {
+        if let Some(x) = self.customer_user_name {
             m.push(("CustomerUserName".to_string(), e_user_name(x)));
         }
-        if let Some(x) = &self.security_group_id {
+        if let Some(x) = self.security_group_id {
             m.push(("SecurityGroupId".to_string(), e_security_group_id(x)));
         }
-        if let Some(x) = &self.subnet_ids {
+        if let Some(x) = self.subnet_ids {
             m.push(("SubnetIds".to_string(), e_subnet_ids(x)));
         }
-        if let Some(x) = &self.vpc_id {
+        if let Some(x) = self.vpc_id {
             m.push(("VpcId".to_string(), e_vpc_id(x)));
         }
         Value::Map(m)
@@ -1089,105 +1089,105 @@ impl Shape for DirectoryDescription {
             vpc_settings: f_vpc_settings,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(29);
-        if let Some(x) = &self.access_url {
+        if let Some(x) = self.access_url {
             m.push(("AccessUrl".to_string(), e_access_url(x)));
         }
-        if let Some(x) = &self.alias {
+        if let Some(x) = self.alias {
             m.push(("Alias".to_string(), e_alias_name(x)));
         }
-        if let Some(x) = &self.connect_settings {
+        if let Some(x) = self.connect_settings {
             m.push((
                 "ConnectSettings".to_string(),
                 e_directory_connect_settings_description(x),
             ));
         }
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.desired_number_of_domain_controllers {
+        if let Some(x) = self.desired_number_of_domain_controllers {
             m.push((
                 "DesiredNumberOfDomainControllers".to_string(),
                 e_desired_number_of_domain_controllers(x),
             ));
         }
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.dns_ip_addrs {
+        if let Some(x) = self.dns_ip_addrs {
             m.push(("DnsIpAddrs".to_string(), e_dns_ip_addrs(x)));
         }
-        if let Some(x) = &self.dns_ipv6_addrs {
+        if let Some(x) = self.dns_ipv6_addrs {
             m.push(("DnsIpv6Addrs".to_string(), e_dns_ipv6_addrs(x)));
         }
-        if let Some(x) = &self.edition {
+        if let Some(x) = self.edition {
             m.push(("Edition".to_string(), e_directory_edition(x)));
         }
-        if let Some(x) = &self.hybrid_settings {
+        if let Some(x) = self.hybrid_settings {
             m.push(("HybridSettings".to_string(), e_hybrid_settings_description(x)));
         }
-        if let Some(x) = &self.launch_time {
+        if let Some(x) = self.launch_time {
             m.push(("LaunchTime".to_string(), e_launch_time(x)));
         }
-        if let Some(x) = &self.name {
+        if let Some(x) = self.name {
             m.push(("Name".to_string(), e_directory_name(x)));
         }
-        if let Some(x) = &self.network_type {
+        if let Some(x) = self.network_type {
             m.push(("NetworkType".to_string(), e_network_type(x)));
         }
-        if let Some(x) = &self.os_version {
+        if let Some(x) = self.os_version {
             m.push(("OsVersion".to_string(), e_os_version(x)));
         }
-        if let Some(x) = &self.owner_directory_description {
+        if let Some(x) = self.owner_directory_description {
             m.push((
                 "OwnerDirectoryDescription".to_string(),
                 e_owner_directory_description(x),
             ));
         }
-        if let Some(x) = &self.radius_settings {
+        if let Some(x) = self.radius_settings {
             m.push(("RadiusSettings".to_string(), e_radius_settings(x)));
         }
-        if let Some(x) = &self.radius_status {
+        if let Some(x) = self.radius_status {
             m.push(("RadiusStatus".to_string(), e_radius_status(x)));
         }
-        if let Some(x) = &self.regions_info {
+        if let Some(x) = self.regions_info {
             m.push(("RegionsInfo".to_string(), e_regions_info(x)));
         }
-        if let Some(x) = &self.share_method {
+        if let Some(x) = self.share_method {
             m.push(("ShareMethod".to_string(), e_share_method(x)));
         }
-        if let Some(x) = &self.share_notes {
+        if let Some(x) = self.share_notes {
             m.push(("ShareNotes".to_string(), e_notes(x)));
         }
-        if let Some(x) = &self.share_status {
+        if let Some(x) = self.share_status {
             m.push(("ShareStatus".to_string(), e_share_status(x)));
         }
-        if let Some(x) = &self.short_name {
+        if let Some(x) = self.short_name {
             m.push(("ShortName".to_string(), e_directory_short_name(x)));
         }
-        if let Some(x) = &self.size {
+        if let Some(x) = self.size {
             m.push(("Size".to_string(), e_directory_size(x)));
         }
-        if let Some(x) = &self.sso_enabled {
+        if let Some(x) = self.sso_enabled {
             m.push(("SsoEnabled".to_string(), e_sso_enabled(x)));
         }
-        if let Some(x) = &self.stage {
+        if let Some(x) = self.stage {
             m.push(("Stage".to_string(), e_directory_stage(x)));
         }
-        if let Some(x) = &self.stage_last_updated_date_time {
+        if let Some(x) = self.stage_last_updated_date_time {
             m.push((
                 "StageLastUpdatedDateTime".to_string(),
                 e_last_updated_date_time(x),
             ));
         }
-        if let Some(x) = &self.stage_reason {
+        if let Some(x) = self.stage_reason {
             m.push(("StageReason".to_string(), e_stage_reason(x)));
         }
-        if let Some(x) = &self.r#type {
+        if let Some(x) = self.r#type {
             m.push(("Type".to_string(), e_directory_type(x)));
         }
-        if let Some(x) = &self.vpc_settings {
+        if let Some(x) = self.vpc_settings {
             m.push(("VpcSettings".to_string(), e_directory_vpc_settings_description(x)));
         }
         Value::Map(m)
@@ -1229,10 +1229,10 @@ impl Shape for DirectoryVpcSettings {
             vpc_id: f_vpc_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("SubnetIds".to_string(), e_subnet_ids(&self.subnet_ids)));
-        m.push(("VpcId".to_string(), e_vpc_id(&self.vpc_id)));
+        m.push(("SubnetIds".to_string(), e_subnet_ids(self.subnet_ids)));
+        m.push(("VpcId".to_string(), e_vpc_id(self.vpc_id)));
         Value::Map(m)
     }
 }
@@ -1285,18 +1285,18 @@ impl Shape for DirectoryVpcSettingsDescription {
             vpc_id: f_vpc_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.availability_zones {
+        if let Some(x) = self.availability_zones {
             m.push(("AvailabilityZones".to_string(), e_availability_zones(x)));
         }
-        if let Some(x) = &self.security_group_id {
+        if let Some(x) = self.security_group_id {
             m.push(("SecurityGroupId".to_string(), e_security_group_id(x)));
         }
-        if let Some(x) = &self.subnet_ids {
+        if let Some(x) = self.subnet_ids {
             m.push(("SubnetIds".to_string(), e_subnet_ids(x)));
         }
-        if let Some(x) = &self.vpc_id {
+        if let Some(x) = self.vpc_id {
             m.push(("VpcId".to_string(), e_vpc_id(x)));
         }
         Value::Map(m)
@@ -1341,12 +1341,12 @@ impl Shape for HybridSettingsDescription {
             self_managed_instance_ids: f_self_managed_instance_ids,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.self_managed_dns_ip_addrs {
+        if let Some(x) = self.self_managed_dns_ip_addrs {
             m.push(("SelfManagedDnsIpAddrs".to_string(), e_ip_addrs(x)));
         }
-        if let Some(x) = &self.self_managed_instance_ids {
+        if let Some(x) = self.self_managed_instance_ids {
             m.push(("SelfManagedInstanceIds".to_string(), e_assessment_instance_ids(x)));
         }
         Value::Map(m)
@@ -1430,30 +1430,30 @@ impl Shape for OwnerDirectoryDescription {
             vpc_settings: f_vpc_settings,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
-        if let Some(x) = &self.account_id {
+        if let Some(x) = self.account_id {
             m.push(("AccountId".to_string(), e_customer_id(x)));
         }
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.dns_ip_addrs {
+        if let Some(x) = self.dns_ip_addrs {
             m.push(("DnsIpAddrs".to_string(), e_dns_ip_addrs(x)));
         }
-        if let Some(x) = &self.dns_ipv6_addrs {
+        if let Some(x) = self.dns_ipv6_addrs {
             m.push(("DnsIpv6Addrs".to_string(), e_dns_ipv6_addrs(x)));
         }
-        if let Some(x) = &self.network_type {
+        if let Some(x) = self.network_type {
             m.push(("NetworkType".to_string(), e_network_type(x)));
         }
-        if let Some(x) = &self.radius_settings {
+        if let Some(x) = self.radius_settings {
             m.push(("RadiusSettings".to_string(), e_radius_settings(x)));
         }
-        if let Some(x) = &self.radius_status {
+        if let Some(x) = self.radius_status {
             m.push(("RadiusStatus".to_string(), e_radius_status(x)));
         }
-        if let Some(x) = &self.vpc_settings {
+        if let Some(x) = self.vpc_settings {
             m.push(("VpcSettings".to_string(), e_directory_vpc_settings_description(x)));
         }
         Value::Map(m)
@@ -1545,36 +1545,36 @@ impl Shape for RadiusSettings {
             use_same_username: f_use_same_username,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(9);
-        if let Some(x) = &self.authentication_protocol {
+        if let Some(x) = self.authentication_protocol {
             m.push((
                 "AuthenticationProtocol".to_string(),
                 e_radius_authentication_protocol(x),
             ));
         }
-        if let Some(x) = &self.display_label {
+        if let Some(x) = self.display_label {
             m.push(("DisplayLabel".to_string(), e_radius_display_label(x)));
         }
-        if let Some(x) = &self.radius_port {
+        if let Some(x) = self.radius_port {
             m.push(("RadiusPort".to_string(), e_port_number(x)));
         }
-        if let Some(x) = &self.radius_retries {
+        if let Some(x) = self.radius_retries {
             m.push(("RadiusRetries".to_string(), e_radius_retries(x)));
         }
-        if let Some(x) = &self.radius_servers {
+        if let Some(x) = self.radius_servers {
             m.push(("RadiusServers".to_string(), e_servers(x)));
         }
-        if let Some(x) = &self.radius_servers_ipv6 {
+        if let Some(x) = self.radius_servers_ipv6 {
             m.push(("RadiusServersIpv6".to_string(), e_servers(x)));
         }
-        if let Some(x) = &self.radius_timeout {
+        if let Some(x) = self.radius_timeout {
             m.push(("RadiusTimeout".to_string(), e_radius_timeout(x)));
         }
-        if let Some(x) = &self.shared_secret {
+        if let Some(x) = self.shared_secret {
             m.push(("SharedSecret".to_string(), e_radius_shared_secret(x)));
         }
-        if let Some(x) = &self.use_same_username {
+        if let Some(x) = self.use_same_username {
             m.push(("UseSameUsername".to_string(), e_use_same_username(x)));
         }
         Value::Map(m)
@@ -1618,12 +1618,12 @@ impl Shape for RegionsInfo {
             primary_region: f_primary_region,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.additional_regions {
+        if let Some(x) = self.additional_regions {
             m.push(("AdditionalRegions".to_string(), e_additional_regions(x)));
         }
-        if let Some(x) = &self.primary_region {
+        if let Some(x) = self.primary_region {
             m.push(("PrimaryRegion".to_string(), e_region_name(x)));
         }
         Value::Map(m)
@@ -1665,10 +1665,10 @@ impl Shape for Tag {
             value: f_value.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Key".to_string(), e_tag_key(&self.key)));
-        m.push(("Value".to_string(), e_tag_value(&self.value)));
+        m.push(("Key".to_string(), e_tag_key(self.key)));
+        m.push(("Value".to_string(), e_tag_value(self.value)));
         Value::Map(m)
     }
 }
@@ -1679,8 +1679,8 @@ fn d_access_url(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_access_url(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_access_url(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_additional_regions(
@@ -1692,8 +1692,8 @@ fn d_additional_regions(
     Ok(l)
 }
 
-fn e_additional_regions(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_region_name).collect())
+fn e_additional_regions(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_region_name).collect())
 }
 
 fn d_alias_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -1709,8 +1709,8 @@ fn d_alias_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_alias_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_alias_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_assessment_instance_id(
@@ -1729,8 +1729,8 @@ fn d_assessment_instance_id(
     Ok(s)
 }
 
-fn e_assessment_instance_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_assessment_instance_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_assessment_instance_ids(
@@ -1743,8 +1743,8 @@ fn d_assessment_instance_ids(
     Ok(l)
 }
 
-fn e_assessment_instance_ids(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_assessment_instance_id).collect())
+fn e_assessment_instance_ids(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_assessment_instance_id).collect())
 }
 
 fn d_availability_zone(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -1753,8 +1753,8 @@ fn d_availability_zone(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<S
     Ok(s)
 }
 
-fn e_availability_zone(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_availability_zone(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_availability_zones(
@@ -1766,8 +1766,8 @@ fn d_availability_zones(
     Ok(l)
 }
 
-fn e_availability_zones(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_availability_zone).collect())
+fn e_availability_zones(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_availability_zone).collect())
 }
 
 fn d_connect_directory_request(
@@ -1778,8 +1778,8 @@ fn d_connect_directory_request(
     ConnectDirectoryRequest::decode(v, p, cx)
 }
 
-fn e_connect_directory_request(x: &ConnectDirectoryRequest) -> Value {
-    x.encode()
+fn e_connect_directory_request(x: ConnectDirectoryRequest) -> Value {
+    x.into_value()
 }
 
 fn d_connect_directory_result(
@@ -1790,8 +1790,8 @@ fn d_connect_directory_result(
     ConnectDirectoryResult::decode(v, p, cx)
 }
 
-fn e_connect_directory_result(x: &ConnectDirectoryResult) -> Value {
-    x.encode()
+fn e_connect_directory_result(x: ConnectDirectoryResult) -> Value {
+    x.into_value()
 }
 
 fn d_connect_password(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -1800,8 +1800,8 @@ fn d_connect_password(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<St
     Ok(s)
 }
 
-fn e_connect_password(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_connect_password(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_create_directory_request(
@@ -1812,8 +1812,8 @@ fn d_create_directory_request(
     CreateDirectoryRequest::decode(v, p, cx)
 }
 
-fn e_create_directory_request(x: &CreateDirectoryRequest) -> Value {
-    x.encode()
+fn e_create_directory_request(x: CreateDirectoryRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_directory_result(
@@ -1824,8 +1824,8 @@ fn d_create_directory_result(
     CreateDirectoryResult::decode(v, p, cx)
 }
 
-fn e_create_directory_result(x: &CreateDirectoryResult) -> Value {
-    x.encode()
+fn e_create_directory_result(x: CreateDirectoryResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_microsoft_ad_request(
@@ -1836,8 +1836,8 @@ fn d_create_microsoft_ad_request(
     CreateMicrosoftADRequest::decode(v, p, cx)
 }
 
-fn e_create_microsoft_ad_request(x: &CreateMicrosoftADRequest) -> Value {
-    x.encode()
+fn e_create_microsoft_ad_request(x: CreateMicrosoftADRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_microsoft_ad_result(
@@ -1848,8 +1848,8 @@ fn d_create_microsoft_ad_result(
     CreateMicrosoftADResult::decode(v, p, cx)
 }
 
-fn e_create_microsoft_ad_result(x: &CreateMicrosoftADResult) -> Value {
-    x.encode()
+fn e_create_microsoft_ad_result(x: CreateMicrosoftADResult) -> Value {
+    x.into_value()
 }
 
 fn d_customer_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -1858,8 +1858,8 @@ fn d_customer_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_customer_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_customer_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_delete_directory_request(
@@ -1870,8 +1870,8 @@ fn d_delete_directory_request(
     DeleteDirectoryRequest::decode(v, p, cx)
 }
 
-fn e_delete_directory_request(x: &DeleteDirectoryRequest) -> Value {
-    x.encode()
+fn e_delete_directory_request(x: DeleteDirectoryRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_directory_result(
@@ -1882,8 +1882,8 @@ fn d_delete_directory_result(
     DeleteDirectoryResult::decode(v, p, cx)
 }
 
-fn e_delete_directory_result(x: &DeleteDirectoryResult) -> Value {
-    x.encode()
+fn e_delete_directory_result(x: DeleteDirectoryResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_directories_request(
@@ -1894,8 +1894,8 @@ fn d_describe_directories_request(
     DescribeDirectoriesRequest::decode(v, p, cx)
 }
 
-fn e_describe_directories_request(x: &DescribeDirectoriesRequest) -> Value {
-    x.encode()
+fn e_describe_directories_request(x: DescribeDirectoriesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_directories_result(
@@ -1906,8 +1906,8 @@ fn d_describe_directories_result(
     DescribeDirectoriesResult::decode(v, p, cx)
 }
 
-fn e_describe_directories_result(x: &DescribeDirectoriesResult) -> Value {
-    x.encode()
+fn e_describe_directories_result(x: DescribeDirectoriesResult) -> Value {
+    x.into_value()
 }
 
 fn d_description(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -1923,8 +1923,8 @@ fn d_description(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_description(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_description(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_desired_number_of_domain_controllers(
@@ -1937,8 +1937,8 @@ fn d_desired_number_of_domain_controllers(
     Ok(n)
 }
 
-fn e_desired_number_of_domain_controllers(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_desired_number_of_domain_controllers(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_directory_connect_settings(
@@ -1949,8 +1949,8 @@ fn d_directory_connect_settings(
     DirectoryConnectSettings::decode(v, p, cx)
 }
 
-fn e_directory_connect_settings(x: &DirectoryConnectSettings) -> Value {
-    x.encode()
+fn e_directory_connect_settings(x: DirectoryConnectSettings) -> Value {
+    x.into_value()
 }
 
 fn d_directory_connect_settings_description(
@@ -1961,8 +1961,8 @@ fn d_directory_connect_settings_description(
     DirectoryConnectSettingsDescription::decode(v, p, cx)
 }
 
-fn e_directory_connect_settings_description(x: &DirectoryConnectSettingsDescription) -> Value {
-    x.encode()
+fn e_directory_connect_settings_description(x: DirectoryConnectSettingsDescription) -> Value {
+    x.into_value()
 }
 
 fn d_directory_description(
@@ -1973,8 +1973,8 @@ fn d_directory_description(
     DirectoryDescription::decode(v, p, cx)
 }
 
-fn e_directory_description(x: &DirectoryDescription) -> Value {
-    x.encode()
+fn e_directory_description(x: DirectoryDescription) -> Value {
+    x.into_value()
 }
 
 fn d_directory_descriptions(
@@ -1986,8 +1986,8 @@ fn d_directory_descriptions(
     Ok(l)
 }
 
-fn e_directory_descriptions(x: &Vec<DirectoryDescription>) -> Value {
-    Value::List(x.iter().map(e_directory_description).collect())
+fn e_directory_descriptions(x: Vec<DirectoryDescription>) -> Value {
+    Value::List(x.into_iter().map(e_directory_description).collect())
 }
 
 fn d_directory_edition(
@@ -2005,7 +2005,7 @@ fn d_directory_edition(
     }
 }
 
-fn e_directory_edition(x: &DirectoryEdition) -> Value {
+fn e_directory_edition(x: DirectoryEdition) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2015,8 +2015,8 @@ fn d_directory_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_directory_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_directory_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_directory_ids(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -2024,8 +2024,8 @@ fn d_directory_ids(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<S
     Ok(l)
 }
 
-fn e_directory_ids(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_directory_id).collect())
+fn e_directory_ids(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_directory_id).collect())
 }
 
 fn d_directory_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2040,8 +2040,8 @@ fn d_directory_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Stri
     Ok(s)
 }
 
-fn e_directory_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_directory_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_directory_short_name(
@@ -2060,8 +2060,8 @@ fn d_directory_short_name(
     Ok(s)
 }
 
-fn e_directory_short_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_directory_short_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_directory_size(
@@ -2079,7 +2079,7 @@ fn d_directory_size(
     }
 }
 
-fn e_directory_size(x: &DirectorySize) -> Value {
+fn e_directory_size(x: DirectorySize) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2098,7 +2098,7 @@ fn d_directory_stage(
     }
 }
 
-fn e_directory_stage(x: &DirectoryStage) -> Value {
+fn e_directory_stage(x: DirectoryStage) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2117,7 +2117,7 @@ fn d_directory_type(
     }
 }
 
-fn e_directory_type(x: &DirectoryType) -> Value {
+fn e_directory_type(x: DirectoryType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2129,8 +2129,8 @@ fn d_directory_vpc_settings(
     DirectoryVpcSettings::decode(v, p, cx)
 }
 
-fn e_directory_vpc_settings(x: &DirectoryVpcSettings) -> Value {
-    x.encode()
+fn e_directory_vpc_settings(x: DirectoryVpcSettings) -> Value {
+    x.into_value()
 }
 
 fn d_directory_vpc_settings_description(
@@ -2141,8 +2141,8 @@ fn d_directory_vpc_settings_description(
     DirectoryVpcSettingsDescription::decode(v, p, cx)
 }
 
-fn e_directory_vpc_settings_description(x: &DirectoryVpcSettingsDescription) -> Value {
-    x.encode()
+fn e_directory_vpc_settings_description(x: DirectoryVpcSettingsDescription) -> Value {
+    x.into_value()
 }
 
 fn d_dns_ip_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -2150,8 +2150,8 @@ fn d_dns_ip_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<St
     Ok(l)
 }
 
-fn e_dns_ip_addrs(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_ip_addr).collect())
+fn e_dns_ip_addrs(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_ip_addr).collect())
 }
 
 fn d_dns_ipv6_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -2159,8 +2159,8 @@ fn d_dns_ipv6_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<
     Ok(l)
 }
 
-fn e_dns_ipv6_addrs(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_ipv6_addr).collect())
+fn e_dns_ipv6_addrs(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_ipv6_addr).collect())
 }
 
 fn d_exception_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2169,8 +2169,8 @@ fn d_exception_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<S
     Ok(s)
 }
 
-fn e_exception_message(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_exception_message(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_hybrid_settings_description(
@@ -2181,8 +2181,8 @@ fn d_hybrid_settings_description(
     HybridSettingsDescription::decode(v, p, cx)
 }
 
-fn e_hybrid_settings_description(x: &HybridSettingsDescription) -> Value {
-    x.encode()
+fn e_hybrid_settings_description(x: HybridSettingsDescription) -> Value {
+    x.into_value()
 }
 
 fn d_ip_addr(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2197,8 +2197,8 @@ fn d_ip_addr(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Ser
     Ok(s)
 }
 
-fn e_ip_addr(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ip_addr(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ip_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -2206,8 +2206,8 @@ fn d_ip_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String
     Ok(l)
 }
 
-fn e_ip_addrs(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_ip_addr).collect())
+fn e_ip_addrs(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_ip_addr).collect())
 }
 
 fn d_ip_v6_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -2215,8 +2215,8 @@ fn d_ip_v6_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Str
     Ok(l)
 }
 
-fn e_ip_v6_addrs(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_ipv6_addr).collect())
+fn e_ip_v6_addrs(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_ipv6_addr).collect())
 }
 
 fn d_ipv6_addr(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2231,8 +2231,8 @@ fn d_ipv6_addr(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
     Ok(s)
 }
 
-fn e_ipv6_addr(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ipv6_addr(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_last_updated_date_time(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<f64, SerializationError> {
@@ -2240,8 +2240,8 @@ fn d_last_updated_date_time(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Res
     read_timestamp(v, p)
 }
 
-fn e_last_updated_date_time(x: &f64) -> Value {
-    Value::Timestamp(*x)
+fn e_last_updated_date_time(x: f64) -> Value {
+    Value::Timestamp(x)
 }
 
 fn d_launch_time(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<f64, SerializationError> {
@@ -2249,8 +2249,8 @@ fn d_launch_time(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<f64, Se
     read_timestamp(v, p)
 }
 
-fn e_launch_time(x: &f64) -> Value {
-    Value::Timestamp(*x)
+fn e_launch_time(x: f64) -> Value {
+    Value::Timestamp(x)
 }
 
 fn d_limit(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -2259,8 +2259,8 @@ fn d_limit(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, Serializ
     Ok(n)
 }
 
-fn e_limit(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_limit(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_network_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<NetworkType, SerializationError> {
@@ -2274,7 +2274,7 @@ fn d_network_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Networ
     }
 }
 
-fn e_network_type(x: &NetworkType) -> Value {
+fn e_network_type(x: NetworkType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2284,8 +2284,8 @@ fn d_next_token(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_next_token(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_next_token(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_notes(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2294,8 +2294,8 @@ fn d_notes(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Seria
     Ok(s)
 }
 
-fn e_notes(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_notes(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_os_version(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<OSVersion, SerializationError> {
@@ -2309,7 +2309,7 @@ fn d_os_version(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<OSVersio
     }
 }
 
-fn e_os_version(x: &OSVersion) -> Value {
+fn e_os_version(x: OSVersion) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2321,8 +2321,8 @@ fn d_owner_directory_description(
     OwnerDirectoryDescription::decode(v, p, cx)
 }
 
-fn e_owner_directory_description(x: &OwnerDirectoryDescription) -> Value {
-    x.encode()
+fn e_owner_directory_description(x: OwnerDirectoryDescription) -> Value {
+    x.into_value()
 }
 
 fn d_password(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2337,8 +2337,8 @@ fn d_password(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Se
     Ok(s)
 }
 
-fn e_password(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_password(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_port_number(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -2347,8 +2347,8 @@ fn d_port_number(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, Se
     Ok(n)
 }
 
-fn e_port_number(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_port_number(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_radius_authentication_protocol(
@@ -2366,7 +2366,7 @@ fn d_radius_authentication_protocol(
     }
 }
 
-fn e_radius_authentication_protocol(x: &RadiusAuthenticationProtocol) -> Value {
+fn e_radius_authentication_protocol(x: RadiusAuthenticationProtocol) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2380,8 +2380,8 @@ fn d_radius_display_label(
     Ok(s)
 }
 
-fn e_radius_display_label(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_radius_display_label(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_radius_retries(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -2390,8 +2390,8 @@ fn d_radius_retries(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32,
     Ok(n)
 }
 
-fn e_radius_retries(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_radius_retries(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_radius_settings(
@@ -2402,8 +2402,8 @@ fn d_radius_settings(
     RadiusSettings::decode(v, p, cx)
 }
 
-fn e_radius_settings(x: &RadiusSettings) -> Value {
-    x.encode()
+fn e_radius_settings(x: RadiusSettings) -> Value {
+    x.into_value()
 }
 
 fn d_radius_shared_secret(
@@ -2417,8 +2417,8 @@ fn d_radius_shared_secret(
     Ok(s)
 }
 
-fn e_radius_shared_secret(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_radius_shared_secret(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_radius_status(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<RadiusStatus, SerializationError> {
@@ -2432,7 +2432,7 @@ fn d_radius_status(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Radiu
     }
 }
 
-fn e_radius_status(x: &RadiusStatus) -> Value {
+fn e_radius_status(x: RadiusStatus) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2442,8 +2442,8 @@ fn d_radius_timeout(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32,
     Ok(n)
 }
 
-fn e_radius_timeout(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_radius_timeout(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_region_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2452,16 +2452,16 @@ fn d_region_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_region_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_region_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_regions_info(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<RegionsInfo, SerializationError> {
     RegionsInfo::decode(v, p, cx)
 }
 
-fn e_regions_info(x: &RegionsInfo) -> Value {
-    x.encode()
+fn e_regions_info(x: RegionsInfo) -> Value {
+    x.into_value()
 }
 
 fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2476,8 +2476,8 @@ fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_request_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_request_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_security_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2492,8 +2492,8 @@ fn d_security_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<S
     Ok(s)
 }
 
-fn e_security_group_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_security_group_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_server(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2502,8 +2502,8 @@ fn d_server(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Seri
     Ok(s)
 }
 
-fn e_server(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_server(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_servers(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -2511,8 +2511,8 @@ fn d_servers(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>
     Ok(l)
 }
 
-fn e_servers(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_server).collect())
+fn e_servers(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_server).collect())
 }
 
 fn d_share_method(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<ShareMethod, SerializationError> {
@@ -2526,7 +2526,7 @@ fn d_share_method(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<ShareM
     }
 }
 
-fn e_share_method(x: &ShareMethod) -> Value {
+fn e_share_method(x: ShareMethod) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2541,7 +2541,7 @@ fn d_share_status(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<ShareS
     }
 }
 
-fn e_share_status(x: &ShareStatus) -> Value {
+fn e_share_status(x: ShareStatus) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -2550,8 +2550,8 @@ fn d_sso_enabled(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<bool, S
     read_bool(v, p)
 }
 
-fn e_sso_enabled(x: &bool) -> Value {
-    Value::Bool(*x)
+fn e_sso_enabled(x: bool) -> Value {
+    Value::Bool(x)
 }
 
 fn d_stage_reason(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2560,8 +2560,8 @@ fn d_stage_reason(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_stage_reason(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_stage_reason(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_subnet_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2576,8 +2576,8 @@ fn d_subnet_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
     Ok(s)
 }
 
-fn e_subnet_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_subnet_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_subnet_ids(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -2585,16 +2585,16 @@ fn d_subnet_ids(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Stri
     Ok(l)
 }
 
-fn e_subnet_ids(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_subnet_id).collect())
+fn e_subnet_ids(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_subnet_id).collect())
 }
 
 fn d_tag(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Tag, SerializationError> {
     Tag::decode(v, p, cx)
 }
 
-fn e_tag(x: &Tag) -> Value {
-    x.encode()
+fn e_tag(x: Tag) -> Value {
+    x.into_value()
 }
 
 fn d_tag_key(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2604,8 +2604,8 @@ fn d_tag_key(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Ser
     Ok(s)
 }
 
-fn e_tag_key(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_tag_key(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_tag_value(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2615,8 +2615,8 @@ fn d_tag_value(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
     Ok(s)
 }
 
-fn e_tag_value(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_tag_value(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_tags(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Tag>, SerializationError> {
@@ -2624,8 +2624,8 @@ fn d_tags(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Tag>, Seri
     Ok(l)
 }
 
-fn e_tags(x: &Vec<Tag>) -> Value {
-    Value::List(x.iter().map(e_tag).collect())
+fn e_tags(x: Vec<Tag>) -> Value {
+    Value::List(x.into_iter().map(e_tag).collect())
 }
 
 fn d_use_same_username(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<bool, SerializationError> {
@@ -2633,8 +2633,8 @@ fn d_use_same_username(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<b
     read_bool(v, p)
 }
 
-fn e_use_same_username(x: &bool) -> Value {
-    Value::Bool(*x)
+fn e_use_same_username(x: bool) -> Value {
+    Value::Bool(x)
 }
 
 fn d_user_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2644,8 +2644,8 @@ fn d_user_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
     Ok(s)
 }
 
-fn e_user_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_user_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_vpc_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -2654,6 +2654,6 @@ fn d_vpc_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Seri
     Ok(s)
 }
 
-fn e_vpc_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_vpc_id(x: String) -> Value {
+    Value::String(x)
 }

@@ -1961,255 +1961,271 @@ pub fn dispatch<S: WorkspacesApi + ?Sized>(
     let result = match op {
         Operation::AcceptAccountLinkInvitation => svc
             .accept_account_link_invitation(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::AssociateConnectionAlias => svc
             .associate_connection_alias(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::AssociateIpGroups => svc
             .associate_ip_groups(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::AssociateWorkspaceApplication => svc
             .associate_workspace_application(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::AuthorizeIpRules => svc
             .authorize_ip_rules(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::CopyWorkspaceImage => svc
             .copy_workspace_image(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::CreateAccountLinkInvitation => svc
             .create_account_link_invitation(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::CreateConnectClientAddIn => svc
             .create_connect_client_add_in(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::CreateConnectionAlias => svc
             .create_connection_alias(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::CreateIpGroup => svc.create_ip_group(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::CreateIpGroup => svc
+            .create_ip_group(cx, decode_input(input)?)
+            .map(Shape::into_value),
         Operation::CreateStandbyWorkspaces => svc
             .create_standby_workspaces(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::CreateTags => svc.create_tags(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::CreateTags => svc.create_tags(cx, decode_input(input)?).map(Shape::into_value),
         Operation::CreateUpdatedWorkspaceImage => svc
             .create_updated_workspace_image(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::CreateWorkspaceBundle => svc
             .create_workspace_bundle(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::CreateWorkspaceImage => svc
             .create_workspace_image(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::CreateWorkspaces => svc
             .create_workspaces(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::CreateWorkspacesPool => svc
             .create_workspaces_pool(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DeleteAccountLinkInvitation => svc
             .delete_account_link_invitation(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DeleteClientBranding => svc
             .delete_client_branding(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DeleteConnectClientAddIn => svc
             .delete_connect_client_add_in(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DeleteConnectionAlias => svc
             .delete_connection_alias(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::DeleteIpGroup => svc.delete_ip_group(cx, decode_input(input)?).map(|o| o.encode()),
-        Operation::DeleteTags => svc.delete_tags(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::DeleteIpGroup => svc
+            .delete_ip_group(cx, decode_input(input)?)
+            .map(Shape::into_value),
+        Operation::DeleteTags => svc.delete_tags(cx, decode_input(input)?).map(Shape::into_value),
         Operation::DeleteWorkspaceBundle => svc
             .delete_workspace_bundle(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DeleteWorkspaceImage => svc
             .delete_workspace_image(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DeployWorkspaceApplications => svc
             .deploy_workspace_applications(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DeregisterWorkspaceDirectory => svc
             .deregister_workspace_directory(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::DescribeAccount => svc.describe_account(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::DescribeAccount => svc
+            .describe_account(cx, decode_input(input)?)
+            .map(Shape::into_value),
         Operation::DescribeAccountModifications => svc
             .describe_account_modifications(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeApplicationAssociations => svc
             .describe_application_associations(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeApplications => svc
             .describe_applications(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeBundleAssociations => svc
             .describe_bundle_associations(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeClientBranding => svc
             .describe_client_branding(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeClientProperties => svc
             .describe_client_properties(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeConnectClientAddIns => svc
             .describe_connect_client_add_ins(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeConnectionAliasPermissions => svc
             .describe_connection_alias_permissions(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeConnectionAliases => svc
             .describe_connection_aliases(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeCustomWorkspaceImageImport => svc
             .describe_custom_workspace_image_import(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeImageAssociations => svc
             .describe_image_associations(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeIpGroups => svc
             .describe_ip_groups(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::DescribeTags => svc.describe_tags(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::DescribeTags => svc.describe_tags(cx, decode_input(input)?).map(Shape::into_value),
         Operation::DescribeWorkspaceAssociations => svc
             .describe_workspace_associations(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspaceBundles => svc
             .describe_workspace_bundles(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspaceDirectories => svc
             .describe_workspace_directories(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspaceImagePermissions => svc
             .describe_workspace_image_permissions(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspaceImages => svc
             .describe_workspace_images(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspaceSnapshots => svc
             .describe_workspace_snapshots(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspaces => svc
             .describe_workspaces(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspacesConnectionStatus => svc
             .describe_workspaces_connection_status(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspacesPoolSessions => svc
             .describe_workspaces_pool_sessions(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DescribeWorkspacesPools => svc
             .describe_workspaces_pools(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DisassociateConnectionAlias => svc
             .disassociate_connection_alias(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DisassociateIpGroups => svc
             .disassociate_ip_groups(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::DisassociateWorkspaceApplication => svc
             .disassociate_workspace_application(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::GetAccountLink => svc.get_account_link(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::GetAccountLink => svc
+            .get_account_link(cx, decode_input(input)?)
+            .map(Shape::into_value),
         Operation::ImportClientBranding => svc
             .import_client_branding(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ImportCustomWorkspaceImage => svc
             .import_custom_workspace_image(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ImportWorkspaceImage => svc
             .import_workspace_image(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ListAccountLinks => svc
             .list_account_links(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ListAvailableManagementCidrRanges => svc
             .list_available_management_cidr_ranges(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::MigrateWorkspace => svc
             .migrate_workspace(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::ModifyAccount => svc.modify_account(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::ModifyAccount => svc
+            .modify_account(cx, decode_input(input)?)
+            .map(Shape::into_value),
         Operation::ModifyCertificateBasedAuthProperties => svc
             .modify_certificate_based_auth_properties(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifyClientProperties => svc
             .modify_client_properties(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifyEndpointEncryptionMode => svc
             .modify_endpoint_encryption_mode(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifySamlProperties => svc
             .modify_saml_properties(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifySelfservicePermissions => svc
             .modify_selfservice_permissions(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifyStreamingProperties => svc
             .modify_streaming_properties(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifyWorkspaceAccessProperties => svc
             .modify_workspace_access_properties(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifyWorkspaceCreationProperties => svc
             .modify_workspace_creation_properties(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifyWorkspaceProperties => svc
             .modify_workspace_properties(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::ModifyWorkspaceState => svc
             .modify_workspace_state(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::RebootWorkspaces => svc
             .reboot_workspaces(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::RebuildWorkspaces => svc
             .rebuild_workspaces(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::RegisterWorkspaceDirectory => svc
             .register_workspace_directory(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::RejectAccountLinkInvitation => svc
             .reject_account_link_invitation(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::RestoreWorkspace => svc
             .restore_workspace(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::RevokeIpRules => svc.revoke_ip_rules(cx, decode_input(input)?).map(|o| o.encode()),
-        Operation::StartWorkspaces => svc.start_workspaces(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::RevokeIpRules => svc
+            .revoke_ip_rules(cx, decode_input(input)?)
+            .map(Shape::into_value),
+        Operation::StartWorkspaces => svc
+            .start_workspaces(cx, decode_input(input)?)
+            .map(Shape::into_value),
         Operation::StartWorkspacesPool => svc
             .start_workspaces_pool(cx, decode_input(input)?)
-            .map(|o| o.encode()),
-        Operation::StopWorkspaces => svc.stop_workspaces(cx, decode_input(input)?).map(|o| o.encode()),
+            .map(Shape::into_value),
+        Operation::StopWorkspaces => svc
+            .stop_workspaces(cx, decode_input(input)?)
+            .map(Shape::into_value),
         Operation::StopWorkspacesPool => svc
             .stop_workspaces_pool(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::TerminateWorkspaces => svc
             .terminate_workspaces(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::TerminateWorkspacesPool => svc
             .terminate_workspaces_pool(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::TerminateWorkspacesPoolSession => svc
             .terminate_workspaces_pool_session(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::UpdateConnectClientAddIn => svc
             .update_connect_client_add_in(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::UpdateConnectionAliasPermission => svc
             .update_connection_alias_permission(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::UpdateRulesOfIpGroup => svc
             .update_rules_of_ip_group(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::UpdateWorkspaceBundle => svc
             .update_workspace_bundle(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::UpdateWorkspaceImagePermission => svc
             .update_workspace_image_permission(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
         Operation::UpdateWorkspacesPool => svc
             .update_workspaces_pool(cx, decode_input(input)?)
-            .map(|o| o.encode()),
+            .map(Shape::into_value),
     };
     if let Err(e) = &result {
         debug_assert!(

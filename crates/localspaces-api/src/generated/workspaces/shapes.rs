@@ -242,12 +242,12 @@ impl Shape for AcceptAccountLinkInvitationRequest {
             link_id: f_link_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.client_token {
+        if let Some(x) = self.client_token {
             m.push(("ClientToken".to_string(), e_client_token(x)));
         }
-        m.push(("LinkId".to_string(), e_link_id(&self.link_id)));
+        m.push(("LinkId".to_string(), e_link_id(self.link_id)));
         Value::Map(m)
     }
 }
@@ -278,9 +278,9 @@ impl Shape for AcceptAccountLinkInvitationResult {
             account_link: f_account_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.account_link {
+        if let Some(x) = self.account_link {
             m.push(("AccountLink".to_string(), e_account_link(x)));
         }
         Value::Map(m)
@@ -328,12 +328,12 @@ impl Shape for AccessEndpoint {
             vpc_endpoint_id: f_vpc_endpoint_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.access_endpoint_type {
+        if let Some(x) = self.access_endpoint_type {
             m.push(("AccessEndpointType".to_string(), e_access_endpoint_type(x)));
         }
-        if let Some(x) = &self.vpc_endpoint_id {
+        if let Some(x) = self.vpc_endpoint_id {
             m.push((
                 "VpcEndpointId".to_string(),
                 e_alphanumeric_dash_underscore_non_empty_string(x),
@@ -387,13 +387,13 @@ impl Shape for AccessEndpointConfig {
             internet_fallback_protocols: f_internet_fallback_protocols,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "AccessEndpoints".to_string(),
-            e_access_endpoint_list(&self.access_endpoints),
+            e_access_endpoint_list(self.access_endpoints),
         ));
-        if let Some(x) = &self.internet_fallback_protocols {
+        if let Some(x) = self.internet_fallback_protocols {
             m.push((
                 "InternetFallbackProtocols".to_string(),
                 e_internet_fallback_protocol_list(x),
@@ -454,18 +454,18 @@ impl Shape for AccountLink {
             target_account_id: f_target_account_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.account_link_id {
+        if let Some(x) = self.account_link_id {
             m.push(("AccountLinkId".to_string(), e_link_id(x)));
         }
-        if let Some(x) = &self.account_link_status {
+        if let Some(x) = self.account_link_status {
             m.push(("AccountLinkStatus".to_string(), e_account_link_status_enum(x)));
         }
-        if let Some(x) = &self.source_account_id {
+        if let Some(x) = self.source_account_id {
             m.push(("SourceAccountId".to_string(), e_aws_account(x)));
         }
-        if let Some(x) = &self.target_account_id {
+        if let Some(x) = self.target_account_id {
             m.push(("TargetAccountId".to_string(), e_aws_account(x)));
         }
         Value::Map(m)
@@ -544,33 +544,33 @@ impl Shape for AccountModification {
             start_time: f_start_time,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
-        if let Some(x) = &self.dedicated_tenancy_management_cidr_range {
+        if let Some(x) = self.dedicated_tenancy_management_cidr_range {
             m.push((
                 "DedicatedTenancyManagementCidrRange".to_string(),
                 e_dedicated_tenancy_management_cidr_range(x),
             ));
         }
-        if let Some(x) = &self.dedicated_tenancy_support {
+        if let Some(x) = self.dedicated_tenancy_support {
             m.push((
                 "DedicatedTenancySupport".to_string(),
                 e_dedicated_tenancy_support_result_enum(x),
             ));
         }
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_workspace_error_code(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.modification_state {
+        if let Some(x) = self.modification_state {
             m.push((
                 "ModificationState".to_string(),
                 e_dedicated_tenancy_modification_state_enum(x),
             ));
         }
-        if let Some(x) = &self.start_time {
+        if let Some(x) = self.start_time {
             m.push(("StartTime".to_string(), e_timestamp(x)));
         }
         Value::Map(m)
@@ -618,12 +618,12 @@ impl Shape for ActiveDirectoryConfig {
             service_account_secret_arn: f_service_account_secret_arn.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("DomainName".to_string(), e_domain_name(&self.domain_name)));
+        m.push(("DomainName".to_string(), e_domain_name(self.domain_name)));
         m.push((
             "ServiceAccountSecretArn".to_string(),
-            e_secrets_manager_arn(&self.service_account_secret_arn),
+            e_secrets_manager_arn(self.service_account_secret_arn),
         ));
         Value::Map(m)
     }
@@ -709,30 +709,30 @@ impl Shape for ApplicationResourceAssociation {
             state_reason: f_state_reason,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.application_id {
+        if let Some(x) = self.application_id {
             m.push(("ApplicationId".to_string(), e_work_space_application_id(x)));
         }
-        if let Some(x) = &self.associated_resource_id {
+        if let Some(x) = self.associated_resource_id {
             m.push(("AssociatedResourceId".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.associated_resource_type {
+        if let Some(x) = self.associated_resource_type {
             m.push((
                 "AssociatedResourceType".to_string(),
                 e_application_associated_resource_type(x),
             ));
         }
-        if let Some(x) = &self.created {
+        if let Some(x) = self.created {
             m.push(("Created".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.last_updated_time {
+        if let Some(x) = self.last_updated_time {
             m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_association_state(x)));
         }
-        if let Some(x) = &self.state_reason {
+        if let Some(x) = self.state_reason {
             m.push(("StateReason".to_string(), e_association_state_reason(x)));
         }
         Value::Map(m)
@@ -779,14 +779,14 @@ impl Shape for ApplicationSettingsRequest {
             status: f_status.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.settings_group {
+        if let Some(x) = self.settings_group {
             m.push(("SettingsGroup".to_string(), e_settings_group(x)));
         }
         m.push((
             "Status".to_string(),
-            e_application_settings_status_enum(&self.status),
+            e_application_settings_status_enum(self.status),
         ));
         Value::Map(m)
     }
@@ -839,17 +839,17 @@ impl Shape for ApplicationSettingsResponse {
             status: f_status.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.s3_bucket_name {
+        if let Some(x) = self.s3_bucket_name {
             m.push(("S3BucketName".to_string(), e_s3_bucket_name(x)));
         }
-        if let Some(x) = &self.settings_group {
+        if let Some(x) = self.settings_group {
             m.push(("SettingsGroup".to_string(), e_settings_group(x)));
         }
         m.push((
             "Status".to_string(),
-            e_application_settings_status_enum(&self.status),
+            e_application_settings_status_enum(self.status),
         ));
         Value::Map(m)
     }
@@ -892,10 +892,10 @@ impl Shape for AssociateConnectionAliasRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("AliasId".to_string(), e_connection_alias_id(&self.alias_id)));
-        m.push(("ResourceId".to_string(), e_non_empty_string(&self.resource_id)));
+        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
+        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -930,9 +930,9 @@ impl Shape for AssociateConnectionAliasResult {
             connection_identifier: f_connection_identifier,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.connection_identifier {
+        if let Some(x) = self.connection_identifier {
             m.push(("ConnectionIdentifier".to_string(), e_connection_identifier(x)));
         }
         Value::Map(m)
@@ -976,10 +976,10 @@ impl Shape for AssociateIpGroupsRequest {
             group_ids: f_group_ids.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
-        m.push(("GroupIds".to_string(), e_ip_group_id_list(&self.group_ids)));
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push(("GroupIds".to_string(), e_ip_group_id_list(self.group_ids)));
         Value::Map(m)
     }
 }
@@ -993,7 +993,7 @@ impl Shape for AssociateIpGroupsResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -1041,13 +1041,13 @@ impl Shape for AssociateWorkspaceApplicationRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "ApplicationId".to_string(),
-            e_work_space_application_id(&self.application_id),
+            e_work_space_application_id(self.application_id),
         ));
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -1082,9 +1082,9 @@ impl Shape for AssociateWorkspaceApplicationResult {
             association: f_association,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.association {
+        if let Some(x) = self.association {
             m.push(("Association".to_string(), e_workspace_resource_association(x)));
         }
         Value::Map(m)
@@ -1124,12 +1124,12 @@ impl Shape for AssociationStateReason {
             error_message: f_error_message,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_association_error_code(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_string2048(x)));
         }
         Value::Map(m)
@@ -1171,10 +1171,10 @@ impl Shape for AuthorizeIpRulesRequest {
             user_rules: f_user_rules.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("GroupId".to_string(), e_ip_group_id(&self.group_id)));
-        m.push(("UserRules".to_string(), e_ip_rule_list(&self.user_rules)));
+        m.push(("GroupId".to_string(), e_ip_group_id(self.group_id)));
+        m.push(("UserRules".to_string(), e_ip_rule_list(self.user_rules)));
         Value::Map(m)
     }
 }
@@ -1188,7 +1188,7 @@ impl Shape for AuthorizeIpRulesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -1267,30 +1267,30 @@ impl Shape for BundleResourceAssociation {
             state_reason: f_state_reason,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.associated_resource_id {
+        if let Some(x) = self.associated_resource_id {
             m.push(("AssociatedResourceId".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.associated_resource_type {
+        if let Some(x) = self.associated_resource_type {
             m.push((
                 "AssociatedResourceType".to_string(),
                 e_bundle_associated_resource_type(x),
             ));
         }
-        if let Some(x) = &self.bundle_id {
+        if let Some(x) = self.bundle_id {
             m.push(("BundleId".to_string(), e_bundle_id(x)));
         }
-        if let Some(x) = &self.created {
+        if let Some(x) = self.created {
             m.push(("Created".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.last_updated_time {
+        if let Some(x) = self.last_updated_time {
             m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_association_state(x)));
         }
-        if let Some(x) = &self.state_reason {
+        if let Some(x) = self.state_reason {
             m.push(("StateReason".to_string(), e_association_state_reason(x)));
         }
         Value::Map(m)
@@ -1330,11 +1330,11 @@ impl Shape for Capacity {
             desired_user_sessions: f_desired_user_sessions.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
             "DesiredUserSessions".to_string(),
-            e_desired_user_sessions(&self.desired_user_sessions),
+            e_desired_user_sessions(self.desired_user_sessions),
         ));
         Value::Map(m)
     }
@@ -1415,23 +1415,23 @@ impl Shape for CapacityStatus {
             desired_user_sessions: f_desired_user_sessions.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         m.push((
             "ActiveUserSessions".to_string(),
-            e_active_user_sessions(&self.active_user_sessions),
+            e_active_user_sessions(self.active_user_sessions),
         ));
         m.push((
             "ActualUserSessions".to_string(),
-            e_actual_user_sessions(&self.actual_user_sessions),
+            e_actual_user_sessions(self.actual_user_sessions),
         ));
         m.push((
             "AvailableUserSessions".to_string(),
-            e_available_user_sessions(&self.available_user_sessions),
+            e_available_user_sessions(self.available_user_sessions),
         ));
         m.push((
             "DesiredUserSessions".to_string(),
-            e_desired_user_sessions(&self.desired_user_sessions),
+            e_desired_user_sessions(self.desired_user_sessions),
         ));
         Value::Map(m)
     }
@@ -1478,15 +1478,15 @@ impl Shape for CertificateBasedAuthProperties {
             status: f_status,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.certificate_authority_arn {
+        if let Some(x) = self.certificate_authority_arn {
             m.push((
                 "CertificateAuthorityArn".to_string(),
                 e_certificate_authority_arn(x),
             ));
         }
-        if let Some(x) = &self.status {
+        if let Some(x) = self.status {
             m.push(("Status".to_string(), e_certificate_based_auth_status_enum(x)));
         }
         Value::Map(m)
@@ -1539,18 +1539,18 @@ impl Shape for ClientProperties {
             reconnect_enabled: f_reconnect_enabled,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.client_experience_policy {
+        if let Some(x) = self.client_experience_policy {
             m.push((
                 "ClientExperiencePolicy".to_string(),
                 e_client_experience_policy(x),
             ));
         }
-        if let Some(x) = &self.log_upload_enabled {
+        if let Some(x) = self.log_upload_enabled {
             m.push(("LogUploadEnabled".to_string(), e_log_upload_enum(x)));
         }
-        if let Some(x) = &self.reconnect_enabled {
+        if let Some(x) = self.reconnect_enabled {
             m.push(("ReconnectEnabled".to_string(), e_reconnect_enum(x)));
         }
         Value::Map(m)
@@ -1594,12 +1594,12 @@ impl Shape for ClientPropertiesResult {
             resource_id: f_resource_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.client_properties {
+        if let Some(x) = self.client_properties {
             m.push(("ClientProperties".to_string(), e_client_properties(x)));
         }
-        if let Some(x) = &self.resource_id {
+        if let Some(x) = self.resource_id {
             m.push(("ResourceId".to_string(), e_non_empty_string(x)));
         }
         Value::Map(m)
@@ -1628,9 +1628,9 @@ impl Shape for ComputeType {
         }
         Ok(Self { name: f_name })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.name {
+        if let Some(x) = self.name {
             m.push(("Name".to_string(), e_compute(x)));
         }
         Value::Map(m)
@@ -1678,18 +1678,18 @@ impl Shape for ConnectClientAddIn {
             url: f_url,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.add_in_id {
+        if let Some(x) = self.add_in_id {
             m.push(("AddInId".to_string(), e_amazon_uuid(x)));
         }
-        if let Some(x) = &self.name {
+        if let Some(x) = self.name {
             m.push(("Name".to_string(), e_add_in_name(x)));
         }
-        if let Some(x) = &self.resource_id {
+        if let Some(x) = self.resource_id {
             m.push(("ResourceId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.url {
+        if let Some(x) = self.url {
             m.push(("URL".to_string(), e_add_in_url(x)));
         }
         Value::Map(m)
@@ -1754,21 +1754,21 @@ impl Shape for ConnectionAlias {
             state: f_state,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
-        if let Some(x) = &self.alias_id {
+        if let Some(x) = self.alias_id {
             m.push(("AliasId".to_string(), e_connection_alias_id(x)));
         }
-        if let Some(x) = &self.associations {
+        if let Some(x) = self.associations {
             m.push(("Associations".to_string(), e_connection_alias_association_list(x)));
         }
-        if let Some(x) = &self.connection_string {
+        if let Some(x) = self.connection_string {
             m.push(("ConnectionString".to_string(), e_connection_string(x)));
         }
-        if let Some(x) = &self.owner_account_id {
+        if let Some(x) = self.owner_account_id {
             m.push(("OwnerAccountId".to_string(), e_aws_account(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_connection_alias_state(x)));
         }
         Value::Map(m)
@@ -1831,18 +1831,18 @@ impl Shape for ConnectionAliasAssociation {
             resource_id: f_resource_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.associated_account_id {
+        if let Some(x) = self.associated_account_id {
             m.push(("AssociatedAccountId".to_string(), e_aws_account(x)));
         }
-        if let Some(x) = &self.association_status {
+        if let Some(x) = self.association_status {
             m.push(("AssociationStatus".to_string(), e_association_status(x)));
         }
-        if let Some(x) = &self.connection_identifier {
+        if let Some(x) = self.connection_identifier {
             m.push(("ConnectionIdentifier".to_string(), e_connection_identifier(x)));
         }
-        if let Some(x) = &self.resource_id {
+        if let Some(x) = self.resource_id {
             m.push(("ResourceId".to_string(), e_non_empty_string(x)));
         }
         Value::Map(m)
@@ -1889,15 +1889,15 @@ impl Shape for ConnectionAliasPermission {
             shared_account_id: f_shared_account_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "AllowAssociation".to_string(),
-            e_boolean_object(&self.allow_association),
+            e_boolean_object(self.allow_association),
         ));
         m.push((
             "SharedAccountId".to_string(),
-            e_aws_account(&self.shared_account_id),
+            e_aws_account(self.shared_account_id),
         ));
         Value::Map(m)
     }
@@ -1967,18 +1967,18 @@ impl Shape for CopyWorkspaceImageRequest {
             tags: f_tags,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_workspace_image_description(x)));
         }
-        m.push(("Name".to_string(), e_workspace_image_name(&self.name)));
+        m.push(("Name".to_string(), e_workspace_image_name(self.name)));
         m.push((
             "SourceImageId".to_string(),
-            e_workspace_image_id(&self.source_image_id),
+            e_workspace_image_id(self.source_image_id),
         ));
-        m.push(("SourceRegion".to_string(), e_region(&self.source_region)));
-        if let Some(x) = &self.tags {
+        m.push(("SourceRegion".to_string(), e_region(self.source_region)));
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
         Value::Map(m)
@@ -2007,9 +2007,9 @@ impl Shape for CopyWorkspaceImageResult {
         }
         Ok(Self { image_id: f_image_id })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
         Value::Map(m)
@@ -2052,14 +2052,14 @@ impl Shape for CreateAccountLinkInvitationRequest {
             target_account_id: f_target_account_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.client_token {
+        if let Some(x) = self.client_token {
             m.push(("ClientToken".to_string(), e_client_token(x)));
         }
         m.push((
             "TargetAccountId".to_string(),
-            e_aws_account(&self.target_account_id),
+            e_aws_account(self.target_account_id),
         ));
         Value::Map(m)
     }
@@ -2091,9 +2091,9 @@ impl Shape for CreateAccountLinkInvitationResult {
             account_link: f_account_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.account_link {
+        if let Some(x) = self.account_link {
             m.push(("AccountLink".to_string(), e_account_link(x)));
         }
         Value::Map(m)
@@ -2145,11 +2145,11 @@ impl Shape for CreateConnectClientAddInRequest {
             url: f_url.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        m.push(("Name".to_string(), e_add_in_name(&self.name)));
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
-        m.push(("URL".to_string(), e_add_in_url(&self.url)));
+        m.push(("Name".to_string(), e_add_in_name(self.name)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push(("URL".to_string(), e_add_in_url(self.url)));
         Value::Map(m)
     }
 }
@@ -2178,9 +2178,9 @@ impl Shape for CreateConnectClientAddInResult {
             add_in_id: f_add_in_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.add_in_id {
+        if let Some(x) = self.add_in_id {
             m.push(("AddInId".to_string(), e_amazon_uuid(x)));
         }
         Value::Map(m)
@@ -2225,13 +2225,13 @@ impl Shape for CreateConnectionAliasRequest {
             tags: f_tags,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "ConnectionString".to_string(),
-            e_connection_string(&self.connection_string),
+            e_connection_string(self.connection_string),
         ));
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
         Value::Map(m)
@@ -2260,9 +2260,9 @@ impl Shape for CreateConnectionAliasResult {
         }
         Ok(Self { alias_id: f_alias_id })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.alias_id {
+        if let Some(x) = self.alias_id {
             m.push(("AliasId".to_string(), e_connection_alias_id(x)));
         }
         Value::Map(m)
@@ -2311,16 +2311,16 @@ impl Shape for CreateIpGroupRequest {
             user_rules: f_user_rules,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.group_desc {
+        if let Some(x) = self.group_desc {
             m.push(("GroupDesc".to_string(), e_ip_group_desc(x)));
         }
-        m.push(("GroupName".to_string(), e_ip_group_name(&self.group_name)));
-        if let Some(x) = &self.tags {
+        m.push(("GroupName".to_string(), e_ip_group_name(self.group_name)));
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
-        if let Some(x) = &self.user_rules {
+        if let Some(x) = self.user_rules {
             m.push(("UserRules".to_string(), e_ip_rule_list(x)));
         }
         Value::Map(m)
@@ -2349,9 +2349,9 @@ impl Shape for CreateIpGroupResult {
         }
         Ok(Self { group_id: f_group_id })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.group_id {
+        if let Some(x) = self.group_id {
             m.push(("GroupId".to_string(), e_ip_group_id(x)));
         }
         Value::Map(m)
@@ -2401,12 +2401,12 @@ impl Shape for CreateStandbyWorkspacesRequest {
             standby_workspaces: f_standby_workspaces.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("PrimaryRegion".to_string(), e_region(&self.primary_region)));
+        m.push(("PrimaryRegion".to_string(), e_region(self.primary_region)));
         m.push((
             "StandbyWorkspaces".to_string(),
-            e_standby_workspaces_list(&self.standby_workspaces),
+            e_standby_workspaces_list(self.standby_workspaces),
         ));
         Value::Map(m)
     }
@@ -2453,15 +2453,15 @@ impl Shape for CreateStandbyWorkspacesResult {
             pending_standby_requests: f_pending_standby_requests,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.failed_standby_requests {
+        if let Some(x) = self.failed_standby_requests {
             m.push((
                 "FailedStandbyRequests".to_string(),
                 e_failed_create_standby_workspaces_request_list(x),
             ));
         }
-        if let Some(x) = &self.pending_standby_requests {
+        if let Some(x) = self.pending_standby_requests {
             m.push((
                 "PendingStandbyRequests".to_string(),
                 e_pending_create_standby_workspaces_request_list(x),
@@ -2508,10 +2508,10 @@ impl Shape for CreateTagsRequest {
             tags: f_tags.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_non_empty_string(&self.resource_id)));
-        m.push(("Tags".to_string(), e_tag_list(&self.tags)));
+        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
+        m.push(("Tags".to_string(), e_tag_list(self.tags)));
         Value::Map(m)
     }
 }
@@ -2525,7 +2525,7 @@ impl Shape for CreateTagsResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -2587,18 +2587,18 @@ impl Shape for CreateUpdatedWorkspaceImageRequest {
             tags: f_tags,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         m.push((
             "Description".to_string(),
-            e_workspace_image_description(&self.description),
+            e_workspace_image_description(self.description),
         ));
-        m.push(("Name".to_string(), e_workspace_image_name(&self.name)));
+        m.push(("Name".to_string(), e_workspace_image_name(self.name)));
         m.push((
             "SourceImageId".to_string(),
-            e_workspace_image_id(&self.source_image_id),
+            e_workspace_image_id(self.source_image_id),
         ));
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
         Value::Map(m)
@@ -2627,9 +2627,9 @@ impl Shape for CreateUpdatedWorkspaceImageResult {
         }
         Ok(Self { image_id: f_image_id })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
         Value::Map(m)
@@ -2719,25 +2719,25 @@ impl Shape for CreateWorkspaceBundleRequest {
             user_storage: f_user_storage.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         m.push((
             "BundleDescription".to_string(),
-            e_workspace_bundle_description(&self.bundle_description),
+            e_workspace_bundle_description(self.bundle_description),
         ));
         m.push((
             "BundleName".to_string(),
-            e_workspace_bundle_name(&self.bundle_name),
+            e_workspace_bundle_name(self.bundle_name),
         ));
-        m.push(("ComputeType".to_string(), e_compute_type(&self.compute_type)));
-        m.push(("ImageId".to_string(), e_workspace_image_id(&self.image_id)));
-        if let Some(x) = &self.root_storage {
+        m.push(("ComputeType".to_string(), e_compute_type(self.compute_type)));
+        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
+        if let Some(x) = self.root_storage {
             m.push(("RootStorage".to_string(), e_root_storage(x)));
         }
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
-        m.push(("UserStorage".to_string(), e_user_storage(&self.user_storage)));
+        m.push(("UserStorage".to_string(), e_user_storage(self.user_storage)));
         Value::Map(m)
     }
 }
@@ -2769,9 +2769,9 @@ impl Shape for CreateWorkspaceBundleResult {
             workspace_bundle: f_workspace_bundle,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.workspace_bundle {
+        if let Some(x) = self.workspace_bundle {
             m.push(("WorkspaceBundle".to_string(), e_workspace_bundle(x)));
         }
         Value::Map(m)
@@ -2834,17 +2834,17 @@ impl Shape for CreateWorkspaceImageRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         m.push((
             "Description".to_string(),
-            e_workspace_image_description(&self.description),
+            e_workspace_image_description(self.description),
         ));
-        m.push(("Name".to_string(), e_workspace_image_name(&self.name)));
-        if let Some(x) = &self.tags {
+        m.push(("Name".to_string(), e_workspace_image_name(self.name)));
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -2925,33 +2925,33 @@ impl Shape for CreateWorkspaceImageResult {
             state: f_state,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
-        if let Some(x) = &self.created {
+        if let Some(x) = self.created {
             m.push(("Created".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_workspace_image_description(x)));
         }
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
-        if let Some(x) = &self.name {
+        if let Some(x) = self.name {
             m.push(("Name".to_string(), e_workspace_image_name(x)));
         }
-        if let Some(x) = &self.operating_system {
+        if let Some(x) = self.operating_system {
             m.push(("OperatingSystem".to_string(), e_operating_system(x)));
         }
-        if let Some(x) = &self.owner_account_id {
+        if let Some(x) = self.owner_account_id {
             m.push(("OwnerAccountId".to_string(), e_aws_account(x)));
         }
-        if let Some(x) = &self.required_tenancy {
+        if let Some(x) = self.required_tenancy {
             m.push((
                 "RequiredTenancy".to_string(),
                 e_workspace_image_required_tenancy(x),
             ));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_workspace_image_state(x)));
         }
         Value::Map(m)
@@ -3054,26 +3054,26 @@ impl Shape for CreateWorkspacesPoolRequest {
             timeout_settings: f_timeout_settings,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(9);
-        if let Some(x) = &self.application_settings {
+        if let Some(x) = self.application_settings {
             m.push((
                 "ApplicationSettings".to_string(),
                 e_application_settings_request(x),
             ));
         }
-        m.push(("BundleId".to_string(), e_bundle_id(&self.bundle_id)));
-        m.push(("Capacity".to_string(), e_capacity(&self.capacity)));
-        m.push(("Description".to_string(), e_update_description(&self.description)));
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
-        m.push(("PoolName".to_string(), e_workspaces_pool_name(&self.pool_name)));
-        if let Some(x) = &self.running_mode {
+        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
+        m.push(("Capacity".to_string(), e_capacity(self.capacity)));
+        m.push(("Description".to_string(), e_update_description(self.description)));
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push(("PoolName".to_string(), e_workspaces_pool_name(self.pool_name)));
+        if let Some(x) = self.running_mode {
             m.push(("RunningMode".to_string(), e_pools_running_mode(x)));
         }
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
-        if let Some(x) = &self.timeout_settings {
+        if let Some(x) = self.timeout_settings {
             m.push(("TimeoutSettings".to_string(), e_timeout_settings(x)));
         }
         Value::Map(m)
@@ -3106,9 +3106,9 @@ impl Shape for CreateWorkspacesPoolResult {
             workspaces_pool: f_workspaces_pool,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.workspaces_pool {
+        if let Some(x) = self.workspaces_pool {
             m.push(("WorkspacesPool".to_string(), e_workspaces_pool(x)));
         }
         Value::Map(m)
@@ -3144,11 +3144,11 @@ impl Shape for CreateWorkspacesRequest {
             workspaces: f_workspaces.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
             "Workspaces".to_string(),
-            e_workspace_request_list(&self.workspaces),
+            e_workspace_request_list(self.workspaces),
         ));
         Value::Map(m)
     }
@@ -3191,15 +3191,15 @@ impl Shape for CreateWorkspacesResult {
             pending_requests: f_pending_requests,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.failed_requests {
+        if let Some(x) = self.failed_requests {
             m.push((
                 "FailedRequests".to_string(),
                 e_failed_create_workspace_requests(x),
             ));
         }
-        if let Some(x) = &self.pending_requests {
+        if let Some(x) = self.pending_requests {
             m.push(("PendingRequests".to_string(), e_workspace_list(x)));
         }
         Value::Map(m)
@@ -3237,12 +3237,12 @@ impl Shape for CustomWorkspaceImageImportErrorDetails {
             error_message: f_error_message,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_error_code(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_image_error_message(x)));
         }
         Value::Map(m)
@@ -3284,12 +3284,12 @@ impl Shape for DataReplicationSettings {
             recovery_snapshot_time: f_recovery_snapshot_time,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.data_replication {
+        if let Some(x) = self.data_replication {
             m.push(("DataReplication".to_string(), e_data_replication(x)));
         }
-        if let Some(x) = &self.recovery_snapshot_time {
+        if let Some(x) = self.recovery_snapshot_time {
             m.push(("RecoverySnapshotTime".to_string(), e_timestamp(x)));
         }
         Value::Map(m)
@@ -3349,21 +3349,21 @@ impl Shape for DefaultClientBrandingAttributes {
             support_link: f_support_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
-        if let Some(x) = &self.forgot_password_link {
+        if let Some(x) = self.forgot_password_link {
             m.push(("ForgotPasswordLink".to_string(), e_client_url(x)));
         }
-        if let Some(x) = &self.login_message {
+        if let Some(x) = self.login_message {
             m.push(("LoginMessage".to_string(), e_login_message(x)));
         }
-        if let Some(x) = &self.logo_url {
+        if let Some(x) = self.logo_url {
             m.push(("LogoUrl".to_string(), e_client_url(x)));
         }
-        if let Some(x) = &self.support_email {
+        if let Some(x) = self.support_email {
             m.push(("SupportEmail".to_string(), e_client_email(x)));
         }
-        if let Some(x) = &self.support_link {
+        if let Some(x) = self.support_link {
             m.push(("SupportLink".to_string(), e_client_url(x)));
         }
         Value::Map(m)
@@ -3423,21 +3423,21 @@ impl Shape for DefaultImportClientBrandingAttributes {
             support_link: f_support_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
-        if let Some(x) = &self.forgot_password_link {
+        if let Some(x) = self.forgot_password_link {
             m.push(("ForgotPasswordLink".to_string(), e_client_url(x)));
         }
-        if let Some(x) = &self.login_message {
+        if let Some(x) = self.login_message {
             m.push(("LoginMessage".to_string(), e_login_message(x)));
         }
-        if let Some(x) = &self.logo {
+        if let Some(x) = self.logo {
             m.push(("Logo".to_string(), e_default_logo(x)));
         }
-        if let Some(x) = &self.support_email {
+        if let Some(x) = self.support_email {
             m.push(("SupportEmail".to_string(), e_client_email(x)));
         }
-        if let Some(x) = &self.support_link {
+        if let Some(x) = self.support_link {
             m.push(("SupportLink".to_string(), e_client_url(x)));
         }
         Value::Map(m)
@@ -3519,24 +3519,24 @@ impl Shape for DefaultWorkspaceCreationProperties {
             user_enabled_as_local_administrator: f_user_enabled_as_local_administrator,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
-        if let Some(x) = &self.custom_security_group_id {
+        if let Some(x) = self.custom_security_group_id {
             m.push(("CustomSecurityGroupId".to_string(), e_security_group_id(x)));
         }
-        if let Some(x) = &self.default_ou {
+        if let Some(x) = self.default_ou {
             m.push(("DefaultOu".to_string(), e_default_ou(x)));
         }
-        if let Some(x) = &self.enable_internet_access {
+        if let Some(x) = self.enable_internet_access {
             m.push(("EnableInternetAccess".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.enable_maintenance_mode {
+        if let Some(x) = self.enable_maintenance_mode {
             m.push(("EnableMaintenanceMode".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.instance_iam_role_arn {
+        if let Some(x) = self.instance_iam_role_arn {
             m.push(("InstanceIamRoleArn".to_string(), e_arn(x)));
         }
-        if let Some(x) = &self.user_enabled_as_local_administrator {
+        if let Some(x) = self.user_enabled_as_local_administrator {
             m.push(("UserEnabledAsLocalAdministrator".to_string(), e_boolean_object(x)));
         }
         Value::Map(m)
@@ -3577,12 +3577,12 @@ impl Shape for DeleteAccountLinkInvitationRequest {
             link_id: f_link_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.client_token {
+        if let Some(x) = self.client_token {
             m.push(("ClientToken".to_string(), e_client_token(x)));
         }
-        m.push(("LinkId".to_string(), e_link_id(&self.link_id)));
+        m.push(("LinkId".to_string(), e_link_id(self.link_id)));
         Value::Map(m)
     }
 }
@@ -3613,9 +3613,9 @@ impl Shape for DeleteAccountLinkInvitationResult {
             account_link: f_account_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.account_link {
+        if let Some(x) = self.account_link {
             m.push(("AccountLink".to_string(), e_account_link(x)));
         }
         Value::Map(m)
@@ -3661,13 +3661,10 @@ impl Shape for DeleteClientBrandingRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push((
-            "Platforms".to_string(),
-            e_client_device_type_list(&self.platforms),
-        ));
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("Platforms".to_string(), e_client_device_type_list(self.platforms)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -3681,7 +3678,7 @@ impl Shape for DeleteClientBrandingResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -3723,10 +3720,10 @@ impl Shape for DeleteConnectClientAddInRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("AddInId".to_string(), e_amazon_uuid(&self.add_in_id)));
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("AddInId".to_string(), e_amazon_uuid(self.add_in_id)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -3740,7 +3737,7 @@ impl Shape for DeleteConnectClientAddInResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -3772,9 +3769,9 @@ impl Shape for DeleteConnectionAliasRequest {
             alias_id: f_alias_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("AliasId".to_string(), e_connection_alias_id(&self.alias_id)));
+        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
         Value::Map(m)
     }
 }
@@ -3788,7 +3785,7 @@ impl Shape for DeleteConnectionAliasResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -3820,9 +3817,9 @@ impl Shape for DeleteIpGroupRequest {
             group_id: f_group_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("GroupId".to_string(), e_ip_group_id(&self.group_id)));
+        m.push(("GroupId".to_string(), e_ip_group_id(self.group_id)));
         Value::Map(m)
     }
 }
@@ -3836,7 +3833,7 @@ impl Shape for DeleteIpGroupResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -3878,10 +3875,10 @@ impl Shape for DeleteTagsRequest {
             tag_keys: f_tag_keys.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_non_empty_string(&self.resource_id)));
-        m.push(("TagKeys".to_string(), e_tag_key_list(&self.tag_keys)));
+        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
+        m.push(("TagKeys".to_string(), e_tag_key_list(self.tag_keys)));
         Value::Map(m)
     }
 }
@@ -3895,7 +3892,7 @@ impl Shape for DeleteTagsResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -3924,9 +3921,9 @@ impl Shape for DeleteWorkspaceBundleRequest {
             bundle_id: f_bundle_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.bundle_id {
+        if let Some(x) = self.bundle_id {
             m.push(("BundleId".to_string(), e_bundle_id(x)));
         }
         Value::Map(m)
@@ -3942,7 +3939,7 @@ impl Shape for DeleteWorkspaceBundleResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -3974,9 +3971,9 @@ impl Shape for DeleteWorkspaceImageRequest {
             image_id: f_image_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ImageId".to_string(), e_workspace_image_id(&self.image_id)));
+        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
         Value::Map(m)
     }
 }
@@ -3990,7 +3987,7 @@ impl Shape for DeleteWorkspaceImageResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -4029,12 +4026,12 @@ impl Shape for DeployWorkspaceApplicationsRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.force {
+        if let Some(x) = self.force {
             m.push(("Force".to_string(), e_boolean_object(x)));
         }
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -4069,9 +4066,9 @@ impl Shape for DeployWorkspaceApplicationsResult {
             deployment: f_deployment,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.deployment {
+        if let Some(x) = self.deployment {
             m.push(("Deployment".to_string(), e_work_space_application_deployment(x)));
         }
         Value::Map(m)
@@ -4107,9 +4104,9 @@ impl Shape for DeregisterWorkspaceDirectoryRequest {
             directory_id: f_directory_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
         Value::Map(m)
     }
 }
@@ -4123,7 +4120,7 @@ impl Shape for DeregisterWorkspaceDirectoryResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -4154,9 +4151,9 @@ impl Shape for DescribeAccountModificationsRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -4200,12 +4197,12 @@ impl Shape for DescribeAccountModificationsResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.account_modifications {
+        if let Some(x) = self.account_modifications {
             m.push(("AccountModifications".to_string(), e_account_modification_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -4221,7 +4218,7 @@ impl Shape for DescribeAccountRequest {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -4284,27 +4281,27 @@ impl Shape for DescribeAccountResult {
             message: f_message,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.dedicated_tenancy_account_type {
+        if let Some(x) = self.dedicated_tenancy_account_type {
             m.push((
                 "DedicatedTenancyAccountType".to_string(),
                 e_dedicated_tenancy_account_type(x),
             ));
         }
-        if let Some(x) = &self.dedicated_tenancy_management_cidr_range {
+        if let Some(x) = self.dedicated_tenancy_management_cidr_range {
             m.push((
                 "DedicatedTenancyManagementCidrRange".to_string(),
                 e_dedicated_tenancy_management_cidr_range(x),
             ));
         }
-        if let Some(x) = &self.dedicated_tenancy_support {
+        if let Some(x) = self.dedicated_tenancy_support {
             m.push((
                 "DedicatedTenancySupport".to_string(),
                 e_dedicated_tenancy_support_result_enum(x),
             ));
         }
-        if let Some(x) = &self.message {
+        if let Some(x) = self.message {
             m.push(("Message".to_string(), e_message(x)));
         }
         Value::Map(m)
@@ -4370,20 +4367,20 @@ impl Shape for DescribeApplicationAssociationsRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         m.push((
             "ApplicationId".to_string(),
-            e_work_space_application_id(&self.application_id),
+            e_work_space_application_id(self.application_id),
         ));
         m.push((
             "AssociatedResourceTypes".to_string(),
-            e_application_associated_resource_type_list(&self.associated_resource_types),
+            e_application_associated_resource_type_list(self.associated_resource_types),
         ));
-        if let Some(x) = &self.max_results {
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -4427,15 +4424,15 @@ impl Shape for DescribeApplicationAssociationsResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.associations {
+        if let Some(x) = self.associations {
             m.push((
                 "Associations".to_string(),
                 e_application_resource_association_list(x),
             ));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -4525,33 +4522,33 @@ impl Shape for DescribeApplicationsRequest {
             owner: f_owner,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.application_ids {
+        if let Some(x) = self.application_ids {
             m.push(("ApplicationIds".to_string(), e_work_space_application_id_list(x)));
         }
-        if let Some(x) = &self.compute_type_names {
+        if let Some(x) = self.compute_type_names {
             m.push(("ComputeTypeNames".to_string(), e_compute_list(x)));
         }
-        if let Some(x) = &self.license_type {
+        if let Some(x) = self.license_type {
             m.push((
                 "LicenseType".to_string(),
                 e_work_space_application_license_type(x),
             ));
         }
-        if let Some(x) = &self.max_results {
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.operating_system_names {
+        if let Some(x) = self.operating_system_names {
             m.push((
                 "OperatingSystemNames".to_string(),
                 e_operating_system_name_list(x),
             ));
         }
-        if let Some(x) = &self.owner {
+        if let Some(x) = self.owner {
             m.push(("Owner".to_string(), e_work_space_application_owner(x)));
         }
         Value::Map(m)
@@ -4595,12 +4592,12 @@ impl Shape for DescribeApplicationsResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.applications {
+        if let Some(x) = self.applications {
             m.push(("Applications".to_string(), e_work_space_application_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -4648,13 +4645,13 @@ impl Shape for DescribeBundleAssociationsRequest {
             bundle_id: f_bundle_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "AssociatedResourceTypes".to_string(),
-            e_bundle_associated_resource_type_list(&self.associated_resource_types),
+            e_bundle_associated_resource_type_list(self.associated_resource_types),
         ));
-        m.push(("BundleId".to_string(), e_bundle_id(&self.bundle_id)));
+        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
         Value::Map(m)
     }
 }
@@ -4689,9 +4686,9 @@ impl Shape for DescribeBundleAssociationsResult {
             associations: f_associations,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.associations {
+        if let Some(x) = self.associations {
             m.push(("Associations".to_string(), e_bundle_resource_association_list(x)));
         }
         Value::Map(m)
@@ -4727,9 +4724,9 @@ impl Shape for DescribeClientBrandingRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -4819,36 +4816,36 @@ impl Shape for DescribeClientBrandingResult {
             device_type_windows: f_device_type_windows,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
-        if let Some(x) = &self.device_type_android {
+        if let Some(x) = self.device_type_android {
             m.push((
                 "DeviceTypeAndroid".to_string(),
                 e_default_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_ios {
+        if let Some(x) = self.device_type_ios {
             m.push(("DeviceTypeIos".to_string(), e_ios_client_branding_attributes(x)));
         }
-        if let Some(x) = &self.device_type_linux {
+        if let Some(x) = self.device_type_linux {
             m.push((
                 "DeviceTypeLinux".to_string(),
                 e_default_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_osx {
+        if let Some(x) = self.device_type_osx {
             m.push((
                 "DeviceTypeOsx".to_string(),
                 e_default_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_web {
+        if let Some(x) = self.device_type_web {
             m.push((
                 "DeviceTypeWeb".to_string(),
                 e_default_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_windows {
+        if let Some(x) = self.device_type_windows {
             m.push((
                 "DeviceTypeWindows".to_string(),
                 e_default_client_branding_attributes(x),
@@ -4887,9 +4884,9 @@ impl Shape for DescribeClientPropertiesRequest {
             resource_ids: f_resource_ids.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ResourceIds".to_string(), e_resource_id_list(&self.resource_ids)));
+        m.push(("ResourceIds".to_string(), e_resource_id_list(self.resource_ids)));
         Value::Map(m)
     }
 }
@@ -4924,9 +4921,9 @@ impl Shape for DescribeClientPropertiesResult {
             client_properties_list: f_client_properties_list,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.client_properties_list {
+        if let Some(x) = self.client_properties_list {
             m.push(("ClientPropertiesList".to_string(), e_client_properties_list(x)));
         }
         Value::Map(m)
@@ -4974,15 +4971,15 @@ impl Shape for DescribeConnectClientAddInsRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.max_results {
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -5020,12 +5017,12 @@ impl Shape for DescribeConnectClientAddInsResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.add_ins {
+        if let Some(x) = self.add_ins {
             m.push(("AddIns".to_string(), e_connect_client_add_in_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -5071,13 +5068,13 @@ impl Shape for DescribeConnectionAliasPermissionsRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        m.push(("AliasId".to_string(), e_connection_alias_id(&self.alias_id)));
-        if let Some(x) = &self.max_results {
+        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -5126,18 +5123,18 @@ impl Shape for DescribeConnectionAliasPermissionsResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.alias_id {
+        if let Some(x) = self.alias_id {
             m.push(("AliasId".to_string(), e_connection_alias_id(x)));
         }
-        if let Some(x) = &self.connection_alias_permissions {
+        if let Some(x) = self.connection_alias_permissions {
             m.push((
                 "ConnectionAliasPermissions".to_string(),
                 e_connection_alias_permissions(x),
             ));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -5189,18 +5186,18 @@ impl Shape for DescribeConnectionAliasesRequest {
             resource_id: f_resource_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.alias_ids {
+        if let Some(x) = self.alias_ids {
             m.push(("AliasIds".to_string(), e_connection_alias_id_list(x)));
         }
-        if let Some(x) = &self.limit {
+        if let Some(x) = self.limit {
             m.push(("Limit".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.resource_id {
+        if let Some(x) = self.resource_id {
             m.push(("ResourceId".to_string(), e_non_empty_string(x)));
         }
         Value::Map(m)
@@ -5244,12 +5241,12 @@ impl Shape for DescribeConnectionAliasesResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.connection_aliases {
+        if let Some(x) = self.connection_aliases {
             m.push(("ConnectionAliases".to_string(), e_connection_alias_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -5283,9 +5280,9 @@ impl Shape for DescribeCustomWorkspaceImageImportRequest {
             image_id: f_image_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ImageId".to_string(), e_workspace_image_id(&self.image_id)));
+        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
         Value::Map(m)
     }
 }
@@ -5400,42 +5397,42 @@ impl Shape for DescribeCustomWorkspaceImageImportResult {
             state_message: f_state_message,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(10);
-        if let Some(x) = &self.created {
+        if let Some(x) = self.created {
             m.push(("Created".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.error_details {
+        if let Some(x) = self.error_details {
             m.push((
                 "ErrorDetails".to_string(),
                 e_custom_workspace_image_import_error_details_list(x),
             ));
         }
-        if let Some(x) = &self.image_builder_instance_id {
+        if let Some(x) = self.image_builder_instance_id {
             m.push(("ImageBuilderInstanceId".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
-        if let Some(x) = &self.image_source {
+        if let Some(x) = self.image_source {
             m.push(("ImageSource".to_string(), e_image_source_identifier(x)));
         }
-        if let Some(x) = &self.infrastructure_configuration_arn {
+        if let Some(x) = self.infrastructure_configuration_arn {
             m.push((
                 "InfrastructureConfigurationArn".to_string(),
                 e_infrastructure_configuration_arn(x),
             ));
         }
-        if let Some(x) = &self.last_updated_time {
+        if let Some(x) = self.last_updated_time {
             m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.progress_percentage {
+        if let Some(x) = self.progress_percentage {
             m.push(("ProgressPercentage".to_string(), e_percentage(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_custom_workspace_image_import_state(x)));
         }
-        if let Some(x) = &self.state_message {
+        if let Some(x) = self.state_message {
             m.push(("StateMessage".to_string(), e_workflow_state_message(x)));
         }
         Value::Map(m)
@@ -5483,13 +5480,13 @@ impl Shape for DescribeImageAssociationsRequest {
             image_id: f_image_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "AssociatedResourceTypes".to_string(),
-            e_image_associated_resource_type_list(&self.associated_resource_types),
+            e_image_associated_resource_type_list(self.associated_resource_types),
         ));
-        m.push(("ImageId".to_string(), e_workspace_image_id(&self.image_id)));
+        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
         Value::Map(m)
     }
 }
@@ -5524,9 +5521,9 @@ impl Shape for DescribeImageAssociationsResult {
             associations: f_associations,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.associations {
+        if let Some(x) = self.associations {
             m.push(("Associations".to_string(), e_image_resource_association_list(x)));
         }
         Value::Map(m)
@@ -5569,15 +5566,15 @@ impl Shape for DescribeIpGroupsRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.group_ids {
+        if let Some(x) = self.group_ids {
             m.push(("GroupIds".to_string(), e_ip_group_id_list(x)));
         }
-        if let Some(x) = &self.max_results {
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -5617,12 +5614,12 @@ impl Shape for DescribeIpGroupsResult {
             result: f_result,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.result {
+        if let Some(x) = self.result {
             m.push(("Result".to_string(), e_workspaces_ip_groups_list(x)));
         }
         Value::Map(m)
@@ -5658,9 +5655,9 @@ impl Shape for DescribeTagsRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ResourceId".to_string(), e_non_empty_string(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -5687,9 +5684,9 @@ impl Shape for DescribeTagsResult {
         }
         Ok(Self { tag_list: f_tag_list })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.tag_list {
+        if let Some(x) = self.tag_list {
             m.push(("TagList".to_string(), e_tag_list(x)));
         }
         Value::Map(m)
@@ -5739,13 +5736,13 @@ impl Shape for DescribeWorkspaceAssociationsRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "AssociatedResourceTypes".to_string(),
-            e_work_space_associated_resource_type_list(&self.associated_resource_types),
+            e_work_space_associated_resource_type_list(self.associated_resource_types),
         ));
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -5780,9 +5777,9 @@ impl Shape for DescribeWorkspaceAssociationsResult {
             associations: f_associations,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.associations {
+        if let Some(x) = self.associations {
             m.push((
                 "Associations".to_string(),
                 e_workspace_resource_association_list(x),
@@ -5828,15 +5825,15 @@ impl Shape for DescribeWorkspaceBundlesRequest {
             owner: f_owner,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.bundle_ids {
+        if let Some(x) = self.bundle_ids {
             m.push(("BundleIds".to_string(), e_bundle_id_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.owner {
+        if let Some(x) = self.owner {
             m.push(("Owner".to_string(), e_bundle_owner(x)));
         }
         Value::Map(m)
@@ -5874,12 +5871,12 @@ impl Shape for DescribeWorkspaceBundlesResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.bundles {
+        if let Some(x) = self.bundles {
             m.push(("Bundles".to_string(), e_bundle_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -5933,15 +5930,15 @@ impl Shape for DescribeWorkspaceDirectoriesFilter {
             values: f_values.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "Name".to_string(),
-            e_describe_workspace_directories_filter_name(&self.name),
+            e_describe_workspace_directories_filter_name(self.name),
         ));
         m.push((
             "Values".to_string(),
-            e_describe_workspace_directories_filter_values(&self.values),
+            e_describe_workspace_directories_filter_values(self.values),
         ));
         Value::Map(m)
     }
@@ -6007,24 +6004,24 @@ impl Shape for DescribeWorkspaceDirectoriesRequest {
             workspace_directory_names: f_workspace_directory_names,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
-        if let Some(x) = &self.directory_ids {
+        if let Some(x) = self.directory_ids {
             m.push(("DirectoryIds".to_string(), e_directory_id_list(x)));
         }
-        if let Some(x) = &self.filters {
+        if let Some(x) = self.filters {
             m.push((
                 "Filters".to_string(),
                 e_describe_workspace_directories_filter_list(x),
             ));
         }
-        if let Some(x) = &self.limit {
+        if let Some(x) = self.limit {
             m.push(("Limit".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.workspace_directory_names {
+        if let Some(x) = self.workspace_directory_names {
             m.push((
                 "WorkspaceDirectoryNames".to_string(),
                 e_workspace_directory_name_list(x),
@@ -6067,12 +6064,12 @@ impl Shape for DescribeWorkspaceDirectoriesResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.directories {
+        if let Some(x) = self.directories {
             m.push(("Directories".to_string(), e_directory_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -6118,13 +6115,13 @@ impl Shape for DescribeWorkspaceImagePermissionsRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        m.push(("ImageId".to_string(), e_workspace_image_id(&self.image_id)));
-        if let Some(x) = &self.max_results {
+        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -6173,15 +6170,15 @@ impl Shape for DescribeWorkspaceImagePermissionsResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
-        if let Some(x) = &self.image_permissions {
+        if let Some(x) = self.image_permissions {
             m.push(("ImagePermissions".to_string(), e_image_permissions(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -6231,18 +6228,18 @@ impl Shape for DescribeWorkspaceImagesRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.image_ids {
+        if let Some(x) = self.image_ids {
             m.push(("ImageIds".to_string(), e_workspace_image_id_list(x)));
         }
-        if let Some(x) = &self.image_type {
+        if let Some(x) = self.image_type {
             m.push(("ImageType".to_string(), e_image_type(x)));
         }
-        if let Some(x) = &self.max_results {
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -6280,12 +6277,12 @@ impl Shape for DescribeWorkspaceImagesResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.images {
+        if let Some(x) = self.images {
             m.push(("Images".to_string(), e_workspace_image_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -6321,9 +6318,9 @@ impl Shape for DescribeWorkspaceSnapshotsRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -6363,12 +6360,12 @@ impl Shape for DescribeWorkspaceSnapshotsResult {
             restore_snapshots: f_restore_snapshots,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.rebuild_snapshots {
+        if let Some(x) = self.rebuild_snapshots {
             m.push(("RebuildSnapshots".to_string(), e_snapshot_list(x)));
         }
-        if let Some(x) = &self.restore_snapshots {
+        if let Some(x) = self.restore_snapshots {
             m.push(("RestoreSnapshots".to_string(), e_snapshot_list(x)));
         }
         Value::Map(m)
@@ -6408,12 +6405,12 @@ impl Shape for DescribeWorkspacesConnectionStatusRequest {
             workspace_ids: f_workspace_ids,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.workspace_ids {
+        if let Some(x) = self.workspace_ids {
             m.push(("WorkspaceIds".to_string(), e_workspace_id_list(x)));
         }
         Value::Map(m)
@@ -6457,12 +6454,12 @@ impl Shape for DescribeWorkspacesConnectionStatusResult {
             workspaces_connection_status: f_workspaces_connection_status,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.workspaces_connection_status {
+        if let Some(x) = self.workspaces_connection_status {
             m.push((
                 "WorkspacesConnectionStatus".to_string(),
                 e_workspace_connection_status_list(x),
@@ -6516,16 +6513,16 @@ impl Shape for DescribeWorkspacesPoolSessionsRequest {
             user_id: f_user_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.limit {
+        if let Some(x) = self.limit {
             m.push(("Limit".to_string(), e_limit50(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(&self.pool_id)));
-        if let Some(x) = &self.user_id {
+        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        if let Some(x) = self.user_id {
             m.push(("UserId".to_string(), e_workspaces_pool_user_id(x)));
         }
         Value::Map(m)
@@ -6565,12 +6562,12 @@ impl Shape for DescribeWorkspacesPoolSessionsResult {
             sessions: f_sessions,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.sessions {
+        if let Some(x) = self.sessions {
             m.push(("Sessions".to_string(), e_workspaces_pool_sessions(x)));
         }
         Value::Map(m)
@@ -6638,19 +6635,19 @@ impl Shape for DescribeWorkspacesPoolsFilter {
             values: f_values.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         m.push((
             "Name".to_string(),
-            e_describe_workspaces_pools_filter_name(&self.name),
+            e_describe_workspaces_pools_filter_name(self.name),
         ));
         m.push((
             "Operator".to_string(),
-            e_describe_workspaces_pools_filter_operator(&self.operator),
+            e_describe_workspaces_pools_filter_operator(self.operator),
         ));
         m.push((
             "Values".to_string(),
-            e_describe_workspaces_pools_filter_values(&self.values),
+            e_describe_workspaces_pools_filter_values(self.values),
         ));
         Value::Map(m)
     }
@@ -6703,18 +6700,18 @@ impl Shape for DescribeWorkspacesPoolsRequest {
             pool_ids: f_pool_ids,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.filters {
+        if let Some(x) = self.filters {
             m.push(("Filters".to_string(), e_describe_workspaces_pools_filters(x)));
         }
-        if let Some(x) = &self.limit {
+        if let Some(x) = self.limit {
             m.push(("Limit".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.pool_ids {
+        if let Some(x) = self.pool_ids {
             m.push(("PoolIds".to_string(), e_workspaces_pool_ids(x)));
         }
         Value::Map(m)
@@ -6755,12 +6752,12 @@ impl Shape for DescribeWorkspacesPoolsResult {
             workspaces_pools: f_workspaces_pools,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.workspaces_pools {
+        if let Some(x) = self.workspaces_pools {
             m.push(("WorkspacesPools".to_string(), e_workspaces_pools(x)));
         }
         Value::Map(m)
@@ -6829,27 +6826,27 @@ impl Shape for DescribeWorkspacesRequest {
             workspace_name: f_workspace_name,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.bundle_id {
+        if let Some(x) = self.bundle_id {
             m.push(("BundleId".to_string(), e_bundle_id(x)));
         }
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.limit {
+        if let Some(x) = self.limit {
             m.push(("Limit".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.user_name {
+        if let Some(x) = self.user_name {
             m.push(("UserName".to_string(), e_user_name(x)));
         }
-        if let Some(x) = &self.workspace_ids {
+        if let Some(x) = self.workspace_ids {
             m.push(("WorkspaceIds".to_string(), e_workspace_id_list(x)));
         }
-        if let Some(x) = &self.workspace_name {
+        if let Some(x) = self.workspace_name {
             m.push(("WorkspaceName".to_string(), e_workspace_name(x)));
         }
         Value::Map(m)
@@ -6889,12 +6886,12 @@ impl Shape for DescribeWorkspacesResult {
             workspaces: f_workspaces,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
-        if let Some(x) = &self.workspaces {
+        if let Some(x) = self.workspaces {
             m.push(("Workspaces".to_string(), e_workspace_list(x)));
         }
         Value::Map(m)
@@ -6928,9 +6925,9 @@ impl Shape for DisassociateConnectionAliasRequest {
             alias_id: f_alias_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("AliasId".to_string(), e_connection_alias_id(&self.alias_id)));
+        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
         Value::Map(m)
     }
 }
@@ -6944,7 +6941,7 @@ impl Shape for DisassociateConnectionAliasResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -6986,10 +6983,10 @@ impl Shape for DisassociateIpGroupsRequest {
             group_ids: f_group_ids.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
-        m.push(("GroupIds".to_string(), e_ip_group_id_list(&self.group_ids)));
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push(("GroupIds".to_string(), e_ip_group_id_list(self.group_ids)));
         Value::Map(m)
     }
 }
@@ -7003,7 +7000,7 @@ impl Shape for DisassociateIpGroupsResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -7051,13 +7048,13 @@ impl Shape for DisassociateWorkspaceApplicationRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "ApplicationId".to_string(),
-            e_work_space_application_id(&self.application_id),
+            e_work_space_application_id(self.application_id),
         ));
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -7092,9 +7089,9 @@ impl Shape for DisassociateWorkspaceApplicationResult {
             association: f_association,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.association {
+        if let Some(x) = self.association {
             m.push(("Association".to_string(), e_workspace_resource_association(x)));
         }
         Value::Map(m)
@@ -7138,12 +7135,12 @@ impl Shape for ErrorDetails {
             error_message: f_error_message,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_workspace_image_error_detail_code(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_description(x)));
         }
         Value::Map(m)
@@ -7194,15 +7191,15 @@ impl Shape for FailedCreateStandbyWorkspacesRequest {
             standby_workspace_request: f_standby_workspace_request,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_workspace_error_code(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.standby_workspace_request {
+        if let Some(x) = self.standby_workspace_request {
             m.push(("StandbyWorkspaceRequest".to_string(), e_standby_workspace(x)));
         }
         Value::Map(m)
@@ -7251,15 +7248,15 @@ impl Shape for FailedCreateWorkspaceRequest {
             workspace_request: f_workspace_request,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_error_type(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.workspace_request {
+        if let Some(x) = self.workspace_request {
             m.push(("WorkspaceRequest".to_string(), e_workspace_request(x)));
         }
         Value::Map(m)
@@ -7304,15 +7301,15 @@ impl Shape for FailedWorkspaceChangeRequest {
             workspace_id: f_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_error_type(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.workspace_id {
+        if let Some(x) = self.workspace_id {
             m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -7350,12 +7347,12 @@ impl Shape for GetAccountLinkRequest {
             linked_account_id: f_linked_account_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.link_id {
+        if let Some(x) = self.link_id {
             m.push(("LinkId".to_string(), e_link_id(x)));
         }
-        if let Some(x) = &self.linked_account_id {
+        if let Some(x) = self.linked_account_id {
             m.push(("LinkedAccountId".to_string(), e_aws_account(x)));
         }
         Value::Map(m)
@@ -7388,9 +7385,9 @@ impl Shape for GetAccountLinkResult {
             account_link: f_account_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.account_link {
+        if let Some(x) = self.account_link {
             m.push(("AccountLink".to_string(), e_account_link(x)));
         }
         Value::Map(m)
@@ -7435,10 +7432,10 @@ impl Shape for GlobalAcceleratorForDirectory {
             preferred_protocol: f_preferred_protocol,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Mode".to_string(), e_aga_mode_for_directory_enum(&self.mode)));
-        if let Some(x) = &self.preferred_protocol {
+        m.push(("Mode".to_string(), e_aga_mode_for_directory_enum(self.mode)));
+        if let Some(x) = self.preferred_protocol {
             m.push((
                 "PreferredProtocol".to_string(),
                 e_aga_preferred_protocol_for_directory(x),
@@ -7486,10 +7483,10 @@ impl Shape for GlobalAcceleratorForWorkSpace {
             preferred_protocol: f_preferred_protocol,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Mode".to_string(), e_aga_mode_for_work_space_enum(&self.mode)));
-        if let Some(x) = &self.preferred_protocol {
+        m.push(("Mode".to_string(), e_aga_mode_for_work_space_enum(self.mode)));
+        if let Some(x) = self.preferred_protocol {
             m.push((
                 "PreferredProtocol".to_string(),
                 e_aga_preferred_protocol_for_work_space(x),
@@ -7530,12 +7527,12 @@ impl Shape for IDCConfig {
             instance_arn: f_instance_arn,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.application_arn {
+        if let Some(x) = self.application_arn {
             m.push(("ApplicationArn".to_string(), e_arn(x)));
         }
-        if let Some(x) = &self.instance_arn {
+        if let Some(x) = self.instance_arn {
             m.push(("InstanceArn".to_string(), e_arn(x)));
         }
         Value::Map(m)
@@ -7568,9 +7565,9 @@ impl Shape for ImagePermission {
             shared_account_id: f_shared_account_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.shared_account_id {
+        if let Some(x) = self.shared_account_id {
             m.push(("SharedAccountId".to_string(), e_aws_account(x)));
         }
         Value::Map(m)
@@ -7651,30 +7648,30 @@ impl Shape for ImageResourceAssociation {
             state_reason: f_state_reason,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.associated_resource_id {
+        if let Some(x) = self.associated_resource_id {
             m.push(("AssociatedResourceId".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.associated_resource_type {
+        if let Some(x) = self.associated_resource_type {
             m.push((
                 "AssociatedResourceType".to_string(),
                 e_image_associated_resource_type(x),
             ));
         }
-        if let Some(x) = &self.created {
+        if let Some(x) = self.created {
             m.push(("Created".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
-        if let Some(x) = &self.last_updated_time {
+        if let Some(x) = self.last_updated_time {
             m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_association_state(x)));
         }
-        if let Some(x) = &self.state_reason {
+        if let Some(x) = self.state_reason {
             m.push(("StateReason".to_string(), e_association_state_reason(x)));
         }
         Value::Map(m)
@@ -7736,15 +7733,15 @@ impl Shape for ImageSourceIdentifier {
             image_build_version_arn: f_image_build_version_arn,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.ec2_image_id {
+        if let Some(x) = self.ec2_image_id {
             m.push(("Ec2ImageId".to_string(), e_ec2_image_id(x)));
         }
-        if let Some(x) = &self.ec2_import_task_id {
+        if let Some(x) = self.ec2_import_task_id {
             m.push(("Ec2ImportTaskId".to_string(), e_ec2_import_task_id(x)));
         }
-        if let Some(x) = &self.image_build_version_arn {
+        if let Some(x) = self.image_build_version_arn {
             m.push(("ImageBuildVersionArn".to_string(), e_image_build_version_arn(x)));
         }
         Value::Map(m)
@@ -7846,45 +7843,45 @@ impl Shape for ImportClientBrandingRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.device_type_android {
+        if let Some(x) = self.device_type_android {
             m.push((
                 "DeviceTypeAndroid".to_string(),
                 e_default_import_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_ios {
+        if let Some(x) = self.device_type_ios {
             m.push((
                 "DeviceTypeIos".to_string(),
                 e_ios_import_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_linux {
+        if let Some(x) = self.device_type_linux {
             m.push((
                 "DeviceTypeLinux".to_string(),
                 e_default_import_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_osx {
+        if let Some(x) = self.device_type_osx {
             m.push((
                 "DeviceTypeOsx".to_string(),
                 e_default_import_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_web {
+        if let Some(x) = self.device_type_web {
             m.push((
                 "DeviceTypeWeb".to_string(),
                 e_default_import_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_windows {
+        if let Some(x) = self.device_type_windows {
             m.push((
                 "DeviceTypeWindows".to_string(),
                 e_default_import_client_branding_attributes(x),
             ));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -7974,36 +7971,36 @@ impl Shape for ImportClientBrandingResult {
             device_type_windows: f_device_type_windows,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
-        if let Some(x) = &self.device_type_android {
+        if let Some(x) = self.device_type_android {
             m.push((
                 "DeviceTypeAndroid".to_string(),
                 e_default_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_ios {
+        if let Some(x) = self.device_type_ios {
             m.push(("DeviceTypeIos".to_string(), e_ios_client_branding_attributes(x)));
         }
-        if let Some(x) = &self.device_type_linux {
+        if let Some(x) = self.device_type_linux {
             m.push((
                 "DeviceTypeLinux".to_string(),
                 e_default_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_osx {
+        if let Some(x) = self.device_type_osx {
             m.push((
                 "DeviceTypeOsx".to_string(),
                 e_default_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_web {
+        if let Some(x) = self.device_type_web {
             m.push((
                 "DeviceTypeWeb".to_string(),
                 e_default_client_branding_attributes(x),
             ));
         }
-        if let Some(x) = &self.device_type_windows {
+        if let Some(x) = self.device_type_windows {
             m.push((
                 "DeviceTypeWindows".to_string(),
                 e_default_client_branding_attributes(x),
@@ -8136,32 +8133,29 @@ impl Shape for ImportCustomWorkspaceImageRequest {
             tags: f_tags,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(10);
-        m.push((
-            "ComputeType".to_string(),
-            e_image_compute_type(&self.compute_type),
-        ));
+        m.push(("ComputeType".to_string(), e_image_compute_type(self.compute_type)));
         m.push((
             "ImageDescription".to_string(),
-            e_workspace_image_description(&self.image_description),
+            e_workspace_image_description(self.image_description),
         ));
-        m.push(("ImageName".to_string(), e_workspace_image_name(&self.image_name)));
+        m.push(("ImageName".to_string(), e_workspace_image_name(self.image_name)));
         m.push((
             "ImageSource".to_string(),
-            e_image_source_identifier(&self.image_source),
+            e_image_source_identifier(self.image_source),
         ));
-        if let Some(x) = &self.image_validation_mode {
+        if let Some(x) = self.image_validation_mode {
             m.push(("ImageValidationMode".to_string(), e_image_validation_mode(x)));
         }
         m.push((
             "InfrastructureConfigurationArn".to_string(),
-            e_infrastructure_configuration_arn(&self.infrastructure_configuration_arn),
+            e_infrastructure_configuration_arn(self.infrastructure_configuration_arn),
         ));
-        m.push(("OsVersion".to_string(), e_os_version(&self.os_version)));
-        m.push(("Platform".to_string(), e_platform(&self.platform)));
-        m.push(("Protocol".to_string(), e_custom_image_protocol(&self.protocol)));
-        if let Some(x) = &self.tags {
+        m.push(("OsVersion".to_string(), e_os_version(self.os_version)));
+        m.push(("Platform".to_string(), e_platform(self.platform)));
+        m.push(("Protocol".to_string(), e_custom_image_protocol(self.protocol)));
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
         Value::Map(m)
@@ -8203,12 +8197,12 @@ impl Shape for ImportCustomWorkspaceImageResult {
             state: f_state,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_custom_workspace_image_import_state(x)));
         }
         Value::Map(m)
@@ -8294,22 +8288,22 @@ impl Shape for ImportWorkspaceImageRequest {
             tags: f_tags,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
-        if let Some(x) = &self.applications {
+        if let Some(x) = self.applications {
             m.push(("Applications".to_string(), e_application_list(x)));
         }
-        m.push(("Ec2ImageId".to_string(), e_ec2_image_id(&self.ec2_image_id)));
+        m.push(("Ec2ImageId".to_string(), e_ec2_image_id(self.ec2_image_id)));
         m.push((
             "ImageDescription".to_string(),
-            e_workspace_image_description(&self.image_description),
+            e_workspace_image_description(self.image_description),
         ));
-        m.push(("ImageName".to_string(), e_workspace_image_name(&self.image_name)));
+        m.push(("ImageName".to_string(), e_workspace_image_name(self.image_name)));
         m.push((
             "IngestionProcess".to_string(),
-            e_workspace_image_ingestion_process(&self.ingestion_process),
+            e_workspace_image_ingestion_process(self.ingestion_process),
         ));
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
         Value::Map(m)
@@ -8338,9 +8332,9 @@ impl Shape for ImportWorkspaceImageResult {
         }
         Ok(Self { image_id: f_image_id })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
         Value::Map(m)
@@ -8410,27 +8404,27 @@ impl Shape for IosClientBrandingAttributes {
             support_link: f_support_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.forgot_password_link {
+        if let Some(x) = self.forgot_password_link {
             m.push(("ForgotPasswordLink".to_string(), e_client_url(x)));
         }
-        if let Some(x) = &self.login_message {
+        if let Some(x) = self.login_message {
             m.push(("LoginMessage".to_string(), e_login_message(x)));
         }
-        if let Some(x) = &self.logo2x_url {
+        if let Some(x) = self.logo2x_url {
             m.push(("Logo2xUrl".to_string(), e_client_url(x)));
         }
-        if let Some(x) = &self.logo3x_url {
+        if let Some(x) = self.logo3x_url {
             m.push(("Logo3xUrl".to_string(), e_client_url(x)));
         }
-        if let Some(x) = &self.logo_url {
+        if let Some(x) = self.logo_url {
             m.push(("LogoUrl".to_string(), e_client_url(x)));
         }
-        if let Some(x) = &self.support_email {
+        if let Some(x) = self.support_email {
             m.push(("SupportEmail".to_string(), e_client_email(x)));
         }
-        if let Some(x) = &self.support_link {
+        if let Some(x) = self.support_link {
             m.push(("SupportLink".to_string(), e_client_url(x)));
         }
         Value::Map(m)
@@ -8500,27 +8494,27 @@ impl Shape for IosImportClientBrandingAttributes {
             support_link: f_support_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.forgot_password_link {
+        if let Some(x) = self.forgot_password_link {
             m.push(("ForgotPasswordLink".to_string(), e_client_url(x)));
         }
-        if let Some(x) = &self.login_message {
+        if let Some(x) = self.login_message {
             m.push(("LoginMessage".to_string(), e_login_message(x)));
         }
-        if let Some(x) = &self.logo {
+        if let Some(x) = self.logo {
             m.push(("Logo".to_string(), e_ios_logo(x)));
         }
-        if let Some(x) = &self.logo2x {
+        if let Some(x) = self.logo2x {
             m.push(("Logo2x".to_string(), e_ios2_x_logo(x)));
         }
-        if let Some(x) = &self.logo3x {
+        if let Some(x) = self.logo3x {
             m.push(("Logo3x".to_string(), e_ios3_x_logo(x)));
         }
-        if let Some(x) = &self.support_email {
+        if let Some(x) = self.support_email {
             m.push(("SupportEmail".to_string(), e_client_email(x)));
         }
-        if let Some(x) = &self.support_link {
+        if let Some(x) = self.support_link {
             m.push(("SupportLink".to_string(), e_client_url(x)));
         }
         Value::Map(m)
@@ -8556,12 +8550,12 @@ impl Shape for IpRuleItem {
             rule_desc: f_rule_desc,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.ip_rule {
+        if let Some(x) = self.ip_rule {
             m.push(("ipRule".to_string(), e_ip_rule(x)));
         }
-        if let Some(x) = &self.rule_desc {
+        if let Some(x) = self.rule_desc {
             m.push(("ruleDesc".to_string(), e_ip_rule_desc(x)));
         }
         Value::Map(m)
@@ -8610,15 +8604,15 @@ impl Shape for ListAccountLinksRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.link_status_filter {
+        if let Some(x) = self.link_status_filter {
             m.push(("LinkStatusFilter".to_string(), e_link_status_filter_list(x)));
         }
-        if let Some(x) = &self.max_results {
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_limit(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -8658,12 +8652,12 @@ impl Shape for ListAccountLinksResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.account_links {
+        if let Some(x) = self.account_links {
             m.push(("AccountLinks".to_string(), e_account_link_list(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -8721,16 +8715,16 @@ impl Shape for ListAvailableManagementCidrRangesRequest {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         m.push((
             "ManagementCidrRangeConstraint".to_string(),
-            e_management_cidr_range_constraint(&self.management_cidr_range_constraint),
+            e_management_cidr_range_constraint(self.management_cidr_range_constraint),
         ));
-        if let Some(x) = &self.max_results {
+        if let Some(x) = self.max_results {
             m.push(("MaxResults".to_string(), e_management_cidr_range_max_results(x)));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -8774,15 +8768,15 @@ impl Shape for ListAvailableManagementCidrRangesResult {
             next_token: f_next_token,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.management_cidr_ranges {
+        if let Some(x) = self.management_cidr_ranges {
             m.push((
                 "ManagementCidrRanges".to_string(),
                 e_dedicated_tenancy_cidr_range_list(x),
             ));
         }
-        if let Some(x) = &self.next_token {
+        if let Some(x) = self.next_token {
             m.push(("NextToken".to_string(), e_pagination_token(x)));
         }
         Value::Map(m)
@@ -8830,12 +8824,12 @@ impl Shape for MicrosoftEntraConfig {
             tenant_id: f_tenant_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.application_config_secret_arn {
+        if let Some(x) = self.application_config_secret_arn {
             m.push(("ApplicationConfigSecretArn".to_string(), e_secrets_manager_arn(x)));
         }
-        if let Some(x) = &self.tenant_id {
+        if let Some(x) = self.tenant_id {
             m.push(("TenantId".to_string(), e_microsoft_entra_config_tenant_id(x)));
         }
         Value::Map(m)
@@ -8880,12 +8874,12 @@ impl Shape for MigrateWorkspaceRequest {
             source_workspace_id: f_source_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("BundleId".to_string(), e_bundle_id(&self.bundle_id)));
+        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
         m.push((
             "SourceWorkspaceId".to_string(),
-            e_workspace_id(&self.source_workspace_id),
+            e_workspace_id(self.source_workspace_id),
         ));
         Value::Map(m)
     }
@@ -8926,12 +8920,12 @@ impl Shape for MigrateWorkspaceResult {
             target_workspace_id: f_target_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.source_workspace_id {
+        if let Some(x) = self.source_workspace_id {
             m.push(("SourceWorkspaceId".to_string(), e_workspace_id(x)));
         }
-        if let Some(x) = &self.target_workspace_id {
+        if let Some(x) = self.target_workspace_id {
             m.push(("TargetWorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -8973,12 +8967,12 @@ impl Shape for ModificationState {
             state: f_state,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.resource {
+        if let Some(x) = self.resource {
             m.push(("Resource".to_string(), e_modification_resource_enum(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_modification_state_enum(x)));
         }
         Value::Map(m)
@@ -9027,15 +9021,15 @@ impl Shape for ModifyAccountRequest {
             dedicated_tenancy_support: f_dedicated_tenancy_support,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.dedicated_tenancy_management_cidr_range {
+        if let Some(x) = self.dedicated_tenancy_management_cidr_range {
             m.push((
                 "DedicatedTenancyManagementCidrRange".to_string(),
                 e_dedicated_tenancy_management_cidr_range(x),
             ));
         }
-        if let Some(x) = &self.dedicated_tenancy_support {
+        if let Some(x) = self.dedicated_tenancy_support {
             m.push((
                 "DedicatedTenancySupport".to_string(),
                 e_dedicated_tenancy_support_enum(x),
@@ -9067,9 +9061,9 @@ impl Shape for ModifyAccountResult {
         }
         Ok(Self { message: f_message })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.message {
+        if let Some(x) = self.message {
             m.push(("Message".to_string(), e_message(x)));
         }
         Value::Map(m)
@@ -9127,21 +9121,21 @@ impl Shape for ModifyCertificateBasedAuthPropertiesRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.certificate_based_auth_properties {
+        if let Some(x) = self.certificate_based_auth_properties {
             m.push((
                 "CertificateBasedAuthProperties".to_string(),
                 e_certificate_based_auth_properties(x),
             ));
         }
-        if let Some(x) = &self.properties_to_delete {
+        if let Some(x) = self.properties_to_delete {
             m.push((
                 "PropertiesToDelete".to_string(),
                 e_deletable_certificate_based_auth_properties_list(x),
             ));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -9155,7 +9149,7 @@ impl Shape for ModifyCertificateBasedAuthPropertiesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9203,13 +9197,13 @@ impl Shape for ModifyClientPropertiesRequest {
             resource_id: f_resource_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "ClientProperties".to_string(),
-            e_client_properties(&self.client_properties),
+            e_client_properties(self.client_properties),
         ));
-        m.push(("ResourceId".to_string(), e_non_empty_string(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -9223,7 +9217,7 @@ impl Shape for ModifyClientPropertiesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9271,12 +9265,12 @@ impl Shape for ModifyEndpointEncryptionModeRequest {
             endpoint_encryption_mode: f_endpoint_encryption_mode.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
         m.push((
             "EndpointEncryptionMode".to_string(),
-            e_endpoint_encryption_mode(&self.endpoint_encryption_mode),
+            e_endpoint_encryption_mode(self.endpoint_encryption_mode),
         ));
         Value::Map(m)
     }
@@ -9291,7 +9285,7 @@ impl Shape for ModifyEndpointEncryptionModeResponse {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9343,16 +9337,16 @@ impl Shape for ModifySamlPropertiesRequest {
             saml_properties: f_saml_properties,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.properties_to_delete {
+        if let Some(x) = self.properties_to_delete {
             m.push((
                 "PropertiesToDelete".to_string(),
                 e_deletable_saml_properties_list(x),
             ));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
-        if let Some(x) = &self.saml_properties {
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        if let Some(x) = self.saml_properties {
             m.push(("SamlProperties".to_string(), e_saml_properties(x)));
         }
         Value::Map(m)
@@ -9368,7 +9362,7 @@ impl Shape for ModifySamlPropertiesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9416,12 +9410,12 @@ impl Shape for ModifySelfservicePermissionsRequest {
             selfservice_permissions: f_selfservice_permissions.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         m.push((
             "SelfservicePermissions".to_string(),
-            e_selfservice_permissions(&self.selfservice_permissions),
+            e_selfservice_permissions(self.selfservice_permissions),
         ));
         Value::Map(m)
     }
@@ -9436,7 +9430,7 @@ impl Shape for ModifySelfservicePermissionsResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9481,10 +9475,10 @@ impl Shape for ModifyStreamingPropertiesRequest {
             streaming_properties: f_streaming_properties,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
-        if let Some(x) = &self.streaming_properties {
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        if let Some(x) = self.streaming_properties {
             m.push(("StreamingProperties".to_string(), e_streaming_properties(x)));
         }
         Value::Map(m)
@@ -9500,7 +9494,7 @@ impl Shape for ModifyStreamingPropertiesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9548,12 +9542,12 @@ impl Shape for ModifyWorkspaceAccessPropertiesRequest {
             workspace_access_properties: f_workspace_access_properties.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         m.push((
             "WorkspaceAccessProperties".to_string(),
-            e_workspace_access_properties(&self.workspace_access_properties),
+            e_workspace_access_properties(self.workspace_access_properties),
         ));
         Value::Map(m)
     }
@@ -9568,7 +9562,7 @@ impl Shape for ModifyWorkspaceAccessPropertiesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9616,12 +9610,12 @@ impl Shape for ModifyWorkspaceCreationPropertiesRequest {
             workspace_creation_properties: f_workspace_creation_properties.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
         m.push((
             "WorkspaceCreationProperties".to_string(),
-            e_workspace_creation_properties(&self.workspace_creation_properties),
+            e_workspace_creation_properties(self.workspace_creation_properties),
         ));
         Value::Map(m)
     }
@@ -9636,7 +9630,7 @@ impl Shape for ModifyWorkspaceCreationPropertiesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9689,13 +9683,13 @@ impl Shape for ModifyWorkspacePropertiesRequest {
             workspace_properties: f_workspace_properties,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.data_replication {
+        if let Some(x) = self.data_replication {
             m.push(("DataReplication".to_string(), e_data_replication(x)));
         }
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
-        if let Some(x) = &self.workspace_properties {
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        if let Some(x) = self.workspace_properties {
             m.push(("WorkspaceProperties".to_string(), e_workspace_properties(x)));
         }
         Value::Map(m)
@@ -9711,7 +9705,7 @@ impl Shape for ModifyWorkspacePropertiesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9759,12 +9753,12 @@ impl Shape for ModifyWorkspaceStateRequest {
             workspace_state: f_workspace_state.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         m.push((
             "WorkspaceState".to_string(),
-            e_target_workspace_state(&self.workspace_state),
+            e_target_workspace_state(self.workspace_state),
         ));
         Value::Map(m)
     }
@@ -9779,7 +9773,7 @@ impl Shape for ModifyWorkspaceStateResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -9819,12 +9813,12 @@ impl Shape for NetworkAccessConfiguration {
             eni_private_ip_address: f_eni_private_ip_address,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.eni_id {
+        if let Some(x) = self.eni_id {
             m.push(("EniId".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.eni_private_ip_address {
+        if let Some(x) = self.eni_private_ip_address {
             m.push(("EniPrivateIpAddress".to_string(), e_non_empty_string(x)));
         }
         Value::Map(m)
@@ -9853,9 +9847,9 @@ impl Shape for OperatingSystem {
         }
         Ok(Self { r#type: f_type })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.r#type {
+        if let Some(x) = self.r#type {
             m.push(("Type".to_string(), e_operating_system_type(x)));
         }
         Value::Map(m)
@@ -9905,18 +9899,18 @@ impl Shape for PendingCreateStandbyWorkspacesRequest {
             workspace_id: f_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_workspace_state(x)));
         }
-        if let Some(x) = &self.user_name {
+        if let Some(x) = self.user_name {
             m.push(("UserName".to_string(), e_user_name(x)));
         }
-        if let Some(x) = &self.workspace_id {
+        if let Some(x) = self.workspace_id {
             m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -9952,9 +9946,9 @@ impl Shape for RebootRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -9992,11 +9986,11 @@ impl Shape for RebootWorkspacesRequest {
             reboot_workspace_requests: f_reboot_workspace_requests.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
             "RebootWorkspaceRequests".to_string(),
-            e_reboot_workspace_requests(&self.reboot_workspace_requests),
+            e_reboot_workspace_requests(self.reboot_workspace_requests),
         ));
         Value::Map(m)
     }
@@ -10032,9 +10026,9 @@ impl Shape for RebootWorkspacesResult {
             failed_requests: f_failed_requests,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.failed_requests {
+        if let Some(x) = self.failed_requests {
             m.push((
                 "FailedRequests".to_string(),
                 e_failed_reboot_workspace_requests(x),
@@ -10073,9 +10067,9 @@ impl Shape for RebuildRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -10113,11 +10107,11 @@ impl Shape for RebuildWorkspacesRequest {
             rebuild_workspace_requests: f_rebuild_workspace_requests.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
             "RebuildWorkspaceRequests".to_string(),
-            e_rebuild_workspace_requests(&self.rebuild_workspace_requests),
+            e_rebuild_workspace_requests(self.rebuild_workspace_requests),
         ));
         Value::Map(m)
     }
@@ -10153,9 +10147,9 @@ impl Shape for RebuildWorkspacesResult {
             failed_requests: f_failed_requests,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.failed_requests {
+        if let Some(x) = self.failed_requests {
             m.push((
                 "FailedRequests".to_string(),
                 e_failed_rebuild_workspace_requests(x),
@@ -10294,51 +10288,51 @@ impl Shape for RegisterWorkspaceDirectoryRequest {
             workspace_type: f_workspace_type,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(13);
-        if let Some(x) = &self.active_directory_config {
+        if let Some(x) = self.active_directory_config {
             m.push(("ActiveDirectoryConfig".to_string(), e_active_directory_config(x)));
         }
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.enable_self_service {
+        if let Some(x) = self.enable_self_service {
             m.push(("EnableSelfService".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.idc_instance_arn {
+        if let Some(x) = self.idc_instance_arn {
             m.push(("IdcInstanceArn".to_string(), e_arn(x)));
         }
-        if let Some(x) = &self.microsoft_entra_config {
+        if let Some(x) = self.microsoft_entra_config {
             m.push(("MicrosoftEntraConfig".to_string(), e_microsoft_entra_config(x)));
         }
-        if let Some(x) = &self.subnet_ids {
+        if let Some(x) = self.subnet_ids {
             m.push(("SubnetIds".to_string(), e_subnet_ids(x)));
         }
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
-        if let Some(x) = &self.tenancy {
+        if let Some(x) = self.tenancy {
             m.push(("Tenancy".to_string(), e_tenancy(x)));
         }
-        if let Some(x) = &self.user_identity_type {
+        if let Some(x) = self.user_identity_type {
             m.push(("UserIdentityType".to_string(), e_user_identity_type(x)));
         }
-        if let Some(x) = &self.workspace_directory_description {
+        if let Some(x) = self.workspace_directory_description {
             m.push((
                 "WorkspaceDirectoryDescription".to_string(),
                 e_workspace_directory_description(x),
             ));
         }
-        if let Some(x) = &self.workspace_directory_name {
+        if let Some(x) = self.workspace_directory_name {
             m.push((
                 "WorkspaceDirectoryName".to_string(),
                 e_workspace_directory_name(x),
             ));
         }
-        if let Some(x) = &self.workspace_os_user_mode {
+        if let Some(x) = self.workspace_os_user_mode {
             m.push(("WorkspaceOsUserMode".to_string(), e_workspace_os_user_mode(x)));
         }
-        if let Some(x) = &self.workspace_type {
+        if let Some(x) = self.workspace_type {
             m.push(("WorkspaceType".to_string(), e_workspace_type(x)));
         }
         Value::Map(m)
@@ -10376,12 +10370,12 @@ impl Shape for RegisterWorkspaceDirectoryResult {
             state: f_state,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_workspace_directory_state(x)));
         }
         Value::Map(m)
@@ -10422,12 +10416,12 @@ impl Shape for RejectAccountLinkInvitationRequest {
             link_id: f_link_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.client_token {
+        if let Some(x) = self.client_token {
             m.push(("ClientToken".to_string(), e_client_token(x)));
         }
-        m.push(("LinkId".to_string(), e_link_id(&self.link_id)));
+        m.push(("LinkId".to_string(), e_link_id(self.link_id)));
         Value::Map(m)
     }
 }
@@ -10458,9 +10452,9 @@ impl Shape for RejectAccountLinkInvitationResult {
             account_link: f_account_link,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.account_link {
+        if let Some(x) = self.account_link {
             m.push(("AccountLink".to_string(), e_account_link(x)));
         }
         Value::Map(m)
@@ -10514,18 +10508,18 @@ impl Shape for RelatedWorkspaceProperties {
             workspace_id: f_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.region {
+        if let Some(x) = self.region {
             m.push(("Region".to_string(), e_region(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_workspace_state(x)));
         }
-        if let Some(x) = &self.r#type {
+        if let Some(x) = self.r#type {
             m.push(("Type".to_string(), e_standby_workspace_relationship_type(x)));
         }
-        if let Some(x) = &self.workspace_id {
+        if let Some(x) = self.workspace_id {
             m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -10561,9 +10555,9 @@ impl Shape for RestoreWorkspaceRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -10577,7 +10571,7 @@ impl Shape for RestoreWorkspaceResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -10619,10 +10613,10 @@ impl Shape for RevokeIpRulesRequest {
             user_rules: f_user_rules.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("GroupId".to_string(), e_ip_group_id(&self.group_id)));
-        m.push(("UserRules".to_string(), e_ip_revoked_rule_list(&self.user_rules)));
+        m.push(("GroupId".to_string(), e_ip_group_id(self.group_id)));
+        m.push(("UserRules".to_string(), e_ip_revoked_rule_list(self.user_rules)));
         Value::Map(m)
     }
 }
@@ -10636,7 +10630,7 @@ impl Shape for RevokeIpRulesResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -10668,9 +10662,9 @@ impl Shape for RootStorage {
             capacity: f_capacity.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("Capacity".to_string(), e_non_empty_string(&self.capacity)));
+        m.push(("Capacity".to_string(), e_non_empty_string(self.capacity)));
         Value::Map(m)
     }
 }
@@ -10721,15 +10715,15 @@ impl Shape for SamlProperties {
             user_access_url: f_user_access_url,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.relay_state_parameter_name {
+        if let Some(x) = self.relay_state_parameter_name {
             m.push(("RelayStateParameterName".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.status {
+        if let Some(x) = self.status {
             m.push(("Status".to_string(), e_saml_status_enum(x)));
         }
-        if let Some(x) = &self.user_access_url {
+        if let Some(x) = self.user_access_url {
             m.push(("UserAccessUrl".to_string(), e_saml_user_access_url(x)));
         }
         Value::Map(m)
@@ -10817,27 +10811,27 @@ impl Shape for SelfservicePermissions {
             switch_running_mode: f_switch_running_mode,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.change_compute_type {
+        if let Some(x) = self.change_compute_type {
             m.push(("ChangeComputeType".to_string(), e_reconnect_enum(x)));
         }
-        if let Some(x) = &self.enable_end_user_advisor {
+        if let Some(x) = self.enable_end_user_advisor {
             m.push(("EnableEndUserAdvisor".to_string(), e_reconnect_enum(x)));
         }
-        if let Some(x) = &self.increase_volume_size {
+        if let Some(x) = self.increase_volume_size {
             m.push(("IncreaseVolumeSize".to_string(), e_reconnect_enum(x)));
         }
-        if let Some(x) = &self.nested_virtualization {
+        if let Some(x) = self.nested_virtualization {
             m.push(("NestedVirtualization".to_string(), e_reconnect_enum(x)));
         }
-        if let Some(x) = &self.rebuild_workspace {
+        if let Some(x) = self.rebuild_workspace {
             m.push(("RebuildWorkspace".to_string(), e_reconnect_enum(x)));
         }
-        if let Some(x) = &self.restart_workspace {
+        if let Some(x) = self.restart_workspace {
             m.push(("RestartWorkspace".to_string(), e_reconnect_enum(x)));
         }
-        if let Some(x) = &self.switch_running_mode {
+        if let Some(x) = self.switch_running_mode {
             m.push(("SwitchRunningMode".to_string(), e_reconnect_enum(x)));
         }
         Value::Map(m)
@@ -10870,9 +10864,9 @@ impl Shape for Snapshot {
             snapshot_time: f_snapshot_time,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.snapshot_time {
+        if let Some(x) = self.snapshot_time {
             m.push(("SnapshotTime".to_string(), e_timestamp(x)));
         }
         Value::Map(m)
@@ -10943,20 +10937,20 @@ impl Shape for StandbyWorkspace {
             volume_encryption_key: f_volume_encryption_key,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
-        if let Some(x) = &self.data_replication {
+        if let Some(x) = self.data_replication {
             m.push(("DataReplication".to_string(), e_data_replication(x)));
         }
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
         m.push((
             "PrimaryWorkspaceId".to_string(),
-            e_workspace_id(&self.primary_workspace_id),
+            e_workspace_id(self.primary_workspace_id),
         ));
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
-        if let Some(x) = &self.volume_encryption_key {
+        if let Some(x) = self.volume_encryption_key {
             m.push(("VolumeEncryptionKey".to_string(), e_volume_encryption_key(x)));
         }
         Value::Map(m)
@@ -11006,15 +11000,15 @@ impl Shape for StandbyWorkspacesProperties {
             standby_workspace_id: f_standby_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.data_replication {
+        if let Some(x) = self.data_replication {
             m.push(("DataReplication".to_string(), e_data_replication(x)));
         }
-        if let Some(x) = &self.recovery_snapshot_time {
+        if let Some(x) = self.recovery_snapshot_time {
             m.push(("RecoverySnapshotTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.standby_workspace_id {
+        if let Some(x) = self.standby_workspace_id {
             m.push(("StandbyWorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -11047,9 +11041,9 @@ impl Shape for StartRequest {
             workspace_id: f_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.workspace_id {
+        if let Some(x) = self.workspace_id {
             m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -11083,9 +11077,9 @@ impl Shape for StartWorkspacesPoolRequest {
             pool_id: f_pool_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(&self.pool_id)));
+        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
         Value::Map(m)
     }
 }
@@ -11099,7 +11093,7 @@ impl Shape for StartWorkspacesPoolResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -11137,11 +11131,11 @@ impl Shape for StartWorkspacesRequest {
             start_workspace_requests: f_start_workspace_requests.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
             "StartWorkspaceRequests".to_string(),
-            e_start_workspace_requests(&self.start_workspace_requests),
+            e_start_workspace_requests(self.start_workspace_requests),
         ));
         Value::Map(m)
     }
@@ -11177,9 +11171,9 @@ impl Shape for StartWorkspacesResult {
             failed_requests: f_failed_requests,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.failed_requests {
+        if let Some(x) = self.failed_requests {
             m.push(("FailedRequests".to_string(), e_failed_start_workspace_requests(x)));
         }
         Value::Map(m)
@@ -11212,9 +11206,9 @@ impl Shape for StopRequest {
             workspace_id: f_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.workspace_id {
+        if let Some(x) = self.workspace_id {
             m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -11248,9 +11242,9 @@ impl Shape for StopWorkspacesPoolRequest {
             pool_id: f_pool_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(&self.pool_id)));
+        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
         Value::Map(m)
     }
 }
@@ -11264,7 +11258,7 @@ impl Shape for StopWorkspacesPoolResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -11302,11 +11296,11 @@ impl Shape for StopWorkspacesRequest {
             stop_workspace_requests: f_stop_workspace_requests.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
             "StopWorkspaceRequests".to_string(),
-            e_stop_workspace_requests(&self.stop_workspace_requests),
+            e_stop_workspace_requests(self.stop_workspace_requests),
         ));
         Value::Map(m)
     }
@@ -11342,9 +11336,9 @@ impl Shape for StopWorkspacesResult {
             failed_requests: f_failed_requests,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.failed_requests {
+        if let Some(x) = self.failed_requests {
             m.push(("FailedRequests".to_string(), e_failed_stop_workspace_requests(x)));
         }
         Value::Map(m)
@@ -11398,16 +11392,13 @@ impl Shape for StorageConnector {
             status: f_status.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
             "ConnectorType".to_string(),
-            e_storage_connector_type_enum(&self.connector_type),
+            e_storage_connector_type_enum(self.connector_type),
         ));
-        m.push((
-            "Status".to_string(),
-            e_storage_connector_status_enum(&self.status),
-        ));
+        m.push(("Status".to_string(), e_storage_connector_status_enum(self.status)));
         Value::Map(m)
     }
 }
@@ -11473,24 +11464,24 @@ impl Shape for StreamingProperties {
             user_settings: f_user_settings,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.global_accelerator {
+        if let Some(x) = self.global_accelerator {
             m.push((
                 "GlobalAccelerator".to_string(),
                 e_global_accelerator_for_directory(x),
             ));
         }
-        if let Some(x) = &self.storage_connectors {
+        if let Some(x) = self.storage_connectors {
             m.push(("StorageConnectors".to_string(), e_storage_connectors(x)));
         }
-        if let Some(x) = &self.streaming_experience_preferred_protocol {
+        if let Some(x) = self.streaming_experience_preferred_protocol {
             m.push((
                 "StreamingExperiencePreferredProtocol".to_string(),
                 e_streaming_experience_preferred_protocol_enum(x),
             ));
         }
-        if let Some(x) = &self.user_settings {
+        if let Some(x) = self.user_settings {
             m.push(("UserSettings".to_string(), e_user_settings(x)));
         }
         Value::Map(m)
@@ -11529,10 +11520,10 @@ impl Shape for Tag {
             value: f_value,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Key".to_string(), e_tag_key(&self.key)));
-        if let Some(x) = &self.value {
+        m.push(("Key".to_string(), e_tag_key(self.key)));
+        if let Some(x) = self.value {
             m.push(("Value".to_string(), e_tag_value(x)));
         }
         Value::Map(m)
@@ -11568,9 +11559,9 @@ impl Shape for TerminateRequest {
             workspace_id: f_workspace_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(&self.workspace_id)));
+        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -11602,9 +11593,9 @@ impl Shape for TerminateWorkspacesPoolRequest {
             pool_id: f_pool_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(&self.pool_id)));
+        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
         Value::Map(m)
     }
 }
@@ -11618,7 +11609,7 @@ impl Shape for TerminateWorkspacesPoolResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -11650,9 +11641,9 @@ impl Shape for TerminateWorkspacesPoolSessionRequest {
             session_id: f_session_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("SessionId".to_string(), e_amazon_uuid(&self.session_id)));
+        m.push(("SessionId".to_string(), e_amazon_uuid(self.session_id)));
         Value::Map(m)
     }
 }
@@ -11666,7 +11657,7 @@ impl Shape for TerminateWorkspacesPoolSessionResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -11704,11 +11695,11 @@ impl Shape for TerminateWorkspacesRequest {
             terminate_workspace_requests: f_terminate_workspace_requests.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
             "TerminateWorkspaceRequests".to_string(),
-            e_terminate_workspace_requests(&self.terminate_workspace_requests),
+            e_terminate_workspace_requests(self.terminate_workspace_requests),
         ));
         Value::Map(m)
     }
@@ -11744,9 +11735,9 @@ impl Shape for TerminateWorkspacesResult {
             failed_requests: f_failed_requests,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.failed_requests {
+        if let Some(x) = self.failed_requests {
             m.push((
                 "FailedRequests".to_string(),
                 e_failed_terminate_workspace_requests(x),
@@ -11808,21 +11799,21 @@ impl Shape for TimeoutSettings {
             max_user_duration_in_seconds: f_max_user_duration_in_seconds,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        if let Some(x) = &self.disconnect_timeout_in_seconds {
+        if let Some(x) = self.disconnect_timeout_in_seconds {
             m.push((
                 "DisconnectTimeoutInSeconds".to_string(),
                 e_disconnect_timeout_in_seconds(x),
             ));
         }
-        if let Some(x) = &self.idle_disconnect_timeout_in_seconds {
+        if let Some(x) = self.idle_disconnect_timeout_in_seconds {
             m.push((
                 "IdleDisconnectTimeoutInSeconds".to_string(),
                 e_idle_disconnect_timeout_in_seconds(x),
             ));
         }
-        if let Some(x) = &self.max_user_duration_in_seconds {
+        if let Some(x) = self.max_user_duration_in_seconds {
             m.push((
                 "MaxUserDurationInSeconds".to_string(),
                 e_max_user_duration_in_seconds(x),
@@ -11879,14 +11870,14 @@ impl Shape for UpdateConnectClientAddInRequest {
             url: f_url,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        m.push(("AddInId".to_string(), e_amazon_uuid(&self.add_in_id)));
-        if let Some(x) = &self.name {
+        m.push(("AddInId".to_string(), e_amazon_uuid(self.add_in_id)));
+        if let Some(x) = self.name {
             m.push(("Name".to_string(), e_add_in_name(x)));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(&self.resource_id)));
-        if let Some(x) = &self.url {
+        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        if let Some(x) = self.url {
             m.push(("URL".to_string(), e_add_in_url(x)));
         }
         Value::Map(m)
@@ -11902,7 +11893,7 @@ impl Shape for UpdateConnectClientAddInResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -11948,12 +11939,12 @@ impl Shape for UpdateConnectionAliasPermissionRequest {
             connection_alias_permission: f_connection_alias_permission.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("AliasId".to_string(), e_connection_alias_id(&self.alias_id)));
+        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
         m.push((
             "ConnectionAliasPermission".to_string(),
-            e_connection_alias_permission(&self.connection_alias_permission),
+            e_connection_alias_permission(self.connection_alias_permission),
         ));
         Value::Map(m)
     }
@@ -11968,7 +11959,7 @@ impl Shape for UpdateConnectionAliasPermissionResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -12006,12 +11997,12 @@ impl Shape for UpdateResult {
             update_available: f_update_available,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_update_description(x)));
         }
-        if let Some(x) = &self.update_available {
+        if let Some(x) = self.update_available {
             m.push(("UpdateAvailable".to_string(), e_boolean_object(x)));
         }
         Value::Map(m)
@@ -12053,10 +12044,10 @@ impl Shape for UpdateRulesOfIpGroupRequest {
             user_rules: f_user_rules.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("GroupId".to_string(), e_ip_group_id(&self.group_id)));
-        m.push(("UserRules".to_string(), e_ip_rule_list(&self.user_rules)));
+        m.push(("GroupId".to_string(), e_ip_group_id(self.group_id)));
+        m.push(("UserRules".to_string(), e_ip_rule_list(self.user_rules)));
         Value::Map(m)
     }
 }
@@ -12070,7 +12061,7 @@ impl Shape for UpdateRulesOfIpGroupResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -12104,12 +12095,12 @@ impl Shape for UpdateWorkspaceBundleRequest {
             image_id: f_image_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.bundle_id {
+        if let Some(x) = self.bundle_id {
             m.push(("BundleId".to_string(), e_bundle_id(x)));
         }
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
         Value::Map(m)
@@ -12125,7 +12116,7 @@ impl Shape for UpdateWorkspaceBundleResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -12177,16 +12168,16 @@ impl Shape for UpdateWorkspaceImagePermissionRequest {
             shared_account_id: f_shared_account_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         m.push((
             "AllowCopyImage".to_string(),
-            e_boolean_object(&self.allow_copy_image),
+            e_boolean_object(self.allow_copy_image),
         ));
-        m.push(("ImageId".to_string(), e_workspace_image_id(&self.image_id)));
+        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
         m.push((
             "SharedAccountId".to_string(),
-            e_aws_account(&self.shared_account_id),
+            e_aws_account(self.shared_account_id),
         ));
         Value::Map(m)
     }
@@ -12201,7 +12192,7 @@ impl Shape for UpdateWorkspaceImagePermissionResult {
         let _ = (read_struct(v, p)?, cx);
         Ok(Self {})
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         Value::Map(Vec::new())
     }
 }
@@ -12283,31 +12274,31 @@ impl Shape for UpdateWorkspacesPoolRequest {
             timeout_settings: f_timeout_settings,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
-        if let Some(x) = &self.application_settings {
+        if let Some(x) = self.application_settings {
             m.push((
                 "ApplicationSettings".to_string(),
                 e_application_settings_request(x),
             ));
         }
-        if let Some(x) = &self.bundle_id {
+        if let Some(x) = self.bundle_id {
             m.push(("BundleId".to_string(), e_bundle_id(x)));
         }
-        if let Some(x) = &self.capacity {
+        if let Some(x) = self.capacity {
             m.push(("Capacity".to_string(), e_capacity(x)));
         }
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_update_description(x)));
         }
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(&self.pool_id)));
-        if let Some(x) = &self.running_mode {
+        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        if let Some(x) = self.running_mode {
             m.push(("RunningMode".to_string(), e_pools_running_mode(x)));
         }
-        if let Some(x) = &self.timeout_settings {
+        if let Some(x) = self.timeout_settings {
             m.push(("TimeoutSettings".to_string(), e_timeout_settings(x)));
         }
         Value::Map(m)
@@ -12340,9 +12331,9 @@ impl Shape for UpdateWorkspacesPoolResult {
             workspaces_pool: f_workspaces_pool,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.workspaces_pool {
+        if let Some(x) = self.workspaces_pool {
             m.push(("WorkspacesPool".to_string(), e_workspaces_pool(x)));
         }
         Value::Map(m)
@@ -12397,15 +12388,15 @@ impl Shape for UserSetting {
             permission: f_permission.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        m.push(("Action".to_string(), e_user_setting_action_enum(&self.action)));
-        if let Some(x) = &self.maximum_length {
+        m.push(("Action".to_string(), e_user_setting_action_enum(self.action)));
+        if let Some(x) = self.maximum_length {
             m.push(("MaximumLength".to_string(), e_maximum_length(x)));
         }
         m.push((
             "Permission".to_string(),
-            e_user_setting_permission_enum(&self.permission),
+            e_user_setting_permission_enum(self.permission),
         ));
         Value::Map(m)
     }
@@ -12438,9 +12429,9 @@ impl Shape for UserStorage {
             capacity: f_capacity.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("Capacity".to_string(), e_non_empty_string(&self.capacity)));
+        m.push(("Capacity".to_string(), e_non_empty_string(self.capacity)));
         Value::Map(m)
     }
 }
@@ -12547,36 +12538,36 @@ impl Shape for WorkSpaceApplication {
             supported_operating_system_names: f_supported_operating_system_names,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(9);
-        if let Some(x) = &self.application_id {
+        if let Some(x) = self.application_id {
             m.push(("ApplicationId".to_string(), e_work_space_application_id(x)));
         }
-        if let Some(x) = &self.created {
+        if let Some(x) = self.created {
             m.push(("Created".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_string2048(x)));
         }
-        if let Some(x) = &self.license_type {
+        if let Some(x) = self.license_type {
             m.push((
                 "LicenseType".to_string(),
                 e_work_space_application_license_type(x),
             ));
         }
-        if let Some(x) = &self.name {
+        if let Some(x) = self.name {
             m.push(("Name".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.owner {
+        if let Some(x) = self.owner {
             m.push(("Owner".to_string(), e_work_space_application_owner(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_work_space_application_state(x)));
         }
-        if let Some(x) = &self.supported_compute_type_names {
+        if let Some(x) = self.supported_compute_type_names {
             m.push(("SupportedComputeTypeNames".to_string(), e_compute_list(x)));
         }
-        if let Some(x) = &self.supported_operating_system_names {
+        if let Some(x) = self.supported_operating_system_names {
             m.push((
                 "SupportedOperatingSystemNames".to_string(),
                 e_operating_system_name_list(x),
@@ -12616,9 +12607,9 @@ impl Shape for WorkSpaceApplicationDeployment {
             associations: f_associations,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        if let Some(x) = &self.associations {
+        if let Some(x) = self.associations {
             m.push((
                 "Associations".to_string(),
                 e_workspace_resource_association_list(x),
@@ -12809,72 +12800,72 @@ impl Shape for Workspace {
             workspace_properties: f_workspace_properties,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(20);
-        if let Some(x) = &self.bundle_id {
+        if let Some(x) = self.bundle_id {
             m.push(("BundleId".to_string(), e_bundle_id(x)));
         }
-        if let Some(x) = &self.computer_name {
+        if let Some(x) = self.computer_name {
             m.push(("ComputerName".to_string(), e_computer_name(x)));
         }
-        if let Some(x) = &self.data_replication_settings {
+        if let Some(x) = self.data_replication_settings {
             m.push((
                 "DataReplicationSettings".to_string(),
                 e_data_replication_settings(x),
             ));
         }
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_workspace_error_code(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.ip_address {
+        if let Some(x) = self.ip_address {
             m.push(("IpAddress".to_string(), e_ip_address(x)));
         }
-        if let Some(x) = &self.ipv6_address {
+        if let Some(x) = self.ipv6_address {
             m.push(("Ipv6Address".to_string(), e_ipv6_address(x)));
         }
-        if let Some(x) = &self.modification_states {
+        if let Some(x) = self.modification_states {
             m.push(("ModificationStates".to_string(), e_modification_state_list(x)));
         }
-        if let Some(x) = &self.related_workspaces {
+        if let Some(x) = self.related_workspaces {
             m.push(("RelatedWorkspaces".to_string(), e_related_workspaces(x)));
         }
-        if let Some(x) = &self.root_volume_encryption_enabled {
+        if let Some(x) = self.root_volume_encryption_enabled {
             m.push(("RootVolumeEncryptionEnabled".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.standby_workspaces_properties {
+        if let Some(x) = self.standby_workspaces_properties {
             m.push((
                 "StandbyWorkspacesProperties".to_string(),
                 e_standby_workspaces_properties_list(x),
             ));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_workspace_state(x)));
         }
-        if let Some(x) = &self.subnet_id {
+        if let Some(x) = self.subnet_id {
             m.push(("SubnetId".to_string(), e_subnet_id(x)));
         }
-        if let Some(x) = &self.user_name {
+        if let Some(x) = self.user_name {
             m.push(("UserName".to_string(), e_user_name(x)));
         }
-        if let Some(x) = &self.user_volume_encryption_enabled {
+        if let Some(x) = self.user_volume_encryption_enabled {
             m.push(("UserVolumeEncryptionEnabled".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.volume_encryption_key {
+        if let Some(x) = self.volume_encryption_key {
             m.push(("VolumeEncryptionKey".to_string(), e_volume_encryption_key(x)));
         }
-        if let Some(x) = &self.workspace_id {
+        if let Some(x) = self.workspace_id {
             m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
         }
-        if let Some(x) = &self.workspace_name {
+        if let Some(x) = self.workspace_name {
             m.push(("WorkspaceName".to_string(), e_workspace_name(x)));
         }
-        if let Some(x) = &self.workspace_properties {
+        if let Some(x) = self.workspace_properties {
             m.push(("WorkspaceProperties".to_string(), e_workspace_properties(x)));
         }
         Value::Map(m)
@@ -13010,39 +13001,39 @@ impl Shape for WorkspaceAccessProperties {
             device_type_zero_client: f_device_type_zero_client,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(10);
-        if let Some(x) = &self.access_endpoint_config {
+        if let Some(x) = self.access_endpoint_config {
             m.push(("AccessEndpointConfig".to_string(), e_access_endpoint_config(x)));
         }
-        if let Some(x) = &self.device_type_android {
+        if let Some(x) = self.device_type_android {
             m.push(("DeviceTypeAndroid".to_string(), e_access_property_value(x)));
         }
-        if let Some(x) = &self.device_type_chrome_os {
+        if let Some(x) = self.device_type_chrome_os {
             m.push(("DeviceTypeChromeOs".to_string(), e_access_property_value(x)));
         }
-        if let Some(x) = &self.device_type_ios {
+        if let Some(x) = self.device_type_ios {
             m.push(("DeviceTypeIos".to_string(), e_access_property_value(x)));
         }
-        if let Some(x) = &self.device_type_linux {
+        if let Some(x) = self.device_type_linux {
             m.push(("DeviceTypeLinux".to_string(), e_access_property_value(x)));
         }
-        if let Some(x) = &self.device_type_osx {
+        if let Some(x) = self.device_type_osx {
             m.push(("DeviceTypeOsx".to_string(), e_access_property_value(x)));
         }
-        if let Some(x) = &self.device_type_web {
+        if let Some(x) = self.device_type_web {
             m.push(("DeviceTypeWeb".to_string(), e_access_property_value(x)));
         }
-        if let Some(x) = &self.device_type_windows {
+        if let Some(x) = self.device_type_windows {
             m.push(("DeviceTypeWindows".to_string(), e_access_property_value(x)));
         }
-        if let Some(x) = &self.device_type_work_spaces_thin_client {
+        if let Some(x) = self.device_type_work_spaces_thin_client {
             m.push((
                 "DeviceTypeWorkSpacesThinClient".to_string(),
                 e_access_property_value(x),
             ));
         }
-        if let Some(x) = &self.device_type_zero_client {
+        if let Some(x) = self.device_type_zero_client {
             m.push(("DeviceTypeZeroClient".to_string(), e_access_property_value(x)));
         }
         Value::Map(m)
@@ -13140,42 +13131,42 @@ impl Shape for WorkspaceBundle {
             user_storage: f_user_storage,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(12);
-        if let Some(x) = &self.bundle_id {
+        if let Some(x) = self.bundle_id {
             m.push(("BundleId".to_string(), e_bundle_id(x)));
         }
-        if let Some(x) = &self.bundle_type {
+        if let Some(x) = self.bundle_type {
             m.push(("BundleType".to_string(), e_bundle_type(x)));
         }
-        if let Some(x) = &self.compute_type {
+        if let Some(x) = self.compute_type {
             m.push(("ComputeType".to_string(), e_compute_type(x)));
         }
-        if let Some(x) = &self.creation_time {
+        if let Some(x) = self.creation_time {
             m.push(("CreationTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
-        if let Some(x) = &self.last_updated_time {
+        if let Some(x) = self.last_updated_time {
             m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.name {
+        if let Some(x) = self.name {
             m.push(("Name".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.owner {
+        if let Some(x) = self.owner {
             m.push(("Owner".to_string(), e_bundle_owner(x)));
         }
-        if let Some(x) = &self.root_storage {
+        if let Some(x) = self.root_storage {
             m.push(("RootStorage".to_string(), e_root_storage(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_workspace_bundle_state(x)));
         }
-        if let Some(x) = &self.user_storage {
+        if let Some(x) = self.user_storage {
             m.push(("UserStorage".to_string(), e_user_storage(x)));
         }
         Value::Map(m)
@@ -13238,18 +13229,18 @@ impl Shape for WorkspaceConnectionStatus {
             workspace_id: f_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.connection_state {
+        if let Some(x) = self.connection_state {
             m.push(("ConnectionState".to_string(), e_connection_state(x)));
         }
-        if let Some(x) = &self.connection_state_check_timestamp {
+        if let Some(x) = self.connection_state_check_timestamp {
             m.push(("ConnectionStateCheckTimestamp".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.last_known_user_connection_timestamp {
+        if let Some(x) = self.last_known_user_connection_timestamp {
             m.push(("LastKnownUserConnectionTimestamp".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.workspace_id {
+        if let Some(x) = self.workspace_id {
             m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -13331,24 +13322,24 @@ impl Shape for WorkspaceCreationProperties {
             user_enabled_as_local_administrator: f_user_enabled_as_local_administrator,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
-        if let Some(x) = &self.custom_security_group_id {
+        if let Some(x) = self.custom_security_group_id {
             m.push(("CustomSecurityGroupId".to_string(), e_security_group_id(x)));
         }
-        if let Some(x) = &self.default_ou {
+        if let Some(x) = self.default_ou {
             m.push(("DefaultOu".to_string(), e_default_ou(x)));
         }
-        if let Some(x) = &self.enable_internet_access {
+        if let Some(x) = self.enable_internet_access {
             m.push(("EnableInternetAccess".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.enable_maintenance_mode {
+        if let Some(x) = self.enable_maintenance_mode {
             m.push(("EnableMaintenanceMode".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.instance_iam_role_arn {
+        if let Some(x) = self.instance_iam_role_arn {
             m.push(("InstanceIamRoleArn".to_string(), e_arn(x)));
         }
-        if let Some(x) = &self.user_enabled_as_local_administrator {
+        if let Some(x) = self.user_enabled_as_local_administrator {
             m.push(("UserEnabledAsLocalAdministrator".to_string(), e_boolean_object(x)));
         }
         Value::Map(m)
@@ -13637,114 +13628,114 @@ impl Shape for WorkspaceDirectory {
             ip_group_ids: f_ip_group_ids,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(30);
-        if let Some(x) = &self.active_directory_config {
+        if let Some(x) = self.active_directory_config {
             m.push(("ActiveDirectoryConfig".to_string(), e_active_directory_config(x)));
         }
-        if let Some(x) = &self.alias {
+        if let Some(x) = self.alias {
             m.push(("Alias".to_string(), e_alias(x)));
         }
-        if let Some(x) = &self.certificate_based_auth_properties {
+        if let Some(x) = self.certificate_based_auth_properties {
             m.push((
                 "CertificateBasedAuthProperties".to_string(),
                 e_certificate_based_auth_properties(x),
             ));
         }
-        if let Some(x) = &self.customer_user_name {
+        if let Some(x) = self.customer_user_name {
             m.push(("CustomerUserName".to_string(), e_user_name(x)));
         }
-        if let Some(x) = &self.directory_id {
+        if let Some(x) = self.directory_id {
             m.push(("DirectoryId".to_string(), e_directory_id(x)));
         }
-        if let Some(x) = &self.directory_name {
+        if let Some(x) = self.directory_name {
             m.push(("DirectoryName".to_string(), e_directory_name(x)));
         }
-        if let Some(x) = &self.directory_type {
+        if let Some(x) = self.directory_type {
             m.push(("DirectoryType".to_string(), e_workspace_directory_type(x)));
         }
-        if let Some(x) = &self.dns_ip_addresses {
+        if let Some(x) = self.dns_ip_addresses {
             m.push(("DnsIpAddresses".to_string(), e_dns_ip_addresses(x)));
         }
-        if let Some(x) = &self.dns_ipv6_addresses {
+        if let Some(x) = self.dns_ipv6_addresses {
             m.push(("DnsIpv6Addresses".to_string(), e_dns_ipv6_addresses(x)));
         }
-        if let Some(x) = &self.endpoint_encryption_mode {
+        if let Some(x) = self.endpoint_encryption_mode {
             m.push((
                 "EndpointEncryptionMode".to_string(),
                 e_endpoint_encryption_mode(x),
             ));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.idc_config {
+        if let Some(x) = self.idc_config {
             m.push(("IDCConfig".to_string(), e_idc_config(x)));
         }
-        if let Some(x) = &self.iam_role_id {
+        if let Some(x) = self.iam_role_id {
             m.push(("IamRoleId".to_string(), e_arn(x)));
         }
-        if let Some(x) = &self.microsoft_entra_config {
+        if let Some(x) = self.microsoft_entra_config {
             m.push(("MicrosoftEntraConfig".to_string(), e_microsoft_entra_config(x)));
         }
-        if let Some(x) = &self.registration_code {
+        if let Some(x) = self.registration_code {
             m.push(("RegistrationCode".to_string(), e_registration_code(x)));
         }
-        if let Some(x) = &self.saml_properties {
+        if let Some(x) = self.saml_properties {
             m.push(("SamlProperties".to_string(), e_saml_properties(x)));
         }
-        if let Some(x) = &self.selfservice_permissions {
+        if let Some(x) = self.selfservice_permissions {
             m.push(("SelfservicePermissions".to_string(), e_selfservice_permissions(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_workspace_directory_state(x)));
         }
-        if let Some(x) = &self.streaming_properties {
+        if let Some(x) = self.streaming_properties {
             m.push(("StreamingProperties".to_string(), e_streaming_properties(x)));
         }
-        if let Some(x) = &self.subnet_ids {
+        if let Some(x) = self.subnet_ids {
             m.push(("SubnetIds".to_string(), e_subnet_ids(x)));
         }
-        if let Some(x) = &self.tenancy {
+        if let Some(x) = self.tenancy {
             m.push(("Tenancy".to_string(), e_tenancy(x)));
         }
-        if let Some(x) = &self.user_identity_type {
+        if let Some(x) = self.user_identity_type {
             m.push(("UserIdentityType".to_string(), e_user_identity_type(x)));
         }
-        if let Some(x) = &self.workspace_access_properties {
+        if let Some(x) = self.workspace_access_properties {
             m.push((
                 "WorkspaceAccessProperties".to_string(),
                 e_workspace_access_properties(x),
             ));
         }
-        if let Some(x) = &self.workspace_creation_properties {
+        if let Some(x) = self.workspace_creation_properties {
             m.push((
                 "WorkspaceCreationProperties".to_string(),
                 e_default_workspace_creation_properties(x),
             ));
         }
-        if let Some(x) = &self.workspace_directory_description {
+        if let Some(x) = self.workspace_directory_description {
             m.push((
                 "WorkspaceDirectoryDescription".to_string(),
                 e_workspace_directory_description(x),
             ));
         }
-        if let Some(x) = &self.workspace_directory_name {
+        if let Some(x) = self.workspace_directory_name {
             m.push((
                 "WorkspaceDirectoryName".to_string(),
                 e_workspace_directory_name(x),
             ));
         }
-        if let Some(x) = &self.workspace_os_user_mode {
+        if let Some(x) = self.workspace_os_user_mode {
             m.push(("WorkspaceOsUserMode".to_string(), e_workspace_os_user_mode(x)));
         }
-        if let Some(x) = &self.workspace_security_group_id {
+        if let Some(x) = self.workspace_security_group_id {
             m.push(("WorkspaceSecurityGroupId".to_string(), e_security_group_id(x)));
         }
-        if let Some(x) = &self.workspace_type {
+        if let Some(x) = self.workspace_type {
             m.push(("WorkspaceType".to_string(), e_workspace_type(x)));
         }
-        if let Some(x) = &self.ip_group_ids {
+        if let Some(x) = self.ip_group_ids {
             m.push(("ipGroupIds".to_string(), e_ip_group_id_list(x)));
         }
         Value::Map(m)
@@ -13857,45 +13848,45 @@ impl Shape for WorkspaceImage {
             updates: f_updates,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(12);
-        if let Some(x) = &self.created {
+        if let Some(x) = self.created {
             m.push(("Created".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.description {
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_workspace_image_description(x)));
         }
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_workspace_image_error_code(x)));
         }
-        if let Some(x) = &self.error_details {
+        if let Some(x) = self.error_details {
             m.push(("ErrorDetails".to_string(), e_error_details_list(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_description(x)));
         }
-        if let Some(x) = &self.image_id {
+        if let Some(x) = self.image_id {
             m.push(("ImageId".to_string(), e_workspace_image_id(x)));
         }
-        if let Some(x) = &self.name {
+        if let Some(x) = self.name {
             m.push(("Name".to_string(), e_workspace_image_name(x)));
         }
-        if let Some(x) = &self.operating_system {
+        if let Some(x) = self.operating_system {
             m.push(("OperatingSystem".to_string(), e_operating_system(x)));
         }
-        if let Some(x) = &self.owner_account_id {
+        if let Some(x) = self.owner_account_id {
             m.push(("OwnerAccountId".to_string(), e_aws_account(x)));
         }
-        if let Some(x) = &self.required_tenancy {
+        if let Some(x) = self.required_tenancy {
             m.push((
                 "RequiredTenancy".to_string(),
                 e_workspace_image_required_tenancy(x),
             ));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_workspace_image_state(x)));
         }
-        if let Some(x) = &self.updates {
+        if let Some(x) = self.updates {
             m.push(("Updates".to_string(), e_update_result(x)));
         }
         Value::Map(m)
@@ -14007,39 +13998,39 @@ impl Shape for WorkspaceProperties {
             user_volume_size_gib: f_user_volume_size_gib,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(9);
-        if let Some(x) = &self.compute_type_name {
+        if let Some(x) = self.compute_type_name {
             m.push(("ComputeTypeName".to_string(), e_compute(x)));
         }
-        if let Some(x) = &self.global_accelerator {
+        if let Some(x) = self.global_accelerator {
             m.push((
                 "GlobalAccelerator".to_string(),
                 e_global_accelerator_for_work_space(x),
             ));
         }
-        if let Some(x) = &self.nested_virtualization_enabled {
+        if let Some(x) = self.nested_virtualization_enabled {
             m.push(("NestedVirtualizationEnabled".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.operating_system_name {
+        if let Some(x) = self.operating_system_name {
             m.push(("OperatingSystemName".to_string(), e_operating_system_name(x)));
         }
-        if let Some(x) = &self.protocols {
+        if let Some(x) = self.protocols {
             m.push(("Protocols".to_string(), e_protocol_list(x)));
         }
-        if let Some(x) = &self.root_volume_size_gib {
+        if let Some(x) = self.root_volume_size_gib {
             m.push(("RootVolumeSizeGib".to_string(), e_root_volume_size_gib(x)));
         }
-        if let Some(x) = &self.running_mode {
+        if let Some(x) = self.running_mode {
             m.push(("RunningMode".to_string(), e_running_mode(x)));
         }
-        if let Some(x) = &self.running_mode_auto_stop_timeout_in_minutes {
+        if let Some(x) = self.running_mode_auto_stop_timeout_in_minutes {
             m.push((
                 "RunningModeAutoStopTimeoutInMinutes".to_string(),
                 e_running_mode_auto_stop_timeout_in_minutes(x),
             ));
         }
-        if let Some(x) = &self.user_volume_size_gib {
+        if let Some(x) = self.user_volume_size_gib {
             m.push(("UserVolumeSizeGib".to_string(), e_user_volume_size_gib(x)));
         }
         Value::Map(m)
@@ -14154,30 +14145,30 @@ impl Shape for WorkspaceRequest {
             workspace_properties: f_workspace_properties,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(10);
-        m.push(("BundleId".to_string(), e_bundle_id(&self.bundle_id)));
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
-        if let Some(x) = &self.ipv6_address {
+        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        if let Some(x) = self.ipv6_address {
             m.push(("Ipv6Address".to_string(), e_ipv6_address(x)));
         }
-        if let Some(x) = &self.root_volume_encryption_enabled {
+        if let Some(x) = self.root_volume_encryption_enabled {
             m.push(("RootVolumeEncryptionEnabled".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.tags {
+        if let Some(x) = self.tags {
             m.push(("Tags".to_string(), e_tag_list(x)));
         }
-        m.push(("UserName".to_string(), e_user_name(&self.user_name)));
-        if let Some(x) = &self.user_volume_encryption_enabled {
+        m.push(("UserName".to_string(), e_user_name(self.user_name)));
+        if let Some(x) = self.user_volume_encryption_enabled {
             m.push(("UserVolumeEncryptionEnabled".to_string(), e_boolean_object(x)));
         }
-        if let Some(x) = &self.volume_encryption_key {
+        if let Some(x) = self.volume_encryption_key {
             m.push(("VolumeEncryptionKey".to_string(), e_volume_encryption_key(x)));
         }
-        if let Some(x) = &self.workspace_name {
+        if let Some(x) = self.workspace_name {
             m.push(("WorkspaceName".to_string(), e_workspace_name(x)));
         }
-        if let Some(x) = &self.workspace_properties {
+        if let Some(x) = self.workspace_properties {
             m.push(("WorkspaceProperties".to_string(), e_workspace_properties(x)));
         }
         Value::Map(m)
@@ -14260,30 +14251,30 @@ impl Shape for WorkspaceResourceAssociation {
             workspace_id: f_workspace_id,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
-        if let Some(x) = &self.associated_resource_id {
+        if let Some(x) = self.associated_resource_id {
             m.push(("AssociatedResourceId".to_string(), e_non_empty_string(x)));
         }
-        if let Some(x) = &self.associated_resource_type {
+        if let Some(x) = self.associated_resource_type {
             m.push((
                 "AssociatedResourceType".to_string(),
                 e_work_space_associated_resource_type(x),
             ));
         }
-        if let Some(x) = &self.created {
+        if let Some(x) = self.created {
             m.push(("Created".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.last_updated_time {
+        if let Some(x) = self.last_updated_time {
             m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.state {
+        if let Some(x) = self.state {
             m.push(("State".to_string(), e_association_state(x)));
         }
-        if let Some(x) = &self.state_reason {
+        if let Some(x) = self.state_reason {
             m.push(("StateReason".to_string(), e_association_state_reason(x)));
         }
-        if let Some(x) = &self.workspace_id {
+        if let Some(x) = self.workspace_id {
             m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
         }
         Value::Map(m)
@@ -14329,18 +14320,18 @@ impl Shape for WorkspacesIpGroup {
             user_rules: f_user_rules,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        if let Some(x) = &self.group_desc {
+        if let Some(x) = self.group_desc {
             m.push(("groupDesc".to_string(), e_ip_group_desc(x)));
         }
-        if let Some(x) = &self.group_id {
+        if let Some(x) = self.group_id {
             m.push(("groupId".to_string(), e_ip_group_id(x)));
         }
-        if let Some(x) = &self.group_name {
+        if let Some(x) = self.group_name {
             m.push(("groupName".to_string(), e_ip_group_name(x)));
         }
-        if let Some(x) = &self.user_rules {
+        if let Some(x) = self.user_rules {
             m.push(("userRules".to_string(), e_ip_rule_list(x)));
         }
         Value::Map(m)
@@ -14477,36 +14468,33 @@ impl Shape for WorkspacesPool {
             timeout_settings: f_timeout_settings,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(13);
-        if let Some(x) = &self.application_settings {
+        if let Some(x) = self.application_settings {
             m.push((
                 "ApplicationSettings".to_string(),
                 e_application_settings_response(x),
             ));
         }
-        m.push(("BundleId".to_string(), e_bundle_id(&self.bundle_id)));
+        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
         m.push((
             "CapacityStatus".to_string(),
-            e_capacity_status(&self.capacity_status),
+            e_capacity_status(self.capacity_status),
         ));
-        m.push(("CreatedAt".to_string(), e_timestamp(&self.created_at)));
-        if let Some(x) = &self.description {
+        m.push(("CreatedAt".to_string(), e_timestamp(self.created_at)));
+        if let Some(x) = self.description {
             m.push(("Description".to_string(), e_update_description(x)));
         }
-        m.push(("DirectoryId".to_string(), e_directory_id(&self.directory_id)));
-        if let Some(x) = &self.errors {
+        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        if let Some(x) = self.errors {
             m.push(("Errors".to_string(), e_workspaces_pool_errors(x)));
         }
-        m.push(("PoolArn".to_string(), e_arn(&self.pool_arn)));
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(&self.pool_id)));
-        m.push(("PoolName".to_string(), e_workspaces_pool_name(&self.pool_name)));
-        m.push((
-            "RunningMode".to_string(),
-            e_pools_running_mode(&self.running_mode),
-        ));
-        m.push(("State".to_string(), e_workspaces_pool_state(&self.state)));
-        if let Some(x) = &self.timeout_settings {
+        m.push(("PoolArn".to_string(), e_arn(self.pool_arn)));
+        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        m.push(("PoolName".to_string(), e_workspaces_pool_name(self.pool_name)));
+        m.push(("RunningMode".to_string(), e_pools_running_mode(self.running_mode)));
+        m.push(("State".to_string(), e_workspaces_pool_state(self.state)));
+        if let Some(x) = self.timeout_settings {
             m.push(("TimeoutSettings".to_string(), e_timeout_settings(x)));
         }
         Value::Map(m)
@@ -14550,12 +14538,12 @@ impl Shape for WorkspacesPoolError {
             error_message: f_error_message,
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        if let Some(x) = &self.error_code {
+        if let Some(x) = self.error_code {
             m.push(("ErrorCode".to_string(), e_workspaces_pool_error_code(x)));
         }
-        if let Some(x) = &self.error_message {
+        if let Some(x) = self.error_message {
             m.push(("ErrorMessage".to_string(), e_error_message(x)));
         }
         Value::Map(m)
@@ -14657,32 +14645,32 @@ impl Shape for WorkspacesPoolSession {
             user_id: f_user_id.unwrap_or_default(),
         })
     }
-    fn encode(&self) -> Value {
+    fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(9);
-        if let Some(x) = &self.authentication_type {
+        if let Some(x) = self.authentication_type {
             m.push(("AuthenticationType".to_string(), e_authentication_type(x)));
         }
-        if let Some(x) = &self.connection_state {
+        if let Some(x) = self.connection_state {
             m.push(("ConnectionState".to_string(), e_session_connection_state(x)));
         }
-        if let Some(x) = &self.expiration_time {
+        if let Some(x) = self.expiration_time {
             m.push(("ExpirationTime".to_string(), e_timestamp(x)));
         }
-        if let Some(x) = &self.instance_id {
+        if let Some(x) = self.instance_id {
             m.push(("InstanceId".to_string(), e_session_instance_id(x)));
         }
-        if let Some(x) = &self.network_access_configuration {
+        if let Some(x) = self.network_access_configuration {
             m.push((
                 "NetworkAccessConfiguration".to_string(),
                 e_network_access_configuration(x),
             ));
         }
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(&self.pool_id)));
-        m.push(("SessionId".to_string(), e_amazon_uuid(&self.session_id)));
-        if let Some(x) = &self.start_time {
+        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        m.push(("SessionId".to_string(), e_amazon_uuid(self.session_id)));
+        if let Some(x) = self.start_time {
             m.push(("StartTime".to_string(), e_timestamp(x)));
         }
-        m.push(("UserId".to_string(), e_workspaces_pool_user_id(&self.user_id)));
+        m.push(("UserId".to_string(), e_workspaces_pool_user_id(self.user_id)));
         Value::Map(m)
     }
 }
@@ -14702,7 +14690,7 @@ fn d_aga_mode_for_directory_enum(
     }
 }
 
-fn e_aga_mode_for_directory_enum(x: &AGAModeForDirectoryEnum) -> Value {
+fn e_aga_mode_for_directory_enum(x: AGAModeForDirectoryEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -14721,7 +14709,7 @@ fn d_aga_mode_for_work_space_enum(
     }
 }
 
-fn e_aga_mode_for_work_space_enum(x: &AGAModeForWorkSpaceEnum) -> Value {
+fn e_aga_mode_for_work_space_enum(x: AGAModeForWorkSpaceEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -14740,7 +14728,7 @@ fn d_aga_preferred_protocol_for_directory(
     }
 }
 
-fn e_aga_preferred_protocol_for_directory(x: &AGAPreferredProtocolForDirectory) -> Value {
+fn e_aga_preferred_protocol_for_directory(x: AGAPreferredProtocolForDirectory) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -14759,7 +14747,7 @@ fn d_aga_preferred_protocol_for_work_space(
     }
 }
 
-fn e_aga_preferred_protocol_for_work_space(x: &AGAPreferredProtocolForWorkSpace) -> Value {
+fn e_aga_preferred_protocol_for_work_space(x: AGAPreferredProtocolForWorkSpace) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -14775,8 +14763,8 @@ fn d_arn(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Seriali
     Ok(s)
 }
 
-fn e_arn(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_arn(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_accept_account_link_invitation_request(
@@ -14787,8 +14775,8 @@ fn d_accept_account_link_invitation_request(
     AcceptAccountLinkInvitationRequest::decode(v, p, cx)
 }
 
-fn e_accept_account_link_invitation_request(x: &AcceptAccountLinkInvitationRequest) -> Value {
-    x.encode()
+fn e_accept_account_link_invitation_request(x: AcceptAccountLinkInvitationRequest) -> Value {
+    x.into_value()
 }
 
 fn d_accept_account_link_invitation_result(
@@ -14799,8 +14787,8 @@ fn d_accept_account_link_invitation_result(
     AcceptAccountLinkInvitationResult::decode(v, p, cx)
 }
 
-fn e_accept_account_link_invitation_result(x: &AcceptAccountLinkInvitationResult) -> Value {
-    x.encode()
+fn e_accept_account_link_invitation_result(x: AcceptAccountLinkInvitationResult) -> Value {
+    x.into_value()
 }
 
 fn d_access_endpoint(
@@ -14811,8 +14799,8 @@ fn d_access_endpoint(
     AccessEndpoint::decode(v, p, cx)
 }
 
-fn e_access_endpoint(x: &AccessEndpoint) -> Value {
-    x.encode()
+fn e_access_endpoint(x: AccessEndpoint) -> Value {
+    x.into_value()
 }
 
 fn d_access_endpoint_config(
@@ -14823,8 +14811,8 @@ fn d_access_endpoint_config(
     AccessEndpointConfig::decode(v, p, cx)
 }
 
-fn e_access_endpoint_config(x: &AccessEndpointConfig) -> Value {
-    x.encode()
+fn e_access_endpoint_config(x: AccessEndpointConfig) -> Value {
+    x.into_value()
 }
 
 fn d_access_endpoint_list(
@@ -14836,8 +14824,8 @@ fn d_access_endpoint_list(
     Ok(l)
 }
 
-fn e_access_endpoint_list(x: &Vec<AccessEndpoint>) -> Value {
-    Value::List(x.iter().map(e_access_endpoint).collect())
+fn e_access_endpoint_list(x: Vec<AccessEndpoint>) -> Value {
+    Value::List(x.into_iter().map(e_access_endpoint).collect())
 }
 
 fn d_access_endpoint_type(
@@ -14855,7 +14843,7 @@ fn d_access_endpoint_type(
     }
 }
 
-fn e_access_endpoint_type(x: &AccessEndpointType) -> Value {
+fn e_access_endpoint_type(x: AccessEndpointType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -14874,7 +14862,7 @@ fn d_access_property_value(
     }
 }
 
-fn e_access_property_value(x: &AccessPropertyValue) -> Value {
+fn e_access_property_value(x: AccessPropertyValue) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -14882,8 +14870,8 @@ fn d_account_link(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Accoun
     AccountLink::decode(v, p, cx)
 }
 
-fn e_account_link(x: &AccountLink) -> Value {
-    x.encode()
+fn e_account_link(x: AccountLink) -> Value {
+    x.into_value()
 }
 
 fn d_account_link_list(
@@ -14895,8 +14883,8 @@ fn d_account_link_list(
     Ok(l)
 }
 
-fn e_account_link_list(x: &Vec<AccountLink>) -> Value {
-    Value::List(x.iter().map(e_account_link).collect())
+fn e_account_link_list(x: Vec<AccountLink>) -> Value {
+    Value::List(x.into_iter().map(e_account_link).collect())
 }
 
 fn d_account_link_status_enum(
@@ -14914,7 +14902,7 @@ fn d_account_link_status_enum(
     }
 }
 
-fn e_account_link_status_enum(x: &AccountLinkStatusEnum) -> Value {
+fn e_account_link_status_enum(x: AccountLinkStatusEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -14926,8 +14914,8 @@ fn d_account_modification(
     AccountModification::decode(v, p, cx)
 }
 
-fn e_account_modification(x: &AccountModification) -> Value {
-    x.encode()
+fn e_account_modification(x: AccountModification) -> Value {
+    x.into_value()
 }
 
 fn d_account_modification_list(
@@ -14939,8 +14927,8 @@ fn d_account_modification_list(
     Ok(l)
 }
 
-fn e_account_modification_list(x: &Vec<AccountModification>) -> Value {
-    Value::List(x.iter().map(e_account_modification).collect())
+fn e_account_modification_list(x: Vec<AccountModification>) -> Value {
+    Value::List(x.into_iter().map(e_account_modification).collect())
 }
 
 fn d_active_directory_config(
@@ -14951,8 +14939,8 @@ fn d_active_directory_config(
     ActiveDirectoryConfig::decode(v, p, cx)
 }
 
-fn e_active_directory_config(x: &ActiveDirectoryConfig) -> Value {
-    x.encode()
+fn e_active_directory_config(x: ActiveDirectoryConfig) -> Value {
+    x.into_value()
 }
 
 fn d_active_user_sessions(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -14961,8 +14949,8 @@ fn d_active_user_sessions(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Resul
     Ok(n)
 }
 
-fn e_active_user_sessions(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_active_user_sessions(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_actual_user_sessions(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -14971,8 +14959,8 @@ fn d_actual_user_sessions(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Resul
     Ok(n)
 }
 
-fn e_actual_user_sessions(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_actual_user_sessions(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_add_in_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -14982,8 +14970,8 @@ fn d_add_in_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_add_in_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_add_in_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_add_in_url(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -14993,8 +14981,8 @@ fn d_add_in_url(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_add_in_url(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_add_in_url(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_alias(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15003,8 +14991,8 @@ fn d_alias(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Seria
     Ok(s)
 }
 
-fn e_alias(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_alias(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_alphanumeric_dash_underscore_non_empty_string(
@@ -15023,8 +15011,8 @@ fn d_alphanumeric_dash_underscore_non_empty_string(
     Ok(s)
 }
 
-fn e_alphanumeric_dash_underscore_non_empty_string(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_alphanumeric_dash_underscore_non_empty_string(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_amazon_uuid(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15040,8 +15028,8 @@ fn d_amazon_uuid(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_amazon_uuid(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_amazon_uuid(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_application(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Application, SerializationError> {
@@ -15055,7 +15043,7 @@ fn d_application(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Applica
     }
 }
 
-fn e_application(x: &Application) -> Value {
+fn e_application(x: Application) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15074,7 +15062,7 @@ fn d_application_associated_resource_type(
     }
 }
 
-fn e_application_associated_resource_type(x: &ApplicationAssociatedResourceType) -> Value {
+fn e_application_associated_resource_type(x: ApplicationAssociatedResourceType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15087,8 +15075,12 @@ fn d_application_associated_resource_type_list(
     Ok(l)
 }
 
-fn e_application_associated_resource_type_list(x: &Vec<ApplicationAssociatedResourceType>) -> Value {
-    Value::List(x.iter().map(e_application_associated_resource_type).collect())
+fn e_application_associated_resource_type_list(x: Vec<ApplicationAssociatedResourceType>) -> Value {
+    Value::List(
+        x.into_iter()
+            .map(e_application_associated_resource_type)
+            .collect(),
+    )
 }
 
 fn d_application_list(
@@ -15101,8 +15093,8 @@ fn d_application_list(
     Ok(l)
 }
 
-fn e_application_list(x: &Vec<Application>) -> Value {
-    Value::List(x.iter().map(e_application).collect())
+fn e_application_list(x: Vec<Application>) -> Value {
+    Value::List(x.into_iter().map(e_application).collect())
 }
 
 fn d_application_resource_association(
@@ -15113,8 +15105,8 @@ fn d_application_resource_association(
     ApplicationResourceAssociation::decode(v, p, cx)
 }
 
-fn e_application_resource_association(x: &ApplicationResourceAssociation) -> Value {
-    x.encode()
+fn e_application_resource_association(x: ApplicationResourceAssociation) -> Value {
+    x.into_value()
 }
 
 fn d_application_resource_association_list(
@@ -15126,8 +15118,8 @@ fn d_application_resource_association_list(
     Ok(l)
 }
 
-fn e_application_resource_association_list(x: &Vec<ApplicationResourceAssociation>) -> Value {
-    Value::List(x.iter().map(e_application_resource_association).collect())
+fn e_application_resource_association_list(x: Vec<ApplicationResourceAssociation>) -> Value {
+    Value::List(x.into_iter().map(e_application_resource_association).collect())
 }
 
 fn d_application_settings_request(
@@ -15138,8 +15130,8 @@ fn d_application_settings_request(
     ApplicationSettingsRequest::decode(v, p, cx)
 }
 
-fn e_application_settings_request(x: &ApplicationSettingsRequest) -> Value {
-    x.encode()
+fn e_application_settings_request(x: ApplicationSettingsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_application_settings_response(
@@ -15150,8 +15142,8 @@ fn d_application_settings_response(
     ApplicationSettingsResponse::decode(v, p, cx)
 }
 
-fn e_application_settings_response(x: &ApplicationSettingsResponse) -> Value {
-    x.encode()
+fn e_application_settings_response(x: ApplicationSettingsResponse) -> Value {
+    x.into_value()
 }
 
 fn d_application_settings_status_enum(
@@ -15169,7 +15161,7 @@ fn d_application_settings_status_enum(
     }
 }
 
-fn e_application_settings_status_enum(x: &ApplicationSettingsStatusEnum) -> Value {
+fn e_application_settings_status_enum(x: ApplicationSettingsStatusEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15181,8 +15173,8 @@ fn d_associate_connection_alias_request(
     AssociateConnectionAliasRequest::decode(v, p, cx)
 }
 
-fn e_associate_connection_alias_request(x: &AssociateConnectionAliasRequest) -> Value {
-    x.encode()
+fn e_associate_connection_alias_request(x: AssociateConnectionAliasRequest) -> Value {
+    x.into_value()
 }
 
 fn d_associate_connection_alias_result(
@@ -15193,8 +15185,8 @@ fn d_associate_connection_alias_result(
     AssociateConnectionAliasResult::decode(v, p, cx)
 }
 
-fn e_associate_connection_alias_result(x: &AssociateConnectionAliasResult) -> Value {
-    x.encode()
+fn e_associate_connection_alias_result(x: AssociateConnectionAliasResult) -> Value {
+    x.into_value()
 }
 
 fn d_associate_ip_groups_request(
@@ -15205,8 +15197,8 @@ fn d_associate_ip_groups_request(
     AssociateIpGroupsRequest::decode(v, p, cx)
 }
 
-fn e_associate_ip_groups_request(x: &AssociateIpGroupsRequest) -> Value {
-    x.encode()
+fn e_associate_ip_groups_request(x: AssociateIpGroupsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_associate_ip_groups_result(
@@ -15217,8 +15209,8 @@ fn d_associate_ip_groups_result(
     AssociateIpGroupsResult::decode(v, p, cx)
 }
 
-fn e_associate_ip_groups_result(x: &AssociateIpGroupsResult) -> Value {
-    x.encode()
+fn e_associate_ip_groups_result(x: AssociateIpGroupsResult) -> Value {
+    x.into_value()
 }
 
 fn d_associate_workspace_application_request(
@@ -15229,8 +15221,8 @@ fn d_associate_workspace_application_request(
     AssociateWorkspaceApplicationRequest::decode(v, p, cx)
 }
 
-fn e_associate_workspace_application_request(x: &AssociateWorkspaceApplicationRequest) -> Value {
-    x.encode()
+fn e_associate_workspace_application_request(x: AssociateWorkspaceApplicationRequest) -> Value {
+    x.into_value()
 }
 
 fn d_associate_workspace_application_result(
@@ -15241,8 +15233,8 @@ fn d_associate_workspace_application_result(
     AssociateWorkspaceApplicationResult::decode(v, p, cx)
 }
 
-fn e_associate_workspace_application_result(x: &AssociateWorkspaceApplicationResult) -> Value {
-    x.encode()
+fn e_associate_workspace_application_result(x: AssociateWorkspaceApplicationResult) -> Value {
+    x.into_value()
 }
 
 fn d_association_error_code(
@@ -15260,7 +15252,7 @@ fn d_association_error_code(
     }
 }
 
-fn e_association_error_code(x: &AssociationErrorCode) -> Value {
+fn e_association_error_code(x: AssociationErrorCode) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15279,7 +15271,7 @@ fn d_association_state(
     }
 }
 
-fn e_association_state(x: &AssociationState) -> Value {
+fn e_association_state(x: AssociationState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15291,8 +15283,8 @@ fn d_association_state_reason(
     AssociationStateReason::decode(v, p, cx)
 }
 
-fn e_association_state_reason(x: &AssociationStateReason) -> Value {
-    x.encode()
+fn e_association_state_reason(x: AssociationStateReason) -> Value {
+    x.into_value()
 }
 
 fn d_association_status(
@@ -15310,7 +15302,7 @@ fn d_association_status(
     }
 }
 
-fn e_association_status(x: &AssociationStatus) -> Value {
+fn e_association_status(x: AssociationStatus) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15329,7 +15321,7 @@ fn d_authentication_type(
     }
 }
 
-fn e_authentication_type(x: &AuthenticationType) -> Value {
+fn e_authentication_type(x: AuthenticationType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15341,8 +15333,8 @@ fn d_authorize_ip_rules_request(
     AuthorizeIpRulesRequest::decode(v, p, cx)
 }
 
-fn e_authorize_ip_rules_request(x: &AuthorizeIpRulesRequest) -> Value {
-    x.encode()
+fn e_authorize_ip_rules_request(x: AuthorizeIpRulesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_authorize_ip_rules_result(
@@ -15353,8 +15345,8 @@ fn d_authorize_ip_rules_result(
     AuthorizeIpRulesResult::decode(v, p, cx)
 }
 
-fn e_authorize_ip_rules_result(x: &AuthorizeIpRulesResult) -> Value {
-    x.encode()
+fn e_authorize_ip_rules_result(x: AuthorizeIpRulesResult) -> Value {
+    x.into_value()
 }
 
 fn d_available_user_sessions(
@@ -15367,8 +15359,8 @@ fn d_available_user_sessions(
     Ok(n)
 }
 
-fn e_available_user_sessions(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_available_user_sessions(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_aws_account(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15377,8 +15369,8 @@ fn d_aws_account(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_aws_account(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_aws_account(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_boolean_object(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<bool, SerializationError> {
@@ -15386,8 +15378,8 @@ fn d_boolean_object(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<bool
     read_bool(v, p)
 }
 
-fn e_boolean_object(x: &bool) -> Value {
-    Value::Bool(*x)
+fn e_boolean_object(x: bool) -> Value {
+    Value::Bool(x)
 }
 
 fn d_bundle_associated_resource_type(
@@ -15405,7 +15397,7 @@ fn d_bundle_associated_resource_type(
     }
 }
 
-fn e_bundle_associated_resource_type(x: &BundleAssociatedResourceType) -> Value {
+fn e_bundle_associated_resource_type(x: BundleAssociatedResourceType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15418,8 +15410,8 @@ fn d_bundle_associated_resource_type_list(
     Ok(l)
 }
 
-fn e_bundle_associated_resource_type_list(x: &Vec<BundleAssociatedResourceType>) -> Value {
-    Value::List(x.iter().map(e_bundle_associated_resource_type).collect())
+fn e_bundle_associated_resource_type_list(x: Vec<BundleAssociatedResourceType>) -> Value {
+    Value::List(x.into_iter().map(e_bundle_associated_resource_type).collect())
 }
 
 fn d_bundle_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15428,8 +15420,8 @@ fn d_bundle_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
     Ok(s)
 }
 
-fn e_bundle_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_bundle_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_bundle_id_list(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -15438,8 +15430,8 @@ fn d_bundle_id_list(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<
     Ok(l)
 }
 
-fn e_bundle_id_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_bundle_id).collect())
+fn e_bundle_id_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_bundle_id).collect())
 }
 
 fn d_bundle_list(
@@ -15451,8 +15443,8 @@ fn d_bundle_list(
     Ok(l)
 }
 
-fn e_bundle_list(x: &Vec<WorkspaceBundle>) -> Value {
-    Value::List(x.iter().map(e_workspace_bundle).collect())
+fn e_bundle_list(x: Vec<WorkspaceBundle>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_bundle).collect())
 }
 
 fn d_bundle_owner(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15461,8 +15453,8 @@ fn d_bundle_owner(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_bundle_owner(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_bundle_owner(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_bundle_resource_association(
@@ -15473,8 +15465,8 @@ fn d_bundle_resource_association(
     BundleResourceAssociation::decode(v, p, cx)
 }
 
-fn e_bundle_resource_association(x: &BundleResourceAssociation) -> Value {
-    x.encode()
+fn e_bundle_resource_association(x: BundleResourceAssociation) -> Value {
+    x.into_value()
 }
 
 fn d_bundle_resource_association_list(
@@ -15486,8 +15478,8 @@ fn d_bundle_resource_association_list(
     Ok(l)
 }
 
-fn e_bundle_resource_association_list(x: &Vec<BundleResourceAssociation>) -> Value {
-    Value::List(x.iter().map(e_bundle_resource_association).collect())
+fn e_bundle_resource_association_list(x: Vec<BundleResourceAssociation>) -> Value {
+    Value::List(x.into_iter().map(e_bundle_resource_association).collect())
 }
 
 fn d_bundle_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<BundleType, SerializationError> {
@@ -15501,7 +15493,7 @@ fn d_bundle_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<BundleT
     }
 }
 
-fn e_bundle_type(x: &BundleType) -> Value {
+fn e_bundle_type(x: BundleType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15509,8 +15501,8 @@ fn d_capacity(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Capacity, 
     Capacity::decode(v, p, cx)
 }
 
-fn e_capacity(x: &Capacity) -> Value {
-    x.encode()
+fn e_capacity(x: Capacity) -> Value {
+    x.into_value()
 }
 
 fn d_capacity_status(
@@ -15521,8 +15513,8 @@ fn d_capacity_status(
     CapacityStatus::decode(v, p, cx)
 }
 
-fn e_capacity_status(x: &CapacityStatus) -> Value {
-    x.encode()
+fn e_capacity_status(x: CapacityStatus) -> Value {
+    x.into_value()
 }
 
 fn d_certificate_authority_arn(
@@ -15542,8 +15534,8 @@ fn d_certificate_authority_arn(
     Ok(s)
 }
 
-fn e_certificate_authority_arn(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_certificate_authority_arn(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_certificate_based_auth_properties(
@@ -15554,8 +15546,8 @@ fn d_certificate_based_auth_properties(
     CertificateBasedAuthProperties::decode(v, p, cx)
 }
 
-fn e_certificate_based_auth_properties(x: &CertificateBasedAuthProperties) -> Value {
-    x.encode()
+fn e_certificate_based_auth_properties(x: CertificateBasedAuthProperties) -> Value {
+    x.into_value()
 }
 
 fn d_certificate_based_auth_status_enum(
@@ -15573,7 +15565,7 @@ fn d_certificate_based_auth_status_enum(
     }
 }
 
-fn e_certificate_based_auth_status_enum(x: &CertificateBasedAuthStatusEnum) -> Value {
+fn e_certificate_based_auth_status_enum(x: CertificateBasedAuthStatusEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15592,7 +15584,7 @@ fn d_client_device_type(
     }
 }
 
-fn e_client_device_type(x: &ClientDeviceType) -> Value {
+fn e_client_device_type(x: ClientDeviceType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15606,8 +15598,8 @@ fn d_client_device_type_list(
     Ok(l)
 }
 
-fn e_client_device_type_list(x: &Vec<ClientDeviceType>) -> Value {
-    Value::List(x.iter().map(e_client_device_type).collect())
+fn e_client_device_type_list(x: Vec<ClientDeviceType>) -> Value {
+    Value::List(x.into_iter().map(e_client_device_type).collect())
 }
 
 fn d_client_email(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15623,8 +15615,8 @@ fn d_client_email(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_client_email(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_client_email(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_client_experience_policy(
@@ -15638,8 +15630,8 @@ fn d_client_experience_policy(
     Ok(s)
 }
 
-fn e_client_experience_policy(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_client_experience_policy(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_client_locale(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15649,8 +15641,8 @@ fn d_client_locale(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Strin
     Ok(s)
 }
 
-fn e_client_locale(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_client_locale(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_client_login_message(
@@ -15664,8 +15656,8 @@ fn d_client_login_message(
     Ok(s)
 }
 
-fn e_client_login_message(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_client_login_message(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_client_properties(
@@ -15676,8 +15668,8 @@ fn d_client_properties(
     ClientProperties::decode(v, p, cx)
 }
 
-fn e_client_properties(x: &ClientProperties) -> Value {
-    x.encode()
+fn e_client_properties(x: ClientProperties) -> Value {
+    x.into_value()
 }
 
 fn d_client_properties_list(
@@ -15689,8 +15681,8 @@ fn d_client_properties_list(
     Ok(l)
 }
 
-fn e_client_properties_list(x: &Vec<ClientPropertiesResult>) -> Value {
-    Value::List(x.iter().map(e_client_properties_result).collect())
+fn e_client_properties_list(x: Vec<ClientPropertiesResult>) -> Value {
+    Value::List(x.into_iter().map(e_client_properties_result).collect())
 }
 
 fn d_client_properties_result(
@@ -15701,8 +15693,8 @@ fn d_client_properties_result(
     ClientPropertiesResult::decode(v, p, cx)
 }
 
-fn e_client_properties_result(x: &ClientPropertiesResult) -> Value {
-    x.encode()
+fn e_client_properties_result(x: ClientPropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_client_token(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15711,8 +15703,8 @@ fn d_client_token(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_client_token(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_client_token(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_client_url(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15722,8 +15714,8 @@ fn d_client_url(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_client_url(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_client_url(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_compute(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Compute, SerializationError> {
@@ -15737,7 +15729,7 @@ fn d_compute(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Compute, Se
     }
 }
 
-fn e_compute(x: &Compute) -> Value {
+fn e_compute(x: Compute) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15746,16 +15738,16 @@ fn d_compute_list(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Co
     Ok(l)
 }
 
-fn e_compute_list(x: &Vec<Compute>) -> Value {
-    Value::List(x.iter().map(e_compute).collect())
+fn e_compute_list(x: Vec<Compute>) -> Value {
+    Value::List(x.into_iter().map(e_compute).collect())
 }
 
 fn d_compute_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<ComputeType, SerializationError> {
     ComputeType::decode(v, p, cx)
 }
 
-fn e_compute_type(x: &ComputeType) -> Value {
-    x.encode()
+fn e_compute_type(x: ComputeType) -> Value {
+    x.into_value()
 }
 
 fn d_computer_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15764,8 +15756,8 @@ fn d_computer_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Strin
     Ok(s)
 }
 
-fn e_computer_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_computer_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_connect_client_add_in(
@@ -15776,8 +15768,8 @@ fn d_connect_client_add_in(
     ConnectClientAddIn::decode(v, p, cx)
 }
 
-fn e_connect_client_add_in(x: &ConnectClientAddIn) -> Value {
-    x.encode()
+fn e_connect_client_add_in(x: ConnectClientAddIn) -> Value {
+    x.into_value()
 }
 
 fn d_connect_client_add_in_list(
@@ -15789,8 +15781,8 @@ fn d_connect_client_add_in_list(
     Ok(l)
 }
 
-fn e_connect_client_add_in_list(x: &Vec<ConnectClientAddIn>) -> Value {
-    Value::List(x.iter().map(e_connect_client_add_in).collect())
+fn e_connect_client_add_in_list(x: Vec<ConnectClientAddIn>) -> Value {
+    Value::List(x.into_iter().map(e_connect_client_add_in).collect())
 }
 
 fn d_connection_alias(
@@ -15801,8 +15793,8 @@ fn d_connection_alias(
     ConnectionAlias::decode(v, p, cx)
 }
 
-fn e_connection_alias(x: &ConnectionAlias) -> Value {
-    x.encode()
+fn e_connection_alias(x: ConnectionAlias) -> Value {
+    x.into_value()
 }
 
 fn d_connection_alias_association(
@@ -15813,8 +15805,8 @@ fn d_connection_alias_association(
     ConnectionAliasAssociation::decode(v, p, cx)
 }
 
-fn e_connection_alias_association(x: &ConnectionAliasAssociation) -> Value {
-    x.encode()
+fn e_connection_alias_association(x: ConnectionAliasAssociation) -> Value {
+    x.into_value()
 }
 
 fn d_connection_alias_association_list(
@@ -15827,8 +15819,8 @@ fn d_connection_alias_association_list(
     Ok(l)
 }
 
-fn e_connection_alias_association_list(x: &Vec<ConnectionAliasAssociation>) -> Value {
-    Value::List(x.iter().map(e_connection_alias_association).collect())
+fn e_connection_alias_association_list(x: Vec<ConnectionAliasAssociation>) -> Value {
+    Value::List(x.into_iter().map(e_connection_alias_association).collect())
 }
 
 fn d_connection_alias_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -15838,8 +15830,8 @@ fn d_connection_alias_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result
     Ok(s)
 }
 
-fn e_connection_alias_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_connection_alias_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_connection_alias_id_list(
@@ -15852,8 +15844,8 @@ fn d_connection_alias_id_list(
     Ok(l)
 }
 
-fn e_connection_alias_id_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_connection_alias_id).collect())
+fn e_connection_alias_id_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_connection_alias_id).collect())
 }
 
 fn d_connection_alias_list(
@@ -15866,8 +15858,8 @@ fn d_connection_alias_list(
     Ok(l)
 }
 
-fn e_connection_alias_list(x: &Vec<ConnectionAlias>) -> Value {
-    Value::List(x.iter().map(e_connection_alias).collect())
+fn e_connection_alias_list(x: Vec<ConnectionAlias>) -> Value {
+    Value::List(x.into_iter().map(e_connection_alias).collect())
 }
 
 fn d_connection_alias_permission(
@@ -15878,8 +15870,8 @@ fn d_connection_alias_permission(
     ConnectionAliasPermission::decode(v, p, cx)
 }
 
-fn e_connection_alias_permission(x: &ConnectionAliasPermission) -> Value {
-    x.encode()
+fn e_connection_alias_permission(x: ConnectionAliasPermission) -> Value {
+    x.into_value()
 }
 
 fn d_connection_alias_permissions(
@@ -15892,8 +15884,8 @@ fn d_connection_alias_permissions(
     Ok(l)
 }
 
-fn e_connection_alias_permissions(x: &Vec<ConnectionAliasPermission>) -> Value {
-    Value::List(x.iter().map(e_connection_alias_permission).collect())
+fn e_connection_alias_permissions(x: Vec<ConnectionAliasPermission>) -> Value {
+    Value::List(x.into_iter().map(e_connection_alias_permission).collect())
 }
 
 fn d_connection_alias_state(
@@ -15911,7 +15903,7 @@ fn d_connection_alias_state(
     }
 }
 
-fn e_connection_alias_state(x: &ConnectionAliasState) -> Value {
+fn e_connection_alias_state(x: ConnectionAliasState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15926,8 +15918,8 @@ fn d_connection_identifier(
     Ok(s)
 }
 
-fn e_connection_identifier(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_connection_identifier(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_connection_state(
@@ -15945,7 +15937,7 @@ fn d_connection_state(
     }
 }
 
-fn e_connection_state(x: &ConnectionState) -> Value {
+fn e_connection_state(x: ConnectionState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -15956,8 +15948,8 @@ fn d_connection_string(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<S
     Ok(s)
 }
 
-fn e_connection_string(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_connection_string(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_copy_workspace_image_request(
@@ -15968,8 +15960,8 @@ fn d_copy_workspace_image_request(
     CopyWorkspaceImageRequest::decode(v, p, cx)
 }
 
-fn e_copy_workspace_image_request(x: &CopyWorkspaceImageRequest) -> Value {
-    x.encode()
+fn e_copy_workspace_image_request(x: CopyWorkspaceImageRequest) -> Value {
+    x.into_value()
 }
 
 fn d_copy_workspace_image_result(
@@ -15980,8 +15972,8 @@ fn d_copy_workspace_image_result(
     CopyWorkspaceImageResult::decode(v, p, cx)
 }
 
-fn e_copy_workspace_image_result(x: &CopyWorkspaceImageResult) -> Value {
-    x.encode()
+fn e_copy_workspace_image_result(x: CopyWorkspaceImageResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_account_link_invitation_request(
@@ -15992,8 +15984,8 @@ fn d_create_account_link_invitation_request(
     CreateAccountLinkInvitationRequest::decode(v, p, cx)
 }
 
-fn e_create_account_link_invitation_request(x: &CreateAccountLinkInvitationRequest) -> Value {
-    x.encode()
+fn e_create_account_link_invitation_request(x: CreateAccountLinkInvitationRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_account_link_invitation_result(
@@ -16004,8 +15996,8 @@ fn d_create_account_link_invitation_result(
     CreateAccountLinkInvitationResult::decode(v, p, cx)
 }
 
-fn e_create_account_link_invitation_result(x: &CreateAccountLinkInvitationResult) -> Value {
-    x.encode()
+fn e_create_account_link_invitation_result(x: CreateAccountLinkInvitationResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_connect_client_add_in_request(
@@ -16016,8 +16008,8 @@ fn d_create_connect_client_add_in_request(
     CreateConnectClientAddInRequest::decode(v, p, cx)
 }
 
-fn e_create_connect_client_add_in_request(x: &CreateConnectClientAddInRequest) -> Value {
-    x.encode()
+fn e_create_connect_client_add_in_request(x: CreateConnectClientAddInRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_connect_client_add_in_result(
@@ -16028,8 +16020,8 @@ fn d_create_connect_client_add_in_result(
     CreateConnectClientAddInResult::decode(v, p, cx)
 }
 
-fn e_create_connect_client_add_in_result(x: &CreateConnectClientAddInResult) -> Value {
-    x.encode()
+fn e_create_connect_client_add_in_result(x: CreateConnectClientAddInResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_connection_alias_request(
@@ -16040,8 +16032,8 @@ fn d_create_connection_alias_request(
     CreateConnectionAliasRequest::decode(v, p, cx)
 }
 
-fn e_create_connection_alias_request(x: &CreateConnectionAliasRequest) -> Value {
-    x.encode()
+fn e_create_connection_alias_request(x: CreateConnectionAliasRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_connection_alias_result(
@@ -16052,8 +16044,8 @@ fn d_create_connection_alias_result(
     CreateConnectionAliasResult::decode(v, p, cx)
 }
 
-fn e_create_connection_alias_result(x: &CreateConnectionAliasResult) -> Value {
-    x.encode()
+fn e_create_connection_alias_result(x: CreateConnectionAliasResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_ip_group_request(
@@ -16064,8 +16056,8 @@ fn d_create_ip_group_request(
     CreateIpGroupRequest::decode(v, p, cx)
 }
 
-fn e_create_ip_group_request(x: &CreateIpGroupRequest) -> Value {
-    x.encode()
+fn e_create_ip_group_request(x: CreateIpGroupRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_ip_group_result(
@@ -16076,8 +16068,8 @@ fn d_create_ip_group_result(
     CreateIpGroupResult::decode(v, p, cx)
 }
 
-fn e_create_ip_group_result(x: &CreateIpGroupResult) -> Value {
-    x.encode()
+fn e_create_ip_group_result(x: CreateIpGroupResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_standby_workspaces_request(
@@ -16088,8 +16080,8 @@ fn d_create_standby_workspaces_request(
     CreateStandbyWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_create_standby_workspaces_request(x: &CreateStandbyWorkspacesRequest) -> Value {
-    x.encode()
+fn e_create_standby_workspaces_request(x: CreateStandbyWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_standby_workspaces_result(
@@ -16100,8 +16092,8 @@ fn d_create_standby_workspaces_result(
     CreateStandbyWorkspacesResult::decode(v, p, cx)
 }
 
-fn e_create_standby_workspaces_result(x: &CreateStandbyWorkspacesResult) -> Value {
-    x.encode()
+fn e_create_standby_workspaces_result(x: CreateStandbyWorkspacesResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_tags_request(
@@ -16112,8 +16104,8 @@ fn d_create_tags_request(
     CreateTagsRequest::decode(v, p, cx)
 }
 
-fn e_create_tags_request(x: &CreateTagsRequest) -> Value {
-    x.encode()
+fn e_create_tags_request(x: CreateTagsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_tags_result(
@@ -16124,8 +16116,8 @@ fn d_create_tags_result(
     CreateTagsResult::decode(v, p, cx)
 }
 
-fn e_create_tags_result(x: &CreateTagsResult) -> Value {
-    x.encode()
+fn e_create_tags_result(x: CreateTagsResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_updated_workspace_image_request(
@@ -16136,8 +16128,8 @@ fn d_create_updated_workspace_image_request(
     CreateUpdatedWorkspaceImageRequest::decode(v, p, cx)
 }
 
-fn e_create_updated_workspace_image_request(x: &CreateUpdatedWorkspaceImageRequest) -> Value {
-    x.encode()
+fn e_create_updated_workspace_image_request(x: CreateUpdatedWorkspaceImageRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_updated_workspace_image_result(
@@ -16148,8 +16140,8 @@ fn d_create_updated_workspace_image_result(
     CreateUpdatedWorkspaceImageResult::decode(v, p, cx)
 }
 
-fn e_create_updated_workspace_image_result(x: &CreateUpdatedWorkspaceImageResult) -> Value {
-    x.encode()
+fn e_create_updated_workspace_image_result(x: CreateUpdatedWorkspaceImageResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_workspace_bundle_request(
@@ -16160,8 +16152,8 @@ fn d_create_workspace_bundle_request(
     CreateWorkspaceBundleRequest::decode(v, p, cx)
 }
 
-fn e_create_workspace_bundle_request(x: &CreateWorkspaceBundleRequest) -> Value {
-    x.encode()
+fn e_create_workspace_bundle_request(x: CreateWorkspaceBundleRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_workspace_bundle_result(
@@ -16172,8 +16164,8 @@ fn d_create_workspace_bundle_result(
     CreateWorkspaceBundleResult::decode(v, p, cx)
 }
 
-fn e_create_workspace_bundle_result(x: &CreateWorkspaceBundleResult) -> Value {
-    x.encode()
+fn e_create_workspace_bundle_result(x: CreateWorkspaceBundleResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_workspace_image_request(
@@ -16184,8 +16176,8 @@ fn d_create_workspace_image_request(
     CreateWorkspaceImageRequest::decode(v, p, cx)
 }
 
-fn e_create_workspace_image_request(x: &CreateWorkspaceImageRequest) -> Value {
-    x.encode()
+fn e_create_workspace_image_request(x: CreateWorkspaceImageRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_workspace_image_result(
@@ -16196,8 +16188,8 @@ fn d_create_workspace_image_result(
     CreateWorkspaceImageResult::decode(v, p, cx)
 }
 
-fn e_create_workspace_image_result(x: &CreateWorkspaceImageResult) -> Value {
-    x.encode()
+fn e_create_workspace_image_result(x: CreateWorkspaceImageResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_workspaces_pool_request(
@@ -16208,8 +16200,8 @@ fn d_create_workspaces_pool_request(
     CreateWorkspacesPoolRequest::decode(v, p, cx)
 }
 
-fn e_create_workspaces_pool_request(x: &CreateWorkspacesPoolRequest) -> Value {
-    x.encode()
+fn e_create_workspaces_pool_request(x: CreateWorkspacesPoolRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_workspaces_pool_result(
@@ -16220,8 +16212,8 @@ fn d_create_workspaces_pool_result(
     CreateWorkspacesPoolResult::decode(v, p, cx)
 }
 
-fn e_create_workspaces_pool_result(x: &CreateWorkspacesPoolResult) -> Value {
-    x.encode()
+fn e_create_workspaces_pool_result(x: CreateWorkspacesPoolResult) -> Value {
+    x.into_value()
 }
 
 fn d_create_workspaces_request(
@@ -16232,8 +16224,8 @@ fn d_create_workspaces_request(
     CreateWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_create_workspaces_request(x: &CreateWorkspacesRequest) -> Value {
-    x.encode()
+fn e_create_workspaces_request(x: CreateWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_create_workspaces_result(
@@ -16244,8 +16236,8 @@ fn d_create_workspaces_result(
     CreateWorkspacesResult::decode(v, p, cx)
 }
 
-fn e_create_workspaces_result(x: &CreateWorkspacesResult) -> Value {
-    x.encode()
+fn e_create_workspaces_result(x: CreateWorkspacesResult) -> Value {
+    x.into_value()
 }
 
 fn d_custom_image_protocol(
@@ -16263,7 +16255,7 @@ fn d_custom_image_protocol(
     }
 }
 
-fn e_custom_image_protocol(x: &CustomImageProtocol) -> Value {
+fn e_custom_image_protocol(x: CustomImageProtocol) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16275,8 +16267,8 @@ fn d_custom_workspace_image_import_error_details(
     CustomWorkspaceImageImportErrorDetails::decode(v, p, cx)
 }
 
-fn e_custom_workspace_image_import_error_details(x: &CustomWorkspaceImageImportErrorDetails) -> Value {
-    x.encode()
+fn e_custom_workspace_image_import_error_details(x: CustomWorkspaceImageImportErrorDetails) -> Value {
+    x.into_value()
 }
 
 fn d_custom_workspace_image_import_error_details_list(
@@ -16289,10 +16281,10 @@ fn d_custom_workspace_image_import_error_details_list(
 }
 
 fn e_custom_workspace_image_import_error_details_list(
-    x: &Vec<CustomWorkspaceImageImportErrorDetails>,
+    x: Vec<CustomWorkspaceImageImportErrorDetails>,
 ) -> Value {
     Value::List(
-        x.iter()
+        x.into_iter()
             .map(e_custom_workspace_image_import_error_details)
             .collect(),
     )
@@ -16313,7 +16305,7 @@ fn d_custom_workspace_image_import_state(
     }
 }
 
-fn e_custom_workspace_image_import_state(x: &CustomWorkspaceImageImportState) -> Value {
+fn e_custom_workspace_image_import_state(x: CustomWorkspaceImageImportState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16332,7 +16324,7 @@ fn d_data_replication(
     }
 }
 
-fn e_data_replication(x: &DataReplication) -> Value {
+fn e_data_replication(x: DataReplication) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16344,8 +16336,8 @@ fn d_data_replication_settings(
     DataReplicationSettings::decode(v, p, cx)
 }
 
-fn e_data_replication_settings(x: &DataReplicationSettings) -> Value {
-    x.encode()
+fn e_data_replication_settings(x: DataReplicationSettings) -> Value {
+    x.into_value()
 }
 
 fn d_dedicated_tenancy_account_type(
@@ -16363,7 +16355,7 @@ fn d_dedicated_tenancy_account_type(
     }
 }
 
-fn e_dedicated_tenancy_account_type(x: &DedicatedTenancyAccountType) -> Value {
+fn e_dedicated_tenancy_account_type(x: DedicatedTenancyAccountType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16376,8 +16368,12 @@ fn d_dedicated_tenancy_cidr_range_list(
     Ok(l)
 }
 
-fn e_dedicated_tenancy_cidr_range_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_dedicated_tenancy_management_cidr_range).collect())
+fn e_dedicated_tenancy_cidr_range_list(x: Vec<String>) -> Value {
+    Value::List(
+        x.into_iter()
+            .map(e_dedicated_tenancy_management_cidr_range)
+            .collect(),
+    )
 }
 
 fn d_dedicated_tenancy_management_cidr_range(
@@ -16396,8 +16392,8 @@ fn d_dedicated_tenancy_management_cidr_range(
     Ok(s)
 }
 
-fn e_dedicated_tenancy_management_cidr_range(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_dedicated_tenancy_management_cidr_range(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_dedicated_tenancy_modification_state_enum(
@@ -16415,7 +16411,7 @@ fn d_dedicated_tenancy_modification_state_enum(
     }
 }
 
-fn e_dedicated_tenancy_modification_state_enum(x: &DedicatedTenancyModificationStateEnum) -> Value {
+fn e_dedicated_tenancy_modification_state_enum(x: DedicatedTenancyModificationStateEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16434,7 +16430,7 @@ fn d_dedicated_tenancy_support_enum(
     }
 }
 
-fn e_dedicated_tenancy_support_enum(x: &DedicatedTenancySupportEnum) -> Value {
+fn e_dedicated_tenancy_support_enum(x: DedicatedTenancySupportEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16453,7 +16449,7 @@ fn d_dedicated_tenancy_support_result_enum(
     }
 }
 
-fn e_dedicated_tenancy_support_result_enum(x: &DedicatedTenancySupportResultEnum) -> Value {
+fn e_dedicated_tenancy_support_result_enum(x: DedicatedTenancySupportResultEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16465,8 +16461,8 @@ fn d_default_client_branding_attributes(
     DefaultClientBrandingAttributes::decode(v, p, cx)
 }
 
-fn e_default_client_branding_attributes(x: &DefaultClientBrandingAttributes) -> Value {
-    x.encode()
+fn e_default_client_branding_attributes(x: DefaultClientBrandingAttributes) -> Value {
+    x.into_value()
 }
 
 fn d_default_import_client_branding_attributes(
@@ -16477,8 +16473,8 @@ fn d_default_import_client_branding_attributes(
     DefaultImportClientBrandingAttributes::decode(v, p, cx)
 }
 
-fn e_default_import_client_branding_attributes(x: &DefaultImportClientBrandingAttributes) -> Value {
-    x.encode()
+fn e_default_import_client_branding_attributes(x: DefaultImportClientBrandingAttributes) -> Value {
+    x.into_value()
 }
 
 fn d_default_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>, SerializationError> {
@@ -16494,8 +16490,8 @@ fn d_default_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8
     Ok(b)
 }
 
-fn e_default_logo(x: &Vec<u8>) -> Value {
-    Value::Blob(x.clone())
+fn e_default_logo(x: Vec<u8>) -> Value {
+    Value::Blob(x)
 }
 
 fn d_default_ou(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -16504,8 +16500,8 @@ fn d_default_ou(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_default_ou(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_default_ou(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_default_workspace_creation_properties(
@@ -16516,8 +16512,8 @@ fn d_default_workspace_creation_properties(
     DefaultWorkspaceCreationProperties::decode(v, p, cx)
 }
 
-fn e_default_workspace_creation_properties(x: &DefaultWorkspaceCreationProperties) -> Value {
-    x.encode()
+fn e_default_workspace_creation_properties(x: DefaultWorkspaceCreationProperties) -> Value {
+    x.into_value()
 }
 
 fn d_deletable_certificate_based_auth_properties_list(
@@ -16530,10 +16526,10 @@ fn d_deletable_certificate_based_auth_properties_list(
 }
 
 fn e_deletable_certificate_based_auth_properties_list(
-    x: &Vec<DeletableCertificateBasedAuthProperty>,
+    x: Vec<DeletableCertificateBasedAuthProperty>,
 ) -> Value {
     Value::List(
-        x.iter()
+        x.into_iter()
             .map(e_deletable_certificate_based_auth_property)
             .collect(),
     )
@@ -16554,7 +16550,7 @@ fn d_deletable_certificate_based_auth_property(
     }
 }
 
-fn e_deletable_certificate_based_auth_property(x: &DeletableCertificateBasedAuthProperty) -> Value {
+fn e_deletable_certificate_based_auth_property(x: DeletableCertificateBasedAuthProperty) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16567,8 +16563,8 @@ fn d_deletable_saml_properties_list(
     Ok(l)
 }
 
-fn e_deletable_saml_properties_list(x: &Vec<DeletableSamlProperty>) -> Value {
-    Value::List(x.iter().map(e_deletable_saml_property).collect())
+fn e_deletable_saml_properties_list(x: Vec<DeletableSamlProperty>) -> Value {
+    Value::List(x.into_iter().map(e_deletable_saml_property).collect())
 }
 
 fn d_deletable_saml_property(
@@ -16586,7 +16582,7 @@ fn d_deletable_saml_property(
     }
 }
 
-fn e_deletable_saml_property(x: &DeletableSamlProperty) -> Value {
+fn e_deletable_saml_property(x: DeletableSamlProperty) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -16598,8 +16594,8 @@ fn d_delete_account_link_invitation_request(
     DeleteAccountLinkInvitationRequest::decode(v, p, cx)
 }
 
-fn e_delete_account_link_invitation_request(x: &DeleteAccountLinkInvitationRequest) -> Value {
-    x.encode()
+fn e_delete_account_link_invitation_request(x: DeleteAccountLinkInvitationRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_account_link_invitation_result(
@@ -16610,8 +16606,8 @@ fn d_delete_account_link_invitation_result(
     DeleteAccountLinkInvitationResult::decode(v, p, cx)
 }
 
-fn e_delete_account_link_invitation_result(x: &DeleteAccountLinkInvitationResult) -> Value {
-    x.encode()
+fn e_delete_account_link_invitation_result(x: DeleteAccountLinkInvitationResult) -> Value {
+    x.into_value()
 }
 
 fn d_delete_client_branding_request(
@@ -16622,8 +16618,8 @@ fn d_delete_client_branding_request(
     DeleteClientBrandingRequest::decode(v, p, cx)
 }
 
-fn e_delete_client_branding_request(x: &DeleteClientBrandingRequest) -> Value {
-    x.encode()
+fn e_delete_client_branding_request(x: DeleteClientBrandingRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_client_branding_result(
@@ -16634,8 +16630,8 @@ fn d_delete_client_branding_result(
     DeleteClientBrandingResult::decode(v, p, cx)
 }
 
-fn e_delete_client_branding_result(x: &DeleteClientBrandingResult) -> Value {
-    x.encode()
+fn e_delete_client_branding_result(x: DeleteClientBrandingResult) -> Value {
+    x.into_value()
 }
 
 fn d_delete_connect_client_add_in_request(
@@ -16646,8 +16642,8 @@ fn d_delete_connect_client_add_in_request(
     DeleteConnectClientAddInRequest::decode(v, p, cx)
 }
 
-fn e_delete_connect_client_add_in_request(x: &DeleteConnectClientAddInRequest) -> Value {
-    x.encode()
+fn e_delete_connect_client_add_in_request(x: DeleteConnectClientAddInRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_connect_client_add_in_result(
@@ -16658,8 +16654,8 @@ fn d_delete_connect_client_add_in_result(
     DeleteConnectClientAddInResult::decode(v, p, cx)
 }
 
-fn e_delete_connect_client_add_in_result(x: &DeleteConnectClientAddInResult) -> Value {
-    x.encode()
+fn e_delete_connect_client_add_in_result(x: DeleteConnectClientAddInResult) -> Value {
+    x.into_value()
 }
 
 fn d_delete_connection_alias_request(
@@ -16670,8 +16666,8 @@ fn d_delete_connection_alias_request(
     DeleteConnectionAliasRequest::decode(v, p, cx)
 }
 
-fn e_delete_connection_alias_request(x: &DeleteConnectionAliasRequest) -> Value {
-    x.encode()
+fn e_delete_connection_alias_request(x: DeleteConnectionAliasRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_connection_alias_result(
@@ -16682,8 +16678,8 @@ fn d_delete_connection_alias_result(
     DeleteConnectionAliasResult::decode(v, p, cx)
 }
 
-fn e_delete_connection_alias_result(x: &DeleteConnectionAliasResult) -> Value {
-    x.encode()
+fn e_delete_connection_alias_result(x: DeleteConnectionAliasResult) -> Value {
+    x.into_value()
 }
 
 fn d_delete_ip_group_request(
@@ -16694,8 +16690,8 @@ fn d_delete_ip_group_request(
     DeleteIpGroupRequest::decode(v, p, cx)
 }
 
-fn e_delete_ip_group_request(x: &DeleteIpGroupRequest) -> Value {
-    x.encode()
+fn e_delete_ip_group_request(x: DeleteIpGroupRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_ip_group_result(
@@ -16706,8 +16702,8 @@ fn d_delete_ip_group_result(
     DeleteIpGroupResult::decode(v, p, cx)
 }
 
-fn e_delete_ip_group_result(x: &DeleteIpGroupResult) -> Value {
-    x.encode()
+fn e_delete_ip_group_result(x: DeleteIpGroupResult) -> Value {
+    x.into_value()
 }
 
 fn d_delete_tags_request(
@@ -16718,8 +16714,8 @@ fn d_delete_tags_request(
     DeleteTagsRequest::decode(v, p, cx)
 }
 
-fn e_delete_tags_request(x: &DeleteTagsRequest) -> Value {
-    x.encode()
+fn e_delete_tags_request(x: DeleteTagsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_tags_result(
@@ -16730,8 +16726,8 @@ fn d_delete_tags_result(
     DeleteTagsResult::decode(v, p, cx)
 }
 
-fn e_delete_tags_result(x: &DeleteTagsResult) -> Value {
-    x.encode()
+fn e_delete_tags_result(x: DeleteTagsResult) -> Value {
+    x.into_value()
 }
 
 fn d_delete_workspace_bundle_request(
@@ -16742,8 +16738,8 @@ fn d_delete_workspace_bundle_request(
     DeleteWorkspaceBundleRequest::decode(v, p, cx)
 }
 
-fn e_delete_workspace_bundle_request(x: &DeleteWorkspaceBundleRequest) -> Value {
-    x.encode()
+fn e_delete_workspace_bundle_request(x: DeleteWorkspaceBundleRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_workspace_bundle_result(
@@ -16754,8 +16750,8 @@ fn d_delete_workspace_bundle_result(
     DeleteWorkspaceBundleResult::decode(v, p, cx)
 }
 
-fn e_delete_workspace_bundle_result(x: &DeleteWorkspaceBundleResult) -> Value {
-    x.encode()
+fn e_delete_workspace_bundle_result(x: DeleteWorkspaceBundleResult) -> Value {
+    x.into_value()
 }
 
 fn d_delete_workspace_image_request(
@@ -16766,8 +16762,8 @@ fn d_delete_workspace_image_request(
     DeleteWorkspaceImageRequest::decode(v, p, cx)
 }
 
-fn e_delete_workspace_image_request(x: &DeleteWorkspaceImageRequest) -> Value {
-    x.encode()
+fn e_delete_workspace_image_request(x: DeleteWorkspaceImageRequest) -> Value {
+    x.into_value()
 }
 
 fn d_delete_workspace_image_result(
@@ -16778,8 +16774,8 @@ fn d_delete_workspace_image_result(
     DeleteWorkspaceImageResult::decode(v, p, cx)
 }
 
-fn e_delete_workspace_image_result(x: &DeleteWorkspaceImageResult) -> Value {
-    x.encode()
+fn e_delete_workspace_image_result(x: DeleteWorkspaceImageResult) -> Value {
+    x.into_value()
 }
 
 fn d_deploy_workspace_applications_request(
@@ -16790,8 +16786,8 @@ fn d_deploy_workspace_applications_request(
     DeployWorkspaceApplicationsRequest::decode(v, p, cx)
 }
 
-fn e_deploy_workspace_applications_request(x: &DeployWorkspaceApplicationsRequest) -> Value {
-    x.encode()
+fn e_deploy_workspace_applications_request(x: DeployWorkspaceApplicationsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_deploy_workspace_applications_result(
@@ -16802,8 +16798,8 @@ fn d_deploy_workspace_applications_result(
     DeployWorkspaceApplicationsResult::decode(v, p, cx)
 }
 
-fn e_deploy_workspace_applications_result(x: &DeployWorkspaceApplicationsResult) -> Value {
-    x.encode()
+fn e_deploy_workspace_applications_result(x: DeployWorkspaceApplicationsResult) -> Value {
+    x.into_value()
 }
 
 fn d_deregister_workspace_directory_request(
@@ -16814,8 +16810,8 @@ fn d_deregister_workspace_directory_request(
     DeregisterWorkspaceDirectoryRequest::decode(v, p, cx)
 }
 
-fn e_deregister_workspace_directory_request(x: &DeregisterWorkspaceDirectoryRequest) -> Value {
-    x.encode()
+fn e_deregister_workspace_directory_request(x: DeregisterWorkspaceDirectoryRequest) -> Value {
+    x.into_value()
 }
 
 fn d_deregister_workspace_directory_result(
@@ -16826,8 +16822,8 @@ fn d_deregister_workspace_directory_result(
     DeregisterWorkspaceDirectoryResult::decode(v, p, cx)
 }
 
-fn e_deregister_workspace_directory_result(x: &DeregisterWorkspaceDirectoryResult) -> Value {
-    x.encode()
+fn e_deregister_workspace_directory_result(x: DeregisterWorkspaceDirectoryResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_account_modifications_request(
@@ -16838,8 +16834,8 @@ fn d_describe_account_modifications_request(
     DescribeAccountModificationsRequest::decode(v, p, cx)
 }
 
-fn e_describe_account_modifications_request(x: &DescribeAccountModificationsRequest) -> Value {
-    x.encode()
+fn e_describe_account_modifications_request(x: DescribeAccountModificationsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_account_modifications_result(
@@ -16850,8 +16846,8 @@ fn d_describe_account_modifications_result(
     DescribeAccountModificationsResult::decode(v, p, cx)
 }
 
-fn e_describe_account_modifications_result(x: &DescribeAccountModificationsResult) -> Value {
-    x.encode()
+fn e_describe_account_modifications_result(x: DescribeAccountModificationsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_account_request(
@@ -16862,8 +16858,8 @@ fn d_describe_account_request(
     DescribeAccountRequest::decode(v, p, cx)
 }
 
-fn e_describe_account_request(x: &DescribeAccountRequest) -> Value {
-    x.encode()
+fn e_describe_account_request(x: DescribeAccountRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_account_result(
@@ -16874,8 +16870,8 @@ fn d_describe_account_result(
     DescribeAccountResult::decode(v, p, cx)
 }
 
-fn e_describe_account_result(x: &DescribeAccountResult) -> Value {
-    x.encode()
+fn e_describe_account_result(x: DescribeAccountResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_application_associations_request(
@@ -16886,8 +16882,8 @@ fn d_describe_application_associations_request(
     DescribeApplicationAssociationsRequest::decode(v, p, cx)
 }
 
-fn e_describe_application_associations_request(x: &DescribeApplicationAssociationsRequest) -> Value {
-    x.encode()
+fn e_describe_application_associations_request(x: DescribeApplicationAssociationsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_application_associations_result(
@@ -16898,8 +16894,8 @@ fn d_describe_application_associations_result(
     DescribeApplicationAssociationsResult::decode(v, p, cx)
 }
 
-fn e_describe_application_associations_result(x: &DescribeApplicationAssociationsResult) -> Value {
-    x.encode()
+fn e_describe_application_associations_result(x: DescribeApplicationAssociationsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_applications_request(
@@ -16910,8 +16906,8 @@ fn d_describe_applications_request(
     DescribeApplicationsRequest::decode(v, p, cx)
 }
 
-fn e_describe_applications_request(x: &DescribeApplicationsRequest) -> Value {
-    x.encode()
+fn e_describe_applications_request(x: DescribeApplicationsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_applications_result(
@@ -16922,8 +16918,8 @@ fn d_describe_applications_result(
     DescribeApplicationsResult::decode(v, p, cx)
 }
 
-fn e_describe_applications_result(x: &DescribeApplicationsResult) -> Value {
-    x.encode()
+fn e_describe_applications_result(x: DescribeApplicationsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_bundle_associations_request(
@@ -16934,8 +16930,8 @@ fn d_describe_bundle_associations_request(
     DescribeBundleAssociationsRequest::decode(v, p, cx)
 }
 
-fn e_describe_bundle_associations_request(x: &DescribeBundleAssociationsRequest) -> Value {
-    x.encode()
+fn e_describe_bundle_associations_request(x: DescribeBundleAssociationsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_bundle_associations_result(
@@ -16946,8 +16942,8 @@ fn d_describe_bundle_associations_result(
     DescribeBundleAssociationsResult::decode(v, p, cx)
 }
 
-fn e_describe_bundle_associations_result(x: &DescribeBundleAssociationsResult) -> Value {
-    x.encode()
+fn e_describe_bundle_associations_result(x: DescribeBundleAssociationsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_client_branding_request(
@@ -16958,8 +16954,8 @@ fn d_describe_client_branding_request(
     DescribeClientBrandingRequest::decode(v, p, cx)
 }
 
-fn e_describe_client_branding_request(x: &DescribeClientBrandingRequest) -> Value {
-    x.encode()
+fn e_describe_client_branding_request(x: DescribeClientBrandingRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_client_branding_result(
@@ -16970,8 +16966,8 @@ fn d_describe_client_branding_result(
     DescribeClientBrandingResult::decode(v, p, cx)
 }
 
-fn e_describe_client_branding_result(x: &DescribeClientBrandingResult) -> Value {
-    x.encode()
+fn e_describe_client_branding_result(x: DescribeClientBrandingResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_client_properties_request(
@@ -16982,8 +16978,8 @@ fn d_describe_client_properties_request(
     DescribeClientPropertiesRequest::decode(v, p, cx)
 }
 
-fn e_describe_client_properties_request(x: &DescribeClientPropertiesRequest) -> Value {
-    x.encode()
+fn e_describe_client_properties_request(x: DescribeClientPropertiesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_client_properties_result(
@@ -16994,8 +16990,8 @@ fn d_describe_client_properties_result(
     DescribeClientPropertiesResult::decode(v, p, cx)
 }
 
-fn e_describe_client_properties_result(x: &DescribeClientPropertiesResult) -> Value {
-    x.encode()
+fn e_describe_client_properties_result(x: DescribeClientPropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_connect_client_add_ins_request(
@@ -17006,8 +17002,8 @@ fn d_describe_connect_client_add_ins_request(
     DescribeConnectClientAddInsRequest::decode(v, p, cx)
 }
 
-fn e_describe_connect_client_add_ins_request(x: &DescribeConnectClientAddInsRequest) -> Value {
-    x.encode()
+fn e_describe_connect_client_add_ins_request(x: DescribeConnectClientAddInsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_connect_client_add_ins_result(
@@ -17018,8 +17014,8 @@ fn d_describe_connect_client_add_ins_result(
     DescribeConnectClientAddInsResult::decode(v, p, cx)
 }
 
-fn e_describe_connect_client_add_ins_result(x: &DescribeConnectClientAddInsResult) -> Value {
-    x.encode()
+fn e_describe_connect_client_add_ins_result(x: DescribeConnectClientAddInsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_connection_alias_permissions_request(
@@ -17030,8 +17026,8 @@ fn d_describe_connection_alias_permissions_request(
     DescribeConnectionAliasPermissionsRequest::decode(v, p, cx)
 }
 
-fn e_describe_connection_alias_permissions_request(x: &DescribeConnectionAliasPermissionsRequest) -> Value {
-    x.encode()
+fn e_describe_connection_alias_permissions_request(x: DescribeConnectionAliasPermissionsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_connection_alias_permissions_result(
@@ -17042,8 +17038,8 @@ fn d_describe_connection_alias_permissions_result(
     DescribeConnectionAliasPermissionsResult::decode(v, p, cx)
 }
 
-fn e_describe_connection_alias_permissions_result(x: &DescribeConnectionAliasPermissionsResult) -> Value {
-    x.encode()
+fn e_describe_connection_alias_permissions_result(x: DescribeConnectionAliasPermissionsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_connection_aliases_request(
@@ -17054,8 +17050,8 @@ fn d_describe_connection_aliases_request(
     DescribeConnectionAliasesRequest::decode(v, p, cx)
 }
 
-fn e_describe_connection_aliases_request(x: &DescribeConnectionAliasesRequest) -> Value {
-    x.encode()
+fn e_describe_connection_aliases_request(x: DescribeConnectionAliasesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_connection_aliases_result(
@@ -17066,8 +17062,8 @@ fn d_describe_connection_aliases_result(
     DescribeConnectionAliasesResult::decode(v, p, cx)
 }
 
-fn e_describe_connection_aliases_result(x: &DescribeConnectionAliasesResult) -> Value {
-    x.encode()
+fn e_describe_connection_aliases_result(x: DescribeConnectionAliasesResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_custom_workspace_image_import_request(
@@ -17078,8 +17074,8 @@ fn d_describe_custom_workspace_image_import_request(
     DescribeCustomWorkspaceImageImportRequest::decode(v, p, cx)
 }
 
-fn e_describe_custom_workspace_image_import_request(x: &DescribeCustomWorkspaceImageImportRequest) -> Value {
-    x.encode()
+fn e_describe_custom_workspace_image_import_request(x: DescribeCustomWorkspaceImageImportRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_custom_workspace_image_import_result(
@@ -17090,8 +17086,8 @@ fn d_describe_custom_workspace_image_import_result(
     DescribeCustomWorkspaceImageImportResult::decode(v, p, cx)
 }
 
-fn e_describe_custom_workspace_image_import_result(x: &DescribeCustomWorkspaceImageImportResult) -> Value {
-    x.encode()
+fn e_describe_custom_workspace_image_import_result(x: DescribeCustomWorkspaceImageImportResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_image_associations_request(
@@ -17102,8 +17098,8 @@ fn d_describe_image_associations_request(
     DescribeImageAssociationsRequest::decode(v, p, cx)
 }
 
-fn e_describe_image_associations_request(x: &DescribeImageAssociationsRequest) -> Value {
-    x.encode()
+fn e_describe_image_associations_request(x: DescribeImageAssociationsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_image_associations_result(
@@ -17114,8 +17110,8 @@ fn d_describe_image_associations_result(
     DescribeImageAssociationsResult::decode(v, p, cx)
 }
 
-fn e_describe_image_associations_result(x: &DescribeImageAssociationsResult) -> Value {
-    x.encode()
+fn e_describe_image_associations_result(x: DescribeImageAssociationsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_ip_groups_request(
@@ -17126,8 +17122,8 @@ fn d_describe_ip_groups_request(
     DescribeIpGroupsRequest::decode(v, p, cx)
 }
 
-fn e_describe_ip_groups_request(x: &DescribeIpGroupsRequest) -> Value {
-    x.encode()
+fn e_describe_ip_groups_request(x: DescribeIpGroupsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_ip_groups_result(
@@ -17138,8 +17134,8 @@ fn d_describe_ip_groups_result(
     DescribeIpGroupsResult::decode(v, p, cx)
 }
 
-fn e_describe_ip_groups_result(x: &DescribeIpGroupsResult) -> Value {
-    x.encode()
+fn e_describe_ip_groups_result(x: DescribeIpGroupsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_tags_request(
@@ -17150,8 +17146,8 @@ fn d_describe_tags_request(
     DescribeTagsRequest::decode(v, p, cx)
 }
 
-fn e_describe_tags_request(x: &DescribeTagsRequest) -> Value {
-    x.encode()
+fn e_describe_tags_request(x: DescribeTagsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_tags_result(
@@ -17162,8 +17158,8 @@ fn d_describe_tags_result(
     DescribeTagsResult::decode(v, p, cx)
 }
 
-fn e_describe_tags_result(x: &DescribeTagsResult) -> Value {
-    x.encode()
+fn e_describe_tags_result(x: DescribeTagsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_associations_request(
@@ -17174,8 +17170,8 @@ fn d_describe_workspace_associations_request(
     DescribeWorkspaceAssociationsRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspace_associations_request(x: &DescribeWorkspaceAssociationsRequest) -> Value {
-    x.encode()
+fn e_describe_workspace_associations_request(x: DescribeWorkspaceAssociationsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_associations_result(
@@ -17186,8 +17182,8 @@ fn d_describe_workspace_associations_result(
     DescribeWorkspaceAssociationsResult::decode(v, p, cx)
 }
 
-fn e_describe_workspace_associations_result(x: &DescribeWorkspaceAssociationsResult) -> Value {
-    x.encode()
+fn e_describe_workspace_associations_result(x: DescribeWorkspaceAssociationsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_bundles_request(
@@ -17198,8 +17194,8 @@ fn d_describe_workspace_bundles_request(
     DescribeWorkspaceBundlesRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspace_bundles_request(x: &DescribeWorkspaceBundlesRequest) -> Value {
-    x.encode()
+fn e_describe_workspace_bundles_request(x: DescribeWorkspaceBundlesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_bundles_result(
@@ -17210,8 +17206,8 @@ fn d_describe_workspace_bundles_result(
     DescribeWorkspaceBundlesResult::decode(v, p, cx)
 }
 
-fn e_describe_workspace_bundles_result(x: &DescribeWorkspaceBundlesResult) -> Value {
-    x.encode()
+fn e_describe_workspace_bundles_result(x: DescribeWorkspaceBundlesResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_directories_filter(
@@ -17222,8 +17218,8 @@ fn d_describe_workspace_directories_filter(
     DescribeWorkspaceDirectoriesFilter::decode(v, p, cx)
 }
 
-fn e_describe_workspace_directories_filter(x: &DescribeWorkspaceDirectoriesFilter) -> Value {
-    x.encode()
+fn e_describe_workspace_directories_filter(x: DescribeWorkspaceDirectoriesFilter) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_directories_filter_list(
@@ -17236,8 +17232,12 @@ fn d_describe_workspace_directories_filter_list(
     Ok(l)
 }
 
-fn e_describe_workspace_directories_filter_list(x: &Vec<DescribeWorkspaceDirectoriesFilter>) -> Value {
-    Value::List(x.iter().map(e_describe_workspace_directories_filter).collect())
+fn e_describe_workspace_directories_filter_list(x: Vec<DescribeWorkspaceDirectoriesFilter>) -> Value {
+    Value::List(
+        x.into_iter()
+            .map(e_describe_workspace_directories_filter)
+            .collect(),
+    )
 }
 
 fn d_describe_workspace_directories_filter_name(
@@ -17255,7 +17255,7 @@ fn d_describe_workspace_directories_filter_name(
     }
 }
 
-fn e_describe_workspace_directories_filter_name(x: &DescribeWorkspaceDirectoriesFilterName) -> Value {
+fn e_describe_workspace_directories_filter_name(x: DescribeWorkspaceDirectoriesFilterName) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -17275,8 +17275,8 @@ fn d_describe_workspace_directories_filter_value(
     Ok(s)
 }
 
-fn e_describe_workspace_directories_filter_value(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_describe_workspace_directories_filter_value(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_describe_workspace_directories_filter_values(
@@ -17289,9 +17289,9 @@ fn d_describe_workspace_directories_filter_values(
     Ok(l)
 }
 
-fn e_describe_workspace_directories_filter_values(x: &Vec<String>) -> Value {
+fn e_describe_workspace_directories_filter_values(x: Vec<String>) -> Value {
     Value::List(
-        x.iter()
+        x.into_iter()
             .map(e_describe_workspace_directories_filter_value)
             .collect(),
     )
@@ -17305,8 +17305,8 @@ fn d_describe_workspace_directories_request(
     DescribeWorkspaceDirectoriesRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspace_directories_request(x: &DescribeWorkspaceDirectoriesRequest) -> Value {
-    x.encode()
+fn e_describe_workspace_directories_request(x: DescribeWorkspaceDirectoriesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_directories_result(
@@ -17317,8 +17317,8 @@ fn d_describe_workspace_directories_result(
     DescribeWorkspaceDirectoriesResult::decode(v, p, cx)
 }
 
-fn e_describe_workspace_directories_result(x: &DescribeWorkspaceDirectoriesResult) -> Value {
-    x.encode()
+fn e_describe_workspace_directories_result(x: DescribeWorkspaceDirectoriesResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_image_permissions_request(
@@ -17329,8 +17329,8 @@ fn d_describe_workspace_image_permissions_request(
     DescribeWorkspaceImagePermissionsRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspace_image_permissions_request(x: &DescribeWorkspaceImagePermissionsRequest) -> Value {
-    x.encode()
+fn e_describe_workspace_image_permissions_request(x: DescribeWorkspaceImagePermissionsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_image_permissions_result(
@@ -17341,8 +17341,8 @@ fn d_describe_workspace_image_permissions_result(
     DescribeWorkspaceImagePermissionsResult::decode(v, p, cx)
 }
 
-fn e_describe_workspace_image_permissions_result(x: &DescribeWorkspaceImagePermissionsResult) -> Value {
-    x.encode()
+fn e_describe_workspace_image_permissions_result(x: DescribeWorkspaceImagePermissionsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_images_request(
@@ -17353,8 +17353,8 @@ fn d_describe_workspace_images_request(
     DescribeWorkspaceImagesRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspace_images_request(x: &DescribeWorkspaceImagesRequest) -> Value {
-    x.encode()
+fn e_describe_workspace_images_request(x: DescribeWorkspaceImagesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_images_result(
@@ -17365,8 +17365,8 @@ fn d_describe_workspace_images_result(
     DescribeWorkspaceImagesResult::decode(v, p, cx)
 }
 
-fn e_describe_workspace_images_result(x: &DescribeWorkspaceImagesResult) -> Value {
-    x.encode()
+fn e_describe_workspace_images_result(x: DescribeWorkspaceImagesResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_snapshots_request(
@@ -17377,8 +17377,8 @@ fn d_describe_workspace_snapshots_request(
     DescribeWorkspaceSnapshotsRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspace_snapshots_request(x: &DescribeWorkspaceSnapshotsRequest) -> Value {
-    x.encode()
+fn e_describe_workspace_snapshots_request(x: DescribeWorkspaceSnapshotsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspace_snapshots_result(
@@ -17389,8 +17389,8 @@ fn d_describe_workspace_snapshots_result(
     DescribeWorkspaceSnapshotsResult::decode(v, p, cx)
 }
 
-fn e_describe_workspace_snapshots_result(x: &DescribeWorkspaceSnapshotsResult) -> Value {
-    x.encode()
+fn e_describe_workspace_snapshots_result(x: DescribeWorkspaceSnapshotsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_connection_status_request(
@@ -17401,8 +17401,8 @@ fn d_describe_workspaces_connection_status_request(
     DescribeWorkspacesConnectionStatusRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_connection_status_request(x: &DescribeWorkspacesConnectionStatusRequest) -> Value {
-    x.encode()
+fn e_describe_workspaces_connection_status_request(x: DescribeWorkspacesConnectionStatusRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_connection_status_result(
@@ -17413,8 +17413,8 @@ fn d_describe_workspaces_connection_status_result(
     DescribeWorkspacesConnectionStatusResult::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_connection_status_result(x: &DescribeWorkspacesConnectionStatusResult) -> Value {
-    x.encode()
+fn e_describe_workspaces_connection_status_result(x: DescribeWorkspacesConnectionStatusResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_pool_sessions_request(
@@ -17425,8 +17425,8 @@ fn d_describe_workspaces_pool_sessions_request(
     DescribeWorkspacesPoolSessionsRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_pool_sessions_request(x: &DescribeWorkspacesPoolSessionsRequest) -> Value {
-    x.encode()
+fn e_describe_workspaces_pool_sessions_request(x: DescribeWorkspacesPoolSessionsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_pool_sessions_result(
@@ -17437,8 +17437,8 @@ fn d_describe_workspaces_pool_sessions_result(
     DescribeWorkspacesPoolSessionsResult::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_pool_sessions_result(x: &DescribeWorkspacesPoolSessionsResult) -> Value {
-    x.encode()
+fn e_describe_workspaces_pool_sessions_result(x: DescribeWorkspacesPoolSessionsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_pools_filter(
@@ -17449,8 +17449,8 @@ fn d_describe_workspaces_pools_filter(
     DescribeWorkspacesPoolsFilter::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_pools_filter(x: &DescribeWorkspacesPoolsFilter) -> Value {
-    x.encode()
+fn e_describe_workspaces_pools_filter(x: DescribeWorkspacesPoolsFilter) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_pools_filter_name(
@@ -17468,7 +17468,7 @@ fn d_describe_workspaces_pools_filter_name(
     }
 }
 
-fn e_describe_workspaces_pools_filter_name(x: &DescribeWorkspacesPoolsFilterName) -> Value {
+fn e_describe_workspaces_pools_filter_name(x: DescribeWorkspacesPoolsFilterName) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -17487,7 +17487,7 @@ fn d_describe_workspaces_pools_filter_operator(
     }
 }
 
-fn e_describe_workspaces_pools_filter_operator(x: &DescribeWorkspacesPoolsFilterOperator) -> Value {
+fn e_describe_workspaces_pools_filter_operator(x: DescribeWorkspacesPoolsFilterOperator) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -17508,8 +17508,8 @@ fn d_describe_workspaces_pools_filter_value(
     Ok(s)
 }
 
-fn e_describe_workspaces_pools_filter_value(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_describe_workspaces_pools_filter_value(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_describe_workspaces_pools_filter_values(
@@ -17522,8 +17522,12 @@ fn d_describe_workspaces_pools_filter_values(
     Ok(l)
 }
 
-fn e_describe_workspaces_pools_filter_values(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_describe_workspaces_pools_filter_value).collect())
+fn e_describe_workspaces_pools_filter_values(x: Vec<String>) -> Value {
+    Value::List(
+        x.into_iter()
+            .map(e_describe_workspaces_pools_filter_value)
+            .collect(),
+    )
 }
 
 fn d_describe_workspaces_pools_filters(
@@ -17536,8 +17540,8 @@ fn d_describe_workspaces_pools_filters(
     Ok(l)
 }
 
-fn e_describe_workspaces_pools_filters(x: &Vec<DescribeWorkspacesPoolsFilter>) -> Value {
-    Value::List(x.iter().map(e_describe_workspaces_pools_filter).collect())
+fn e_describe_workspaces_pools_filters(x: Vec<DescribeWorkspacesPoolsFilter>) -> Value {
+    Value::List(x.into_iter().map(e_describe_workspaces_pools_filter).collect())
 }
 
 fn d_describe_workspaces_pools_request(
@@ -17548,8 +17552,8 @@ fn d_describe_workspaces_pools_request(
     DescribeWorkspacesPoolsRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_pools_request(x: &DescribeWorkspacesPoolsRequest) -> Value {
-    x.encode()
+fn e_describe_workspaces_pools_request(x: DescribeWorkspacesPoolsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_pools_result(
@@ -17560,8 +17564,8 @@ fn d_describe_workspaces_pools_result(
     DescribeWorkspacesPoolsResult::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_pools_result(x: &DescribeWorkspacesPoolsResult) -> Value {
-    x.encode()
+fn e_describe_workspaces_pools_result(x: DescribeWorkspacesPoolsResult) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_request(
@@ -17572,8 +17576,8 @@ fn d_describe_workspaces_request(
     DescribeWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_request(x: &DescribeWorkspacesRequest) -> Value {
-    x.encode()
+fn e_describe_workspaces_request(x: DescribeWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_describe_workspaces_result(
@@ -17584,8 +17588,8 @@ fn d_describe_workspaces_result(
     DescribeWorkspacesResult::decode(v, p, cx)
 }
 
-fn e_describe_workspaces_result(x: &DescribeWorkspacesResult) -> Value {
-    x.encode()
+fn e_describe_workspaces_result(x: DescribeWorkspacesResult) -> Value {
+    x.into_value()
 }
 
 fn d_description(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17594,8 +17598,8 @@ fn d_description(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_description(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_description(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_desired_user_sessions(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -17604,8 +17608,8 @@ fn d_desired_user_sessions(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Resu
     Ok(n)
 }
 
-fn e_desired_user_sessions(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_desired_user_sessions(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_directory_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17621,8 +17625,8 @@ fn d_directory_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_directory_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_directory_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_directory_id_list(
@@ -17635,8 +17639,8 @@ fn d_directory_id_list(
     Ok(l)
 }
 
-fn e_directory_id_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_directory_id).collect())
+fn e_directory_id_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_directory_id).collect())
 }
 
 fn d_directory_list(
@@ -17648,8 +17652,8 @@ fn d_directory_list(
     Ok(l)
 }
 
-fn e_directory_list(x: &Vec<WorkspaceDirectory>) -> Value {
-    Value::List(x.iter().map(e_workspace_directory).collect())
+fn e_directory_list(x: Vec<WorkspaceDirectory>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_directory).collect())
 }
 
 fn d_directory_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17658,8 +17662,8 @@ fn d_directory_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Stri
     Ok(s)
 }
 
-fn e_directory_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_directory_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_disassociate_connection_alias_request(
@@ -17670,8 +17674,8 @@ fn d_disassociate_connection_alias_request(
     DisassociateConnectionAliasRequest::decode(v, p, cx)
 }
 
-fn e_disassociate_connection_alias_request(x: &DisassociateConnectionAliasRequest) -> Value {
-    x.encode()
+fn e_disassociate_connection_alias_request(x: DisassociateConnectionAliasRequest) -> Value {
+    x.into_value()
 }
 
 fn d_disassociate_connection_alias_result(
@@ -17682,8 +17686,8 @@ fn d_disassociate_connection_alias_result(
     DisassociateConnectionAliasResult::decode(v, p, cx)
 }
 
-fn e_disassociate_connection_alias_result(x: &DisassociateConnectionAliasResult) -> Value {
-    x.encode()
+fn e_disassociate_connection_alias_result(x: DisassociateConnectionAliasResult) -> Value {
+    x.into_value()
 }
 
 fn d_disassociate_ip_groups_request(
@@ -17694,8 +17698,8 @@ fn d_disassociate_ip_groups_request(
     DisassociateIpGroupsRequest::decode(v, p, cx)
 }
 
-fn e_disassociate_ip_groups_request(x: &DisassociateIpGroupsRequest) -> Value {
-    x.encode()
+fn e_disassociate_ip_groups_request(x: DisassociateIpGroupsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_disassociate_ip_groups_result(
@@ -17706,8 +17710,8 @@ fn d_disassociate_ip_groups_result(
     DisassociateIpGroupsResult::decode(v, p, cx)
 }
 
-fn e_disassociate_ip_groups_result(x: &DisassociateIpGroupsResult) -> Value {
-    x.encode()
+fn e_disassociate_ip_groups_result(x: DisassociateIpGroupsResult) -> Value {
+    x.into_value()
 }
 
 fn d_disassociate_workspace_application_request(
@@ -17718,8 +17722,8 @@ fn d_disassociate_workspace_application_request(
     DisassociateWorkspaceApplicationRequest::decode(v, p, cx)
 }
 
-fn e_disassociate_workspace_application_request(x: &DisassociateWorkspaceApplicationRequest) -> Value {
-    x.encode()
+fn e_disassociate_workspace_application_request(x: DisassociateWorkspaceApplicationRequest) -> Value {
+    x.into_value()
 }
 
 fn d_disassociate_workspace_application_result(
@@ -17730,8 +17734,8 @@ fn d_disassociate_workspace_application_result(
     DisassociateWorkspaceApplicationResult::decode(v, p, cx)
 }
 
-fn e_disassociate_workspace_application_result(x: &DisassociateWorkspaceApplicationResult) -> Value {
-    x.encode()
+fn e_disassociate_workspace_application_result(x: DisassociateWorkspaceApplicationResult) -> Value {
+    x.into_value()
 }
 
 fn d_disconnect_timeout_in_seconds(
@@ -17744,8 +17748,8 @@ fn d_disconnect_timeout_in_seconds(
     Ok(n)
 }
 
-fn e_disconnect_timeout_in_seconds(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_disconnect_timeout_in_seconds(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_dns_ip_addresses(
@@ -17757,8 +17761,8 @@ fn d_dns_ip_addresses(
     Ok(l)
 }
 
-fn e_dns_ip_addresses(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_ip_address).collect())
+fn e_dns_ip_addresses(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_ip_address).collect())
 }
 
 fn d_dns_ipv6_addresses(
@@ -17770,8 +17774,8 @@ fn d_dns_ipv6_addresses(
     Ok(l)
 }
 
-fn e_dns_ipv6_addresses(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_ipv6_address).collect())
+fn e_dns_ipv6_addresses(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_ipv6_address).collect())
 }
 
 fn d_domain_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17786,8 +17790,8 @@ fn d_domain_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_domain_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_domain_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ec2_image_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17802,8 +17806,8 @@ fn d_ec2_image_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_ec2_image_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ec2_image_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ec2_import_task_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17819,8 +17823,8 @@ fn d_ec2_import_task_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<
     Ok(s)
 }
 
-fn e_ec2_import_task_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ec2_import_task_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_endpoint_encryption_mode(
@@ -17838,7 +17842,7 @@ fn d_endpoint_encryption_mode(
     }
 }
 
-fn e_endpoint_encryption_mode(x: &EndpointEncryptionMode) -> Value {
+fn e_endpoint_encryption_mode(x: EndpointEncryptionMode) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -17848,16 +17852,16 @@ fn d_error_code(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_error_code(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_error_code(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_error_details(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<ErrorDetails, SerializationError> {
     ErrorDetails::decode(v, p, cx)
 }
 
-fn e_error_details(x: &ErrorDetails) -> Value {
-    x.encode()
+fn e_error_details(x: ErrorDetails) -> Value {
+    x.into_value()
 }
 
 fn d_error_details_list(
@@ -17869,8 +17873,8 @@ fn d_error_details_list(
     Ok(l)
 }
 
-fn e_error_details_list(x: &Vec<ErrorDetails>) -> Value {
-    Value::List(x.iter().map(e_error_details).collect())
+fn e_error_details_list(x: Vec<ErrorDetails>) -> Value {
+    Value::List(x.into_iter().map(e_error_details).collect())
 }
 
 fn d_error_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17879,8 +17883,8 @@ fn d_error_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Strin
     Ok(s)
 }
 
-fn e_error_message(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_error_message(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_error_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17889,8 +17893,8 @@ fn d_error_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_error_type(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_error_type(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_exception_error_code(
@@ -17903,8 +17907,8 @@ fn d_exception_error_code(
     Ok(s)
 }
 
-fn e_exception_error_code(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_exception_error_code(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_exception_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -17913,8 +17917,8 @@ fn d_exception_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<S
     Ok(s)
 }
 
-fn e_exception_message(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_exception_message(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_failed_create_standby_workspaces_request(
@@ -17925,8 +17929,8 @@ fn d_failed_create_standby_workspaces_request(
     FailedCreateStandbyWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_failed_create_standby_workspaces_request(x: &FailedCreateStandbyWorkspacesRequest) -> Value {
-    x.encode()
+fn e_failed_create_standby_workspaces_request(x: FailedCreateStandbyWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_failed_create_standby_workspaces_request_list(
@@ -17938,8 +17942,12 @@ fn d_failed_create_standby_workspaces_request_list(
     Ok(l)
 }
 
-fn e_failed_create_standby_workspaces_request_list(x: &Vec<FailedCreateStandbyWorkspacesRequest>) -> Value {
-    Value::List(x.iter().map(e_failed_create_standby_workspaces_request).collect())
+fn e_failed_create_standby_workspaces_request_list(x: Vec<FailedCreateStandbyWorkspacesRequest>) -> Value {
+    Value::List(
+        x.into_iter()
+            .map(e_failed_create_standby_workspaces_request)
+            .collect(),
+    )
 }
 
 fn d_failed_create_workspace_request(
@@ -17950,8 +17958,8 @@ fn d_failed_create_workspace_request(
     FailedCreateWorkspaceRequest::decode(v, p, cx)
 }
 
-fn e_failed_create_workspace_request(x: &FailedCreateWorkspaceRequest) -> Value {
-    x.encode()
+fn e_failed_create_workspace_request(x: FailedCreateWorkspaceRequest) -> Value {
+    x.into_value()
 }
 
 fn d_failed_create_workspace_requests(
@@ -17963,8 +17971,8 @@ fn d_failed_create_workspace_requests(
     Ok(l)
 }
 
-fn e_failed_create_workspace_requests(x: &Vec<FailedCreateWorkspaceRequest>) -> Value {
-    Value::List(x.iter().map(e_failed_create_workspace_request).collect())
+fn e_failed_create_workspace_requests(x: Vec<FailedCreateWorkspaceRequest>) -> Value {
+    Value::List(x.into_iter().map(e_failed_create_workspace_request).collect())
 }
 
 fn d_failed_reboot_workspace_requests(
@@ -17976,8 +17984,8 @@ fn d_failed_reboot_workspace_requests(
     Ok(l)
 }
 
-fn e_failed_reboot_workspace_requests(x: &Vec<FailedWorkspaceChangeRequest>) -> Value {
-    Value::List(x.iter().map(e_failed_workspace_change_request).collect())
+fn e_failed_reboot_workspace_requests(x: Vec<FailedWorkspaceChangeRequest>) -> Value {
+    Value::List(x.into_iter().map(e_failed_workspace_change_request).collect())
 }
 
 fn d_failed_rebuild_workspace_requests(
@@ -17989,8 +17997,8 @@ fn d_failed_rebuild_workspace_requests(
     Ok(l)
 }
 
-fn e_failed_rebuild_workspace_requests(x: &Vec<FailedWorkspaceChangeRequest>) -> Value {
-    Value::List(x.iter().map(e_failed_workspace_change_request).collect())
+fn e_failed_rebuild_workspace_requests(x: Vec<FailedWorkspaceChangeRequest>) -> Value {
+    Value::List(x.into_iter().map(e_failed_workspace_change_request).collect())
 }
 
 fn d_failed_start_workspace_requests(
@@ -18002,8 +18010,8 @@ fn d_failed_start_workspace_requests(
     Ok(l)
 }
 
-fn e_failed_start_workspace_requests(x: &Vec<FailedWorkspaceChangeRequest>) -> Value {
-    Value::List(x.iter().map(e_failed_workspace_change_request).collect())
+fn e_failed_start_workspace_requests(x: Vec<FailedWorkspaceChangeRequest>) -> Value {
+    Value::List(x.into_iter().map(e_failed_workspace_change_request).collect())
 }
 
 fn d_failed_stop_workspace_requests(
@@ -18015,8 +18023,8 @@ fn d_failed_stop_workspace_requests(
     Ok(l)
 }
 
-fn e_failed_stop_workspace_requests(x: &Vec<FailedWorkspaceChangeRequest>) -> Value {
-    Value::List(x.iter().map(e_failed_workspace_change_request).collect())
+fn e_failed_stop_workspace_requests(x: Vec<FailedWorkspaceChangeRequest>) -> Value {
+    Value::List(x.into_iter().map(e_failed_workspace_change_request).collect())
 }
 
 fn d_failed_terminate_workspace_requests(
@@ -18028,8 +18036,8 @@ fn d_failed_terminate_workspace_requests(
     Ok(l)
 }
 
-fn e_failed_terminate_workspace_requests(x: &Vec<FailedWorkspaceChangeRequest>) -> Value {
-    Value::List(x.iter().map(e_failed_workspace_change_request).collect())
+fn e_failed_terminate_workspace_requests(x: Vec<FailedWorkspaceChangeRequest>) -> Value {
+    Value::List(x.into_iter().map(e_failed_workspace_change_request).collect())
 }
 
 fn d_failed_workspace_change_request(
@@ -18040,8 +18048,8 @@ fn d_failed_workspace_change_request(
     FailedWorkspaceChangeRequest::decode(v, p, cx)
 }
 
-fn e_failed_workspace_change_request(x: &FailedWorkspaceChangeRequest) -> Value {
-    x.encode()
+fn e_failed_workspace_change_request(x: FailedWorkspaceChangeRequest) -> Value {
+    x.into_value()
 }
 
 fn d_get_account_link_request(
@@ -18052,8 +18060,8 @@ fn d_get_account_link_request(
     GetAccountLinkRequest::decode(v, p, cx)
 }
 
-fn e_get_account_link_request(x: &GetAccountLinkRequest) -> Value {
-    x.encode()
+fn e_get_account_link_request(x: GetAccountLinkRequest) -> Value {
+    x.into_value()
 }
 
 fn d_get_account_link_result(
@@ -18064,8 +18072,8 @@ fn d_get_account_link_result(
     GetAccountLinkResult::decode(v, p, cx)
 }
 
-fn e_get_account_link_result(x: &GetAccountLinkResult) -> Value {
-    x.encode()
+fn e_get_account_link_result(x: GetAccountLinkResult) -> Value {
+    x.into_value()
 }
 
 fn d_global_accelerator_for_directory(
@@ -18076,8 +18084,8 @@ fn d_global_accelerator_for_directory(
     GlobalAcceleratorForDirectory::decode(v, p, cx)
 }
 
-fn e_global_accelerator_for_directory(x: &GlobalAcceleratorForDirectory) -> Value {
-    x.encode()
+fn e_global_accelerator_for_directory(x: GlobalAcceleratorForDirectory) -> Value {
+    x.into_value()
 }
 
 fn d_global_accelerator_for_work_space(
@@ -18088,16 +18096,16 @@ fn d_global_accelerator_for_work_space(
     GlobalAcceleratorForWorkSpace::decode(v, p, cx)
 }
 
-fn e_global_accelerator_for_work_space(x: &GlobalAcceleratorForWorkSpace) -> Value {
-    x.encode()
+fn e_global_accelerator_for_work_space(x: GlobalAcceleratorForWorkSpace) -> Value {
+    x.into_value()
 }
 
 fn d_idc_config(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<IDCConfig, SerializationError> {
     IDCConfig::decode(v, p, cx)
 }
 
-fn e_idc_config(x: &IDCConfig) -> Value {
-    x.encode()
+fn e_idc_config(x: IDCConfig) -> Value {
+    x.into_value()
 }
 
 fn d_idle_disconnect_timeout_in_seconds(
@@ -18110,8 +18118,8 @@ fn d_idle_disconnect_timeout_in_seconds(
     Ok(n)
 }
 
-fn e_idle_disconnect_timeout_in_seconds(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_idle_disconnect_timeout_in_seconds(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_image_associated_resource_type(
@@ -18129,7 +18137,7 @@ fn d_image_associated_resource_type(
     }
 }
 
-fn e_image_associated_resource_type(x: &ImageAssociatedResourceType) -> Value {
+fn e_image_associated_resource_type(x: ImageAssociatedResourceType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -18142,8 +18150,8 @@ fn d_image_associated_resource_type_list(
     Ok(l)
 }
 
-fn e_image_associated_resource_type_list(x: &Vec<ImageAssociatedResourceType>) -> Value {
-    Value::List(x.iter().map(e_image_associated_resource_type).collect())
+fn e_image_associated_resource_type_list(x: Vec<ImageAssociatedResourceType>) -> Value {
+    Value::List(x.into_iter().map(e_image_associated_resource_type).collect())
 }
 
 fn d_image_build_version_arn(
@@ -18163,8 +18171,8 @@ fn d_image_build_version_arn(
     Ok(s)
 }
 
-fn e_image_build_version_arn(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_image_build_version_arn(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_image_compute_type(
@@ -18182,7 +18190,7 @@ fn d_image_compute_type(
     }
 }
 
-fn e_image_compute_type(x: &ImageComputeType) -> Value {
+fn e_image_compute_type(x: ImageComputeType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -18192,8 +18200,8 @@ fn d_image_error_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result
     Ok(s)
 }
 
-fn e_image_error_message(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_image_error_message(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_image_permission(
@@ -18204,8 +18212,8 @@ fn d_image_permission(
     ImagePermission::decode(v, p, cx)
 }
 
-fn e_image_permission(x: &ImagePermission) -> Value {
-    x.encode()
+fn e_image_permission(x: ImagePermission) -> Value {
+    x.into_value()
 }
 
 fn d_image_permissions(
@@ -18217,8 +18225,8 @@ fn d_image_permissions(
     Ok(l)
 }
 
-fn e_image_permissions(x: &Vec<ImagePermission>) -> Value {
-    Value::List(x.iter().map(e_image_permission).collect())
+fn e_image_permissions(x: Vec<ImagePermission>) -> Value {
+    Value::List(x.into_iter().map(e_image_permission).collect())
 }
 
 fn d_image_resource_association(
@@ -18229,8 +18237,8 @@ fn d_image_resource_association(
     ImageResourceAssociation::decode(v, p, cx)
 }
 
-fn e_image_resource_association(x: &ImageResourceAssociation) -> Value {
-    x.encode()
+fn e_image_resource_association(x: ImageResourceAssociation) -> Value {
+    x.into_value()
 }
 
 fn d_image_resource_association_list(
@@ -18242,8 +18250,8 @@ fn d_image_resource_association_list(
     Ok(l)
 }
 
-fn e_image_resource_association_list(x: &Vec<ImageResourceAssociation>) -> Value {
-    Value::List(x.iter().map(e_image_resource_association).collect())
+fn e_image_resource_association_list(x: Vec<ImageResourceAssociation>) -> Value {
+    Value::List(x.into_iter().map(e_image_resource_association).collect())
 }
 
 fn d_image_source_identifier(
@@ -18254,8 +18262,8 @@ fn d_image_source_identifier(
     ImageSourceIdentifier::decode(v, p, cx)
 }
 
-fn e_image_source_identifier(x: &ImageSourceIdentifier) -> Value {
-    x.encode()
+fn e_image_source_identifier(x: ImageSourceIdentifier) -> Value {
+    x.into_value()
 }
 
 fn d_image_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<ImageType, SerializationError> {
@@ -18269,7 +18277,7 @@ fn d_image_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<ImageTyp
     }
 }
 
-fn e_image_type(x: &ImageType) -> Value {
+fn e_image_type(x: ImageType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -18288,7 +18296,7 @@ fn d_image_validation_mode(
     }
 }
 
-fn e_image_validation_mode(x: &ImageValidationMode) -> Value {
+fn e_image_validation_mode(x: ImageValidationMode) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -18300,8 +18308,8 @@ fn d_import_client_branding_request(
     ImportClientBrandingRequest::decode(v, p, cx)
 }
 
-fn e_import_client_branding_request(x: &ImportClientBrandingRequest) -> Value {
-    x.encode()
+fn e_import_client_branding_request(x: ImportClientBrandingRequest) -> Value {
+    x.into_value()
 }
 
 fn d_import_client_branding_result(
@@ -18312,8 +18320,8 @@ fn d_import_client_branding_result(
     ImportClientBrandingResult::decode(v, p, cx)
 }
 
-fn e_import_client_branding_result(x: &ImportClientBrandingResult) -> Value {
-    x.encode()
+fn e_import_client_branding_result(x: ImportClientBrandingResult) -> Value {
+    x.into_value()
 }
 
 fn d_import_custom_workspace_image_request(
@@ -18324,8 +18332,8 @@ fn d_import_custom_workspace_image_request(
     ImportCustomWorkspaceImageRequest::decode(v, p, cx)
 }
 
-fn e_import_custom_workspace_image_request(x: &ImportCustomWorkspaceImageRequest) -> Value {
-    x.encode()
+fn e_import_custom_workspace_image_request(x: ImportCustomWorkspaceImageRequest) -> Value {
+    x.into_value()
 }
 
 fn d_import_custom_workspace_image_result(
@@ -18336,8 +18344,8 @@ fn d_import_custom_workspace_image_result(
     ImportCustomWorkspaceImageResult::decode(v, p, cx)
 }
 
-fn e_import_custom_workspace_image_result(x: &ImportCustomWorkspaceImageResult) -> Value {
-    x.encode()
+fn e_import_custom_workspace_image_result(x: ImportCustomWorkspaceImageResult) -> Value {
+    x.into_value()
 }
 
 fn d_import_workspace_image_request(
@@ -18348,8 +18356,8 @@ fn d_import_workspace_image_request(
     ImportWorkspaceImageRequest::decode(v, p, cx)
 }
 
-fn e_import_workspace_image_request(x: &ImportWorkspaceImageRequest) -> Value {
-    x.encode()
+fn e_import_workspace_image_request(x: ImportWorkspaceImageRequest) -> Value {
+    x.into_value()
 }
 
 fn d_import_workspace_image_result(
@@ -18360,8 +18368,8 @@ fn d_import_workspace_image_result(
     ImportWorkspaceImageResult::decode(v, p, cx)
 }
 
-fn e_import_workspace_image_result(x: &ImportWorkspaceImageResult) -> Value {
-    x.encode()
+fn e_import_workspace_image_result(x: ImportWorkspaceImageResult) -> Value {
+    x.into_value()
 }
 
 fn d_infrastructure_configuration_arn(
@@ -18381,8 +18389,8 @@ fn d_infrastructure_configuration_arn(
     Ok(s)
 }
 
-fn e_infrastructure_configuration_arn(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_infrastructure_configuration_arn(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_internet_fallback_protocol(
@@ -18400,7 +18408,7 @@ fn d_internet_fallback_protocol(
     }
 }
 
-fn e_internet_fallback_protocol(x: &InternetFallbackProtocol) -> Value {
+fn e_internet_fallback_protocol(x: InternetFallbackProtocol) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -18413,8 +18421,8 @@ fn d_internet_fallback_protocol_list(
     Ok(l)
 }
 
-fn e_internet_fallback_protocol_list(x: &Vec<InternetFallbackProtocol>) -> Value {
-    Value::List(x.iter().map(e_internet_fallback_protocol).collect())
+fn e_internet_fallback_protocol_list(x: Vec<InternetFallbackProtocol>) -> Value {
+    Value::List(x.into_iter().map(e_internet_fallback_protocol).collect())
 }
 
 fn d_ios2_x_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>, SerializationError> {
@@ -18430,8 +18438,8 @@ fn d_ios2_x_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>
     Ok(b)
 }
 
-fn e_ios2_x_logo(x: &Vec<u8>) -> Value {
-    Value::Blob(x.clone())
+fn e_ios2_x_logo(x: Vec<u8>) -> Value {
+    Value::Blob(x)
 }
 
 fn d_ios3_x_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>, SerializationError> {
@@ -18447,8 +18455,8 @@ fn d_ios3_x_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>
     Ok(b)
 }
 
-fn e_ios3_x_logo(x: &Vec<u8>) -> Value {
-    Value::Blob(x.clone())
+fn e_ios3_x_logo(x: Vec<u8>) -> Value {
+    Value::Blob(x)
 }
 
 fn d_ios_client_branding_attributes(
@@ -18459,8 +18467,8 @@ fn d_ios_client_branding_attributes(
     IosClientBrandingAttributes::decode(v, p, cx)
 }
 
-fn e_ios_client_branding_attributes(x: &IosClientBrandingAttributes) -> Value {
-    x.encode()
+fn e_ios_client_branding_attributes(x: IosClientBrandingAttributes) -> Value {
+    x.into_value()
 }
 
 fn d_ios_import_client_branding_attributes(
@@ -18471,8 +18479,8 @@ fn d_ios_import_client_branding_attributes(
     IosImportClientBrandingAttributes::decode(v, p, cx)
 }
 
-fn e_ios_import_client_branding_attributes(x: &IosImportClientBrandingAttributes) -> Value {
-    x.encode()
+fn e_ios_import_client_branding_attributes(x: IosImportClientBrandingAttributes) -> Value {
+    x.into_value()
 }
 
 fn d_ios_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>, SerializationError> {
@@ -18488,8 +18496,8 @@ fn d_ios_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>, S
     Ok(b)
 }
 
-fn e_ios_logo(x: &Vec<u8>) -> Value {
-    Value::Blob(x.clone())
+fn e_ios_logo(x: Vec<u8>) -> Value {
+    Value::Blob(x)
 }
 
 fn d_ip_address(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18498,8 +18506,8 @@ fn d_ip_address(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_ip_address(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ip_address(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ip_group_desc(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18508,8 +18516,8 @@ fn d_ip_group_desc(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Strin
     Ok(s)
 }
 
-fn e_ip_group_desc(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ip_group_desc(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ip_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18518,8 +18526,8 @@ fn d_ip_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
     Ok(s)
 }
 
-fn e_ip_group_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ip_group_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ip_group_id_list(
@@ -18531,8 +18539,8 @@ fn d_ip_group_id_list(
     Ok(l)
 }
 
-fn e_ip_group_id_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_ip_group_id).collect())
+fn e_ip_group_id_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_ip_group_id).collect())
 }
 
 fn d_ip_group_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18541,8 +18549,8 @@ fn d_ip_group_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Strin
     Ok(s)
 }
 
-fn e_ip_group_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ip_group_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ip_revoked_rule_list(
@@ -18554,8 +18562,8 @@ fn d_ip_revoked_rule_list(
     Ok(l)
 }
 
-fn e_ip_revoked_rule_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_ip_rule).collect())
+fn e_ip_revoked_rule_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_ip_rule).collect())
 }
 
 fn d_ip_rule(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18564,8 +18572,8 @@ fn d_ip_rule(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Ser
     Ok(s)
 }
 
-fn e_ip_rule(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ip_rule(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ip_rule_desc(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18574,16 +18582,16 @@ fn d_ip_rule_desc(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_ip_rule_desc(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ip_rule_desc(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_ip_rule_item(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<IpRuleItem, SerializationError> {
     IpRuleItem::decode(v, p, cx)
 }
 
-fn e_ip_rule_item(x: &IpRuleItem) -> Value {
-    x.encode()
+fn e_ip_rule_item(x: IpRuleItem) -> Value {
+    x.into_value()
 }
 
 fn d_ip_rule_list(
@@ -18595,8 +18603,8 @@ fn d_ip_rule_list(
     Ok(l)
 }
 
-fn e_ip_rule_list(x: &Vec<IpRuleItem>) -> Value {
-    Value::List(x.iter().map(e_ip_rule_item).collect())
+fn e_ip_rule_list(x: Vec<IpRuleItem>) -> Value {
+    Value::List(x.into_iter().map(e_ip_rule_item).collect())
 }
 
 fn d_ipv6_address(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18611,8 +18619,8 @@ fn d_ipv6_address(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_ipv6_address(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_ipv6_address(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_limit(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -18621,8 +18629,8 @@ fn d_limit(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, Serializ
     Ok(n)
 }
 
-fn e_limit(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_limit(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_limit50(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -18631,8 +18639,8 @@ fn d_limit50(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, Serial
     Ok(n)
 }
 
-fn e_limit50(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_limit50(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_link_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18641,8 +18649,8 @@ fn d_link_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Ser
     Ok(s)
 }
 
-fn e_link_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_link_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_link_status_filter_list(
@@ -18654,8 +18662,8 @@ fn d_link_status_filter_list(
     Ok(l)
 }
 
-fn e_link_status_filter_list(x: &Vec<AccountLinkStatusEnum>) -> Value {
-    Value::List(x.iter().map(e_account_link_status_enum).collect())
+fn e_link_status_filter_list(x: Vec<AccountLinkStatusEnum>) -> Value {
+    Value::List(x.into_iter().map(e_account_link_status_enum).collect())
 }
 
 fn d_list_account_links_request(
@@ -18666,8 +18674,8 @@ fn d_list_account_links_request(
     ListAccountLinksRequest::decode(v, p, cx)
 }
 
-fn e_list_account_links_request(x: &ListAccountLinksRequest) -> Value {
-    x.encode()
+fn e_list_account_links_request(x: ListAccountLinksRequest) -> Value {
+    x.into_value()
 }
 
 fn d_list_account_links_result(
@@ -18678,8 +18686,8 @@ fn d_list_account_links_result(
     ListAccountLinksResult::decode(v, p, cx)
 }
 
-fn e_list_account_links_result(x: &ListAccountLinksResult) -> Value {
-    x.encode()
+fn e_list_account_links_result(x: ListAccountLinksResult) -> Value {
+    x.into_value()
 }
 
 fn d_list_available_management_cidr_ranges_request(
@@ -18690,8 +18698,8 @@ fn d_list_available_management_cidr_ranges_request(
     ListAvailableManagementCidrRangesRequest::decode(v, p, cx)
 }
 
-fn e_list_available_management_cidr_ranges_request(x: &ListAvailableManagementCidrRangesRequest) -> Value {
-    x.encode()
+fn e_list_available_management_cidr_ranges_request(x: ListAvailableManagementCidrRangesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_list_available_management_cidr_ranges_result(
@@ -18702,8 +18710,8 @@ fn d_list_available_management_cidr_ranges_result(
     ListAvailableManagementCidrRangesResult::decode(v, p, cx)
 }
 
-fn e_list_available_management_cidr_ranges_result(x: &ListAvailableManagementCidrRangesResult) -> Value {
-    x.encode()
+fn e_list_available_management_cidr_ranges_result(x: ListAvailableManagementCidrRangesResult) -> Value {
+    x.into_value()
 }
 
 fn d_log_upload_enum(
@@ -18721,7 +18729,7 @@ fn d_log_upload_enum(
     }
 }
 
-fn e_log_upload_enum(x: &LogUploadEnum) -> Value {
+fn e_log_upload_enum(x: LogUploadEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -18737,10 +18745,10 @@ fn d_login_message(
     Ok(l)
 }
 
-fn e_login_message(x: &Vec<(String, String)>) -> Value {
+fn e_login_message(x: Vec<(String, String)>) -> Value {
     Value::Map(
-        x.iter()
-            .map(|(k, v)| (k.clone(), e_client_login_message(v)))
+        x.into_iter()
+            .map(|(k, v)| (k, e_client_login_message(v)))
             .collect(),
     )
 }
@@ -18761,8 +18769,8 @@ fn d_management_cidr_range_constraint(
     Ok(s)
 }
 
-fn e_management_cidr_range_constraint(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_management_cidr_range_constraint(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_management_cidr_range_max_results(
@@ -18775,8 +18783,8 @@ fn d_management_cidr_range_max_results(
     Ok(n)
 }
 
-fn e_management_cidr_range_max_results(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_management_cidr_range_max_results(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_max_user_duration_in_seconds(
@@ -18789,8 +18797,8 @@ fn d_max_user_duration_in_seconds(
     Ok(n)
 }
 
-fn e_max_user_duration_in_seconds(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_max_user_duration_in_seconds(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_maximum_length(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -18799,8 +18807,8 @@ fn d_maximum_length(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32,
     Ok(n)
 }
 
-fn e_maximum_length(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_maximum_length(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -18809,8 +18817,8 @@ fn d_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Ser
     Ok(s)
 }
 
-fn e_message(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_message(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_microsoft_entra_config(
@@ -18821,8 +18829,8 @@ fn d_microsoft_entra_config(
     MicrosoftEntraConfig::decode(v, p, cx)
 }
 
-fn e_microsoft_entra_config(x: &MicrosoftEntraConfig) -> Value {
-    x.encode()
+fn e_microsoft_entra_config(x: MicrosoftEntraConfig) -> Value {
+    x.into_value()
 }
 
 fn d_microsoft_entra_config_tenant_id(
@@ -18841,8 +18849,8 @@ fn d_microsoft_entra_config_tenant_id(
     Ok(s)
 }
 
-fn e_microsoft_entra_config_tenant_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_microsoft_entra_config_tenant_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_migrate_workspace_request(
@@ -18853,8 +18861,8 @@ fn d_migrate_workspace_request(
     MigrateWorkspaceRequest::decode(v, p, cx)
 }
 
-fn e_migrate_workspace_request(x: &MigrateWorkspaceRequest) -> Value {
-    x.encode()
+fn e_migrate_workspace_request(x: MigrateWorkspaceRequest) -> Value {
+    x.into_value()
 }
 
 fn d_migrate_workspace_result(
@@ -18865,8 +18873,8 @@ fn d_migrate_workspace_result(
     MigrateWorkspaceResult::decode(v, p, cx)
 }
 
-fn e_migrate_workspace_result(x: &MigrateWorkspaceResult) -> Value {
-    x.encode()
+fn e_migrate_workspace_result(x: MigrateWorkspaceResult) -> Value {
+    x.into_value()
 }
 
 fn d_modification_resource_enum(
@@ -18884,7 +18892,7 @@ fn d_modification_resource_enum(
     }
 }
 
-fn e_modification_resource_enum(x: &ModificationResourceEnum) -> Value {
+fn e_modification_resource_enum(x: ModificationResourceEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -18896,8 +18904,8 @@ fn d_modification_state(
     ModificationState::decode(v, p, cx)
 }
 
-fn e_modification_state(x: &ModificationState) -> Value {
-    x.encode()
+fn e_modification_state(x: ModificationState) -> Value {
+    x.into_value()
 }
 
 fn d_modification_state_enum(
@@ -18915,7 +18923,7 @@ fn d_modification_state_enum(
     }
 }
 
-fn e_modification_state_enum(x: &ModificationStateEnum) -> Value {
+fn e_modification_state_enum(x: ModificationStateEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -18928,8 +18936,8 @@ fn d_modification_state_list(
     Ok(l)
 }
 
-fn e_modification_state_list(x: &Vec<ModificationState>) -> Value {
-    Value::List(x.iter().map(e_modification_state).collect())
+fn e_modification_state_list(x: Vec<ModificationState>) -> Value {
+    Value::List(x.into_iter().map(e_modification_state).collect())
 }
 
 fn d_modify_account_request(
@@ -18940,8 +18948,8 @@ fn d_modify_account_request(
     ModifyAccountRequest::decode(v, p, cx)
 }
 
-fn e_modify_account_request(x: &ModifyAccountRequest) -> Value {
-    x.encode()
+fn e_modify_account_request(x: ModifyAccountRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_account_result(
@@ -18952,8 +18960,8 @@ fn d_modify_account_result(
     ModifyAccountResult::decode(v, p, cx)
 }
 
-fn e_modify_account_result(x: &ModifyAccountResult) -> Value {
-    x.encode()
+fn e_modify_account_result(x: ModifyAccountResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_certificate_based_auth_properties_request(
@@ -18965,9 +18973,9 @@ fn d_modify_certificate_based_auth_properties_request(
 }
 
 fn e_modify_certificate_based_auth_properties_request(
-    x: &ModifyCertificateBasedAuthPropertiesRequest,
+    x: ModifyCertificateBasedAuthPropertiesRequest,
 ) -> Value {
-    x.encode()
+    x.into_value()
 }
 
 fn d_modify_certificate_based_auth_properties_result(
@@ -18978,10 +18986,8 @@ fn d_modify_certificate_based_auth_properties_result(
     ModifyCertificateBasedAuthPropertiesResult::decode(v, p, cx)
 }
 
-fn e_modify_certificate_based_auth_properties_result(
-    x: &ModifyCertificateBasedAuthPropertiesResult,
-) -> Value {
-    x.encode()
+fn e_modify_certificate_based_auth_properties_result(x: ModifyCertificateBasedAuthPropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_client_properties_request(
@@ -18992,8 +18998,8 @@ fn d_modify_client_properties_request(
     ModifyClientPropertiesRequest::decode(v, p, cx)
 }
 
-fn e_modify_client_properties_request(x: &ModifyClientPropertiesRequest) -> Value {
-    x.encode()
+fn e_modify_client_properties_request(x: ModifyClientPropertiesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_client_properties_result(
@@ -19004,8 +19010,8 @@ fn d_modify_client_properties_result(
     ModifyClientPropertiesResult::decode(v, p, cx)
 }
 
-fn e_modify_client_properties_result(x: &ModifyClientPropertiesResult) -> Value {
-    x.encode()
+fn e_modify_client_properties_result(x: ModifyClientPropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_endpoint_encryption_mode_request(
@@ -19016,8 +19022,8 @@ fn d_modify_endpoint_encryption_mode_request(
     ModifyEndpointEncryptionModeRequest::decode(v, p, cx)
 }
 
-fn e_modify_endpoint_encryption_mode_request(x: &ModifyEndpointEncryptionModeRequest) -> Value {
-    x.encode()
+fn e_modify_endpoint_encryption_mode_request(x: ModifyEndpointEncryptionModeRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_endpoint_encryption_mode_response(
@@ -19028,8 +19034,8 @@ fn d_modify_endpoint_encryption_mode_response(
     ModifyEndpointEncryptionModeResponse::decode(v, p, cx)
 }
 
-fn e_modify_endpoint_encryption_mode_response(x: &ModifyEndpointEncryptionModeResponse) -> Value {
-    x.encode()
+fn e_modify_endpoint_encryption_mode_response(x: ModifyEndpointEncryptionModeResponse) -> Value {
+    x.into_value()
 }
 
 fn d_modify_saml_properties_request(
@@ -19040,8 +19046,8 @@ fn d_modify_saml_properties_request(
     ModifySamlPropertiesRequest::decode(v, p, cx)
 }
 
-fn e_modify_saml_properties_request(x: &ModifySamlPropertiesRequest) -> Value {
-    x.encode()
+fn e_modify_saml_properties_request(x: ModifySamlPropertiesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_saml_properties_result(
@@ -19052,8 +19058,8 @@ fn d_modify_saml_properties_result(
     ModifySamlPropertiesResult::decode(v, p, cx)
 }
 
-fn e_modify_saml_properties_result(x: &ModifySamlPropertiesResult) -> Value {
-    x.encode()
+fn e_modify_saml_properties_result(x: ModifySamlPropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_selfservice_permissions_request(
@@ -19064,8 +19070,8 @@ fn d_modify_selfservice_permissions_request(
     ModifySelfservicePermissionsRequest::decode(v, p, cx)
 }
 
-fn e_modify_selfservice_permissions_request(x: &ModifySelfservicePermissionsRequest) -> Value {
-    x.encode()
+fn e_modify_selfservice_permissions_request(x: ModifySelfservicePermissionsRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_selfservice_permissions_result(
@@ -19076,8 +19082,8 @@ fn d_modify_selfservice_permissions_result(
     ModifySelfservicePermissionsResult::decode(v, p, cx)
 }
 
-fn e_modify_selfservice_permissions_result(x: &ModifySelfservicePermissionsResult) -> Value {
-    x.encode()
+fn e_modify_selfservice_permissions_result(x: ModifySelfservicePermissionsResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_streaming_properties_request(
@@ -19088,8 +19094,8 @@ fn d_modify_streaming_properties_request(
     ModifyStreamingPropertiesRequest::decode(v, p, cx)
 }
 
-fn e_modify_streaming_properties_request(x: &ModifyStreamingPropertiesRequest) -> Value {
-    x.encode()
+fn e_modify_streaming_properties_request(x: ModifyStreamingPropertiesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_streaming_properties_result(
@@ -19100,8 +19106,8 @@ fn d_modify_streaming_properties_result(
     ModifyStreamingPropertiesResult::decode(v, p, cx)
 }
 
-fn e_modify_streaming_properties_result(x: &ModifyStreamingPropertiesResult) -> Value {
-    x.encode()
+fn e_modify_streaming_properties_result(x: ModifyStreamingPropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_workspace_access_properties_request(
@@ -19112,8 +19118,8 @@ fn d_modify_workspace_access_properties_request(
     ModifyWorkspaceAccessPropertiesRequest::decode(v, p, cx)
 }
 
-fn e_modify_workspace_access_properties_request(x: &ModifyWorkspaceAccessPropertiesRequest) -> Value {
-    x.encode()
+fn e_modify_workspace_access_properties_request(x: ModifyWorkspaceAccessPropertiesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_workspace_access_properties_result(
@@ -19124,8 +19130,8 @@ fn d_modify_workspace_access_properties_result(
     ModifyWorkspaceAccessPropertiesResult::decode(v, p, cx)
 }
 
-fn e_modify_workspace_access_properties_result(x: &ModifyWorkspaceAccessPropertiesResult) -> Value {
-    x.encode()
+fn e_modify_workspace_access_properties_result(x: ModifyWorkspaceAccessPropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_workspace_creation_properties_request(
@@ -19136,8 +19142,8 @@ fn d_modify_workspace_creation_properties_request(
     ModifyWorkspaceCreationPropertiesRequest::decode(v, p, cx)
 }
 
-fn e_modify_workspace_creation_properties_request(x: &ModifyWorkspaceCreationPropertiesRequest) -> Value {
-    x.encode()
+fn e_modify_workspace_creation_properties_request(x: ModifyWorkspaceCreationPropertiesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_workspace_creation_properties_result(
@@ -19148,8 +19154,8 @@ fn d_modify_workspace_creation_properties_result(
     ModifyWorkspaceCreationPropertiesResult::decode(v, p, cx)
 }
 
-fn e_modify_workspace_creation_properties_result(x: &ModifyWorkspaceCreationPropertiesResult) -> Value {
-    x.encode()
+fn e_modify_workspace_creation_properties_result(x: ModifyWorkspaceCreationPropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_workspace_properties_request(
@@ -19160,8 +19166,8 @@ fn d_modify_workspace_properties_request(
     ModifyWorkspacePropertiesRequest::decode(v, p, cx)
 }
 
-fn e_modify_workspace_properties_request(x: &ModifyWorkspacePropertiesRequest) -> Value {
-    x.encode()
+fn e_modify_workspace_properties_request(x: ModifyWorkspacePropertiesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_workspace_properties_result(
@@ -19172,8 +19178,8 @@ fn d_modify_workspace_properties_result(
     ModifyWorkspacePropertiesResult::decode(v, p, cx)
 }
 
-fn e_modify_workspace_properties_result(x: &ModifyWorkspacePropertiesResult) -> Value {
-    x.encode()
+fn e_modify_workspace_properties_result(x: ModifyWorkspacePropertiesResult) -> Value {
+    x.into_value()
 }
 
 fn d_modify_workspace_state_request(
@@ -19184,8 +19190,8 @@ fn d_modify_workspace_state_request(
     ModifyWorkspaceStateRequest::decode(v, p, cx)
 }
 
-fn e_modify_workspace_state_request(x: &ModifyWorkspaceStateRequest) -> Value {
-    x.encode()
+fn e_modify_workspace_state_request(x: ModifyWorkspaceStateRequest) -> Value {
+    x.into_value()
 }
 
 fn d_modify_workspace_state_result(
@@ -19196,8 +19202,8 @@ fn d_modify_workspace_state_result(
     ModifyWorkspaceStateResult::decode(v, p, cx)
 }
 
-fn e_modify_workspace_state_result(x: &ModifyWorkspaceStateResult) -> Value {
-    x.encode()
+fn e_modify_workspace_state_result(x: ModifyWorkspaceStateResult) -> Value {
+    x.into_value()
 }
 
 fn d_network_access_configuration(
@@ -19208,8 +19214,8 @@ fn d_network_access_configuration(
     NetworkAccessConfiguration::decode(v, p, cx)
 }
 
-fn e_network_access_configuration(x: &NetworkAccessConfiguration) -> Value {
-    x.encode()
+fn e_network_access_configuration(x: NetworkAccessConfiguration) -> Value {
+    x.into_value()
 }
 
 fn d_non_empty_string(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -19218,8 +19224,8 @@ fn d_non_empty_string(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<St
     Ok(s)
 }
 
-fn e_non_empty_string(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_non_empty_string(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_os_version(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<OSVersion, SerializationError> {
@@ -19233,7 +19239,7 @@ fn d_os_version(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<OSVersio
     }
 }
 
-fn e_os_version(x: &OSVersion) -> Value {
+fn e_os_version(x: OSVersion) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19245,8 +19251,8 @@ fn d_operating_system(
     OperatingSystem::decode(v, p, cx)
 }
 
-fn e_operating_system(x: &OperatingSystem) -> Value {
-    x.encode()
+fn e_operating_system(x: OperatingSystem) -> Value {
+    x.into_value()
 }
 
 fn d_operating_system_name(
@@ -19264,7 +19270,7 @@ fn d_operating_system_name(
     }
 }
 
-fn e_operating_system_name(x: &OperatingSystemName) -> Value {
+fn e_operating_system_name(x: OperatingSystemName) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19277,8 +19283,8 @@ fn d_operating_system_name_list(
     Ok(l)
 }
 
-fn e_operating_system_name_list(x: &Vec<OperatingSystemName>) -> Value {
-    Value::List(x.iter().map(e_operating_system_name).collect())
+fn e_operating_system_name_list(x: Vec<OperatingSystemName>) -> Value {
+    Value::List(x.into_iter().map(e_operating_system_name).collect())
 }
 
 fn d_operating_system_type(
@@ -19296,7 +19302,7 @@ fn d_operating_system_type(
     }
 }
 
-fn e_operating_system_type(x: &OperatingSystemType) -> Value {
+fn e_operating_system_type(x: OperatingSystemType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19306,8 +19312,8 @@ fn d_pagination_token(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<St
     Ok(s)
 }
 
-fn e_pagination_token(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_pagination_token(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_pending_create_standby_workspaces_request(
@@ -19318,8 +19324,8 @@ fn d_pending_create_standby_workspaces_request(
     PendingCreateStandbyWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_pending_create_standby_workspaces_request(x: &PendingCreateStandbyWorkspacesRequest) -> Value {
-    x.encode()
+fn e_pending_create_standby_workspaces_request(x: PendingCreateStandbyWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_pending_create_standby_workspaces_request_list(
@@ -19331,9 +19337,9 @@ fn d_pending_create_standby_workspaces_request_list(
     Ok(l)
 }
 
-fn e_pending_create_standby_workspaces_request_list(x: &Vec<PendingCreateStandbyWorkspacesRequest>) -> Value {
+fn e_pending_create_standby_workspaces_request_list(x: Vec<PendingCreateStandbyWorkspacesRequest>) -> Value {
     Value::List(
-        x.iter()
+        x.into_iter()
             .map(e_pending_create_standby_workspaces_request)
             .collect(),
     )
@@ -19345,8 +19351,8 @@ fn d_percentage(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, Ser
     Ok(n)
 }
 
-fn e_percentage(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_percentage(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_platform(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Platform, SerializationError> {
@@ -19360,7 +19366,7 @@ fn d_platform(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Platform, 
     }
 }
 
-fn e_platform(x: &Platform) -> Value {
+fn e_platform(x: Platform) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19379,7 +19385,7 @@ fn d_pools_running_mode(
     }
 }
 
-fn e_pools_running_mode(x: &PoolsRunningMode) -> Value {
+fn e_pools_running_mode(x: PoolsRunningMode) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19394,7 +19400,7 @@ fn d_protocol(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Protocol, 
     }
 }
 
-fn e_protocol(x: &Protocol) -> Value {
+fn e_protocol(x: Protocol) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19407,8 +19413,8 @@ fn d_protocol_list(
     Ok(l)
 }
 
-fn e_protocol_list(x: &Vec<Protocol>) -> Value {
-    Value::List(x.iter().map(e_protocol).collect())
+fn e_protocol_list(x: Vec<Protocol>) -> Value {
+    Value::List(x.into_iter().map(e_protocol).collect())
 }
 
 fn d_reboot_request(
@@ -19419,8 +19425,8 @@ fn d_reboot_request(
     RebootRequest::decode(v, p, cx)
 }
 
-fn e_reboot_request(x: &RebootRequest) -> Value {
-    x.encode()
+fn e_reboot_request(x: RebootRequest) -> Value {
+    x.into_value()
 }
 
 fn d_reboot_workspace_requests(
@@ -19433,8 +19439,8 @@ fn d_reboot_workspace_requests(
     Ok(l)
 }
 
-fn e_reboot_workspace_requests(x: &Vec<RebootRequest>) -> Value {
-    Value::List(x.iter().map(e_reboot_request).collect())
+fn e_reboot_workspace_requests(x: Vec<RebootRequest>) -> Value {
+    Value::List(x.into_iter().map(e_reboot_request).collect())
 }
 
 fn d_reboot_workspaces_request(
@@ -19445,8 +19451,8 @@ fn d_reboot_workspaces_request(
     RebootWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_reboot_workspaces_request(x: &RebootWorkspacesRequest) -> Value {
-    x.encode()
+fn e_reboot_workspaces_request(x: RebootWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_reboot_workspaces_result(
@@ -19457,8 +19463,8 @@ fn d_reboot_workspaces_result(
     RebootWorkspacesResult::decode(v, p, cx)
 }
 
-fn e_reboot_workspaces_result(x: &RebootWorkspacesResult) -> Value {
-    x.encode()
+fn e_reboot_workspaces_result(x: RebootWorkspacesResult) -> Value {
+    x.into_value()
 }
 
 fn d_rebuild_request(
@@ -19469,8 +19475,8 @@ fn d_rebuild_request(
     RebuildRequest::decode(v, p, cx)
 }
 
-fn e_rebuild_request(x: &RebuildRequest) -> Value {
-    x.encode()
+fn e_rebuild_request(x: RebuildRequest) -> Value {
+    x.into_value()
 }
 
 fn d_rebuild_workspace_requests(
@@ -19483,8 +19489,8 @@ fn d_rebuild_workspace_requests(
     Ok(l)
 }
 
-fn e_rebuild_workspace_requests(x: &Vec<RebuildRequest>) -> Value {
-    Value::List(x.iter().map(e_rebuild_request).collect())
+fn e_rebuild_workspace_requests(x: Vec<RebuildRequest>) -> Value {
+    Value::List(x.into_iter().map(e_rebuild_request).collect())
 }
 
 fn d_rebuild_workspaces_request(
@@ -19495,8 +19501,8 @@ fn d_rebuild_workspaces_request(
     RebuildWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_rebuild_workspaces_request(x: &RebuildWorkspacesRequest) -> Value {
-    x.encode()
+fn e_rebuild_workspaces_request(x: RebuildWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_rebuild_workspaces_result(
@@ -19507,8 +19513,8 @@ fn d_rebuild_workspaces_result(
     RebuildWorkspacesResult::decode(v, p, cx)
 }
 
-fn e_rebuild_workspaces_result(x: &RebuildWorkspacesResult) -> Value {
-    x.encode()
+fn e_rebuild_workspaces_result(x: RebuildWorkspacesResult) -> Value {
+    x.into_value()
 }
 
 fn d_reconnect_enum(
@@ -19526,7 +19532,7 @@ fn d_reconnect_enum(
     }
 }
 
-fn e_reconnect_enum(x: &ReconnectEnum) -> Value {
+fn e_reconnect_enum(x: ReconnectEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19537,8 +19543,8 @@ fn d_region(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Seri
     Ok(s)
 }
 
-fn e_region(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_region(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_register_workspace_directory_request(
@@ -19549,8 +19555,8 @@ fn d_register_workspace_directory_request(
     RegisterWorkspaceDirectoryRequest::decode(v, p, cx)
 }
 
-fn e_register_workspace_directory_request(x: &RegisterWorkspaceDirectoryRequest) -> Value {
-    x.encode()
+fn e_register_workspace_directory_request(x: RegisterWorkspaceDirectoryRequest) -> Value {
+    x.into_value()
 }
 
 fn d_register_workspace_directory_result(
@@ -19561,8 +19567,8 @@ fn d_register_workspace_directory_result(
     RegisterWorkspaceDirectoryResult::decode(v, p, cx)
 }
 
-fn e_register_workspace_directory_result(x: &RegisterWorkspaceDirectoryResult) -> Value {
-    x.encode()
+fn e_register_workspace_directory_result(x: RegisterWorkspaceDirectoryResult) -> Value {
+    x.into_value()
 }
 
 fn d_registration_code(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -19571,8 +19577,8 @@ fn d_registration_code(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<S
     Ok(s)
 }
 
-fn e_registration_code(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_registration_code(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_reject_account_link_invitation_request(
@@ -19583,8 +19589,8 @@ fn d_reject_account_link_invitation_request(
     RejectAccountLinkInvitationRequest::decode(v, p, cx)
 }
 
-fn e_reject_account_link_invitation_request(x: &RejectAccountLinkInvitationRequest) -> Value {
-    x.encode()
+fn e_reject_account_link_invitation_request(x: RejectAccountLinkInvitationRequest) -> Value {
+    x.into_value()
 }
 
 fn d_reject_account_link_invitation_result(
@@ -19595,8 +19601,8 @@ fn d_reject_account_link_invitation_result(
     RejectAccountLinkInvitationResult::decode(v, p, cx)
 }
 
-fn e_reject_account_link_invitation_result(x: &RejectAccountLinkInvitationResult) -> Value {
-    x.encode()
+fn e_reject_account_link_invitation_result(x: RejectAccountLinkInvitationResult) -> Value {
+    x.into_value()
 }
 
 fn d_related_workspace_properties(
@@ -19607,8 +19613,8 @@ fn d_related_workspace_properties(
     RelatedWorkspaceProperties::decode(v, p, cx)
 }
 
-fn e_related_workspace_properties(x: &RelatedWorkspaceProperties) -> Value {
-    x.encode()
+fn e_related_workspace_properties(x: RelatedWorkspaceProperties) -> Value {
+    x.into_value()
 }
 
 fn d_related_workspaces(
@@ -19620,8 +19626,8 @@ fn d_related_workspaces(
     Ok(l)
 }
 
-fn e_related_workspaces(x: &Vec<RelatedWorkspaceProperties>) -> Value {
-    Value::List(x.iter().map(e_related_workspace_properties).collect())
+fn e_related_workspaces(x: Vec<RelatedWorkspaceProperties>) -> Value {
+    Value::List(x.into_iter().map(e_related_workspace_properties).collect())
 }
 
 fn d_resource_id_list(
@@ -19634,8 +19640,8 @@ fn d_resource_id_list(
     Ok(l)
 }
 
-fn e_resource_id_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_non_empty_string).collect())
+fn e_resource_id_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_non_empty_string).collect())
 }
 
 fn d_restore_workspace_request(
@@ -19646,8 +19652,8 @@ fn d_restore_workspace_request(
     RestoreWorkspaceRequest::decode(v, p, cx)
 }
 
-fn e_restore_workspace_request(x: &RestoreWorkspaceRequest) -> Value {
-    x.encode()
+fn e_restore_workspace_request(x: RestoreWorkspaceRequest) -> Value {
+    x.into_value()
 }
 
 fn d_restore_workspace_result(
@@ -19658,8 +19664,8 @@ fn d_restore_workspace_result(
     RestoreWorkspaceResult::decode(v, p, cx)
 }
 
-fn e_restore_workspace_result(x: &RestoreWorkspaceResult) -> Value {
-    x.encode()
+fn e_restore_workspace_result(x: RestoreWorkspaceResult) -> Value {
+    x.into_value()
 }
 
 fn d_revoke_ip_rules_request(
@@ -19670,8 +19676,8 @@ fn d_revoke_ip_rules_request(
     RevokeIpRulesRequest::decode(v, p, cx)
 }
 
-fn e_revoke_ip_rules_request(x: &RevokeIpRulesRequest) -> Value {
-    x.encode()
+fn e_revoke_ip_rules_request(x: RevokeIpRulesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_revoke_ip_rules_result(
@@ -19682,16 +19688,16 @@ fn d_revoke_ip_rules_result(
     RevokeIpRulesResult::decode(v, p, cx)
 }
 
-fn e_revoke_ip_rules_result(x: &RevokeIpRulesResult) -> Value {
-    x.encode()
+fn e_revoke_ip_rules_result(x: RevokeIpRulesResult) -> Value {
+    x.into_value()
 }
 
 fn d_root_storage(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<RootStorage, SerializationError> {
     RootStorage::decode(v, p, cx)
 }
 
-fn e_root_storage(x: &RootStorage) -> Value {
-    x.encode()
+fn e_root_storage(x: RootStorage) -> Value {
+    x.into_value()
 }
 
 fn d_root_volume_size_gib(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -19700,8 +19706,8 @@ fn d_root_volume_size_gib(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Resul
     Ok(n)
 }
 
-fn e_root_volume_size_gib(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_root_volume_size_gib(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_running_mode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<RunningMode, SerializationError> {
@@ -19715,7 +19721,7 @@ fn d_running_mode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Runnin
     }
 }
 
-fn e_running_mode(x: &RunningMode) -> Value {
+fn e_running_mode(x: RunningMode) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19729,8 +19735,8 @@ fn d_running_mode_auto_stop_timeout_in_minutes(
     Ok(n)
 }
 
-fn e_running_mode_auto_stop_timeout_in_minutes(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_running_mode_auto_stop_timeout_in_minutes(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_s3_bucket_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -19746,8 +19752,8 @@ fn d_s3_bucket_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Stri
     Ok(s)
 }
 
-fn e_s3_bucket_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_s3_bucket_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_saml_properties(
@@ -19758,8 +19764,8 @@ fn d_saml_properties(
     SamlProperties::decode(v, p, cx)
 }
 
-fn e_saml_properties(x: &SamlProperties) -> Value {
-    x.encode()
+fn e_saml_properties(x: SamlProperties) -> Value {
+    x.into_value()
 }
 
 fn d_saml_status_enum(
@@ -19777,7 +19783,7 @@ fn d_saml_status_enum(
     }
 }
 
-fn e_saml_status_enum(x: &SamlStatusEnum) -> Value {
+fn e_saml_status_enum(x: SamlStatusEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19792,8 +19798,8 @@ fn d_saml_user_access_url(
     Ok(s)
 }
 
-fn e_saml_user_access_url(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_saml_user_access_url(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_secrets_manager_arn(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -19808,8 +19814,8 @@ fn d_secrets_manager_arn(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result
     Ok(s)
 }
 
-fn e_secrets_manager_arn(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_secrets_manager_arn(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_security_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -19825,8 +19831,8 @@ fn d_security_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<S
     Ok(s)
 }
 
-fn e_security_group_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_security_group_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_selfservice_permissions(
@@ -19837,8 +19843,8 @@ fn d_selfservice_permissions(
     SelfservicePermissions::decode(v, p, cx)
 }
 
-fn e_selfservice_permissions(x: &SelfservicePermissions) -> Value {
-    x.encode()
+fn e_selfservice_permissions(x: SelfservicePermissions) -> Value {
+    x.into_value()
 }
 
 fn d_session_connection_state(
@@ -19856,7 +19862,7 @@ fn d_session_connection_state(
     }
 }
 
-fn e_session_connection_state(x: &SessionConnectionState) -> Value {
+fn e_session_connection_state(x: SessionConnectionState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19872,8 +19878,8 @@ fn d_session_instance_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result
     Ok(s)
 }
 
-fn e_session_instance_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_session_instance_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_settings_group(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -19883,16 +19889,16 @@ fn d_settings_group(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Stri
     Ok(s)
 }
 
-fn e_settings_group(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_settings_group(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_snapshot(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Snapshot, SerializationError> {
     Snapshot::decode(v, p, cx)
 }
 
-fn e_snapshot(x: &Snapshot) -> Value {
-    x.encode()
+fn e_snapshot(x: Snapshot) -> Value {
+    x.into_value()
 }
 
 fn d_snapshot_list(
@@ -19904,8 +19910,8 @@ fn d_snapshot_list(
     Ok(l)
 }
 
-fn e_snapshot_list(x: &Vec<Snapshot>) -> Value {
-    Value::List(x.iter().map(e_snapshot).collect())
+fn e_snapshot_list(x: Vec<Snapshot>) -> Value {
+    Value::List(x.into_iter().map(e_snapshot).collect())
 }
 
 fn d_standby_workspace(
@@ -19916,8 +19922,8 @@ fn d_standby_workspace(
     StandbyWorkspace::decode(v, p, cx)
 }
 
-fn e_standby_workspace(x: &StandbyWorkspace) -> Value {
-    x.encode()
+fn e_standby_workspace(x: StandbyWorkspace) -> Value {
+    x.into_value()
 }
 
 fn d_standby_workspace_relationship_type(
@@ -19935,7 +19941,7 @@ fn d_standby_workspace_relationship_type(
     }
 }
 
-fn e_standby_workspace_relationship_type(x: &StandbyWorkspaceRelationshipType) -> Value {
+fn e_standby_workspace_relationship_type(x: StandbyWorkspaceRelationshipType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -19948,8 +19954,8 @@ fn d_standby_workspaces_list(
     Ok(l)
 }
 
-fn e_standby_workspaces_list(x: &Vec<StandbyWorkspace>) -> Value {
-    Value::List(x.iter().map(e_standby_workspace).collect())
+fn e_standby_workspaces_list(x: Vec<StandbyWorkspace>) -> Value {
+    Value::List(x.into_iter().map(e_standby_workspace).collect())
 }
 
 fn d_standby_workspaces_properties(
@@ -19960,8 +19966,8 @@ fn d_standby_workspaces_properties(
     StandbyWorkspacesProperties::decode(v, p, cx)
 }
 
-fn e_standby_workspaces_properties(x: &StandbyWorkspacesProperties) -> Value {
-    x.encode()
+fn e_standby_workspaces_properties(x: StandbyWorkspacesProperties) -> Value {
+    x.into_value()
 }
 
 fn d_standby_workspaces_properties_list(
@@ -19973,16 +19979,16 @@ fn d_standby_workspaces_properties_list(
     Ok(l)
 }
 
-fn e_standby_workspaces_properties_list(x: &Vec<StandbyWorkspacesProperties>) -> Value {
-    Value::List(x.iter().map(e_standby_workspaces_properties).collect())
+fn e_standby_workspaces_properties_list(x: Vec<StandbyWorkspacesProperties>) -> Value {
+    Value::List(x.into_iter().map(e_standby_workspaces_properties).collect())
 }
 
 fn d_start_request(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<StartRequest, SerializationError> {
     StartRequest::decode(v, p, cx)
 }
 
-fn e_start_request(x: &StartRequest) -> Value {
-    x.encode()
+fn e_start_request(x: StartRequest) -> Value {
+    x.into_value()
 }
 
 fn d_start_workspace_requests(
@@ -19995,8 +20001,8 @@ fn d_start_workspace_requests(
     Ok(l)
 }
 
-fn e_start_workspace_requests(x: &Vec<StartRequest>) -> Value {
-    Value::List(x.iter().map(e_start_request).collect())
+fn e_start_workspace_requests(x: Vec<StartRequest>) -> Value {
+    Value::List(x.into_iter().map(e_start_request).collect())
 }
 
 fn d_start_workspaces_pool_request(
@@ -20007,8 +20013,8 @@ fn d_start_workspaces_pool_request(
     StartWorkspacesPoolRequest::decode(v, p, cx)
 }
 
-fn e_start_workspaces_pool_request(x: &StartWorkspacesPoolRequest) -> Value {
-    x.encode()
+fn e_start_workspaces_pool_request(x: StartWorkspacesPoolRequest) -> Value {
+    x.into_value()
 }
 
 fn d_start_workspaces_pool_result(
@@ -20019,8 +20025,8 @@ fn d_start_workspaces_pool_result(
     StartWorkspacesPoolResult::decode(v, p, cx)
 }
 
-fn e_start_workspaces_pool_result(x: &StartWorkspacesPoolResult) -> Value {
-    x.encode()
+fn e_start_workspaces_pool_result(x: StartWorkspacesPoolResult) -> Value {
+    x.into_value()
 }
 
 fn d_start_workspaces_request(
@@ -20031,8 +20037,8 @@ fn d_start_workspaces_request(
     StartWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_start_workspaces_request(x: &StartWorkspacesRequest) -> Value {
-    x.encode()
+fn e_start_workspaces_request(x: StartWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_start_workspaces_result(
@@ -20043,16 +20049,16 @@ fn d_start_workspaces_result(
     StartWorkspacesResult::decode(v, p, cx)
 }
 
-fn e_start_workspaces_result(x: &StartWorkspacesResult) -> Value {
-    x.encode()
+fn e_start_workspaces_result(x: StartWorkspacesResult) -> Value {
+    x.into_value()
 }
 
 fn d_stop_request(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<StopRequest, SerializationError> {
     StopRequest::decode(v, p, cx)
 }
 
-fn e_stop_request(x: &StopRequest) -> Value {
-    x.encode()
+fn e_stop_request(x: StopRequest) -> Value {
+    x.into_value()
 }
 
 fn d_stop_workspace_requests(
@@ -20065,8 +20071,8 @@ fn d_stop_workspace_requests(
     Ok(l)
 }
 
-fn e_stop_workspace_requests(x: &Vec<StopRequest>) -> Value {
-    Value::List(x.iter().map(e_stop_request).collect())
+fn e_stop_workspace_requests(x: Vec<StopRequest>) -> Value {
+    Value::List(x.into_iter().map(e_stop_request).collect())
 }
 
 fn d_stop_workspaces_pool_request(
@@ -20077,8 +20083,8 @@ fn d_stop_workspaces_pool_request(
     StopWorkspacesPoolRequest::decode(v, p, cx)
 }
 
-fn e_stop_workspaces_pool_request(x: &StopWorkspacesPoolRequest) -> Value {
-    x.encode()
+fn e_stop_workspaces_pool_request(x: StopWorkspacesPoolRequest) -> Value {
+    x.into_value()
 }
 
 fn d_stop_workspaces_pool_result(
@@ -20089,8 +20095,8 @@ fn d_stop_workspaces_pool_result(
     StopWorkspacesPoolResult::decode(v, p, cx)
 }
 
-fn e_stop_workspaces_pool_result(x: &StopWorkspacesPoolResult) -> Value {
-    x.encode()
+fn e_stop_workspaces_pool_result(x: StopWorkspacesPoolResult) -> Value {
+    x.into_value()
 }
 
 fn d_stop_workspaces_request(
@@ -20101,8 +20107,8 @@ fn d_stop_workspaces_request(
     StopWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_stop_workspaces_request(x: &StopWorkspacesRequest) -> Value {
-    x.encode()
+fn e_stop_workspaces_request(x: StopWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_stop_workspaces_result(
@@ -20113,8 +20119,8 @@ fn d_stop_workspaces_result(
     StopWorkspacesResult::decode(v, p, cx)
 }
 
-fn e_stop_workspaces_result(x: &StopWorkspacesResult) -> Value {
-    x.encode()
+fn e_stop_workspaces_result(x: StopWorkspacesResult) -> Value {
+    x.into_value()
 }
 
 fn d_storage_connector(
@@ -20125,8 +20131,8 @@ fn d_storage_connector(
     StorageConnector::decode(v, p, cx)
 }
 
-fn e_storage_connector(x: &StorageConnector) -> Value {
-    x.encode()
+fn e_storage_connector(x: StorageConnector) -> Value {
+    x.into_value()
 }
 
 fn d_storage_connector_status_enum(
@@ -20144,7 +20150,7 @@ fn d_storage_connector_status_enum(
     }
 }
 
-fn e_storage_connector_status_enum(x: &StorageConnectorStatusEnum) -> Value {
+fn e_storage_connector_status_enum(x: StorageConnectorStatusEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20163,7 +20169,7 @@ fn d_storage_connector_type_enum(
     }
 }
 
-fn e_storage_connector_type_enum(x: &StorageConnectorTypeEnum) -> Value {
+fn e_storage_connector_type_enum(x: StorageConnectorTypeEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20177,8 +20183,8 @@ fn d_storage_connectors(
     Ok(l)
 }
 
-fn e_storage_connectors(x: &Vec<StorageConnector>) -> Value {
-    Value::List(x.iter().map(e_storage_connector).collect())
+fn e_storage_connectors(x: Vec<StorageConnector>) -> Value {
+    Value::List(x.into_iter().map(e_storage_connector).collect())
 }
 
 fn d_streaming_experience_preferred_protocol_enum(
@@ -20196,7 +20202,7 @@ fn d_streaming_experience_preferred_protocol_enum(
     }
 }
 
-fn e_streaming_experience_preferred_protocol_enum(x: &StreamingExperiencePreferredProtocolEnum) -> Value {
+fn e_streaming_experience_preferred_protocol_enum(x: StreamingExperiencePreferredProtocolEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20208,8 +20214,8 @@ fn d_streaming_properties(
     StreamingProperties::decode(v, p, cx)
 }
 
-fn e_streaming_properties(x: &StreamingProperties) -> Value {
-    x.encode()
+fn e_streaming_properties(x: StreamingProperties) -> Value {
+    x.into_value()
 }
 
 fn d_string2048(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -20218,8 +20224,8 @@ fn d_string2048(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     Ok(s)
 }
 
-fn e_string2048(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_string2048(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_subnet_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -20235,8 +20241,8 @@ fn d_subnet_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
     Ok(s)
 }
 
-fn e_subnet_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_subnet_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_subnet_ids(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -20245,16 +20251,16 @@ fn d_subnet_ids(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Stri
     Ok(l)
 }
 
-fn e_subnet_ids(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_subnet_id).collect())
+fn e_subnet_ids(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_subnet_id).collect())
 }
 
 fn d_tag(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Tag, SerializationError> {
     Tag::decode(v, p, cx)
 }
 
-fn e_tag(x: &Tag) -> Value {
-    x.encode()
+fn e_tag(x: Tag) -> Value {
+    x.into_value()
 }
 
 fn d_tag_key(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -20263,8 +20269,8 @@ fn d_tag_key(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Ser
     Ok(s)
 }
 
-fn e_tag_key(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_tag_key(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_tag_key_list(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
@@ -20272,8 +20278,8 @@ fn d_tag_key_list(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<St
     Ok(l)
 }
 
-fn e_tag_key_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_non_empty_string).collect())
+fn e_tag_key_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_non_empty_string).collect())
 }
 
 fn d_tag_list(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Tag>, SerializationError> {
@@ -20281,8 +20287,8 @@ fn d_tag_list(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Tag>, 
     Ok(l)
 }
 
-fn e_tag_list(x: &Vec<Tag>) -> Value {
-    Value::List(x.iter().map(e_tag).collect())
+fn e_tag_list(x: Vec<Tag>) -> Value {
+    Value::List(x.into_iter().map(e_tag).collect())
 }
 
 fn d_tag_value(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -20291,8 +20297,8 @@ fn d_tag_value(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
     Ok(s)
 }
 
-fn e_tag_value(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_tag_value(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_target_workspace_state(
@@ -20310,7 +20316,7 @@ fn d_target_workspace_state(
     }
 }
 
-fn e_target_workspace_state(x: &TargetWorkspaceState) -> Value {
+fn e_target_workspace_state(x: TargetWorkspaceState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20325,7 +20331,7 @@ fn d_tenancy(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Tenancy, Se
     }
 }
 
-fn e_tenancy(x: &Tenancy) -> Value {
+fn e_tenancy(x: Tenancy) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20337,8 +20343,8 @@ fn d_terminate_request(
     TerminateRequest::decode(v, p, cx)
 }
 
-fn e_terminate_request(x: &TerminateRequest) -> Value {
-    x.encode()
+fn e_terminate_request(x: TerminateRequest) -> Value {
+    x.into_value()
 }
 
 fn d_terminate_workspace_requests(
@@ -20351,8 +20357,8 @@ fn d_terminate_workspace_requests(
     Ok(l)
 }
 
-fn e_terminate_workspace_requests(x: &Vec<TerminateRequest>) -> Value {
-    Value::List(x.iter().map(e_terminate_request).collect())
+fn e_terminate_workspace_requests(x: Vec<TerminateRequest>) -> Value {
+    Value::List(x.into_iter().map(e_terminate_request).collect())
 }
 
 fn d_terminate_workspaces_pool_request(
@@ -20363,8 +20369,8 @@ fn d_terminate_workspaces_pool_request(
     TerminateWorkspacesPoolRequest::decode(v, p, cx)
 }
 
-fn e_terminate_workspaces_pool_request(x: &TerminateWorkspacesPoolRequest) -> Value {
-    x.encode()
+fn e_terminate_workspaces_pool_request(x: TerminateWorkspacesPoolRequest) -> Value {
+    x.into_value()
 }
 
 fn d_terminate_workspaces_pool_result(
@@ -20375,8 +20381,8 @@ fn d_terminate_workspaces_pool_result(
     TerminateWorkspacesPoolResult::decode(v, p, cx)
 }
 
-fn e_terminate_workspaces_pool_result(x: &TerminateWorkspacesPoolResult) -> Value {
-    x.encode()
+fn e_terminate_workspaces_pool_result(x: TerminateWorkspacesPoolResult) -> Value {
+    x.into_value()
 }
 
 fn d_terminate_workspaces_pool_session_request(
@@ -20387,8 +20393,8 @@ fn d_terminate_workspaces_pool_session_request(
     TerminateWorkspacesPoolSessionRequest::decode(v, p, cx)
 }
 
-fn e_terminate_workspaces_pool_session_request(x: &TerminateWorkspacesPoolSessionRequest) -> Value {
-    x.encode()
+fn e_terminate_workspaces_pool_session_request(x: TerminateWorkspacesPoolSessionRequest) -> Value {
+    x.into_value()
 }
 
 fn d_terminate_workspaces_pool_session_result(
@@ -20399,8 +20405,8 @@ fn d_terminate_workspaces_pool_session_result(
     TerminateWorkspacesPoolSessionResult::decode(v, p, cx)
 }
 
-fn e_terminate_workspaces_pool_session_result(x: &TerminateWorkspacesPoolSessionResult) -> Value {
-    x.encode()
+fn e_terminate_workspaces_pool_session_result(x: TerminateWorkspacesPoolSessionResult) -> Value {
+    x.into_value()
 }
 
 fn d_terminate_workspaces_request(
@@ -20411,8 +20417,8 @@ fn d_terminate_workspaces_request(
     TerminateWorkspacesRequest::decode(v, p, cx)
 }
 
-fn e_terminate_workspaces_request(x: &TerminateWorkspacesRequest) -> Value {
-    x.encode()
+fn e_terminate_workspaces_request(x: TerminateWorkspacesRequest) -> Value {
+    x.into_value()
 }
 
 fn d_terminate_workspaces_result(
@@ -20423,8 +20429,8 @@ fn d_terminate_workspaces_result(
     TerminateWorkspacesResult::decode(v, p, cx)
 }
 
-fn e_terminate_workspaces_result(x: &TerminateWorkspacesResult) -> Value {
-    x.encode()
+fn e_terminate_workspaces_result(x: TerminateWorkspacesResult) -> Value {
+    x.into_value()
 }
 
 fn d_timeout_settings(
@@ -20435,8 +20441,8 @@ fn d_timeout_settings(
     TimeoutSettings::decode(v, p, cx)
 }
 
-fn e_timeout_settings(x: &TimeoutSettings) -> Value {
-    x.encode()
+fn e_timeout_settings(x: TimeoutSettings) -> Value {
+    x.into_value()
 }
 
 fn d_timestamp(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<f64, SerializationError> {
@@ -20444,8 +20450,8 @@ fn d_timestamp(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<f64, Seri
     read_timestamp(v, p)
 }
 
-fn e_timestamp(x: &f64) -> Value {
-    Value::Timestamp(*x)
+fn e_timestamp(x: f64) -> Value {
+    Value::Timestamp(x)
 }
 
 fn d_update_connect_client_add_in_request(
@@ -20456,8 +20462,8 @@ fn d_update_connect_client_add_in_request(
     UpdateConnectClientAddInRequest::decode(v, p, cx)
 }
 
-fn e_update_connect_client_add_in_request(x: &UpdateConnectClientAddInRequest) -> Value {
-    x.encode()
+fn e_update_connect_client_add_in_request(x: UpdateConnectClientAddInRequest) -> Value {
+    x.into_value()
 }
 
 fn d_update_connect_client_add_in_result(
@@ -20468,8 +20474,8 @@ fn d_update_connect_client_add_in_result(
     UpdateConnectClientAddInResult::decode(v, p, cx)
 }
 
-fn e_update_connect_client_add_in_result(x: &UpdateConnectClientAddInResult) -> Value {
-    x.encode()
+fn e_update_connect_client_add_in_result(x: UpdateConnectClientAddInResult) -> Value {
+    x.into_value()
 }
 
 fn d_update_connection_alias_permission_request(
@@ -20480,8 +20486,8 @@ fn d_update_connection_alias_permission_request(
     UpdateConnectionAliasPermissionRequest::decode(v, p, cx)
 }
 
-fn e_update_connection_alias_permission_request(x: &UpdateConnectionAliasPermissionRequest) -> Value {
-    x.encode()
+fn e_update_connection_alias_permission_request(x: UpdateConnectionAliasPermissionRequest) -> Value {
+    x.into_value()
 }
 
 fn d_update_connection_alias_permission_result(
@@ -20492,8 +20498,8 @@ fn d_update_connection_alias_permission_result(
     UpdateConnectionAliasPermissionResult::decode(v, p, cx)
 }
 
-fn e_update_connection_alias_permission_result(x: &UpdateConnectionAliasPermissionResult) -> Value {
-    x.encode()
+fn e_update_connection_alias_permission_result(x: UpdateConnectionAliasPermissionResult) -> Value {
+    x.into_value()
 }
 
 fn d_update_description(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -20503,16 +20509,16 @@ fn d_update_description(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<
     Ok(s)
 }
 
-fn e_update_description(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_update_description(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_update_result(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<UpdateResult, SerializationError> {
     UpdateResult::decode(v, p, cx)
 }
 
-fn e_update_result(x: &UpdateResult) -> Value {
-    x.encode()
+fn e_update_result(x: UpdateResult) -> Value {
+    x.into_value()
 }
 
 fn d_update_rules_of_ip_group_request(
@@ -20523,8 +20529,8 @@ fn d_update_rules_of_ip_group_request(
     UpdateRulesOfIpGroupRequest::decode(v, p, cx)
 }
 
-fn e_update_rules_of_ip_group_request(x: &UpdateRulesOfIpGroupRequest) -> Value {
-    x.encode()
+fn e_update_rules_of_ip_group_request(x: UpdateRulesOfIpGroupRequest) -> Value {
+    x.into_value()
 }
 
 fn d_update_rules_of_ip_group_result(
@@ -20535,8 +20541,8 @@ fn d_update_rules_of_ip_group_result(
     UpdateRulesOfIpGroupResult::decode(v, p, cx)
 }
 
-fn e_update_rules_of_ip_group_result(x: &UpdateRulesOfIpGroupResult) -> Value {
-    x.encode()
+fn e_update_rules_of_ip_group_result(x: UpdateRulesOfIpGroupResult) -> Value {
+    x.into_value()
 }
 
 fn d_update_workspace_bundle_request(
@@ -20547,8 +20553,8 @@ fn d_update_workspace_bundle_request(
     UpdateWorkspaceBundleRequest::decode(v, p, cx)
 }
 
-fn e_update_workspace_bundle_request(x: &UpdateWorkspaceBundleRequest) -> Value {
-    x.encode()
+fn e_update_workspace_bundle_request(x: UpdateWorkspaceBundleRequest) -> Value {
+    x.into_value()
 }
 
 fn d_update_workspace_bundle_result(
@@ -20559,8 +20565,8 @@ fn d_update_workspace_bundle_result(
     UpdateWorkspaceBundleResult::decode(v, p, cx)
 }
 
-fn e_update_workspace_bundle_result(x: &UpdateWorkspaceBundleResult) -> Value {
-    x.encode()
+fn e_update_workspace_bundle_result(x: UpdateWorkspaceBundleResult) -> Value {
+    x.into_value()
 }
 
 fn d_update_workspace_image_permission_request(
@@ -20571,8 +20577,8 @@ fn d_update_workspace_image_permission_request(
     UpdateWorkspaceImagePermissionRequest::decode(v, p, cx)
 }
 
-fn e_update_workspace_image_permission_request(x: &UpdateWorkspaceImagePermissionRequest) -> Value {
-    x.encode()
+fn e_update_workspace_image_permission_request(x: UpdateWorkspaceImagePermissionRequest) -> Value {
+    x.into_value()
 }
 
 fn d_update_workspace_image_permission_result(
@@ -20583,8 +20589,8 @@ fn d_update_workspace_image_permission_result(
     UpdateWorkspaceImagePermissionResult::decode(v, p, cx)
 }
 
-fn e_update_workspace_image_permission_result(x: &UpdateWorkspaceImagePermissionResult) -> Value {
-    x.encode()
+fn e_update_workspace_image_permission_result(x: UpdateWorkspaceImagePermissionResult) -> Value {
+    x.into_value()
 }
 
 fn d_update_workspaces_pool_request(
@@ -20595,8 +20601,8 @@ fn d_update_workspaces_pool_request(
     UpdateWorkspacesPoolRequest::decode(v, p, cx)
 }
 
-fn e_update_workspaces_pool_request(x: &UpdateWorkspacesPoolRequest) -> Value {
-    x.encode()
+fn e_update_workspaces_pool_request(x: UpdateWorkspacesPoolRequest) -> Value {
+    x.into_value()
 }
 
 fn d_update_workspaces_pool_result(
@@ -20607,8 +20613,8 @@ fn d_update_workspaces_pool_result(
     UpdateWorkspacesPoolResult::decode(v, p, cx)
 }
 
-fn e_update_workspaces_pool_result(x: &UpdateWorkspacesPoolResult) -> Value {
-    x.encode()
+fn e_update_workspaces_pool_result(x: UpdateWorkspacesPoolResult) -> Value {
+    x.into_value()
 }
 
 fn d_user_identity_type(
@@ -20626,7 +20632,7 @@ fn d_user_identity_type(
     }
 }
 
-fn e_user_identity_type(x: &UserIdentityType) -> Value {
+fn e_user_identity_type(x: UserIdentityType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20636,16 +20642,16 @@ fn d_user_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
     Ok(s)
 }
 
-fn e_user_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_user_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_user_setting(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<UserSetting, SerializationError> {
     UserSetting::decode(v, p, cx)
 }
 
-fn e_user_setting(x: &UserSetting) -> Value {
-    x.encode()
+fn e_user_setting(x: UserSetting) -> Value {
+    x.into_value()
 }
 
 fn d_user_setting_action_enum(
@@ -20663,7 +20669,7 @@ fn d_user_setting_action_enum(
     }
 }
 
-fn e_user_setting_action_enum(x: &UserSettingActionEnum) -> Value {
+fn e_user_setting_action_enum(x: UserSettingActionEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20682,7 +20688,7 @@ fn d_user_setting_permission_enum(
     }
 }
 
-fn e_user_setting_permission_enum(x: &UserSettingPermissionEnum) -> Value {
+fn e_user_setting_permission_enum(x: UserSettingPermissionEnum) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20696,16 +20702,16 @@ fn d_user_settings(
     Ok(l)
 }
 
-fn e_user_settings(x: &Vec<UserSetting>) -> Value {
-    Value::List(x.iter().map(e_user_setting).collect())
+fn e_user_settings(x: Vec<UserSetting>) -> Value {
+    Value::List(x.into_iter().map(e_user_setting).collect())
 }
 
 fn d_user_storage(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<UserStorage, SerializationError> {
     UserStorage::decode(v, p, cx)
 }
 
-fn e_user_storage(x: &UserStorage) -> Value {
-    x.encode()
+fn e_user_storage(x: UserStorage) -> Value {
+    x.into_value()
 }
 
 fn d_user_volume_size_gib(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, SerializationError> {
@@ -20714,8 +20720,8 @@ fn d_user_volume_size_gib(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Resul
     Ok(n)
 }
 
-fn e_user_volume_size_gib(x: &i32) -> Value {
-    Value::Int(i64::from(*x))
+fn e_user_volume_size_gib(x: i32) -> Value {
+    Value::Int(i64::from(x))
 }
 
 fn d_volume_encryption_key(
@@ -20728,8 +20734,8 @@ fn d_volume_encryption_key(
     Ok(s)
 }
 
-fn e_volume_encryption_key(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_volume_encryption_key(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_work_space_application(
@@ -20740,8 +20746,8 @@ fn d_work_space_application(
     WorkSpaceApplication::decode(v, p, cx)
 }
 
-fn e_work_space_application(x: &WorkSpaceApplication) -> Value {
-    x.encode()
+fn e_work_space_application(x: WorkSpaceApplication) -> Value {
+    x.into_value()
 }
 
 fn d_work_space_application_deployment(
@@ -20752,8 +20758,8 @@ fn d_work_space_application_deployment(
     WorkSpaceApplicationDeployment::decode(v, p, cx)
 }
 
-fn e_work_space_application_deployment(x: &WorkSpaceApplicationDeployment) -> Value {
-    x.encode()
+fn e_work_space_application_deployment(x: WorkSpaceApplicationDeployment) -> Value {
+    x.into_value()
 }
 
 fn d_work_space_application_id(
@@ -20772,8 +20778,8 @@ fn d_work_space_application_id(
     Ok(s)
 }
 
-fn e_work_space_application_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_work_space_application_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_work_space_application_id_list(
@@ -20786,8 +20792,8 @@ fn d_work_space_application_id_list(
     Ok(l)
 }
 
-fn e_work_space_application_id_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_work_space_application_id).collect())
+fn e_work_space_application_id_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_work_space_application_id).collect())
 }
 
 fn d_work_space_application_license_type(
@@ -20805,7 +20811,7 @@ fn d_work_space_application_license_type(
     }
 }
 
-fn e_work_space_application_license_type(x: &WorkSpaceApplicationLicenseType) -> Value {
+fn e_work_space_application_license_type(x: WorkSpaceApplicationLicenseType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20818,8 +20824,8 @@ fn d_work_space_application_list(
     Ok(l)
 }
 
-fn e_work_space_application_list(x: &Vec<WorkSpaceApplication>) -> Value {
-    Value::List(x.iter().map(e_work_space_application).collect())
+fn e_work_space_application_list(x: Vec<WorkSpaceApplication>) -> Value {
+    Value::List(x.into_iter().map(e_work_space_application).collect())
 }
 
 fn d_work_space_application_owner(
@@ -20832,8 +20838,8 @@ fn d_work_space_application_owner(
     Ok(s)
 }
 
-fn e_work_space_application_owner(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_work_space_application_owner(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_work_space_application_state(
@@ -20851,7 +20857,7 @@ fn d_work_space_application_state(
     }
 }
 
-fn e_work_space_application_state(x: &WorkSpaceApplicationState) -> Value {
+fn e_work_space_application_state(x: WorkSpaceApplicationState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20870,7 +20876,7 @@ fn d_work_space_associated_resource_type(
     }
 }
 
-fn e_work_space_associated_resource_type(x: &WorkSpaceAssociatedResourceType) -> Value {
+fn e_work_space_associated_resource_type(x: WorkSpaceAssociatedResourceType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20883,8 +20889,8 @@ fn d_work_space_associated_resource_type_list(
     Ok(l)
 }
 
-fn e_work_space_associated_resource_type_list(x: &Vec<WorkSpaceAssociatedResourceType>) -> Value {
-    Value::List(x.iter().map(e_work_space_associated_resource_type).collect())
+fn e_work_space_associated_resource_type_list(x: Vec<WorkSpaceAssociatedResourceType>) -> Value {
+    Value::List(x.into_iter().map(e_work_space_associated_resource_type).collect())
 }
 
 fn d_workflow_state_message(
@@ -20897,16 +20903,16 @@ fn d_workflow_state_message(
     Ok(s)
 }
 
-fn e_workflow_state_message(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workflow_state_message(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Workspace, SerializationError> {
     Workspace::decode(v, p, cx)
 }
 
-fn e_workspace(x: &Workspace) -> Value {
-    x.encode()
+fn e_workspace(x: Workspace) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_access_properties(
@@ -20917,8 +20923,8 @@ fn d_workspace_access_properties(
     WorkspaceAccessProperties::decode(v, p, cx)
 }
 
-fn e_workspace_access_properties(x: &WorkspaceAccessProperties) -> Value {
-    x.encode()
+fn e_workspace_access_properties(x: WorkspaceAccessProperties) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_bundle(
@@ -20929,8 +20935,8 @@ fn d_workspace_bundle(
     WorkspaceBundle::decode(v, p, cx)
 }
 
-fn e_workspace_bundle(x: &WorkspaceBundle) -> Value {
-    x.encode()
+fn e_workspace_bundle(x: WorkspaceBundle) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_bundle_description(
@@ -20950,8 +20956,8 @@ fn d_workspace_bundle_description(
     Ok(s)
 }
 
-fn e_workspace_bundle_description(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_bundle_description(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_bundle_name(
@@ -20965,8 +20971,8 @@ fn d_workspace_bundle_name(
     Ok(s)
 }
 
-fn e_workspace_bundle_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_bundle_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_bundle_state(
@@ -20984,7 +20990,7 @@ fn d_workspace_bundle_state(
     }
 }
 
-fn e_workspace_bundle_state(x: &WorkspaceBundleState) -> Value {
+fn e_workspace_bundle_state(x: WorkspaceBundleState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -20996,8 +21002,8 @@ fn d_workspace_connection_status(
     WorkspaceConnectionStatus::decode(v, p, cx)
 }
 
-fn e_workspace_connection_status(x: &WorkspaceConnectionStatus) -> Value {
-    x.encode()
+fn e_workspace_connection_status(x: WorkspaceConnectionStatus) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_connection_status_list(
@@ -21009,8 +21015,8 @@ fn d_workspace_connection_status_list(
     Ok(l)
 }
 
-fn e_workspace_connection_status_list(x: &Vec<WorkspaceConnectionStatus>) -> Value {
-    Value::List(x.iter().map(e_workspace_connection_status).collect())
+fn e_workspace_connection_status_list(x: Vec<WorkspaceConnectionStatus>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_connection_status).collect())
 }
 
 fn d_workspace_creation_properties(
@@ -21021,8 +21027,8 @@ fn d_workspace_creation_properties(
     WorkspaceCreationProperties::decode(v, p, cx)
 }
 
-fn e_workspace_creation_properties(x: &WorkspaceCreationProperties) -> Value {
-    x.encode()
+fn e_workspace_creation_properties(x: WorkspaceCreationProperties) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_directory(
@@ -21033,8 +21039,8 @@ fn d_workspace_directory(
     WorkspaceDirectory::decode(v, p, cx)
 }
 
-fn e_workspace_directory(x: &WorkspaceDirectory) -> Value {
-    x.encode()
+fn e_workspace_directory(x: WorkspaceDirectory) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_directory_description(
@@ -21053,8 +21059,8 @@ fn d_workspace_directory_description(
     Ok(s)
 }
 
-fn e_workspace_directory_description(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_directory_description(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_directory_name(
@@ -21073,8 +21079,8 @@ fn d_workspace_directory_name(
     Ok(s)
 }
 
-fn e_workspace_directory_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_directory_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_directory_name_list(
@@ -21087,8 +21093,8 @@ fn d_workspace_directory_name_list(
     Ok(l)
 }
 
-fn e_workspace_directory_name_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_workspace_directory_name).collect())
+fn e_workspace_directory_name_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_directory_name).collect())
 }
 
 fn d_workspace_directory_state(
@@ -21106,7 +21112,7 @@ fn d_workspace_directory_state(
     }
 }
 
-fn e_workspace_directory_state(x: &WorkspaceDirectoryState) -> Value {
+fn e_workspace_directory_state(x: WorkspaceDirectoryState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21125,7 +21131,7 @@ fn d_workspace_directory_type(
     }
 }
 
-fn e_workspace_directory_type(x: &WorkspaceDirectoryType) -> Value {
+fn e_workspace_directory_type(x: WorkspaceDirectoryType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21139,8 +21145,8 @@ fn d_workspace_error_code(
     Ok(s)
 }
 
-fn e_workspace_error_code(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_error_code(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -21149,8 +21155,8 @@ fn d_workspace_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String
     Ok(s)
 }
 
-fn e_workspace_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_id_list(
@@ -21163,8 +21169,8 @@ fn d_workspace_id_list(
     Ok(l)
 }
 
-fn e_workspace_id_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_workspace_id).collect())
+fn e_workspace_id_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_id).collect())
 }
 
 fn d_workspace_image(
@@ -21175,8 +21181,8 @@ fn d_workspace_image(
     WorkspaceImage::decode(v, p, cx)
 }
 
-fn e_workspace_image(x: &WorkspaceImage) -> Value {
-    x.encode()
+fn e_workspace_image(x: WorkspaceImage) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_image_description(
@@ -21196,8 +21202,8 @@ fn d_workspace_image_description(
     Ok(s)
 }
 
-fn e_workspace_image_description(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_image_description(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_image_error_code(
@@ -21210,8 +21216,8 @@ fn d_workspace_image_error_code(
     Ok(s)
 }
 
-fn e_workspace_image_error_code(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_image_error_code(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_image_error_detail_code(
@@ -21229,7 +21235,7 @@ fn d_workspace_image_error_detail_code(
     }
 }
 
-fn e_workspace_image_error_detail_code(x: &WorkspaceImageErrorDetailCode) -> Value {
+fn e_workspace_image_error_detail_code(x: WorkspaceImageErrorDetailCode) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21239,8 +21245,8 @@ fn d_workspace_image_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<
     Ok(s)
 }
 
-fn e_workspace_image_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_image_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_image_id_list(
@@ -21253,8 +21259,8 @@ fn d_workspace_image_id_list(
     Ok(l)
 }
 
-fn e_workspace_image_id_list(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_workspace_image_id).collect())
+fn e_workspace_image_id_list(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_image_id).collect())
 }
 
 fn d_workspace_image_ingestion_process(
@@ -21272,7 +21278,7 @@ fn d_workspace_image_ingestion_process(
     }
 }
 
-fn e_workspace_image_ingestion_process(x: &WorkspaceImageIngestionProcess) -> Value {
+fn e_workspace_image_ingestion_process(x: WorkspaceImageIngestionProcess) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21285,8 +21291,8 @@ fn d_workspace_image_list(
     Ok(l)
 }
 
-fn e_workspace_image_list(x: &Vec<WorkspaceImage>) -> Value {
-    Value::List(x.iter().map(e_workspace_image).collect())
+fn e_workspace_image_list(x: Vec<WorkspaceImage>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_image).collect())
 }
 
 fn d_workspace_image_name(
@@ -21300,8 +21306,8 @@ fn d_workspace_image_name(
     Ok(s)
 }
 
-fn e_workspace_image_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_image_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_image_required_tenancy(
@@ -21319,7 +21325,7 @@ fn d_workspace_image_required_tenancy(
     }
 }
 
-fn e_workspace_image_required_tenancy(x: &WorkspaceImageRequiredTenancy) -> Value {
+fn e_workspace_image_required_tenancy(x: WorkspaceImageRequiredTenancy) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21338,7 +21344,7 @@ fn d_workspace_image_state(
     }
 }
 
-fn e_workspace_image_state(x: &WorkspaceImageState) -> Value {
+fn e_workspace_image_state(x: WorkspaceImageState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21351,8 +21357,8 @@ fn d_workspace_list(
     Ok(l)
 }
 
-fn e_workspace_list(x: &Vec<Workspace>) -> Value {
-    Value::List(x.iter().map(e_workspace).collect())
+fn e_workspace_list(x: Vec<Workspace>) -> Value {
+    Value::List(x.into_iter().map(e_workspace).collect())
 }
 
 fn d_workspace_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -21367,8 +21373,8 @@ fn d_workspace_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Stri
     Ok(s)
 }
 
-fn e_workspace_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspace_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspace_os_user_mode(
@@ -21386,7 +21392,7 @@ fn d_workspace_os_user_mode(
     }
 }
 
-fn e_workspace_os_user_mode(x: &WorkspaceOSUserMode) -> Value {
+fn e_workspace_os_user_mode(x: WorkspaceOSUserMode) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21398,8 +21404,8 @@ fn d_workspace_properties(
     WorkspaceProperties::decode(v, p, cx)
 }
 
-fn e_workspace_properties(x: &WorkspaceProperties) -> Value {
-    x.encode()
+fn e_workspace_properties(x: WorkspaceProperties) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_request(
@@ -21410,8 +21416,8 @@ fn d_workspace_request(
     WorkspaceRequest::decode(v, p, cx)
 }
 
-fn e_workspace_request(x: &WorkspaceRequest) -> Value {
-    x.encode()
+fn e_workspace_request(x: WorkspaceRequest) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_request_list(
@@ -21424,8 +21430,8 @@ fn d_workspace_request_list(
     Ok(l)
 }
 
-fn e_workspace_request_list(x: &Vec<WorkspaceRequest>) -> Value {
-    Value::List(x.iter().map(e_workspace_request).collect())
+fn e_workspace_request_list(x: Vec<WorkspaceRequest>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_request).collect())
 }
 
 fn d_workspace_resource_association(
@@ -21436,8 +21442,8 @@ fn d_workspace_resource_association(
     WorkspaceResourceAssociation::decode(v, p, cx)
 }
 
-fn e_workspace_resource_association(x: &WorkspaceResourceAssociation) -> Value {
-    x.encode()
+fn e_workspace_resource_association(x: WorkspaceResourceAssociation) -> Value {
+    x.into_value()
 }
 
 fn d_workspace_resource_association_list(
@@ -21449,8 +21455,8 @@ fn d_workspace_resource_association_list(
     Ok(l)
 }
 
-fn e_workspace_resource_association_list(x: &Vec<WorkspaceResourceAssociation>) -> Value {
-    Value::List(x.iter().map(e_workspace_resource_association).collect())
+fn e_workspace_resource_association_list(x: Vec<WorkspaceResourceAssociation>) -> Value {
+    Value::List(x.into_iter().map(e_workspace_resource_association).collect())
 }
 
 fn d_workspace_state(
@@ -21468,7 +21474,7 @@ fn d_workspace_state(
     }
 }
 
-fn e_workspace_state(x: &WorkspaceState) -> Value {
+fn e_workspace_state(x: WorkspaceState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21487,7 +21493,7 @@ fn d_workspace_type(
     }
 }
 
-fn e_workspace_type(x: &WorkspaceType) -> Value {
+fn e_workspace_type(x: WorkspaceType) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21499,8 +21505,8 @@ fn d_workspaces_ip_group(
     WorkspacesIpGroup::decode(v, p, cx)
 }
 
-fn e_workspaces_ip_group(x: &WorkspacesIpGroup) -> Value {
-    x.encode()
+fn e_workspaces_ip_group(x: WorkspacesIpGroup) -> Value {
+    x.into_value()
 }
 
 fn d_workspaces_ip_groups_list(
@@ -21512,8 +21518,8 @@ fn d_workspaces_ip_groups_list(
     Ok(l)
 }
 
-fn e_workspaces_ip_groups_list(x: &Vec<WorkspacesIpGroup>) -> Value {
-    Value::List(x.iter().map(e_workspaces_ip_group).collect())
+fn e_workspaces_ip_groups_list(x: Vec<WorkspacesIpGroup>) -> Value {
+    Value::List(x.into_iter().map(e_workspaces_ip_group).collect())
 }
 
 fn d_workspaces_pool(
@@ -21524,8 +21530,8 @@ fn d_workspaces_pool(
     WorkspacesPool::decode(v, p, cx)
 }
 
-fn e_workspaces_pool(x: &WorkspacesPool) -> Value {
-    x.encode()
+fn e_workspaces_pool(x: WorkspacesPool) -> Value {
+    x.into_value()
 }
 
 fn d_workspaces_pool_error(
@@ -21536,8 +21542,8 @@ fn d_workspaces_pool_error(
     WorkspacesPoolError::decode(v, p, cx)
 }
 
-fn e_workspaces_pool_error(x: &WorkspacesPoolError) -> Value {
-    x.encode()
+fn e_workspaces_pool_error(x: WorkspacesPoolError) -> Value {
+    x.into_value()
 }
 
 fn d_workspaces_pool_error_code(
@@ -21555,7 +21561,7 @@ fn d_workspaces_pool_error_code(
     }
 }
 
-fn e_workspaces_pool_error_code(x: &WorkspacesPoolErrorCode) -> Value {
+fn e_workspaces_pool_error_code(x: WorkspacesPoolErrorCode) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21568,8 +21574,8 @@ fn d_workspaces_pool_errors(
     Ok(l)
 }
 
-fn e_workspaces_pool_errors(x: &Vec<WorkspacesPoolError>) -> Value {
-    Value::List(x.iter().map(e_workspaces_pool_error).collect())
+fn e_workspaces_pool_errors(x: Vec<WorkspacesPoolError>) -> Value {
+    Value::List(x.into_iter().map(e_workspaces_pool_error).collect())
 }
 
 fn d_workspaces_pool_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
@@ -21578,8 +21584,8 @@ fn d_workspaces_pool_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<
     Ok(s)
 }
 
-fn e_workspaces_pool_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspaces_pool_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspaces_pool_ids(
@@ -21592,8 +21598,8 @@ fn d_workspaces_pool_ids(
     Ok(l)
 }
 
-fn e_workspaces_pool_ids(x: &Vec<String>) -> Value {
-    Value::List(x.iter().map(e_workspaces_pool_id).collect())
+fn e_workspaces_pool_ids(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_workspaces_pool_id).collect())
 }
 
 fn d_workspaces_pool_name(
@@ -21612,8 +21618,8 @@ fn d_workspaces_pool_name(
     Ok(s)
 }
 
-fn e_workspaces_pool_name(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspaces_pool_name(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspaces_pool_session(
@@ -21624,8 +21630,8 @@ fn d_workspaces_pool_session(
     WorkspacesPoolSession::decode(v, p, cx)
 }
 
-fn e_workspaces_pool_session(x: &WorkspacesPoolSession) -> Value {
-    x.encode()
+fn e_workspaces_pool_session(x: WorkspacesPoolSession) -> Value {
+    x.into_value()
 }
 
 fn d_workspaces_pool_sessions(
@@ -21637,8 +21643,8 @@ fn d_workspaces_pool_sessions(
     Ok(l)
 }
 
-fn e_workspaces_pool_sessions(x: &Vec<WorkspacesPoolSession>) -> Value {
-    Value::List(x.iter().map(e_workspaces_pool_session).collect())
+fn e_workspaces_pool_sessions(x: Vec<WorkspacesPoolSession>) -> Value {
+    Value::List(x.into_iter().map(e_workspaces_pool_session).collect())
 }
 
 fn d_workspaces_pool_state(
@@ -21656,7 +21662,7 @@ fn d_workspaces_pool_state(
     }
 }
 
-fn e_workspaces_pool_state(x: &WorkspacesPoolState) -> Value {
+fn e_workspaces_pool_state(x: WorkspacesPoolState) -> Value {
     Value::String(x.as_str().to_string())
 }
 
@@ -21670,8 +21676,8 @@ fn d_workspaces_pool_user_id(
     Ok(s)
 }
 
-fn e_workspaces_pool_user_id(x: &String) -> Value {
-    Value::String(x.clone())
+fn e_workspaces_pool_user_id(x: String) -> Value {
+    Value::String(x)
 }
 
 fn d_workspaces_pools(
@@ -21683,6 +21689,6 @@ fn d_workspaces_pools(
     Ok(l)
 }
 
-fn e_workspaces_pools(x: &Vec<WorkspacesPool>) -> Value {
-    Value::List(x.iter().map(e_workspaces_pool).collect())
+fn e_workspaces_pools(x: Vec<WorkspacesPool>) -> Value {
+    Value::List(x.into_iter().map(e_workspaces_pool).collect())
 }
