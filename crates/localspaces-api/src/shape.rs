@@ -8,7 +8,7 @@
 //!   recorded in [`Violations`] and decoding goes on, so that one `ValidationException`
 //!   lists every problem ("2 validation errors detected: ...").
 
-use crate::value::Value;
+use crate::value::{MapKey, Value};
 use base64::Engine as _;
 use std::fmt::Write as _;
 
@@ -236,11 +236,11 @@ pub fn read_map<T>(
                 }
                 let p = Path::Key(path, k);
                 let decoded = item(e, &p, cx)?;
-                match slots.get(k.as_str()) {
+                match slots.get(k.as_ref()) {
                     Some(&i) => out[i].1 = decoded,
                     None => {
                         slots.insert(k, out.len());
-                        out.push((k.clone(), decoded));
+                        out.push((k.to_string(), decoded));
                     }
                 }
             }
@@ -251,7 +251,7 @@ pub fn read_map<T>(
 }
 
 /// The entries of a structure; the caller matches member names. Null means absent.
-pub fn read_struct<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v [(String, Value)], SerializationError> {
+pub fn read_struct<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v [(MapKey, Value)], SerializationError> {
     match v {
         Value::Map(entries) => Ok(entries),
         other => Err(mismatch(path, "a structure", other)),

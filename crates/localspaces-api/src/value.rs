@@ -1,6 +1,12 @@
 //! A protocol-neutral document tree: both wire codecs decode into it and encode from it,
 //! and the generated shape code converts it to and from typed structures.
 
+use std::borrow::Cow;
+
+/// A structure member or map key: the model's member names are static (encoding a
+/// structure allocates no key), keys read off the wire are owned.
+pub type MapKey = Cow<'static, str>;
+
 /// One decoded wire value.
 ///
 /// JSON numbers become `Int` or `Float`; CBOR tag 1 becomes `Timestamp`; CBOR byte strings
@@ -18,7 +24,7 @@ pub enum Value {
     Timestamp(f64),
     List(Vec<Value>),
     /// Map entries in wire order; duplicate keys are kept (the last one wins when read).
-    Map(Vec<(String, Value)>),
+    Map(Vec<(MapKey, Value)>),
 }
 
 impl Value {

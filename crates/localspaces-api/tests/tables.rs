@@ -94,7 +94,12 @@ fn enums_are_case_sensitive_wire_values() {
 }
 
 fn m(entries: Vec<(&str, Value)>) -> Value {
-    Value::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string().into(), v))
+            .collect(),
+    )
 }
 
 #[test]

@@ -225,7 +225,7 @@ fn shapes(m: &Model) -> String {
     o.push_str("//! Required members are plain values; optional ones are `Option`s.\n\n");
     o.push_str("#![allow(dead_code, clippy::all, clippy::pedantic)]\n\n");
     o.push_str(
-        "use super::enums::*;\nuse crate::shape::*;\nuse crate::value::Value;\nuse std::sync::LazyLock;\n\n",
+        "use super::enums::*;\nuse crate::shape::*;\nuse crate::value::{MapKey, Value};\nuse std::sync::LazyLock;\n\n",
     );
     // Patterns.
     for (name, sh) in &m.shapes {
@@ -297,7 +297,7 @@ fn shapes(m: &Model) -> String {
                     ty(m, &mem.target)
                 );
             }
-            o.push_str("        for (k, val) in entries {\n            if matches!(val, Value::Null) {\n                continue;\n            }\n            match k.as_str() {\n");
+            o.push_str("        for (k, val) in entries {\n            if matches!(val, Value::Null) {\n                continue;\n            }\n            match k.as_ref() {\n");
             for mem in members {
                 let _ = writeln!(
                     o,
@@ -348,14 +348,14 @@ fn shapes(m: &Model) -> String {
                 if mem.required {
                     let _ = writeln!(
                         o,
-                        "        m.push(({:?}.to_string(), e_{}(self.{f})));",
+                        "        m.push((MapKey::Borrowed({:?}), e_{}(self.{f})));",
                         mem.name,
                         snake(&mem.target)
                     );
                 } else {
                     let _ = writeln!(
                         o,
-                        "        if let Some(x) = self.{f} {{\n            m.push(({:?}.to_string(), e_{}(x)));\n        }}",
+                        "        if let Some(x) = self.{f} {{\n            m.push((MapKey::Borrowed({:?}), e_{}(x)));\n        }}",
                         mem.name,
                         snake(&mem.target)
                     );
@@ -476,12 +476,16 @@ fn shapes(m: &Model) -> String {
         match &sh.kind {
             Kind::Structure { .. } => o.push_str("    x.into_value()\n"),
             Kind::List { member } => {
-                let _ = writeln!(o, "    Value::List(x.into_iter().map(e_{}).collect())", snake(member));
+                let _ = writeln!(
+                    o,
+                    "    Value::List(x.into_iter().map(e_{}).collect())",
+                    snake(member)
+                );
             }
             Kind::Map { value, .. } => {
                 let _ = writeln!(
                     o,
-                    "    Value::Map(x.into_iter().map(|(k, v)| (k, e_{}(v))).collect())",
+                    "    Value::Map(x.into_iter().map(|(k, v)| (MapKey::Owned(k), e_{}(v))).collect())",
                     snake(value)
                 );
             }

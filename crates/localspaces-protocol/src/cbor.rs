@@ -9,7 +9,7 @@
 //! walk with an explicit depth limit. (ciborium was the alternative; its `Value` path has no
 //! configurable depth limit and its low-level crate sees far fewer releases.)
 
-use localspaces_api::value::Value;
+use localspaces_api::value::{MapKey, Value};
 use minicbor::data::{Int, Type};
 use minicbor::{Decoder, Encoder};
 
@@ -220,7 +220,7 @@ fn decode_map(d: &mut Decoder<'_>, depth: usize) -> Result<Value, CodecError> {
     Ok(Value::Map(entries))
 }
 
-fn decode_entry(d: &mut Decoder<'_>, depth: usize) -> Result<(String, Value), CodecError> {
+fn decode_entry(d: &mut Decoder<'_>, depth: usize) -> Result<(MapKey, Value), CodecError> {
     match d.datatype().map_err(cbor_error)? {
         Type::String | Type::StringIndef => {}
         other => {
@@ -231,7 +231,7 @@ fn decode_entry(d: &mut Decoder<'_>, depth: usize) -> Result<(String, Value), Co
     }
     let key = decode_text(d)?;
     let value = decode_value(d, depth + 1)?;
-    Ok((key, value))
+    Ok((key.into(), value))
 }
 
 /// Decodes a tagged item: only tag 1 (epoch-seconds timestamp) is meaningful.

@@ -169,7 +169,7 @@ impl<'de> Visitor<'de> for ValueSeed {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(inner)?;
-            entries.push((key, value));
+            entries.push((key.into(), value));
         }
         Ok(Value::Map(entries))
     }

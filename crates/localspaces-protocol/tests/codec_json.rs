@@ -11,7 +11,7 @@ fn map(entries: &[(&str, Value)]) -> Value {
     Value::Map(
         entries
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .map(|(k, v)| ((*k).to_owned().into(), v.clone()))
             .collect(),
     )
 }

@@ -29,17 +29,21 @@ fn scalar() -> impl Strategy<Value = Value> {
     ]
 }
 
+fn map(entries: Vec<(String, Value)>) -> Value {
+    Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+}
+
 fn value() -> impl Strategy<Value = Value> {
     scalar().prop_recursive(6, 64, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::List),
-            prop::collection::vec((any::<String>(), inner), 0..8).prop_map(Value::Map),
+            prop::collection::vec((any::<String>(), inner), 0..8).prop_map(map),
         ]
     })
 }
 
 fn body() -> impl Strategy<Value = Value> {
-    prop::collection::vec((any::<String>(), value()), 0..8).prop_map(Value::Map)
+    prop::collection::vec((any::<String>(), value()), 0..8).prop_map(map)
 }
 
 /// What a value looks like after a trip through JSON, which has no blob or timestamp type.

@@ -596,14 +596,14 @@ pub fn error_response(protocol: Protocol, e: &ErrorOut) -> Response<Full<Bytes>>
         Protocol::Cbor => format!("{}#{}", e.namespace, e.name),
     };
     let mut m = vec![
-        ("__type".to_string(), Value::String(type_name)),
-        (e.message_member.to_string(), Value::String(e.message.clone())),
+        ("__type".into(), Value::String(type_name)),
+        (e.message_member.into(), Value::String(e.message.clone())),
     ];
     if let Some(r) = &e.resource_id {
-        m.push(("ResourceId".to_string(), Value::String(r.clone())));
+        m.push(("ResourceId".into(), Value::String(r.clone())));
     }
     if let Some(r) = &e.reason {
-        m.push(("reason".to_string(), Value::String(r.clone())));
+        m.push(("reason".into(), Value::String(r.clone())));
     }
     let v = Value::Map(m);
     let body = match protocol {

@@ -30,7 +30,7 @@ mod common;
 
 use common::serve_config;
 use localspaces::server::Server;
-use localspaces_api::value::Value;
+use localspaces_api::value::{MapKey, Value};
 use localspaces_api::workspaces as ws;
 use localspaces_protocol::{cbor, json};
 use localspaces_store::{Key, MemoryStore, Query, Record, Scope, Store, StoreError, Write};
@@ -728,7 +728,7 @@ impl Model {
                 for (name, mem) in s["members"].as_object().into_iter().flatten() {
                     if required.contains(&name.as_str()) || rng.gen_bool(0.4) {
                         let sh = mem["shape"].as_str().expect("member shape");
-                        m.push((name.clone(), self.gen(sh, name, rng, ids, depth + 1)));
+                        m.push((name.clone().into(), self.gen(sh, name, rng, ids, depth + 1)));
                     }
                 }
                 Value::Map(m)
@@ -755,7 +755,7 @@ impl Model {
                                 Value::String(s) => s,
                                 _ => "k".into(),
                             };
-                            (key, self.gen(v, member, rng, ids, depth + 1))
+                            (key.into(), self.gen(v, member, rng, ids, depth + 1))
                         })
                         .collect(),
                 )
@@ -1129,7 +1129,7 @@ fn mutate(proto: Proto, mut v: Value, m: Mutation, rng: &mut StdRng) -> Vec<u8> 
             }
             if rng.gen_bool(0.3) {
                 if let Value::Map(m) = &mut v {
-                    m.push((odd_text(rng), Value::Int(1)));
+                    m.push((odd_text(rng).into(), Value::Int(1)));
                 }
             }
         }
@@ -1673,8 +1673,8 @@ fn bodies_at_the_limits() {
         )]);
         send(ws_request(proto, "DescribeTags", encode(proto, &v)));
         // A structure with many duplicate keys.
-        let dups: Vec<(String, Value)> = (0..200_000)
-            .map(|_| ("GroupName".to_string(), Value::String("x".into())))
+        let dups: Vec<(MapKey, Value)> = (0..200_000)
+            .map(|_| ("GroupName".into(), Value::String("x".into())))
             .collect();
         send(ws_request(
             proto,
@@ -1752,8 +1752,8 @@ fn expect_error(req: Req) -> String {
 fn regression_a_map_with_many_keys_decodes_in_linear_time() {
     let _g = exclusive();
     for proto in [Proto::Json, Proto::Cbor] {
-        let many: Vec<(String, Value)> = (0..200_000)
-            .map(|i| (format!("k{i}"), Value::String("x".into())))
+        let many: Vec<(MapKey, Value)> = (0..200_000)
+            .map(|i| (format!("k{i}").into(), Value::String("x".into())))
             .collect();
         let v = Value::Map(vec![
             ("ResourceId".into(), Value::String("d-1234567890".into())),

@@ -362,7 +362,7 @@ pub(crate) fn to_json(v: &Value) -> serde_json::Value {
         Value::Map(m) => {
             let mut o = serde_json::Map::new();
             for (k, v) in m {
-                o.insert(k.clone(), to_json(v));
+                o.insert(k.to_string(), to_json(v));
             }
             serde_json::Value::Object(o)
         }
@@ -380,7 +380,7 @@ fn from_json(v: &serde_json::Value) -> Value {
         serde_json::Value::String(s) => Value::String(s.clone()),
         serde_json::Value::Array(a) => Value::List(a.iter().map(from_json).collect()),
         serde_json::Value::Object(o) => {
-            Value::Map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect())
+            Value::Map(o.iter().map(|(k, v)| (k.clone().into(), from_json(v))).collect())
         }
     }
 }

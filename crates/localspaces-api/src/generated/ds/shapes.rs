@@ -6,7 +6,7 @@
 
 use super::enums::*;
 use crate::shape::*;
-use crate::value::Value;
+use crate::value::{MapKey, Value};
 use std::sync::LazyLock;
 
 static RE_ALIAS_NAME: LazyLock<Pattern> = LazyLock::new(|| {
@@ -136,7 +136,7 @@ impl Shape for ConnectDirectoryRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ConnectSettings" => {
                     f_connect_settings = Some(d_directory_connect_settings(
                         val,
@@ -186,23 +186,23 @@ impl Shape for ConnectDirectoryRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
         m.push((
-            "ConnectSettings".to_string(),
+            MapKey::Borrowed("ConnectSettings"),
             e_directory_connect_settings(self.connect_settings),
         ));
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_description(x)));
         }
-        m.push(("Name".to_string(), e_directory_name(self.name)));
+        m.push((MapKey::Borrowed("Name"), e_directory_name(self.name)));
         if let Some(x) = self.network_type {
-            m.push(("NetworkType".to_string(), e_network_type(x)));
+            m.push((MapKey::Borrowed("NetworkType"), e_network_type(x)));
         }
-        m.push(("Password".to_string(), e_connect_password(self.password)));
+        m.push((MapKey::Borrowed("Password"), e_connect_password(self.password)));
         if let Some(x) = self.short_name {
-            m.push(("ShortName".to_string(), e_directory_short_name(x)));
+            m.push((MapKey::Borrowed("ShortName"), e_directory_short_name(x)));
         }
-        m.push(("Size".to_string(), e_directory_size(self.size)));
+        m.push((MapKey::Borrowed("Size"), e_directory_size(self.size)));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tags(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tags(x)));
         }
         Value::Map(m)
     }
@@ -223,7 +223,7 @@ impl Shape for ConnectDirectoryResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -237,7 +237,7 @@ impl Shape for ConnectDirectoryResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         Value::Map(m)
     }
@@ -279,7 +279,7 @@ impl Shape for CreateDirectoryRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Description" => {
                     f_description = Some(d_description(val, &Path::Member(p, "Description"), cx)?)
                 }
@@ -326,22 +326,22 @@ impl Shape for CreateDirectoryRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_description(x)));
         }
-        m.push(("Name".to_string(), e_directory_name(self.name)));
+        m.push((MapKey::Borrowed("Name"), e_directory_name(self.name)));
         if let Some(x) = self.network_type {
-            m.push(("NetworkType".to_string(), e_network_type(x)));
+            m.push((MapKey::Borrowed("NetworkType"), e_network_type(x)));
         }
-        m.push(("Password".to_string(), e_password(self.password)));
+        m.push((MapKey::Borrowed("Password"), e_password(self.password)));
         if let Some(x) = self.short_name {
-            m.push(("ShortName".to_string(), e_directory_short_name(x)));
+            m.push((MapKey::Borrowed("ShortName"), e_directory_short_name(x)));
         }
-        m.push(("Size".to_string(), e_directory_size(self.size)));
+        m.push((MapKey::Borrowed("Size"), e_directory_size(self.size)));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tags(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tags(x)));
         }
         if let Some(x) = self.vpc_settings {
-            m.push(("VpcSettings".to_string(), e_directory_vpc_settings(x)));
+            m.push((MapKey::Borrowed("VpcSettings"), e_directory_vpc_settings(x)));
         }
         Value::Map(m)
     }
@@ -362,7 +362,7 @@ impl Shape for CreateDirectoryResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -376,7 +376,7 @@ impl Shape for CreateDirectoryResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         Value::Map(m)
     }
@@ -418,7 +418,7 @@ impl Shape for CreateMicrosoftADRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Description" => {
                     f_description = Some(d_description(val, &Path::Member(p, "Description"), cx)?)
                 }
@@ -465,24 +465,24 @@ impl Shape for CreateMicrosoftADRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_description(x)));
         }
         if let Some(x) = self.edition {
-            m.push(("Edition".to_string(), e_directory_edition(x)));
+            m.push((MapKey::Borrowed("Edition"), e_directory_edition(x)));
         }
-        m.push(("Name".to_string(), e_directory_name(self.name)));
+        m.push((MapKey::Borrowed("Name"), e_directory_name(self.name)));
         if let Some(x) = self.network_type {
-            m.push(("NetworkType".to_string(), e_network_type(x)));
+            m.push((MapKey::Borrowed("NetworkType"), e_network_type(x)));
         }
-        m.push(("Password".to_string(), e_password(self.password)));
+        m.push((MapKey::Borrowed("Password"), e_password(self.password)));
         if let Some(x) = self.short_name {
-            m.push(("ShortName".to_string(), e_directory_short_name(x)));
+            m.push((MapKey::Borrowed("ShortName"), e_directory_short_name(x)));
         }
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tags(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tags(x)));
         }
         m.push((
-            "VpcSettings".to_string(),
+            MapKey::Borrowed("VpcSettings"),
             e_directory_vpc_settings(self.vpc_settings),
         ));
         Value::Map(m)
@@ -504,7 +504,7 @@ impl Shape for CreateMicrosoftADResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -518,7 +518,7 @@ impl Shape for CreateMicrosoftADResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         Value::Map(m)
     }
@@ -539,7 +539,7 @@ impl Shape for DeleteDirectoryRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -555,7 +555,7 @@ impl Shape for DeleteDirectoryRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
         Value::Map(m)
     }
 }
@@ -575,7 +575,7 @@ impl Shape for DeleteDirectoryResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -589,7 +589,7 @@ impl Shape for DeleteDirectoryResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         Value::Map(m)
     }
@@ -616,7 +616,7 @@ impl Shape for DescribeDirectoriesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryIds" => {
                     f_directory_ids = Some(d_directory_ids(val, &Path::Member(p, "DirectoryIds"), cx)?)
                 }
@@ -634,13 +634,13 @@ impl Shape for DescribeDirectoriesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.directory_ids {
-            m.push(("DirectoryIds".to_string(), e_directory_ids(x)));
+            m.push((MapKey::Borrowed("DirectoryIds"), e_directory_ids(x)));
         }
         if let Some(x) = self.limit {
-            m.push(("Limit".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("Limit"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_next_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_next_token(x)));
         }
         Value::Map(m)
     }
@@ -664,7 +664,7 @@ impl Shape for DescribeDirectoriesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryDescriptions" => {
                     f_directory_descriptions = Some(d_directory_descriptions(
                         val,
@@ -684,10 +684,13 @@ impl Shape for DescribeDirectoriesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.directory_descriptions {
-            m.push(("DirectoryDescriptions".to_string(), e_directory_descriptions(x)));
+            m.push((
+                MapKey::Borrowed("DirectoryDescriptions"),
+                e_directory_descriptions(x),
+            ));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_next_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_next_token(x)));
         }
         Value::Map(m)
     }
@@ -720,7 +723,7 @@ impl Shape for DirectoryConnectSettings {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "CustomerDnsIps" => {
                     f_customer_dns_ips = Some(d_dns_ip_addrs(val, &Path::Member(p, "CustomerDnsIps"), cx)?)
                 }
@@ -756,17 +759,17 @@ impl Shape for DirectoryConnectSettings {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
         if let Some(x) = self.customer_dns_ips {
-            m.push(("CustomerDnsIps".to_string(), e_dns_ip_addrs(x)));
+            m.push((MapKey::Borrowed("CustomerDnsIps"), e_dns_ip_addrs(x)));
         }
         if let Some(x) = self.customer_dns_ips_v6 {
-            m.push(("CustomerDnsIpsV6".to_string(), e_dns_ipv6_addrs(x)));
+            m.push((MapKey::Borrowed("CustomerDnsIpsV6"), e_dns_ipv6_addrs(x)));
         }
         m.push((
-            "CustomerUserName".to_string(),
+            MapKey::Borrowed("CustomerUserName"),
             e_user_name(self.customer_user_name),
         ));
-        m.push(("SubnetIds".to_string(), e_subnet_ids(self.subnet_ids)));
-        m.push(("VpcId".to_string(), e_vpc_id(self.vpc_id)));
+        m.push((MapKey::Borrowed("SubnetIds"), e_subnet_ids(self.subnet_ids)));
+        m.push((MapKey::Borrowed("VpcId"), e_vpc_id(self.vpc_id)));
         Value::Map(m)
     }
 }
@@ -804,7 +807,7 @@ impl Shape for DirectoryConnectSettingsDescription {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AvailabilityZones" => {
                     f_availability_zones = Some(d_availability_zones(
                         val,
@@ -841,25 +844,25 @@ impl Shape for DirectoryConnectSettingsDescription {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.availability_zones {
-            m.push(("AvailabilityZones".to_string(), e_availability_zones(x)));
+            m.push((MapKey::Borrowed("AvailabilityZones"), e_availability_zones(x)));
         }
         if let Some(x) = self.connect_ips {
-            m.push(("ConnectIps".to_string(), e_ip_addrs(x)));
+            m.push((MapKey::Borrowed("ConnectIps"), e_ip_addrs(x)));
         }
         if let Some(x) = self.connect_ips_v6 {
-            m.push(("ConnectIpsV6".to_string(), e_ip_v6_addrs(x)));
+            m.push((MapKey::Borrowed("ConnectIpsV6"), e_ip_v6_addrs(x)));
         }
         if let Some(x) = self.customer_user_name {
-            m.push(("CustomerUserName".to_string(), e_user_name(x)));
+            m.push((MapKey::Borrowed("CustomerUserName"), e_user_name(x)));
         }
         if let Some(x) = self.security_group_id {
-            m.push(("SecurityGroupId".to_string(), e_security_group_id(x)));
+            m.push((MapKey::Borrowed("SecurityGroupId"), e_security_group_id(x)));
         }
         if let Some(x) = self.subnet_ids {
-            m.push(("SubnetIds".to_string(), e_subnet_ids(x)));
+            m.push((MapKey::Borrowed("SubnetIds"), e_subnet_ids(x)));
         }
         if let Some(x) = self.vpc_id {
-            m.push(("VpcId".to_string(), e_vpc_id(x)));
+            m.push((MapKey::Borrowed("VpcId"), e_vpc_id(x)));
         }
         Value::Map(m)
     }
@@ -964,7 +967,7 @@ impl Shape for DirectoryDescription {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccessUrl" => f_access_url = Some(d_access_url(val, &Path::Member(p, "AccessUrl"), cx)?),
                 "Alias" => f_alias = Some(d_alias_name(val, &Path::Member(p, "Alias"), cx)?),
                 "ConnectSettings" => {
@@ -1092,103 +1095,109 @@ impl Shape for DirectoryDescription {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(29);
         if let Some(x) = self.access_url {
-            m.push(("AccessUrl".to_string(), e_access_url(x)));
+            m.push((MapKey::Borrowed("AccessUrl"), e_access_url(x)));
         }
         if let Some(x) = self.alias {
-            m.push(("Alias".to_string(), e_alias_name(x)));
+            m.push((MapKey::Borrowed("Alias"), e_alias_name(x)));
         }
         if let Some(x) = self.connect_settings {
             m.push((
-                "ConnectSettings".to_string(),
+                MapKey::Borrowed("ConnectSettings"),
                 e_directory_connect_settings_description(x),
             ));
         }
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_description(x)));
         }
         if let Some(x) = self.desired_number_of_domain_controllers {
             m.push((
-                "DesiredNumberOfDomainControllers".to_string(),
+                MapKey::Borrowed("DesiredNumberOfDomainControllers"),
                 e_desired_number_of_domain_controllers(x),
             ));
         }
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         if let Some(x) = self.dns_ip_addrs {
-            m.push(("DnsIpAddrs".to_string(), e_dns_ip_addrs(x)));
+            m.push((MapKey::Borrowed("DnsIpAddrs"), e_dns_ip_addrs(x)));
         }
         if let Some(x) = self.dns_ipv6_addrs {
-            m.push(("DnsIpv6Addrs".to_string(), e_dns_ipv6_addrs(x)));
+            m.push((MapKey::Borrowed("DnsIpv6Addrs"), e_dns_ipv6_addrs(x)));
         }
         if let Some(x) = self.edition {
-            m.push(("Edition".to_string(), e_directory_edition(x)));
+            m.push((MapKey::Borrowed("Edition"), e_directory_edition(x)));
         }
         if let Some(x) = self.hybrid_settings {
-            m.push(("HybridSettings".to_string(), e_hybrid_settings_description(x)));
+            m.push((
+                MapKey::Borrowed("HybridSettings"),
+                e_hybrid_settings_description(x),
+            ));
         }
         if let Some(x) = self.launch_time {
-            m.push(("LaunchTime".to_string(), e_launch_time(x)));
+            m.push((MapKey::Borrowed("LaunchTime"), e_launch_time(x)));
         }
         if let Some(x) = self.name {
-            m.push(("Name".to_string(), e_directory_name(x)));
+            m.push((MapKey::Borrowed("Name"), e_directory_name(x)));
         }
         if let Some(x) = self.network_type {
-            m.push(("NetworkType".to_string(), e_network_type(x)));
+            m.push((MapKey::Borrowed("NetworkType"), e_network_type(x)));
         }
         if let Some(x) = self.os_version {
-            m.push(("OsVersion".to_string(), e_os_version(x)));
+            m.push((MapKey::Borrowed("OsVersion"), e_os_version(x)));
         }
         if let Some(x) = self.owner_directory_description {
             m.push((
-                "OwnerDirectoryDescription".to_string(),
+                MapKey::Borrowed("OwnerDirectoryDescription"),
                 e_owner_directory_description(x),
             ));
         }
         if let Some(x) = self.radius_settings {
-            m.push(("RadiusSettings".to_string(), e_radius_settings(x)));
+            m.push((MapKey::Borrowed("RadiusSettings"), e_radius_settings(x)));
         }
         if let Some(x) = self.radius_status {
-            m.push(("RadiusStatus".to_string(), e_radius_status(x)));
+            m.push((MapKey::Borrowed("RadiusStatus"), e_radius_status(x)));
         }
         if let Some(x) = self.regions_info {
-            m.push(("RegionsInfo".to_string(), e_regions_info(x)));
+            m.push((MapKey::Borrowed("RegionsInfo"), e_regions_info(x)));
         }
         if let Some(x) = self.share_method {
-            m.push(("ShareMethod".to_string(), e_share_method(x)));
+            m.push((MapKey::Borrowed("ShareMethod"), e_share_method(x)));
         }
         if let Some(x) = self.share_notes {
-            m.push(("ShareNotes".to_string(), e_notes(x)));
+            m.push((MapKey::Borrowed("ShareNotes"), e_notes(x)));
         }
         if let Some(x) = self.share_status {
-            m.push(("ShareStatus".to_string(), e_share_status(x)));
+            m.push((MapKey::Borrowed("ShareStatus"), e_share_status(x)));
         }
         if let Some(x) = self.short_name {
-            m.push(("ShortName".to_string(), e_directory_short_name(x)));
+            m.push((MapKey::Borrowed("ShortName"), e_directory_short_name(x)));
         }
         if let Some(x) = self.size {
-            m.push(("Size".to_string(), e_directory_size(x)));
+            m.push((MapKey::Borrowed("Size"), e_directory_size(x)));
         }
         if let Some(x) = self.sso_enabled {
-            m.push(("SsoEnabled".to_string(), e_sso_enabled(x)));
+            m.push((MapKey::Borrowed("SsoEnabled"), e_sso_enabled(x)));
         }
         if let Some(x) = self.stage {
-            m.push(("Stage".to_string(), e_directory_stage(x)));
+            m.push((MapKey::Borrowed("Stage"), e_directory_stage(x)));
         }
         if let Some(x) = self.stage_last_updated_date_time {
             m.push((
-                "StageLastUpdatedDateTime".to_string(),
+                MapKey::Borrowed("StageLastUpdatedDateTime"),
                 e_last_updated_date_time(x),
             ));
         }
         if let Some(x) = self.stage_reason {
-            m.push(("StageReason".to_string(), e_stage_reason(x)));
+            m.push((MapKey::Borrowed("StageReason"), e_stage_reason(x)));
         }
         if let Some(x) = self.r#type {
-            m.push(("Type".to_string(), e_directory_type(x)));
+            m.push((MapKey::Borrowed("Type"), e_directory_type(x)));
         }
         if let Some(x) = self.vpc_settings {
-            m.push(("VpcSettings".to_string(), e_directory_vpc_settings_description(x)));
+            m.push((
+                MapKey::Borrowed("VpcSettings"),
+                e_directory_vpc_settings_description(x),
+            ));
         }
         Value::Map(m)
     }
@@ -1212,7 +1221,7 @@ impl Shape for DirectoryVpcSettings {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "SubnetIds" => f_subnet_ids = Some(d_subnet_ids(val, &Path::Member(p, "SubnetIds"), cx)?),
                 "VpcId" => f_vpc_id = Some(d_vpc_id(val, &Path::Member(p, "VpcId"), cx)?),
                 _ => {}
@@ -1231,8 +1240,8 @@ impl Shape for DirectoryVpcSettings {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("SubnetIds".to_string(), e_subnet_ids(self.subnet_ids)));
-        m.push(("VpcId".to_string(), e_vpc_id(self.vpc_id)));
+        m.push((MapKey::Borrowed("SubnetIds"), e_subnet_ids(self.subnet_ids)));
+        m.push((MapKey::Borrowed("VpcId"), e_vpc_id(self.vpc_id)));
         Value::Map(m)
     }
 }
@@ -1261,7 +1270,7 @@ impl Shape for DirectoryVpcSettingsDescription {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AvailabilityZones" => {
                     f_availability_zones = Some(d_availability_zones(
                         val,
@@ -1288,16 +1297,16 @@ impl Shape for DirectoryVpcSettingsDescription {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.availability_zones {
-            m.push(("AvailabilityZones".to_string(), e_availability_zones(x)));
+            m.push((MapKey::Borrowed("AvailabilityZones"), e_availability_zones(x)));
         }
         if let Some(x) = self.security_group_id {
-            m.push(("SecurityGroupId".to_string(), e_security_group_id(x)));
+            m.push((MapKey::Borrowed("SecurityGroupId"), e_security_group_id(x)));
         }
         if let Some(x) = self.subnet_ids {
-            m.push(("SubnetIds".to_string(), e_subnet_ids(x)));
+            m.push((MapKey::Borrowed("SubnetIds"), e_subnet_ids(x)));
         }
         if let Some(x) = self.vpc_id {
-            m.push(("VpcId".to_string(), e_vpc_id(x)));
+            m.push((MapKey::Borrowed("VpcId"), e_vpc_id(x)));
         }
         Value::Map(m)
     }
@@ -1321,7 +1330,7 @@ impl Shape for HybridSettingsDescription {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "SelfManagedDnsIpAddrs" => {
                     f_self_managed_dns_ip_addrs =
                         Some(d_ip_addrs(val, &Path::Member(p, "SelfManagedDnsIpAddrs"), cx)?)
@@ -1344,10 +1353,13 @@ impl Shape for HybridSettingsDescription {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.self_managed_dns_ip_addrs {
-            m.push(("SelfManagedDnsIpAddrs".to_string(), e_ip_addrs(x)));
+            m.push((MapKey::Borrowed("SelfManagedDnsIpAddrs"), e_ip_addrs(x)));
         }
         if let Some(x) = self.self_managed_instance_ids {
-            m.push(("SelfManagedInstanceIds".to_string(), e_assessment_instance_ids(x)));
+            m.push((
+                MapKey::Borrowed("SelfManagedInstanceIds"),
+                e_assessment_instance_ids(x),
+            ));
         }
         Value::Map(m)
     }
@@ -1389,7 +1401,7 @@ impl Shape for OwnerDirectoryDescription {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountId" => f_account_id = Some(d_customer_id(val, &Path::Member(p, "AccountId"), cx)?),
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
@@ -1433,28 +1445,31 @@ impl Shape for OwnerDirectoryDescription {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
         if let Some(x) = self.account_id {
-            m.push(("AccountId".to_string(), e_customer_id(x)));
+            m.push((MapKey::Borrowed("AccountId"), e_customer_id(x)));
         }
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         if let Some(x) = self.dns_ip_addrs {
-            m.push(("DnsIpAddrs".to_string(), e_dns_ip_addrs(x)));
+            m.push((MapKey::Borrowed("DnsIpAddrs"), e_dns_ip_addrs(x)));
         }
         if let Some(x) = self.dns_ipv6_addrs {
-            m.push(("DnsIpv6Addrs".to_string(), e_dns_ipv6_addrs(x)));
+            m.push((MapKey::Borrowed("DnsIpv6Addrs"), e_dns_ipv6_addrs(x)));
         }
         if let Some(x) = self.network_type {
-            m.push(("NetworkType".to_string(), e_network_type(x)));
+            m.push((MapKey::Borrowed("NetworkType"), e_network_type(x)));
         }
         if let Some(x) = self.radius_settings {
-            m.push(("RadiusSettings".to_string(), e_radius_settings(x)));
+            m.push((MapKey::Borrowed("RadiusSettings"), e_radius_settings(x)));
         }
         if let Some(x) = self.radius_status {
-            m.push(("RadiusStatus".to_string(), e_radius_status(x)));
+            m.push((MapKey::Borrowed("RadiusStatus"), e_radius_status(x)));
         }
         if let Some(x) = self.vpc_settings {
-            m.push(("VpcSettings".to_string(), e_directory_vpc_settings_description(x)));
+            m.push((
+                MapKey::Borrowed("VpcSettings"),
+                e_directory_vpc_settings_description(x),
+            ));
         }
         Value::Map(m)
     }
@@ -1499,7 +1514,7 @@ impl Shape for RadiusSettings {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AuthenticationProtocol" => {
                     f_authentication_protocol = Some(d_radius_authentication_protocol(
                         val,
@@ -1549,33 +1564,33 @@ impl Shape for RadiusSettings {
         let mut m = Vec::with_capacity(9);
         if let Some(x) = self.authentication_protocol {
             m.push((
-                "AuthenticationProtocol".to_string(),
+                MapKey::Borrowed("AuthenticationProtocol"),
                 e_radius_authentication_protocol(x),
             ));
         }
         if let Some(x) = self.display_label {
-            m.push(("DisplayLabel".to_string(), e_radius_display_label(x)));
+            m.push((MapKey::Borrowed("DisplayLabel"), e_radius_display_label(x)));
         }
         if let Some(x) = self.radius_port {
-            m.push(("RadiusPort".to_string(), e_port_number(x)));
+            m.push((MapKey::Borrowed("RadiusPort"), e_port_number(x)));
         }
         if let Some(x) = self.radius_retries {
-            m.push(("RadiusRetries".to_string(), e_radius_retries(x)));
+            m.push((MapKey::Borrowed("RadiusRetries"), e_radius_retries(x)));
         }
         if let Some(x) = self.radius_servers {
-            m.push(("RadiusServers".to_string(), e_servers(x)));
+            m.push((MapKey::Borrowed("RadiusServers"), e_servers(x)));
         }
         if let Some(x) = self.radius_servers_ipv6 {
-            m.push(("RadiusServersIpv6".to_string(), e_servers(x)));
+            m.push((MapKey::Borrowed("RadiusServersIpv6"), e_servers(x)));
         }
         if let Some(x) = self.radius_timeout {
-            m.push(("RadiusTimeout".to_string(), e_radius_timeout(x)));
+            m.push((MapKey::Borrowed("RadiusTimeout"), e_radius_timeout(x)));
         }
         if let Some(x) = self.shared_secret {
-            m.push(("SharedSecret".to_string(), e_radius_shared_secret(x)));
+            m.push((MapKey::Borrowed("SharedSecret"), e_radius_shared_secret(x)));
         }
         if let Some(x) = self.use_same_username {
-            m.push(("UseSameUsername".to_string(), e_use_same_username(x)));
+            m.push((MapKey::Borrowed("UseSameUsername"), e_use_same_username(x)));
         }
         Value::Map(m)
     }
@@ -1599,7 +1614,7 @@ impl Shape for RegionsInfo {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AdditionalRegions" => {
                     f_additional_regions = Some(d_additional_regions(
                         val,
@@ -1621,10 +1636,10 @@ impl Shape for RegionsInfo {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.additional_regions {
-            m.push(("AdditionalRegions".to_string(), e_additional_regions(x)));
+            m.push((MapKey::Borrowed("AdditionalRegions"), e_additional_regions(x)));
         }
         if let Some(x) = self.primary_region {
-            m.push(("PrimaryRegion".to_string(), e_region_name(x)));
+            m.push((MapKey::Borrowed("PrimaryRegion"), e_region_name(x)));
         }
         Value::Map(m)
     }
@@ -1648,7 +1663,7 @@ impl Shape for Tag {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Key" => f_key = Some(d_tag_key(val, &Path::Member(p, "Key"), cx)?),
                 "Value" => f_value = Some(d_tag_value(val, &Path::Member(p, "Value"), cx)?),
                 _ => {}
@@ -1667,8 +1682,8 @@ impl Shape for Tag {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Key".to_string(), e_tag_key(self.key)));
-        m.push(("Value".to_string(), e_tag_value(self.value)));
+        m.push((MapKey::Borrowed("Key"), e_tag_key(self.key)));
+        m.push((MapKey::Borrowed("Value"), e_tag_value(self.value)));
         Value::Map(m)
     }
 }

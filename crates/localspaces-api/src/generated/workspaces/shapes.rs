@@ -6,7 +6,7 @@
 
 use super::enums::*;
 use crate::shape::*;
-use crate::value::Value;
+use crate::value::{MapKey, Value};
 use std::sync::LazyLock;
 
 static RE_ARN: LazyLock<Pattern> = LazyLock::new(|| {
@@ -226,7 +226,7 @@ impl Shape for AcceptAccountLinkInvitationRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ClientToken" => {
                     f_client_token = Some(d_client_token(val, &Path::Member(p, "ClientToken"), cx)?)
                 }
@@ -245,9 +245,9 @@ impl Shape for AcceptAccountLinkInvitationRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.client_token {
-            m.push(("ClientToken".to_string(), e_client_token(x)));
+            m.push((MapKey::Borrowed("ClientToken"), e_client_token(x)));
         }
-        m.push(("LinkId".to_string(), e_link_id(self.link_id)));
+        m.push((MapKey::Borrowed("LinkId"), e_link_id(self.link_id)));
         Value::Map(m)
     }
 }
@@ -267,7 +267,7 @@ impl Shape for AcceptAccountLinkInvitationResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountLink" => {
                     f_account_link = Some(d_account_link(val, &Path::Member(p, "AccountLink"), cx)?)
                 }
@@ -281,7 +281,7 @@ impl Shape for AcceptAccountLinkInvitationResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.account_link {
-            m.push(("AccountLink".to_string(), e_account_link(x)));
+            m.push((MapKey::Borrowed("AccountLink"), e_account_link(x)));
         }
         Value::Map(m)
     }
@@ -305,7 +305,7 @@ impl Shape for AccessEndpoint {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccessEndpointType" => {
                     f_access_endpoint_type = Some(d_access_endpoint_type(
                         val,
@@ -331,11 +331,11 @@ impl Shape for AccessEndpoint {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.access_endpoint_type {
-            m.push(("AccessEndpointType".to_string(), e_access_endpoint_type(x)));
+            m.push((MapKey::Borrowed("AccessEndpointType"), e_access_endpoint_type(x)));
         }
         if let Some(x) = self.vpc_endpoint_id {
             m.push((
-                "VpcEndpointId".to_string(),
+                MapKey::Borrowed("VpcEndpointId"),
                 e_alphanumeric_dash_underscore_non_empty_string(x),
             ));
         }
@@ -361,7 +361,7 @@ impl Shape for AccessEndpointConfig {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccessEndpoints" => {
                     f_access_endpoints = Some(d_access_endpoint_list(
                         val,
@@ -390,12 +390,12 @@ impl Shape for AccessEndpointConfig {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "AccessEndpoints".to_string(),
+            MapKey::Borrowed("AccessEndpoints"),
             e_access_endpoint_list(self.access_endpoints),
         ));
         if let Some(x) = self.internet_fallback_protocols {
             m.push((
-                "InternetFallbackProtocols".to_string(),
+                MapKey::Borrowed("InternetFallbackProtocols"),
                 e_internet_fallback_protocol_list(x),
             ));
         }
@@ -427,7 +427,7 @@ impl Shape for AccountLink {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountLinkId" => {
                     f_account_link_id = Some(d_link_id(val, &Path::Member(p, "AccountLinkId"), cx)?)
                 }
@@ -457,16 +457,19 @@ impl Shape for AccountLink {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.account_link_id {
-            m.push(("AccountLinkId".to_string(), e_link_id(x)));
+            m.push((MapKey::Borrowed("AccountLinkId"), e_link_id(x)));
         }
         if let Some(x) = self.account_link_status {
-            m.push(("AccountLinkStatus".to_string(), e_account_link_status_enum(x)));
+            m.push((
+                MapKey::Borrowed("AccountLinkStatus"),
+                e_account_link_status_enum(x),
+            ));
         }
         if let Some(x) = self.source_account_id {
-            m.push(("SourceAccountId".to_string(), e_aws_account(x)));
+            m.push((MapKey::Borrowed("SourceAccountId"), e_aws_account(x)));
         }
         if let Some(x) = self.target_account_id {
-            m.push(("TargetAccountId".to_string(), e_aws_account(x)));
+            m.push((MapKey::Borrowed("TargetAccountId"), e_aws_account(x)));
         }
         Value::Map(m)
     }
@@ -502,7 +505,7 @@ impl Shape for AccountModification {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DedicatedTenancyManagementCidrRange" => {
                     f_dedicated_tenancy_management_cidr_range =
                         Some(d_dedicated_tenancy_management_cidr_range(
@@ -548,30 +551,30 @@ impl Shape for AccountModification {
         let mut m = Vec::with_capacity(6);
         if let Some(x) = self.dedicated_tenancy_management_cidr_range {
             m.push((
-                "DedicatedTenancyManagementCidrRange".to_string(),
+                MapKey::Borrowed("DedicatedTenancyManagementCidrRange"),
                 e_dedicated_tenancy_management_cidr_range(x),
             ));
         }
         if let Some(x) = self.dedicated_tenancy_support {
             m.push((
-                "DedicatedTenancySupport".to_string(),
+                MapKey::Borrowed("DedicatedTenancySupport"),
                 e_dedicated_tenancy_support_result_enum(x),
             ));
         }
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_workspace_error_code(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_workspace_error_code(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_description(x)));
         }
         if let Some(x) = self.modification_state {
             m.push((
-                "ModificationState".to_string(),
+                MapKey::Borrowed("ModificationState"),
                 e_dedicated_tenancy_modification_state_enum(x),
             ));
         }
         if let Some(x) = self.start_time {
-            m.push(("StartTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("StartTime"), e_timestamp(x)));
         }
         Value::Map(m)
     }
@@ -595,7 +598,7 @@ impl Shape for ActiveDirectoryConfig {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DomainName" => f_domain_name = Some(d_domain_name(val, &Path::Member(p, "DomainName"), cx)?),
                 "ServiceAccountSecretArn" => {
                     f_service_account_secret_arn = Some(d_secrets_manager_arn(
@@ -620,9 +623,9 @@ impl Shape for ActiveDirectoryConfig {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("DomainName".to_string(), e_domain_name(self.domain_name)));
+        m.push((MapKey::Borrowed("DomainName"), e_domain_name(self.domain_name)));
         m.push((
-            "ServiceAccountSecretArn".to_string(),
+            MapKey::Borrowed("ServiceAccountSecretArn"),
             e_secrets_manager_arn(self.service_account_secret_arn),
         ));
         Value::Map(m)
@@ -662,7 +665,7 @@ impl Shape for ApplicationResourceAssociation {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationId" => {
                     f_application_id = Some(d_work_space_application_id(
                         val,
@@ -712,28 +715,28 @@ impl Shape for ApplicationResourceAssociation {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.application_id {
-            m.push(("ApplicationId".to_string(), e_work_space_application_id(x)));
+            m.push((MapKey::Borrowed("ApplicationId"), e_work_space_application_id(x)));
         }
         if let Some(x) = self.associated_resource_id {
-            m.push(("AssociatedResourceId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("AssociatedResourceId"), e_non_empty_string(x)));
         }
         if let Some(x) = self.associated_resource_type {
             m.push((
-                "AssociatedResourceType".to_string(),
+                MapKey::Borrowed("AssociatedResourceType"),
                 e_application_associated_resource_type(x),
             ));
         }
         if let Some(x) = self.created {
-            m.push(("Created".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("Created"), e_timestamp(x)));
         }
         if let Some(x) = self.last_updated_time {
-            m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("LastUpdatedTime"), e_timestamp(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_association_state(x)));
+            m.push((MapKey::Borrowed("State"), e_association_state(x)));
         }
         if let Some(x) = self.state_reason {
-            m.push(("StateReason".to_string(), e_association_state_reason(x)));
+            m.push((MapKey::Borrowed("StateReason"), e_association_state_reason(x)));
         }
         Value::Map(m)
     }
@@ -757,7 +760,7 @@ impl Shape for ApplicationSettingsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "SettingsGroup" => {
                     f_settings_group = Some(d_settings_group(val, &Path::Member(p, "SettingsGroup"), cx)?)
                 }
@@ -782,10 +785,10 @@ impl Shape for ApplicationSettingsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.settings_group {
-            m.push(("SettingsGroup".to_string(), e_settings_group(x)));
+            m.push((MapKey::Borrowed("SettingsGroup"), e_settings_group(x)));
         }
         m.push((
-            "Status".to_string(),
+            MapKey::Borrowed("Status"),
             e_application_settings_status_enum(self.status),
         ));
         Value::Map(m)
@@ -813,7 +816,7 @@ impl Shape for ApplicationSettingsResponse {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "S3BucketName" => {
                     f_s3_bucket_name = Some(d_s3_bucket_name(val, &Path::Member(p, "S3BucketName"), cx)?)
                 }
@@ -842,13 +845,13 @@ impl Shape for ApplicationSettingsResponse {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.s3_bucket_name {
-            m.push(("S3BucketName".to_string(), e_s3_bucket_name(x)));
+            m.push((MapKey::Borrowed("S3BucketName"), e_s3_bucket_name(x)));
         }
         if let Some(x) = self.settings_group {
-            m.push(("SettingsGroup".to_string(), e_settings_group(x)));
+            m.push((MapKey::Borrowed("SettingsGroup"), e_settings_group(x)));
         }
         m.push((
-            "Status".to_string(),
+            MapKey::Borrowed("Status"),
             e_application_settings_status_enum(self.status),
         ));
         Value::Map(m)
@@ -873,7 +876,7 @@ impl Shape for AssociateConnectionAliasRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasId" => f_alias_id = Some(d_connection_alias_id(val, &Path::Member(p, "AliasId"), cx)?),
                 "ResourceId" => {
                     f_resource_id = Some(d_non_empty_string(val, &Path::Member(p, "ResourceId"), cx)?)
@@ -894,8 +897,11 @@ impl Shape for AssociateConnectionAliasRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
-        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
+        m.push((MapKey::Borrowed("AliasId"), e_connection_alias_id(self.alias_id)));
+        m.push((
+            MapKey::Borrowed("ResourceId"),
+            e_non_empty_string(self.resource_id),
+        ));
         Value::Map(m)
     }
 }
@@ -915,7 +921,7 @@ impl Shape for AssociateConnectionAliasResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ConnectionIdentifier" => {
                     f_connection_identifier = Some(d_connection_identifier(
                         val,
@@ -933,7 +939,10 @@ impl Shape for AssociateConnectionAliasResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.connection_identifier {
-            m.push(("ConnectionIdentifier".to_string(), e_connection_identifier(x)));
+            m.push((
+                MapKey::Borrowed("ConnectionIdentifier"),
+                e_connection_identifier(x),
+            ));
         }
         Value::Map(m)
     }
@@ -957,7 +966,7 @@ impl Shape for AssociateIpGroupsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -978,8 +987,8 @@ impl Shape for AssociateIpGroupsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
-        m.push(("GroupIds".to_string(), e_ip_group_id_list(self.group_ids)));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
+        m.push((MapKey::Borrowed("GroupIds"), e_ip_group_id_list(self.group_ids)));
         Value::Map(m)
     }
 }
@@ -1016,7 +1025,7 @@ impl Shape for AssociateWorkspaceApplicationRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationId" => {
                     f_application_id = Some(d_work_space_application_id(
                         val,
@@ -1044,10 +1053,10 @@ impl Shape for AssociateWorkspaceApplicationRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "ApplicationId".to_string(),
+            MapKey::Borrowed("ApplicationId"),
             e_work_space_application_id(self.application_id),
         ));
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -1067,7 +1076,7 @@ impl Shape for AssociateWorkspaceApplicationResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Association" => {
                     f_association = Some(d_workspace_resource_association(
                         val,
@@ -1085,7 +1094,10 @@ impl Shape for AssociateWorkspaceApplicationResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.association {
-            m.push(("Association".to_string(), e_workspace_resource_association(x)));
+            m.push((
+                MapKey::Borrowed("Association"),
+                e_workspace_resource_association(x),
+            ));
         }
         Value::Map(m)
     }
@@ -1109,7 +1121,7 @@ impl Shape for AssociationStateReason {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ErrorCode" => {
                     f_error_code = Some(d_association_error_code(val, &Path::Member(p, "ErrorCode"), cx)?)
                 }
@@ -1127,10 +1139,10 @@ impl Shape for AssociationStateReason {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_association_error_code(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_association_error_code(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_string2048(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_string2048(x)));
         }
         Value::Map(m)
     }
@@ -1154,7 +1166,7 @@ impl Shape for AuthorizeIpRulesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "GroupId" => f_group_id = Some(d_ip_group_id(val, &Path::Member(p, "GroupId"), cx)?),
                 "UserRules" => f_user_rules = Some(d_ip_rule_list(val, &Path::Member(p, "UserRules"), cx)?),
                 _ => {}
@@ -1173,8 +1185,8 @@ impl Shape for AuthorizeIpRulesRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("GroupId".to_string(), e_ip_group_id(self.group_id)));
-        m.push(("UserRules".to_string(), e_ip_rule_list(self.user_rules)));
+        m.push((MapKey::Borrowed("GroupId"), e_ip_group_id(self.group_id)));
+        m.push((MapKey::Borrowed("UserRules"), e_ip_rule_list(self.user_rules)));
         Value::Map(m)
     }
 }
@@ -1226,7 +1238,7 @@ impl Shape for BundleResourceAssociation {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AssociatedResourceId" => {
                     f_associated_resource_id = Some(d_non_empty_string(
                         val,
@@ -1270,28 +1282,28 @@ impl Shape for BundleResourceAssociation {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.associated_resource_id {
-            m.push(("AssociatedResourceId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("AssociatedResourceId"), e_non_empty_string(x)));
         }
         if let Some(x) = self.associated_resource_type {
             m.push((
-                "AssociatedResourceType".to_string(),
+                MapKey::Borrowed("AssociatedResourceType"),
                 e_bundle_associated_resource_type(x),
             ));
         }
         if let Some(x) = self.bundle_id {
-            m.push(("BundleId".to_string(), e_bundle_id(x)));
+            m.push((MapKey::Borrowed("BundleId"), e_bundle_id(x)));
         }
         if let Some(x) = self.created {
-            m.push(("Created".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("Created"), e_timestamp(x)));
         }
         if let Some(x) = self.last_updated_time {
-            m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("LastUpdatedTime"), e_timestamp(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_association_state(x)));
+            m.push((MapKey::Borrowed("State"), e_association_state(x)));
         }
         if let Some(x) = self.state_reason {
-            m.push(("StateReason".to_string(), e_association_state_reason(x)));
+            m.push((MapKey::Borrowed("StateReason"), e_association_state_reason(x)));
         }
         Value::Map(m)
     }
@@ -1312,7 +1324,7 @@ impl Shape for Capacity {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DesiredUserSessions" => {
                     f_desired_user_sessions = Some(d_desired_user_sessions(
                         val,
@@ -1333,7 +1345,7 @@ impl Shape for Capacity {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
-            "DesiredUserSessions".to_string(),
+            MapKey::Borrowed("DesiredUserSessions"),
             e_desired_user_sessions(self.desired_user_sessions),
         ));
         Value::Map(m)
@@ -1364,7 +1376,7 @@ impl Shape for CapacityStatus {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ActiveUserSessions" => {
                     f_active_user_sessions = Some(d_active_user_sessions(
                         val,
@@ -1418,19 +1430,19 @@ impl Shape for CapacityStatus {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         m.push((
-            "ActiveUserSessions".to_string(),
+            MapKey::Borrowed("ActiveUserSessions"),
             e_active_user_sessions(self.active_user_sessions),
         ));
         m.push((
-            "ActualUserSessions".to_string(),
+            MapKey::Borrowed("ActualUserSessions"),
             e_actual_user_sessions(self.actual_user_sessions),
         ));
         m.push((
-            "AvailableUserSessions".to_string(),
+            MapKey::Borrowed("AvailableUserSessions"),
             e_available_user_sessions(self.available_user_sessions),
         ));
         m.push((
-            "DesiredUserSessions".to_string(),
+            MapKey::Borrowed("DesiredUserSessions"),
             e_desired_user_sessions(self.desired_user_sessions),
         ));
         Value::Map(m)
@@ -1455,7 +1467,7 @@ impl Shape for CertificateBasedAuthProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "CertificateAuthorityArn" => {
                     f_certificate_authority_arn = Some(d_certificate_authority_arn(
                         val,
@@ -1482,12 +1494,15 @@ impl Shape for CertificateBasedAuthProperties {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.certificate_authority_arn {
             m.push((
-                "CertificateAuthorityArn".to_string(),
+                MapKey::Borrowed("CertificateAuthorityArn"),
                 e_certificate_authority_arn(x),
             ));
         }
         if let Some(x) = self.status {
-            m.push(("Status".to_string(), e_certificate_based_auth_status_enum(x)));
+            m.push((
+                MapKey::Borrowed("Status"),
+                e_certificate_based_auth_status_enum(x),
+            ));
         }
         Value::Map(m)
     }
@@ -1514,7 +1529,7 @@ impl Shape for ClientProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ClientExperiencePolicy" => {
                     f_client_experience_policy = Some(d_client_experience_policy(
                         val,
@@ -1543,15 +1558,15 @@ impl Shape for ClientProperties {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.client_experience_policy {
             m.push((
-                "ClientExperiencePolicy".to_string(),
+                MapKey::Borrowed("ClientExperiencePolicy"),
                 e_client_experience_policy(x),
             ));
         }
         if let Some(x) = self.log_upload_enabled {
-            m.push(("LogUploadEnabled".to_string(), e_log_upload_enum(x)));
+            m.push((MapKey::Borrowed("LogUploadEnabled"), e_log_upload_enum(x)));
         }
         if let Some(x) = self.reconnect_enabled {
-            m.push(("ReconnectEnabled".to_string(), e_reconnect_enum(x)));
+            m.push((MapKey::Borrowed("ReconnectEnabled"), e_reconnect_enum(x)));
         }
         Value::Map(m)
     }
@@ -1575,7 +1590,7 @@ impl Shape for ClientPropertiesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ClientProperties" => {
                     f_client_properties = Some(d_client_properties(
                         val,
@@ -1597,10 +1612,10 @@ impl Shape for ClientPropertiesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.client_properties {
-            m.push(("ClientProperties".to_string(), e_client_properties(x)));
+            m.push((MapKey::Borrowed("ClientProperties"), e_client_properties(x)));
         }
         if let Some(x) = self.resource_id {
-            m.push(("ResourceId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("ResourceId"), e_non_empty_string(x)));
         }
         Value::Map(m)
     }
@@ -1621,7 +1636,7 @@ impl Shape for ComputeType {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Name" => f_name = Some(d_compute(val, &Path::Member(p, "Name"), cx)?),
                 _ => {}
             }
@@ -1631,7 +1646,7 @@ impl Shape for ComputeType {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.name {
-            m.push(("Name".to_string(), e_compute(x)));
+            m.push((MapKey::Borrowed("Name"), e_compute(x)));
         }
         Value::Map(m)
     }
@@ -1661,7 +1676,7 @@ impl Shape for ConnectClientAddIn {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AddInId" => f_add_in_id = Some(d_amazon_uuid(val, &Path::Member(p, "AddInId"), cx)?),
                 "Name" => f_name = Some(d_add_in_name(val, &Path::Member(p, "Name"), cx)?),
                 "ResourceId" => {
@@ -1681,16 +1696,16 @@ impl Shape for ConnectClientAddIn {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.add_in_id {
-            m.push(("AddInId".to_string(), e_amazon_uuid(x)));
+            m.push((MapKey::Borrowed("AddInId"), e_amazon_uuid(x)));
         }
         if let Some(x) = self.name {
-            m.push(("Name".to_string(), e_add_in_name(x)));
+            m.push((MapKey::Borrowed("Name"), e_add_in_name(x)));
         }
         if let Some(x) = self.resource_id {
-            m.push(("ResourceId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("ResourceId"), e_directory_id(x)));
         }
         if let Some(x) = self.url {
-            m.push(("URL".to_string(), e_add_in_url(x)));
+            m.push((MapKey::Borrowed("URL"), e_add_in_url(x)));
         }
         Value::Map(m)
     }
@@ -1723,7 +1738,7 @@ impl Shape for ConnectionAlias {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasId" => f_alias_id = Some(d_connection_alias_id(val, &Path::Member(p, "AliasId"), cx)?),
                 "Associations" => {
                     f_associations = Some(d_connection_alias_association_list(
@@ -1757,19 +1772,22 @@ impl Shape for ConnectionAlias {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
         if let Some(x) = self.alias_id {
-            m.push(("AliasId".to_string(), e_connection_alias_id(x)));
+            m.push((MapKey::Borrowed("AliasId"), e_connection_alias_id(x)));
         }
         if let Some(x) = self.associations {
-            m.push(("Associations".to_string(), e_connection_alias_association_list(x)));
+            m.push((
+                MapKey::Borrowed("Associations"),
+                e_connection_alias_association_list(x),
+            ));
         }
         if let Some(x) = self.connection_string {
-            m.push(("ConnectionString".to_string(), e_connection_string(x)));
+            m.push((MapKey::Borrowed("ConnectionString"), e_connection_string(x)));
         }
         if let Some(x) = self.owner_account_id {
-            m.push(("OwnerAccountId".to_string(), e_aws_account(x)));
+            m.push((MapKey::Borrowed("OwnerAccountId"), e_aws_account(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_connection_alias_state(x)));
+            m.push((MapKey::Borrowed("State"), e_connection_alias_state(x)));
         }
         Value::Map(m)
     }
@@ -1799,7 +1817,7 @@ impl Shape for ConnectionAliasAssociation {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AssociatedAccountId" => {
                     f_associated_account_id =
                         Some(d_aws_account(val, &Path::Member(p, "AssociatedAccountId"), cx)?)
@@ -1834,16 +1852,19 @@ impl Shape for ConnectionAliasAssociation {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.associated_account_id {
-            m.push(("AssociatedAccountId".to_string(), e_aws_account(x)));
+            m.push((MapKey::Borrowed("AssociatedAccountId"), e_aws_account(x)));
         }
         if let Some(x) = self.association_status {
-            m.push(("AssociationStatus".to_string(), e_association_status(x)));
+            m.push((MapKey::Borrowed("AssociationStatus"), e_association_status(x)));
         }
         if let Some(x) = self.connection_identifier {
-            m.push(("ConnectionIdentifier".to_string(), e_connection_identifier(x)));
+            m.push((
+                MapKey::Borrowed("ConnectionIdentifier"),
+                e_connection_identifier(x),
+            ));
         }
         if let Some(x) = self.resource_id {
-            m.push(("ResourceId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("ResourceId"), e_non_empty_string(x)));
         }
         Value::Map(m)
     }
@@ -1867,7 +1888,7 @@ impl Shape for ConnectionAliasPermission {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AllowAssociation" => {
                     f_allow_association =
                         Some(d_boolean_object(val, &Path::Member(p, "AllowAssociation"), cx)?)
@@ -1892,11 +1913,11 @@ impl Shape for ConnectionAliasPermission {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "AllowAssociation".to_string(),
+            MapKey::Borrowed("AllowAssociation"),
             e_boolean_object(self.allow_association),
         ));
         m.push((
-            "SharedAccountId".to_string(),
+            MapKey::Borrowed("SharedAccountId"),
             e_aws_account(self.shared_account_id),
         ));
         Value::Map(m)
@@ -1930,7 +1951,7 @@ impl Shape for CopyWorkspaceImageRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Description" => {
                     f_description = Some(d_workspace_image_description(
                         val,
@@ -1970,16 +1991,16 @@ impl Shape for CopyWorkspaceImageRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_workspace_image_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_workspace_image_description(x)));
         }
-        m.push(("Name".to_string(), e_workspace_image_name(self.name)));
+        m.push((MapKey::Borrowed("Name"), e_workspace_image_name(self.name)));
         m.push((
-            "SourceImageId".to_string(),
+            MapKey::Borrowed("SourceImageId"),
             e_workspace_image_id(self.source_image_id),
         ));
-        m.push(("SourceRegion".to_string(), e_region(self.source_region)));
+        m.push((MapKey::Borrowed("SourceRegion"), e_region(self.source_region)));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         Value::Map(m)
     }
@@ -2000,7 +2021,7 @@ impl Shape for CopyWorkspaceImageResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 _ => {}
             }
@@ -2010,7 +2031,7 @@ impl Shape for CopyWorkspaceImageResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         Value::Map(m)
     }
@@ -2034,7 +2055,7 @@ impl Shape for CreateAccountLinkInvitationRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ClientToken" => {
                     f_client_token = Some(d_client_token(val, &Path::Member(p, "ClientToken"), cx)?)
                 }
@@ -2055,10 +2076,10 @@ impl Shape for CreateAccountLinkInvitationRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.client_token {
-            m.push(("ClientToken".to_string(), e_client_token(x)));
+            m.push((MapKey::Borrowed("ClientToken"), e_client_token(x)));
         }
         m.push((
-            "TargetAccountId".to_string(),
+            MapKey::Borrowed("TargetAccountId"),
             e_aws_account(self.target_account_id),
         ));
         Value::Map(m)
@@ -2080,7 +2101,7 @@ impl Shape for CreateAccountLinkInvitationResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountLink" => {
                     f_account_link = Some(d_account_link(val, &Path::Member(p, "AccountLink"), cx)?)
                 }
@@ -2094,7 +2115,7 @@ impl Shape for CreateAccountLinkInvitationResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.account_link {
-            m.push(("AccountLink".to_string(), e_account_link(x)));
+            m.push((MapKey::Borrowed("AccountLink"), e_account_link(x)));
         }
         Value::Map(m)
     }
@@ -2121,7 +2142,7 @@ impl Shape for CreateConnectClientAddInRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Name" => f_name = Some(d_add_in_name(val, &Path::Member(p, "Name"), cx)?),
                 "ResourceId" => {
                     f_resource_id = Some(d_directory_id(val, &Path::Member(p, "ResourceId"), cx)?)
@@ -2147,9 +2168,9 @@ impl Shape for CreateConnectClientAddInRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        m.push(("Name".to_string(), e_add_in_name(self.name)));
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
-        m.push(("URL".to_string(), e_add_in_url(self.url)));
+        m.push((MapKey::Borrowed("Name"), e_add_in_name(self.name)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("URL"), e_add_in_url(self.url)));
         Value::Map(m)
     }
 }
@@ -2169,7 +2190,7 @@ impl Shape for CreateConnectClientAddInResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AddInId" => f_add_in_id = Some(d_amazon_uuid(val, &Path::Member(p, "AddInId"), cx)?),
                 _ => {}
             }
@@ -2181,7 +2202,7 @@ impl Shape for CreateConnectClientAddInResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.add_in_id {
-            m.push(("AddInId".to_string(), e_amazon_uuid(x)));
+            m.push((MapKey::Borrowed("AddInId"), e_amazon_uuid(x)));
         }
         Value::Map(m)
     }
@@ -2205,7 +2226,7 @@ impl Shape for CreateConnectionAliasRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ConnectionString" => {
                     f_connection_string = Some(d_connection_string(
                         val,
@@ -2228,11 +2249,11 @@ impl Shape for CreateConnectionAliasRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "ConnectionString".to_string(),
+            MapKey::Borrowed("ConnectionString"),
             e_connection_string(self.connection_string),
         ));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         Value::Map(m)
     }
@@ -2253,7 +2274,7 @@ impl Shape for CreateConnectionAliasResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasId" => f_alias_id = Some(d_connection_alias_id(val, &Path::Member(p, "AliasId"), cx)?),
                 _ => {}
             }
@@ -2263,7 +2284,7 @@ impl Shape for CreateConnectionAliasResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.alias_id {
-            m.push(("AliasId".to_string(), e_connection_alias_id(x)));
+            m.push((MapKey::Borrowed("AliasId"), e_connection_alias_id(x)));
         }
         Value::Map(m)
     }
@@ -2293,7 +2314,7 @@ impl Shape for CreateIpGroupRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "GroupDesc" => f_group_desc = Some(d_ip_group_desc(val, &Path::Member(p, "GroupDesc"), cx)?),
                 "GroupName" => f_group_name = Some(d_ip_group_name(val, &Path::Member(p, "GroupName"), cx)?),
                 "Tags" => f_tags = Some(d_tag_list(val, &Path::Member(p, "Tags"), cx)?),
@@ -2314,14 +2335,14 @@ impl Shape for CreateIpGroupRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.group_desc {
-            m.push(("GroupDesc".to_string(), e_ip_group_desc(x)));
+            m.push((MapKey::Borrowed("GroupDesc"), e_ip_group_desc(x)));
         }
-        m.push(("GroupName".to_string(), e_ip_group_name(self.group_name)));
+        m.push((MapKey::Borrowed("GroupName"), e_ip_group_name(self.group_name)));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         if let Some(x) = self.user_rules {
-            m.push(("UserRules".to_string(), e_ip_rule_list(x)));
+            m.push((MapKey::Borrowed("UserRules"), e_ip_rule_list(x)));
         }
         Value::Map(m)
     }
@@ -2342,7 +2363,7 @@ impl Shape for CreateIpGroupResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "GroupId" => f_group_id = Some(d_ip_group_id(val, &Path::Member(p, "GroupId"), cx)?),
                 _ => {}
             }
@@ -2352,7 +2373,7 @@ impl Shape for CreateIpGroupResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.group_id {
-            m.push(("GroupId".to_string(), e_ip_group_id(x)));
+            m.push((MapKey::Borrowed("GroupId"), e_ip_group_id(x)));
         }
         Value::Map(m)
     }
@@ -2376,7 +2397,7 @@ impl Shape for CreateStandbyWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "PrimaryRegion" => {
                     f_primary_region = Some(d_region(val, &Path::Member(p, "PrimaryRegion"), cx)?)
                 }
@@ -2403,9 +2424,9 @@ impl Shape for CreateStandbyWorkspacesRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("PrimaryRegion".to_string(), e_region(self.primary_region)));
+        m.push((MapKey::Borrowed("PrimaryRegion"), e_region(self.primary_region)));
         m.push((
-            "StandbyWorkspaces".to_string(),
+            MapKey::Borrowed("StandbyWorkspaces"),
             e_standby_workspaces_list(self.standby_workspaces),
         ));
         Value::Map(m)
@@ -2430,7 +2451,7 @@ impl Shape for CreateStandbyWorkspacesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "FailedStandbyRequests" => {
                     f_failed_standby_requests = Some(d_failed_create_standby_workspaces_request_list(
                         val,
@@ -2457,13 +2478,13 @@ impl Shape for CreateStandbyWorkspacesResult {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.failed_standby_requests {
             m.push((
-                "FailedStandbyRequests".to_string(),
+                MapKey::Borrowed("FailedStandbyRequests"),
                 e_failed_create_standby_workspaces_request_list(x),
             ));
         }
         if let Some(x) = self.pending_standby_requests {
             m.push((
-                "PendingStandbyRequests".to_string(),
+                MapKey::Borrowed("PendingStandbyRequests"),
                 e_pending_create_standby_workspaces_request_list(x),
             ));
         }
@@ -2489,7 +2510,7 @@ impl Shape for CreateTagsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceId" => {
                     f_resource_id = Some(d_non_empty_string(val, &Path::Member(p, "ResourceId"), cx)?)
                 }
@@ -2510,8 +2531,11 @@ impl Shape for CreateTagsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
-        m.push(("Tags".to_string(), e_tag_list(self.tags)));
+        m.push((
+            MapKey::Borrowed("ResourceId"),
+            e_non_empty_string(self.resource_id),
+        ));
+        m.push((MapKey::Borrowed("Tags"), e_tag_list(self.tags)));
         Value::Map(m)
     }
 }
@@ -2554,7 +2578,7 @@ impl Shape for CreateUpdatedWorkspaceImageRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Description" => {
                     f_description = Some(d_workspace_image_description(
                         val,
@@ -2590,16 +2614,16 @@ impl Shape for CreateUpdatedWorkspaceImageRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         m.push((
-            "Description".to_string(),
+            MapKey::Borrowed("Description"),
             e_workspace_image_description(self.description),
         ));
-        m.push(("Name".to_string(), e_workspace_image_name(self.name)));
+        m.push((MapKey::Borrowed("Name"), e_workspace_image_name(self.name)));
         m.push((
-            "SourceImageId".to_string(),
+            MapKey::Borrowed("SourceImageId"),
             e_workspace_image_id(self.source_image_id),
         ));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         Value::Map(m)
     }
@@ -2620,7 +2644,7 @@ impl Shape for CreateUpdatedWorkspaceImageResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 _ => {}
             }
@@ -2630,7 +2654,7 @@ impl Shape for CreateUpdatedWorkspaceImageResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         Value::Map(m)
     }
@@ -2669,7 +2693,7 @@ impl Shape for CreateWorkspaceBundleRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleDescription" => {
                     f_bundle_description = Some(d_workspace_bundle_description(
                         val,
@@ -2722,22 +2746,22 @@ impl Shape for CreateWorkspaceBundleRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         m.push((
-            "BundleDescription".to_string(),
+            MapKey::Borrowed("BundleDescription"),
             e_workspace_bundle_description(self.bundle_description),
         ));
         m.push((
-            "BundleName".to_string(),
+            MapKey::Borrowed("BundleName"),
             e_workspace_bundle_name(self.bundle_name),
         ));
-        m.push(("ComputeType".to_string(), e_compute_type(self.compute_type)));
-        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
+        m.push((MapKey::Borrowed("ComputeType"), e_compute_type(self.compute_type)));
+        m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(self.image_id)));
         if let Some(x) = self.root_storage {
-            m.push(("RootStorage".to_string(), e_root_storage(x)));
+            m.push((MapKey::Borrowed("RootStorage"), e_root_storage(x)));
         }
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
-        m.push(("UserStorage".to_string(), e_user_storage(self.user_storage)));
+        m.push((MapKey::Borrowed("UserStorage"), e_user_storage(self.user_storage)));
         Value::Map(m)
     }
 }
@@ -2757,7 +2781,7 @@ impl Shape for CreateWorkspaceBundleResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceBundle" => {
                     f_workspace_bundle =
                         Some(d_workspace_bundle(val, &Path::Member(p, "WorkspaceBundle"), cx)?)
@@ -2772,7 +2796,7 @@ impl Shape for CreateWorkspaceBundleResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.workspace_bundle {
-            m.push(("WorkspaceBundle".to_string(), e_workspace_bundle(x)));
+            m.push((MapKey::Borrowed("WorkspaceBundle"), e_workspace_bundle(x)));
         }
         Value::Map(m)
     }
@@ -2802,7 +2826,7 @@ impl Shape for CreateWorkspaceImageRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Description" => {
                     f_description = Some(d_workspace_image_description(
                         val,
@@ -2837,14 +2861,14 @@ impl Shape for CreateWorkspaceImageRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         m.push((
-            "Description".to_string(),
+            MapKey::Borrowed("Description"),
             e_workspace_image_description(self.description),
         ));
-        m.push(("Name".to_string(), e_workspace_image_name(self.name)));
+        m.push((MapKey::Borrowed("Name"), e_workspace_image_name(self.name)));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -2885,7 +2909,7 @@ impl Shape for CreateWorkspaceImageResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Created" => f_created = Some(d_timestamp(val, &Path::Member(p, "Created"), cx)?),
                 "Description" => {
                     f_description = Some(d_workspace_image_description(
@@ -2928,31 +2952,31 @@ impl Shape for CreateWorkspaceImageResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(8);
         if let Some(x) = self.created {
-            m.push(("Created".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("Created"), e_timestamp(x)));
         }
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_workspace_image_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_workspace_image_description(x)));
         }
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         if let Some(x) = self.name {
-            m.push(("Name".to_string(), e_workspace_image_name(x)));
+            m.push((MapKey::Borrowed("Name"), e_workspace_image_name(x)));
         }
         if let Some(x) = self.operating_system {
-            m.push(("OperatingSystem".to_string(), e_operating_system(x)));
+            m.push((MapKey::Borrowed("OperatingSystem"), e_operating_system(x)));
         }
         if let Some(x) = self.owner_account_id {
-            m.push(("OwnerAccountId".to_string(), e_aws_account(x)));
+            m.push((MapKey::Borrowed("OwnerAccountId"), e_aws_account(x)));
         }
         if let Some(x) = self.required_tenancy {
             m.push((
-                "RequiredTenancy".to_string(),
+                MapKey::Borrowed("RequiredTenancy"),
                 e_workspace_image_required_tenancy(x),
             ));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_workspace_image_state(x)));
+            m.push((MapKey::Borrowed("State"), e_workspace_image_state(x)));
         }
         Value::Map(m)
     }
@@ -2997,7 +3021,7 @@ impl Shape for CreateWorkspacesPoolRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationSettings" => {
                     f_application_settings = Some(d_application_settings_request(
                         val,
@@ -3058,23 +3082,29 @@ impl Shape for CreateWorkspacesPoolRequest {
         let mut m = Vec::with_capacity(9);
         if let Some(x) = self.application_settings {
             m.push((
-                "ApplicationSettings".to_string(),
+                MapKey::Borrowed("ApplicationSettings"),
                 e_application_settings_request(x),
             ));
         }
-        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
-        m.push(("Capacity".to_string(), e_capacity(self.capacity)));
-        m.push(("Description".to_string(), e_update_description(self.description)));
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
-        m.push(("PoolName".to_string(), e_workspaces_pool_name(self.pool_name)));
+        m.push((MapKey::Borrowed("BundleId"), e_bundle_id(self.bundle_id)));
+        m.push((MapKey::Borrowed("Capacity"), e_capacity(self.capacity)));
+        m.push((
+            MapKey::Borrowed("Description"),
+            e_update_description(self.description),
+        ));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
+        m.push((
+            MapKey::Borrowed("PoolName"),
+            e_workspaces_pool_name(self.pool_name),
+        ));
         if let Some(x) = self.running_mode {
-            m.push(("RunningMode".to_string(), e_pools_running_mode(x)));
+            m.push((MapKey::Borrowed("RunningMode"), e_pools_running_mode(x)));
         }
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         if let Some(x) = self.timeout_settings {
-            m.push(("TimeoutSettings".to_string(), e_timeout_settings(x)));
+            m.push((MapKey::Borrowed("TimeoutSettings"), e_timeout_settings(x)));
         }
         Value::Map(m)
     }
@@ -3095,7 +3125,7 @@ impl Shape for CreateWorkspacesPoolResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspacesPool" => {
                     f_workspaces_pool = Some(d_workspaces_pool(val, &Path::Member(p, "WorkspacesPool"), cx)?)
                 }
@@ -3109,7 +3139,7 @@ impl Shape for CreateWorkspacesPoolResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.workspaces_pool {
-            m.push(("WorkspacesPool".to_string(), e_workspaces_pool(x)));
+            m.push((MapKey::Borrowed("WorkspacesPool"), e_workspaces_pool(x)));
         }
         Value::Map(m)
     }
@@ -3130,7 +3160,7 @@ impl Shape for CreateWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Workspaces" => {
                     f_workspaces = Some(d_workspace_request_list(val, &Path::Member(p, "Workspaces"), cx)?)
                 }
@@ -3147,7 +3177,7 @@ impl Shape for CreateWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
-            "Workspaces".to_string(),
+            MapKey::Borrowed("Workspaces"),
             e_workspace_request_list(self.workspaces),
         ));
         Value::Map(m)
@@ -3172,7 +3202,7 @@ impl Shape for CreateWorkspacesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "FailedRequests" => {
                     f_failed_requests = Some(d_failed_create_workspace_requests(
                         val,
@@ -3195,12 +3225,12 @@ impl Shape for CreateWorkspacesResult {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.failed_requests {
             m.push((
-                "FailedRequests".to_string(),
+                MapKey::Borrowed("FailedRequests"),
                 e_failed_create_workspace_requests(x),
             ));
         }
         if let Some(x) = self.pending_requests {
-            m.push(("PendingRequests".to_string(), e_workspace_list(x)));
+            m.push((MapKey::Borrowed("PendingRequests"), e_workspace_list(x)));
         }
         Value::Map(m)
     }
@@ -3224,7 +3254,7 @@ impl Shape for CustomWorkspaceImageImportErrorDetails {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ErrorCode" => f_error_code = Some(d_error_code(val, &Path::Member(p, "ErrorCode"), cx)?),
                 "ErrorMessage" => {
                     f_error_message = Some(d_image_error_message(val, &Path::Member(p, "ErrorMessage"), cx)?)
@@ -3240,10 +3270,10 @@ impl Shape for CustomWorkspaceImageImportErrorDetails {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_error_code(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_error_code(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_image_error_message(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_image_error_message(x)));
         }
         Value::Map(m)
     }
@@ -3267,7 +3297,7 @@ impl Shape for DataReplicationSettings {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DataReplication" => {
                     f_data_replication =
                         Some(d_data_replication(val, &Path::Member(p, "DataReplication"), cx)?)
@@ -3287,10 +3317,10 @@ impl Shape for DataReplicationSettings {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.data_replication {
-            m.push(("DataReplication".to_string(), e_data_replication(x)));
+            m.push((MapKey::Borrowed("DataReplication"), e_data_replication(x)));
         }
         if let Some(x) = self.recovery_snapshot_time {
-            m.push(("RecoverySnapshotTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("RecoverySnapshotTime"), e_timestamp(x)));
         }
         Value::Map(m)
     }
@@ -3323,7 +3353,7 @@ impl Shape for DefaultClientBrandingAttributes {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ForgotPasswordLink" => {
                     f_forgot_password_link =
                         Some(d_client_url(val, &Path::Member(p, "ForgotPasswordLink"), cx)?)
@@ -3352,19 +3382,19 @@ impl Shape for DefaultClientBrandingAttributes {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
         if let Some(x) = self.forgot_password_link {
-            m.push(("ForgotPasswordLink".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("ForgotPasswordLink"), e_client_url(x)));
         }
         if let Some(x) = self.login_message {
-            m.push(("LoginMessage".to_string(), e_login_message(x)));
+            m.push((MapKey::Borrowed("LoginMessage"), e_login_message(x)));
         }
         if let Some(x) = self.logo_url {
-            m.push(("LogoUrl".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("LogoUrl"), e_client_url(x)));
         }
         if let Some(x) = self.support_email {
-            m.push(("SupportEmail".to_string(), e_client_email(x)));
+            m.push((MapKey::Borrowed("SupportEmail"), e_client_email(x)));
         }
         if let Some(x) = self.support_link {
-            m.push(("SupportLink".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("SupportLink"), e_client_url(x)));
         }
         Value::Map(m)
     }
@@ -3397,7 +3427,7 @@ impl Shape for DefaultImportClientBrandingAttributes {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ForgotPasswordLink" => {
                     f_forgot_password_link =
                         Some(d_client_url(val, &Path::Member(p, "ForgotPasswordLink"), cx)?)
@@ -3426,19 +3456,19 @@ impl Shape for DefaultImportClientBrandingAttributes {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
         if let Some(x) = self.forgot_password_link {
-            m.push(("ForgotPasswordLink".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("ForgotPasswordLink"), e_client_url(x)));
         }
         if let Some(x) = self.login_message {
-            m.push(("LoginMessage".to_string(), e_login_message(x)));
+            m.push((MapKey::Borrowed("LoginMessage"), e_login_message(x)));
         }
         if let Some(x) = self.logo {
-            m.push(("Logo".to_string(), e_default_logo(x)));
+            m.push((MapKey::Borrowed("Logo"), e_default_logo(x)));
         }
         if let Some(x) = self.support_email {
-            m.push(("SupportEmail".to_string(), e_client_email(x)));
+            m.push((MapKey::Borrowed("SupportEmail"), e_client_email(x)));
         }
         if let Some(x) = self.support_link {
-            m.push(("SupportLink".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("SupportLink"), e_client_url(x)));
         }
         Value::Map(m)
     }
@@ -3474,7 +3504,7 @@ impl Shape for DefaultWorkspaceCreationProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "CustomSecurityGroupId" => {
                     f_custom_security_group_id = Some(d_security_group_id(
                         val,
@@ -3522,22 +3552,25 @@ impl Shape for DefaultWorkspaceCreationProperties {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
         if let Some(x) = self.custom_security_group_id {
-            m.push(("CustomSecurityGroupId".to_string(), e_security_group_id(x)));
+            m.push((MapKey::Borrowed("CustomSecurityGroupId"), e_security_group_id(x)));
         }
         if let Some(x) = self.default_ou {
-            m.push(("DefaultOu".to_string(), e_default_ou(x)));
+            m.push((MapKey::Borrowed("DefaultOu"), e_default_ou(x)));
         }
         if let Some(x) = self.enable_internet_access {
-            m.push(("EnableInternetAccess".to_string(), e_boolean_object(x)));
+            m.push((MapKey::Borrowed("EnableInternetAccess"), e_boolean_object(x)));
         }
         if let Some(x) = self.enable_maintenance_mode {
-            m.push(("EnableMaintenanceMode".to_string(), e_boolean_object(x)));
+            m.push((MapKey::Borrowed("EnableMaintenanceMode"), e_boolean_object(x)));
         }
         if let Some(x) = self.instance_iam_role_arn {
-            m.push(("InstanceIamRoleArn".to_string(), e_arn(x)));
+            m.push((MapKey::Borrowed("InstanceIamRoleArn"), e_arn(x)));
         }
         if let Some(x) = self.user_enabled_as_local_administrator {
-            m.push(("UserEnabledAsLocalAdministrator".to_string(), e_boolean_object(x)));
+            m.push((
+                MapKey::Borrowed("UserEnabledAsLocalAdministrator"),
+                e_boolean_object(x),
+            ));
         }
         Value::Map(m)
     }
@@ -3561,7 +3594,7 @@ impl Shape for DeleteAccountLinkInvitationRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ClientToken" => {
                     f_client_token = Some(d_client_token(val, &Path::Member(p, "ClientToken"), cx)?)
                 }
@@ -3580,9 +3613,9 @@ impl Shape for DeleteAccountLinkInvitationRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.client_token {
-            m.push(("ClientToken".to_string(), e_client_token(x)));
+            m.push((MapKey::Borrowed("ClientToken"), e_client_token(x)));
         }
-        m.push(("LinkId".to_string(), e_link_id(self.link_id)));
+        m.push((MapKey::Borrowed("LinkId"), e_link_id(self.link_id)));
         Value::Map(m)
     }
 }
@@ -3602,7 +3635,7 @@ impl Shape for DeleteAccountLinkInvitationResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountLink" => {
                     f_account_link = Some(d_account_link(val, &Path::Member(p, "AccountLink"), cx)?)
                 }
@@ -3616,7 +3649,7 @@ impl Shape for DeleteAccountLinkInvitationResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.account_link {
-            m.push(("AccountLink".to_string(), e_account_link(x)));
+            m.push((MapKey::Borrowed("AccountLink"), e_account_link(x)));
         }
         Value::Map(m)
     }
@@ -3640,7 +3673,7 @@ impl Shape for DeleteClientBrandingRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Platforms" => {
                     f_platforms = Some(d_client_device_type_list(val, &Path::Member(p, "Platforms"), cx)?)
                 }
@@ -3663,8 +3696,11 @@ impl Shape for DeleteClientBrandingRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Platforms".to_string(), e_client_device_type_list(self.platforms)));
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((
+            MapKey::Borrowed("Platforms"),
+            e_client_device_type_list(self.platforms),
+        ));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -3701,7 +3737,7 @@ impl Shape for DeleteConnectClientAddInRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AddInId" => f_add_in_id = Some(d_amazon_uuid(val, &Path::Member(p, "AddInId"), cx)?),
                 "ResourceId" => {
                     f_resource_id = Some(d_directory_id(val, &Path::Member(p, "ResourceId"), cx)?)
@@ -3722,8 +3758,8 @@ impl Shape for DeleteConnectClientAddInRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("AddInId".to_string(), e_amazon_uuid(self.add_in_id)));
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("AddInId"), e_amazon_uuid(self.add_in_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -3757,7 +3793,7 @@ impl Shape for DeleteConnectionAliasRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasId" => f_alias_id = Some(d_connection_alias_id(val, &Path::Member(p, "AliasId"), cx)?),
                 _ => {}
             }
@@ -3771,7 +3807,7 @@ impl Shape for DeleteConnectionAliasRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
+        m.push((MapKey::Borrowed("AliasId"), e_connection_alias_id(self.alias_id)));
         Value::Map(m)
     }
 }
@@ -3805,7 +3841,7 @@ impl Shape for DeleteIpGroupRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "GroupId" => f_group_id = Some(d_ip_group_id(val, &Path::Member(p, "GroupId"), cx)?),
                 _ => {}
             }
@@ -3819,7 +3855,7 @@ impl Shape for DeleteIpGroupRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("GroupId".to_string(), e_ip_group_id(self.group_id)));
+        m.push((MapKey::Borrowed("GroupId"), e_ip_group_id(self.group_id)));
         Value::Map(m)
     }
 }
@@ -3856,7 +3892,7 @@ impl Shape for DeleteTagsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceId" => {
                     f_resource_id = Some(d_non_empty_string(val, &Path::Member(p, "ResourceId"), cx)?)
                 }
@@ -3877,8 +3913,11 @@ impl Shape for DeleteTagsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
-        m.push(("TagKeys".to_string(), e_tag_key_list(self.tag_keys)));
+        m.push((
+            MapKey::Borrowed("ResourceId"),
+            e_non_empty_string(self.resource_id),
+        ));
+        m.push((MapKey::Borrowed("TagKeys"), e_tag_key_list(self.tag_keys)));
         Value::Map(m)
     }
 }
@@ -3912,7 +3951,7 @@ impl Shape for DeleteWorkspaceBundleRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleId" => f_bundle_id = Some(d_bundle_id(val, &Path::Member(p, "BundleId"), cx)?),
                 _ => {}
             }
@@ -3924,7 +3963,7 @@ impl Shape for DeleteWorkspaceBundleRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.bundle_id {
-            m.push(("BundleId".to_string(), e_bundle_id(x)));
+            m.push((MapKey::Borrowed("BundleId"), e_bundle_id(x)));
         }
         Value::Map(m)
     }
@@ -3959,7 +3998,7 @@ impl Shape for DeleteWorkspaceImageRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 _ => {}
             }
@@ -3973,7 +4012,7 @@ impl Shape for DeleteWorkspaceImageRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
+        m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(self.image_id)));
         Value::Map(m)
     }
 }
@@ -4010,7 +4049,7 @@ impl Shape for DeployWorkspaceApplicationsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Force" => f_force = Some(d_boolean_object(val, &Path::Member(p, "Force"), cx)?),
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
@@ -4029,9 +4068,9 @@ impl Shape for DeployWorkspaceApplicationsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.force {
-            m.push(("Force".to_string(), e_boolean_object(x)));
+            m.push((MapKey::Borrowed("Force"), e_boolean_object(x)));
         }
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -4051,7 +4090,7 @@ impl Shape for DeployWorkspaceApplicationsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Deployment" => {
                     f_deployment = Some(d_work_space_application_deployment(
                         val,
@@ -4069,7 +4108,10 @@ impl Shape for DeployWorkspaceApplicationsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.deployment {
-            m.push(("Deployment".to_string(), e_work_space_application_deployment(x)));
+            m.push((
+                MapKey::Borrowed("Deployment"),
+                e_work_space_application_deployment(x),
+            ));
         }
         Value::Map(m)
     }
@@ -4090,7 +4132,7 @@ impl Shape for DeregisterWorkspaceDirectoryRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -4106,7 +4148,7 @@ impl Shape for DeregisterWorkspaceDirectoryRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
         Value::Map(m)
     }
 }
@@ -4140,7 +4182,7 @@ impl Shape for DescribeAccountModificationsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
                 }
@@ -4154,7 +4196,7 @@ impl Shape for DescribeAccountModificationsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -4178,7 +4220,7 @@ impl Shape for DescribeAccountModificationsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountModifications" => {
                     f_account_modifications = Some(d_account_modification_list(
                         val,
@@ -4200,10 +4242,13 @@ impl Shape for DescribeAccountModificationsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.account_modifications {
-            m.push(("AccountModifications".to_string(), e_account_modification_list(x)));
+            m.push((
+                MapKey::Borrowed("AccountModifications"),
+                e_account_modification_list(x),
+            ));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -4247,7 +4292,7 @@ impl Shape for DescribeAccountResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DedicatedTenancyAccountType" => {
                     f_dedicated_tenancy_account_type = Some(d_dedicated_tenancy_account_type(
                         val,
@@ -4285,24 +4330,24 @@ impl Shape for DescribeAccountResult {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.dedicated_tenancy_account_type {
             m.push((
-                "DedicatedTenancyAccountType".to_string(),
+                MapKey::Borrowed("DedicatedTenancyAccountType"),
                 e_dedicated_tenancy_account_type(x),
             ));
         }
         if let Some(x) = self.dedicated_tenancy_management_cidr_range {
             m.push((
-                "DedicatedTenancyManagementCidrRange".to_string(),
+                MapKey::Borrowed("DedicatedTenancyManagementCidrRange"),
                 e_dedicated_tenancy_management_cidr_range(x),
             ));
         }
         if let Some(x) = self.dedicated_tenancy_support {
             m.push((
-                "DedicatedTenancySupport".to_string(),
+                MapKey::Borrowed("DedicatedTenancySupport"),
                 e_dedicated_tenancy_support_result_enum(x),
             ));
         }
         if let Some(x) = self.message {
-            m.push(("Message".to_string(), e_message(x)));
+            m.push((MapKey::Borrowed("Message"), e_message(x)));
         }
         Value::Map(m)
     }
@@ -4332,7 +4377,7 @@ impl Shape for DescribeApplicationAssociationsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationId" => {
                     f_application_id = Some(d_work_space_application_id(
                         val,
@@ -4370,18 +4415,18 @@ impl Shape for DescribeApplicationAssociationsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         m.push((
-            "ApplicationId".to_string(),
+            MapKey::Borrowed("ApplicationId"),
             e_work_space_application_id(self.application_id),
         ));
         m.push((
-            "AssociatedResourceTypes".to_string(),
+            MapKey::Borrowed("AssociatedResourceTypes"),
             e_application_associated_resource_type_list(self.associated_resource_types),
         ));
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("MaxResults"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -4405,7 +4450,7 @@ impl Shape for DescribeApplicationAssociationsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Associations" => {
                     f_associations = Some(d_application_resource_association_list(
                         val,
@@ -4428,12 +4473,12 @@ impl Shape for DescribeApplicationAssociationsResult {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.associations {
             m.push((
-                "Associations".to_string(),
+                MapKey::Borrowed("Associations"),
                 e_application_resource_association_list(x),
             ));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -4472,7 +4517,7 @@ impl Shape for DescribeApplicationsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationIds" => {
                     f_application_ids = Some(d_work_space_application_id_list(
                         val,
@@ -4525,31 +4570,34 @@ impl Shape for DescribeApplicationsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.application_ids {
-            m.push(("ApplicationIds".to_string(), e_work_space_application_id_list(x)));
+            m.push((
+                MapKey::Borrowed("ApplicationIds"),
+                e_work_space_application_id_list(x),
+            ));
         }
         if let Some(x) = self.compute_type_names {
-            m.push(("ComputeTypeNames".to_string(), e_compute_list(x)));
+            m.push((MapKey::Borrowed("ComputeTypeNames"), e_compute_list(x)));
         }
         if let Some(x) = self.license_type {
             m.push((
-                "LicenseType".to_string(),
+                MapKey::Borrowed("LicenseType"),
                 e_work_space_application_license_type(x),
             ));
         }
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("MaxResults"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.operating_system_names {
             m.push((
-                "OperatingSystemNames".to_string(),
+                MapKey::Borrowed("OperatingSystemNames"),
                 e_operating_system_name_list(x),
             ));
         }
         if let Some(x) = self.owner {
-            m.push(("Owner".to_string(), e_work_space_application_owner(x)));
+            m.push((MapKey::Borrowed("Owner"), e_work_space_application_owner(x)));
         }
         Value::Map(m)
     }
@@ -4573,7 +4621,7 @@ impl Shape for DescribeApplicationsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Applications" => {
                     f_applications = Some(d_work_space_application_list(
                         val,
@@ -4595,10 +4643,10 @@ impl Shape for DescribeApplicationsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.applications {
-            m.push(("Applications".to_string(), e_work_space_application_list(x)));
+            m.push((MapKey::Borrowed("Applications"), e_work_space_application_list(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -4622,7 +4670,7 @@ impl Shape for DescribeBundleAssociationsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AssociatedResourceTypes" => {
                     f_associated_resource_types = Some(d_bundle_associated_resource_type_list(
                         val,
@@ -4648,10 +4696,10 @@ impl Shape for DescribeBundleAssociationsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "AssociatedResourceTypes".to_string(),
+            MapKey::Borrowed("AssociatedResourceTypes"),
             e_bundle_associated_resource_type_list(self.associated_resource_types),
         ));
-        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
+        m.push((MapKey::Borrowed("BundleId"), e_bundle_id(self.bundle_id)));
         Value::Map(m)
     }
 }
@@ -4671,7 +4719,7 @@ impl Shape for DescribeBundleAssociationsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Associations" => {
                     f_associations = Some(d_bundle_resource_association_list(
                         val,
@@ -4689,7 +4737,10 @@ impl Shape for DescribeBundleAssociationsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.associations {
-            m.push(("Associations".to_string(), e_bundle_resource_association_list(x)));
+            m.push((
+                MapKey::Borrowed("Associations"),
+                e_bundle_resource_association_list(x),
+            ));
         }
         Value::Map(m)
     }
@@ -4710,7 +4761,7 @@ impl Shape for DescribeClientBrandingRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceId" => {
                     f_resource_id = Some(d_directory_id(val, &Path::Member(p, "ResourceId"), cx)?)
                 }
@@ -4726,7 +4777,7 @@ impl Shape for DescribeClientBrandingRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -4761,7 +4812,7 @@ impl Shape for DescribeClientBrandingResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DeviceTypeAndroid" => {
                     f_device_type_android = Some(d_default_client_branding_attributes(
                         val,
@@ -4820,34 +4871,37 @@ impl Shape for DescribeClientBrandingResult {
         let mut m = Vec::with_capacity(6);
         if let Some(x) = self.device_type_android {
             m.push((
-                "DeviceTypeAndroid".to_string(),
+                MapKey::Borrowed("DeviceTypeAndroid"),
                 e_default_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_ios {
-            m.push(("DeviceTypeIos".to_string(), e_ios_client_branding_attributes(x)));
+            m.push((
+                MapKey::Borrowed("DeviceTypeIos"),
+                e_ios_client_branding_attributes(x),
+            ));
         }
         if let Some(x) = self.device_type_linux {
             m.push((
-                "DeviceTypeLinux".to_string(),
+                MapKey::Borrowed("DeviceTypeLinux"),
                 e_default_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_osx {
             m.push((
-                "DeviceTypeOsx".to_string(),
+                MapKey::Borrowed("DeviceTypeOsx"),
                 e_default_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_web {
             m.push((
-                "DeviceTypeWeb".to_string(),
+                MapKey::Borrowed("DeviceTypeWeb"),
                 e_default_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_windows {
             m.push((
-                "DeviceTypeWindows".to_string(),
+                MapKey::Borrowed("DeviceTypeWindows"),
                 e_default_client_branding_attributes(x),
             ));
         }
@@ -4870,7 +4924,7 @@ impl Shape for DescribeClientPropertiesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceIds" => {
                     f_resource_ids = Some(d_resource_id_list(val, &Path::Member(p, "ResourceIds"), cx)?)
                 }
@@ -4886,7 +4940,10 @@ impl Shape for DescribeClientPropertiesRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ResourceIds".to_string(), e_resource_id_list(self.resource_ids)));
+        m.push((
+            MapKey::Borrowed("ResourceIds"),
+            e_resource_id_list(self.resource_ids),
+        ));
         Value::Map(m)
     }
 }
@@ -4906,7 +4963,7 @@ impl Shape for DescribeClientPropertiesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ClientPropertiesList" => {
                     f_client_properties_list = Some(d_client_properties_list(
                         val,
@@ -4924,7 +4981,10 @@ impl Shape for DescribeClientPropertiesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.client_properties_list {
-            m.push(("ClientPropertiesList".to_string(), e_client_properties_list(x)));
+            m.push((
+                MapKey::Borrowed("ClientPropertiesList"),
+                e_client_properties_list(x),
+            ));
         }
         Value::Map(m)
     }
@@ -4951,7 +5011,7 @@ impl Shape for DescribeConnectClientAddInsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "MaxResults" => f_max_results = Some(d_limit(val, &Path::Member(p, "MaxResults"), cx)?),
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
@@ -4974,12 +5034,12 @@ impl Shape for DescribeConnectClientAddInsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("MaxResults"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -5002,7 +5062,7 @@ impl Shape for DescribeConnectClientAddInsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AddIns" => {
                     f_add_ins = Some(d_connect_client_add_in_list(val, &Path::Member(p, "AddIns"), cx)?)
                 }
@@ -5020,10 +5080,10 @@ impl Shape for DescribeConnectClientAddInsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.add_ins {
-            m.push(("AddIns".to_string(), e_connect_client_add_in_list(x)));
+            m.push((MapKey::Borrowed("AddIns"), e_connect_client_add_in_list(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -5050,7 +5110,7 @@ impl Shape for DescribeConnectionAliasPermissionsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasId" => f_alias_id = Some(d_connection_alias_id(val, &Path::Member(p, "AliasId"), cx)?),
                 "MaxResults" => f_max_results = Some(d_limit(val, &Path::Member(p, "MaxResults"), cx)?),
                 "NextToken" => {
@@ -5070,12 +5130,12 @@ impl Shape for DescribeConnectionAliasPermissionsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
+        m.push((MapKey::Borrowed("AliasId"), e_connection_alias_id(self.alias_id)));
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("MaxResults"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -5102,7 +5162,7 @@ impl Shape for DescribeConnectionAliasPermissionsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasId" => f_alias_id = Some(d_connection_alias_id(val, &Path::Member(p, "AliasId"), cx)?),
                 "ConnectionAliasPermissions" => {
                     f_connection_alias_permissions = Some(d_connection_alias_permissions(
@@ -5126,16 +5186,16 @@ impl Shape for DescribeConnectionAliasPermissionsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.alias_id {
-            m.push(("AliasId".to_string(), e_connection_alias_id(x)));
+            m.push((MapKey::Borrowed("AliasId"), e_connection_alias_id(x)));
         }
         if let Some(x) = self.connection_alias_permissions {
             m.push((
-                "ConnectionAliasPermissions".to_string(),
+                MapKey::Borrowed("ConnectionAliasPermissions"),
                 e_connection_alias_permissions(x),
             ));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -5165,7 +5225,7 @@ impl Shape for DescribeConnectionAliasesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasIds" => {
                     f_alias_ids = Some(d_connection_alias_id_list(val, &Path::Member(p, "AliasIds"), cx)?)
                 }
@@ -5189,16 +5249,16 @@ impl Shape for DescribeConnectionAliasesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.alias_ids {
-            m.push(("AliasIds".to_string(), e_connection_alias_id_list(x)));
+            m.push((MapKey::Borrowed("AliasIds"), e_connection_alias_id_list(x)));
         }
         if let Some(x) = self.limit {
-            m.push(("Limit".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("Limit"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.resource_id {
-            m.push(("ResourceId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("ResourceId"), e_non_empty_string(x)));
         }
         Value::Map(m)
     }
@@ -5222,7 +5282,7 @@ impl Shape for DescribeConnectionAliasesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ConnectionAliases" => {
                     f_connection_aliases = Some(d_connection_alias_list(
                         val,
@@ -5244,10 +5304,10 @@ impl Shape for DescribeConnectionAliasesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.connection_aliases {
-            m.push(("ConnectionAliases".to_string(), e_connection_alias_list(x)));
+            m.push((MapKey::Borrowed("ConnectionAliases"), e_connection_alias_list(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -5268,7 +5328,7 @@ impl Shape for DescribeCustomWorkspaceImageImportRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 _ => {}
             }
@@ -5282,7 +5342,7 @@ impl Shape for DescribeCustomWorkspaceImageImportRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
+        m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(self.image_id)));
         Value::Map(m)
     }
 }
@@ -5329,7 +5389,7 @@ impl Shape for DescribeCustomWorkspaceImageImportResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Created" => f_created = Some(d_timestamp(val, &Path::Member(p, "Created"), cx)?),
                 "ErrorDetails" => {
                     f_error_details = Some(d_custom_workspace_image_import_error_details_list(
@@ -5400,40 +5460,43 @@ impl Shape for DescribeCustomWorkspaceImageImportResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(10);
         if let Some(x) = self.created {
-            m.push(("Created".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("Created"), e_timestamp(x)));
         }
         if let Some(x) = self.error_details {
             m.push((
-                "ErrorDetails".to_string(),
+                MapKey::Borrowed("ErrorDetails"),
                 e_custom_workspace_image_import_error_details_list(x),
             ));
         }
         if let Some(x) = self.image_builder_instance_id {
-            m.push(("ImageBuilderInstanceId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("ImageBuilderInstanceId"), e_non_empty_string(x)));
         }
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         if let Some(x) = self.image_source {
-            m.push(("ImageSource".to_string(), e_image_source_identifier(x)));
+            m.push((MapKey::Borrowed("ImageSource"), e_image_source_identifier(x)));
         }
         if let Some(x) = self.infrastructure_configuration_arn {
             m.push((
-                "InfrastructureConfigurationArn".to_string(),
+                MapKey::Borrowed("InfrastructureConfigurationArn"),
                 e_infrastructure_configuration_arn(x),
             ));
         }
         if let Some(x) = self.last_updated_time {
-            m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("LastUpdatedTime"), e_timestamp(x)));
         }
         if let Some(x) = self.progress_percentage {
-            m.push(("ProgressPercentage".to_string(), e_percentage(x)));
+            m.push((MapKey::Borrowed("ProgressPercentage"), e_percentage(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_custom_workspace_image_import_state(x)));
+            m.push((
+                MapKey::Borrowed("State"),
+                e_custom_workspace_image_import_state(x),
+            ));
         }
         if let Some(x) = self.state_message {
-            m.push(("StateMessage".to_string(), e_workflow_state_message(x)));
+            m.push((MapKey::Borrowed("StateMessage"), e_workflow_state_message(x)));
         }
         Value::Map(m)
     }
@@ -5457,7 +5520,7 @@ impl Shape for DescribeImageAssociationsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AssociatedResourceTypes" => {
                     f_associated_resource_types = Some(d_image_associated_resource_type_list(
                         val,
@@ -5483,10 +5546,10 @@ impl Shape for DescribeImageAssociationsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "AssociatedResourceTypes".to_string(),
+            MapKey::Borrowed("AssociatedResourceTypes"),
             e_image_associated_resource_type_list(self.associated_resource_types),
         ));
-        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
+        m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(self.image_id)));
         Value::Map(m)
     }
 }
@@ -5506,7 +5569,7 @@ impl Shape for DescribeImageAssociationsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Associations" => {
                     f_associations = Some(d_image_resource_association_list(
                         val,
@@ -5524,7 +5587,10 @@ impl Shape for DescribeImageAssociationsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.associations {
-            m.push(("Associations".to_string(), e_image_resource_association_list(x)));
+            m.push((
+                MapKey::Borrowed("Associations"),
+                e_image_resource_association_list(x),
+            ));
         }
         Value::Map(m)
     }
@@ -5551,7 +5617,7 @@ impl Shape for DescribeIpGroupsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "GroupIds" => f_group_ids = Some(d_ip_group_id_list(val, &Path::Member(p, "GroupIds"), cx)?),
                 "MaxResults" => f_max_results = Some(d_limit(val, &Path::Member(p, "MaxResults"), cx)?),
                 "NextToken" => {
@@ -5569,13 +5635,13 @@ impl Shape for DescribeIpGroupsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.group_ids {
-            m.push(("GroupIds".to_string(), e_ip_group_id_list(x)));
+            m.push((MapKey::Borrowed("GroupIds"), e_ip_group_id_list(x)));
         }
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("MaxResults"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -5599,7 +5665,7 @@ impl Shape for DescribeIpGroupsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
                 }
@@ -5617,10 +5683,10 @@ impl Shape for DescribeIpGroupsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.result {
-            m.push(("Result".to_string(), e_workspaces_ip_groups_list(x)));
+            m.push((MapKey::Borrowed("Result"), e_workspaces_ip_groups_list(x)));
         }
         Value::Map(m)
     }
@@ -5641,7 +5707,7 @@ impl Shape for DescribeTagsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceId" => {
                     f_resource_id = Some(d_non_empty_string(val, &Path::Member(p, "ResourceId"), cx)?)
                 }
@@ -5657,7 +5723,10 @@ impl Shape for DescribeTagsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
+        m.push((
+            MapKey::Borrowed("ResourceId"),
+            e_non_empty_string(self.resource_id),
+        ));
         Value::Map(m)
     }
 }
@@ -5677,7 +5746,7 @@ impl Shape for DescribeTagsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "TagList" => f_tag_list = Some(d_tag_list(val, &Path::Member(p, "TagList"), cx)?),
                 _ => {}
             }
@@ -5687,7 +5756,7 @@ impl Shape for DescribeTagsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.tag_list {
-            m.push(("TagList".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("TagList"), e_tag_list(x)));
         }
         Value::Map(m)
     }
@@ -5711,7 +5780,7 @@ impl Shape for DescribeWorkspaceAssociationsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AssociatedResourceTypes" => {
                     f_associated_resource_types = Some(d_work_space_associated_resource_type_list(
                         val,
@@ -5739,10 +5808,10 @@ impl Shape for DescribeWorkspaceAssociationsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "AssociatedResourceTypes".to_string(),
+            MapKey::Borrowed("AssociatedResourceTypes"),
             e_work_space_associated_resource_type_list(self.associated_resource_types),
         ));
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -5762,7 +5831,7 @@ impl Shape for DescribeWorkspaceAssociationsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Associations" => {
                     f_associations = Some(d_workspace_resource_association_list(
                         val,
@@ -5781,7 +5850,7 @@ impl Shape for DescribeWorkspaceAssociationsResult {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.associations {
             m.push((
-                "Associations".to_string(),
+                MapKey::Borrowed("Associations"),
                 e_workspace_resource_association_list(x),
             ));
         }
@@ -5810,7 +5879,7 @@ impl Shape for DescribeWorkspaceBundlesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleIds" => f_bundle_ids = Some(d_bundle_id_list(val, &Path::Member(p, "BundleIds"), cx)?),
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
@@ -5828,13 +5897,13 @@ impl Shape for DescribeWorkspaceBundlesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.bundle_ids {
-            m.push(("BundleIds".to_string(), e_bundle_id_list(x)));
+            m.push((MapKey::Borrowed("BundleIds"), e_bundle_id_list(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.owner {
-            m.push(("Owner".to_string(), e_bundle_owner(x)));
+            m.push((MapKey::Borrowed("Owner"), e_bundle_owner(x)));
         }
         Value::Map(m)
     }
@@ -5858,7 +5927,7 @@ impl Shape for DescribeWorkspaceBundlesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Bundles" => f_bundles = Some(d_bundle_list(val, &Path::Member(p, "Bundles"), cx)?),
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
@@ -5874,10 +5943,10 @@ impl Shape for DescribeWorkspaceBundlesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.bundles {
-            m.push(("Bundles".to_string(), e_bundle_list(x)));
+            m.push((MapKey::Borrowed("Bundles"), e_bundle_list(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -5901,7 +5970,7 @@ impl Shape for DescribeWorkspaceDirectoriesFilter {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Name" => {
                     f_name = Some(d_describe_workspace_directories_filter_name(
                         val,
@@ -5933,11 +6002,11 @@ impl Shape for DescribeWorkspaceDirectoriesFilter {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "Name".to_string(),
+            MapKey::Borrowed("Name"),
             e_describe_workspace_directories_filter_name(self.name),
         ));
         m.push((
-            "Values".to_string(),
+            MapKey::Borrowed("Values"),
             e_describe_workspace_directories_filter_values(self.values),
         ));
         Value::Map(m)
@@ -5971,7 +6040,7 @@ impl Shape for DescribeWorkspaceDirectoriesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryIds" => {
                     f_directory_ids = Some(d_directory_id_list(val, &Path::Member(p, "DirectoryIds"), cx)?)
                 }
@@ -6007,23 +6076,23 @@ impl Shape for DescribeWorkspaceDirectoriesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
         if let Some(x) = self.directory_ids {
-            m.push(("DirectoryIds".to_string(), e_directory_id_list(x)));
+            m.push((MapKey::Borrowed("DirectoryIds"), e_directory_id_list(x)));
         }
         if let Some(x) = self.filters {
             m.push((
-                "Filters".to_string(),
+                MapKey::Borrowed("Filters"),
                 e_describe_workspace_directories_filter_list(x),
             ));
         }
         if let Some(x) = self.limit {
-            m.push(("Limit".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("Limit"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.workspace_directory_names {
             m.push((
-                "WorkspaceDirectoryNames".to_string(),
+                MapKey::Borrowed("WorkspaceDirectoryNames"),
                 e_workspace_directory_name_list(x),
             ));
         }
@@ -6049,7 +6118,7 @@ impl Shape for DescribeWorkspaceDirectoriesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Directories" => {
                     f_directories = Some(d_directory_list(val, &Path::Member(p, "Directories"), cx)?)
                 }
@@ -6067,10 +6136,10 @@ impl Shape for DescribeWorkspaceDirectoriesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.directories {
-            m.push(("Directories".to_string(), e_directory_list(x)));
+            m.push((MapKey::Borrowed("Directories"), e_directory_list(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -6097,7 +6166,7 @@ impl Shape for DescribeWorkspaceImagePermissionsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 "MaxResults" => f_max_results = Some(d_limit(val, &Path::Member(p, "MaxResults"), cx)?),
                 "NextToken" => {
@@ -6117,12 +6186,12 @@ impl Shape for DescribeWorkspaceImagePermissionsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
+        m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(self.image_id)));
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("MaxResults"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -6149,7 +6218,7 @@ impl Shape for DescribeWorkspaceImagePermissionsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 "ImagePermissions" => {
                     f_image_permissions = Some(d_image_permissions(
@@ -6173,13 +6242,13 @@ impl Shape for DescribeWorkspaceImagePermissionsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         if let Some(x) = self.image_permissions {
-            m.push(("ImagePermissions".to_string(), e_image_permissions(x)));
+            m.push((MapKey::Borrowed("ImagePermissions"), e_image_permissions(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -6209,7 +6278,7 @@ impl Shape for DescribeWorkspaceImagesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageIds" => {
                     f_image_ids = Some(d_workspace_image_id_list(val, &Path::Member(p, "ImageIds"), cx)?)
                 }
@@ -6231,16 +6300,16 @@ impl Shape for DescribeWorkspaceImagesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.image_ids {
-            m.push(("ImageIds".to_string(), e_workspace_image_id_list(x)));
+            m.push((MapKey::Borrowed("ImageIds"), e_workspace_image_id_list(x)));
         }
         if let Some(x) = self.image_type {
-            m.push(("ImageType".to_string(), e_image_type(x)));
+            m.push((MapKey::Borrowed("ImageType"), e_image_type(x)));
         }
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("MaxResults"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -6264,7 +6333,7 @@ impl Shape for DescribeWorkspaceImagesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Images" => f_images = Some(d_workspace_image_list(val, &Path::Member(p, "Images"), cx)?),
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
@@ -6280,10 +6349,10 @@ impl Shape for DescribeWorkspaceImagesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.images {
-            m.push(("Images".to_string(), e_workspace_image_list(x)));
+            m.push((MapKey::Borrowed("Images"), e_workspace_image_list(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -6304,7 +6373,7 @@ impl Shape for DescribeWorkspaceSnapshotsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
                 }
@@ -6320,7 +6389,7 @@ impl Shape for DescribeWorkspaceSnapshotsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -6343,7 +6412,7 @@ impl Shape for DescribeWorkspaceSnapshotsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "RebuildSnapshots" => {
                     f_rebuild_snapshots =
                         Some(d_snapshot_list(val, &Path::Member(p, "RebuildSnapshots"), cx)?)
@@ -6363,10 +6432,10 @@ impl Shape for DescribeWorkspaceSnapshotsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.rebuild_snapshots {
-            m.push(("RebuildSnapshots".to_string(), e_snapshot_list(x)));
+            m.push((MapKey::Borrowed("RebuildSnapshots"), e_snapshot_list(x)));
         }
         if let Some(x) = self.restore_snapshots {
-            m.push(("RestoreSnapshots".to_string(), e_snapshot_list(x)));
+            m.push((MapKey::Borrowed("RestoreSnapshots"), e_snapshot_list(x)));
         }
         Value::Map(m)
     }
@@ -6390,7 +6459,7 @@ impl Shape for DescribeWorkspacesConnectionStatusRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
                 }
@@ -6408,10 +6477,10 @@ impl Shape for DescribeWorkspacesConnectionStatusRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.workspace_ids {
-            m.push(("WorkspaceIds".to_string(), e_workspace_id_list(x)));
+            m.push((MapKey::Borrowed("WorkspaceIds"), e_workspace_id_list(x)));
         }
         Value::Map(m)
     }
@@ -6435,7 +6504,7 @@ impl Shape for DescribeWorkspacesConnectionStatusResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
                 }
@@ -6457,11 +6526,11 @@ impl Shape for DescribeWorkspacesConnectionStatusResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.workspaces_connection_status {
             m.push((
-                "WorkspacesConnectionStatus".to_string(),
+                MapKey::Borrowed("WorkspacesConnectionStatus"),
                 e_workspace_connection_status_list(x),
             ));
         }
@@ -6493,7 +6562,7 @@ impl Shape for DescribeWorkspacesPoolSessionsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Limit" => f_limit = Some(d_limit50(val, &Path::Member(p, "Limit"), cx)?),
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
@@ -6516,14 +6585,14 @@ impl Shape for DescribeWorkspacesPoolSessionsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.limit {
-            m.push(("Limit".to_string(), e_limit50(x)));
+            m.push((MapKey::Borrowed("Limit"), e_limit50(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        m.push((MapKey::Borrowed("PoolId"), e_workspaces_pool_id(self.pool_id)));
         if let Some(x) = self.user_id {
-            m.push(("UserId".to_string(), e_workspaces_pool_user_id(x)));
+            m.push((MapKey::Borrowed("UserId"), e_workspaces_pool_user_id(x)));
         }
         Value::Map(m)
     }
@@ -6547,7 +6616,7 @@ impl Shape for DescribeWorkspacesPoolSessionsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
                 }
@@ -6565,10 +6634,10 @@ impl Shape for DescribeWorkspacesPoolSessionsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.sessions {
-            m.push(("Sessions".to_string(), e_workspaces_pool_sessions(x)));
+            m.push((MapKey::Borrowed("Sessions"), e_workspaces_pool_sessions(x)));
         }
         Value::Map(m)
     }
@@ -6595,7 +6664,7 @@ impl Shape for DescribeWorkspacesPoolsFilter {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Name" => {
                     f_name = Some(d_describe_workspaces_pools_filter_name(
                         val,
@@ -6638,15 +6707,15 @@ impl Shape for DescribeWorkspacesPoolsFilter {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         m.push((
-            "Name".to_string(),
+            MapKey::Borrowed("Name"),
             e_describe_workspaces_pools_filter_name(self.name),
         ));
         m.push((
-            "Operator".to_string(),
+            MapKey::Borrowed("Operator"),
             e_describe_workspaces_pools_filter_operator(self.operator),
         ));
         m.push((
-            "Values".to_string(),
+            MapKey::Borrowed("Values"),
             e_describe_workspaces_pools_filter_values(self.values),
         ));
         Value::Map(m)
@@ -6677,7 +6746,7 @@ impl Shape for DescribeWorkspacesPoolsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Filters" => {
                     f_filters = Some(d_describe_workspaces_pools_filters(
                         val,
@@ -6703,16 +6772,19 @@ impl Shape for DescribeWorkspacesPoolsRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.filters {
-            m.push(("Filters".to_string(), e_describe_workspaces_pools_filters(x)));
+            m.push((
+                MapKey::Borrowed("Filters"),
+                e_describe_workspaces_pools_filters(x),
+            ));
         }
         if let Some(x) = self.limit {
-            m.push(("Limit".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("Limit"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.pool_ids {
-            m.push(("PoolIds".to_string(), e_workspaces_pool_ids(x)));
+            m.push((MapKey::Borrowed("PoolIds"), e_workspaces_pool_ids(x)));
         }
         Value::Map(m)
     }
@@ -6736,7 +6808,7 @@ impl Shape for DescribeWorkspacesPoolsResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
                 }
@@ -6755,10 +6827,10 @@ impl Shape for DescribeWorkspacesPoolsResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.workspaces_pools {
-            m.push(("WorkspacesPools".to_string(), e_workspaces_pools(x)));
+            m.push((MapKey::Borrowed("WorkspacesPools"), e_workspaces_pools(x)));
         }
         Value::Map(m)
     }
@@ -6797,7 +6869,7 @@ impl Shape for DescribeWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleId" => f_bundle_id = Some(d_bundle_id(val, &Path::Member(p, "BundleId"), cx)?),
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
@@ -6829,25 +6901,25 @@ impl Shape for DescribeWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.bundle_id {
-            m.push(("BundleId".to_string(), e_bundle_id(x)));
+            m.push((MapKey::Borrowed("BundleId"), e_bundle_id(x)));
         }
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         if let Some(x) = self.limit {
-            m.push(("Limit".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("Limit"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.user_name {
-            m.push(("UserName".to_string(), e_user_name(x)));
+            m.push((MapKey::Borrowed("UserName"), e_user_name(x)));
         }
         if let Some(x) = self.workspace_ids {
-            m.push(("WorkspaceIds".to_string(), e_workspace_id_list(x)));
+            m.push((MapKey::Borrowed("WorkspaceIds"), e_workspace_id_list(x)));
         }
         if let Some(x) = self.workspace_name {
-            m.push(("WorkspaceName".to_string(), e_workspace_name(x)));
+            m.push((MapKey::Borrowed("WorkspaceName"), e_workspace_name(x)));
         }
         Value::Map(m)
     }
@@ -6871,7 +6943,7 @@ impl Shape for DescribeWorkspacesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "NextToken" => {
                     f_next_token = Some(d_pagination_token(val, &Path::Member(p, "NextToken"), cx)?)
                 }
@@ -6889,10 +6961,10 @@ impl Shape for DescribeWorkspacesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         if let Some(x) = self.workspaces {
-            m.push(("Workspaces".to_string(), e_workspace_list(x)));
+            m.push((MapKey::Borrowed("Workspaces"), e_workspace_list(x)));
         }
         Value::Map(m)
     }
@@ -6913,7 +6985,7 @@ impl Shape for DisassociateConnectionAliasRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasId" => f_alias_id = Some(d_connection_alias_id(val, &Path::Member(p, "AliasId"), cx)?),
                 _ => {}
             }
@@ -6927,7 +6999,7 @@ impl Shape for DisassociateConnectionAliasRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
+        m.push((MapKey::Borrowed("AliasId"), e_connection_alias_id(self.alias_id)));
         Value::Map(m)
     }
 }
@@ -6964,7 +7036,7 @@ impl Shape for DisassociateIpGroupsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -6985,8 +7057,8 @@ impl Shape for DisassociateIpGroupsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
-        m.push(("GroupIds".to_string(), e_ip_group_id_list(self.group_ids)));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
+        m.push((MapKey::Borrowed("GroupIds"), e_ip_group_id_list(self.group_ids)));
         Value::Map(m)
     }
 }
@@ -7023,7 +7095,7 @@ impl Shape for DisassociateWorkspaceApplicationRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationId" => {
                     f_application_id = Some(d_work_space_application_id(
                         val,
@@ -7051,10 +7123,10 @@ impl Shape for DisassociateWorkspaceApplicationRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "ApplicationId".to_string(),
+            MapKey::Borrowed("ApplicationId"),
             e_work_space_application_id(self.application_id),
         ));
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -7074,7 +7146,7 @@ impl Shape for DisassociateWorkspaceApplicationResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Association" => {
                     f_association = Some(d_workspace_resource_association(
                         val,
@@ -7092,7 +7164,10 @@ impl Shape for DisassociateWorkspaceApplicationResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.association {
-            m.push(("Association".to_string(), e_workspace_resource_association(x)));
+            m.push((
+                MapKey::Borrowed("Association"),
+                e_workspace_resource_association(x),
+            ));
         }
         Value::Map(m)
     }
@@ -7116,7 +7191,7 @@ impl Shape for ErrorDetails {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ErrorCode" => {
                     f_error_code = Some(d_workspace_image_error_detail_code(
                         val,
@@ -7138,10 +7213,13 @@ impl Shape for ErrorDetails {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_workspace_image_error_detail_code(x)));
+            m.push((
+                MapKey::Borrowed("ErrorCode"),
+                e_workspace_image_error_detail_code(x),
+            ));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_description(x)));
         }
         Value::Map(m)
     }
@@ -7168,7 +7246,7 @@ impl Shape for FailedCreateStandbyWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ErrorCode" => {
                     f_error_code = Some(d_workspace_error_code(val, &Path::Member(p, "ErrorCode"), cx)?)
                 }
@@ -7194,13 +7272,16 @@ impl Shape for FailedCreateStandbyWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_workspace_error_code(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_workspace_error_code(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_description(x)));
         }
         if let Some(x) = self.standby_workspace_request {
-            m.push(("StandbyWorkspaceRequest".to_string(), e_standby_workspace(x)));
+            m.push((
+                MapKey::Borrowed("StandbyWorkspaceRequest"),
+                e_standby_workspace(x),
+            ));
         }
         Value::Map(m)
     }
@@ -7227,7 +7308,7 @@ impl Shape for FailedCreateWorkspaceRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ErrorCode" => f_error_code = Some(d_error_type(val, &Path::Member(p, "ErrorCode"), cx)?),
                 "ErrorMessage" => {
                     f_error_message = Some(d_description(val, &Path::Member(p, "ErrorMessage"), cx)?)
@@ -7251,13 +7332,13 @@ impl Shape for FailedCreateWorkspaceRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_error_type(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_error_type(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_description(x)));
         }
         if let Some(x) = self.workspace_request {
-            m.push(("WorkspaceRequest".to_string(), e_workspace_request(x)));
+            m.push((MapKey::Borrowed("WorkspaceRequest"), e_workspace_request(x)));
         }
         Value::Map(m)
     }
@@ -7284,7 +7365,7 @@ impl Shape for FailedWorkspaceChangeRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ErrorCode" => f_error_code = Some(d_error_type(val, &Path::Member(p, "ErrorCode"), cx)?),
                 "ErrorMessage" => {
                     f_error_message = Some(d_description(val, &Path::Member(p, "ErrorMessage"), cx)?)
@@ -7304,13 +7385,13 @@ impl Shape for FailedWorkspaceChangeRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_error_type(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_error_type(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_description(x)));
         }
         if let Some(x) = self.workspace_id {
-            m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -7334,7 +7415,7 @@ impl Shape for GetAccountLinkRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "LinkId" => f_link_id = Some(d_link_id(val, &Path::Member(p, "LinkId"), cx)?),
                 "LinkedAccountId" => {
                     f_linked_account_id = Some(d_aws_account(val, &Path::Member(p, "LinkedAccountId"), cx)?)
@@ -7350,10 +7431,10 @@ impl Shape for GetAccountLinkRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.link_id {
-            m.push(("LinkId".to_string(), e_link_id(x)));
+            m.push((MapKey::Borrowed("LinkId"), e_link_id(x)));
         }
         if let Some(x) = self.linked_account_id {
-            m.push(("LinkedAccountId".to_string(), e_aws_account(x)));
+            m.push((MapKey::Borrowed("LinkedAccountId"), e_aws_account(x)));
         }
         Value::Map(m)
     }
@@ -7374,7 +7455,7 @@ impl Shape for GetAccountLinkResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountLink" => {
                     f_account_link = Some(d_account_link(val, &Path::Member(p, "AccountLink"), cx)?)
                 }
@@ -7388,7 +7469,7 @@ impl Shape for GetAccountLinkResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.account_link {
-            m.push(("AccountLink".to_string(), e_account_link(x)));
+            m.push((MapKey::Borrowed("AccountLink"), e_account_link(x)));
         }
         Value::Map(m)
     }
@@ -7412,7 +7493,7 @@ impl Shape for GlobalAcceleratorForDirectory {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Mode" => f_mode = Some(d_aga_mode_for_directory_enum(val, &Path::Member(p, "Mode"), cx)?),
                 "PreferredProtocol" => {
                     f_preferred_protocol = Some(d_aga_preferred_protocol_for_directory(
@@ -7434,10 +7515,10 @@ impl Shape for GlobalAcceleratorForDirectory {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Mode".to_string(), e_aga_mode_for_directory_enum(self.mode)));
+        m.push((MapKey::Borrowed("Mode"), e_aga_mode_for_directory_enum(self.mode)));
         if let Some(x) = self.preferred_protocol {
             m.push((
-                "PreferredProtocol".to_string(),
+                MapKey::Borrowed("PreferredProtocol"),
                 e_aga_preferred_protocol_for_directory(x),
             ));
         }
@@ -7463,7 +7544,7 @@ impl Shape for GlobalAcceleratorForWorkSpace {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Mode" => f_mode = Some(d_aga_mode_for_work_space_enum(val, &Path::Member(p, "Mode"), cx)?),
                 "PreferredProtocol" => {
                     f_preferred_protocol = Some(d_aga_preferred_protocol_for_work_space(
@@ -7485,10 +7566,13 @@ impl Shape for GlobalAcceleratorForWorkSpace {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Mode".to_string(), e_aga_mode_for_work_space_enum(self.mode)));
+        m.push((
+            MapKey::Borrowed("Mode"),
+            e_aga_mode_for_work_space_enum(self.mode),
+        ));
         if let Some(x) = self.preferred_protocol {
             m.push((
-                "PreferredProtocol".to_string(),
+                MapKey::Borrowed("PreferredProtocol"),
                 e_aga_preferred_protocol_for_work_space(x),
             ));
         }
@@ -7514,7 +7598,7 @@ impl Shape for IDCConfig {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationArn" => {
                     f_application_arn = Some(d_arn(val, &Path::Member(p, "ApplicationArn"), cx)?)
                 }
@@ -7530,10 +7614,10 @@ impl Shape for IDCConfig {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.application_arn {
-            m.push(("ApplicationArn".to_string(), e_arn(x)));
+            m.push((MapKey::Borrowed("ApplicationArn"), e_arn(x)));
         }
         if let Some(x) = self.instance_arn {
-            m.push(("InstanceArn".to_string(), e_arn(x)));
+            m.push((MapKey::Borrowed("InstanceArn"), e_arn(x)));
         }
         Value::Map(m)
     }
@@ -7554,7 +7638,7 @@ impl Shape for ImagePermission {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "SharedAccountId" => {
                     f_shared_account_id = Some(d_aws_account(val, &Path::Member(p, "SharedAccountId"), cx)?)
                 }
@@ -7568,7 +7652,7 @@ impl Shape for ImagePermission {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.shared_account_id {
-            m.push(("SharedAccountId".to_string(), e_aws_account(x)));
+            m.push((MapKey::Borrowed("SharedAccountId"), e_aws_account(x)));
         }
         Value::Map(m)
     }
@@ -7607,7 +7691,7 @@ impl Shape for ImageResourceAssociation {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AssociatedResourceId" => {
                     f_associated_resource_id = Some(d_non_empty_string(
                         val,
@@ -7651,28 +7735,28 @@ impl Shape for ImageResourceAssociation {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.associated_resource_id {
-            m.push(("AssociatedResourceId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("AssociatedResourceId"), e_non_empty_string(x)));
         }
         if let Some(x) = self.associated_resource_type {
             m.push((
-                "AssociatedResourceType".to_string(),
+                MapKey::Borrowed("AssociatedResourceType"),
                 e_image_associated_resource_type(x),
             ));
         }
         if let Some(x) = self.created {
-            m.push(("Created".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("Created"), e_timestamp(x)));
         }
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         if let Some(x) = self.last_updated_time {
-            m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("LastUpdatedTime"), e_timestamp(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_association_state(x)));
+            m.push((MapKey::Borrowed("State"), e_association_state(x)));
         }
         if let Some(x) = self.state_reason {
-            m.push(("StateReason".to_string(), e_association_state_reason(x)));
+            m.push((MapKey::Borrowed("StateReason"), e_association_state_reason(x)));
         }
         Value::Map(m)
     }
@@ -7699,7 +7783,7 @@ impl Shape for ImageSourceIdentifier {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Ec2ImageId" => {
                     f_ec2_image_id = Some(d_ec2_image_id(val, &Path::Member(p, "Ec2ImageId"), cx)?)
                 }
@@ -7736,13 +7820,16 @@ impl Shape for ImageSourceIdentifier {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.ec2_image_id {
-            m.push(("Ec2ImageId".to_string(), e_ec2_image_id(x)));
+            m.push((MapKey::Borrowed("Ec2ImageId"), e_ec2_image_id(x)));
         }
         if let Some(x) = self.ec2_import_task_id {
-            m.push(("Ec2ImportTaskId".to_string(), e_ec2_import_task_id(x)));
+            m.push((MapKey::Borrowed("Ec2ImportTaskId"), e_ec2_import_task_id(x)));
         }
         if let Some(x) = self.image_build_version_arn {
-            m.push(("ImageBuildVersionArn".to_string(), e_image_build_version_arn(x)));
+            m.push((
+                MapKey::Borrowed("ImageBuildVersionArn"),
+                e_image_build_version_arn(x),
+            ));
         }
         Value::Map(m)
     }
@@ -7781,7 +7868,7 @@ impl Shape for ImportClientBrandingRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DeviceTypeAndroid" => {
                     f_device_type_android = Some(d_default_import_client_branding_attributes(
                         val,
@@ -7847,41 +7934,41 @@ impl Shape for ImportClientBrandingRequest {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.device_type_android {
             m.push((
-                "DeviceTypeAndroid".to_string(),
+                MapKey::Borrowed("DeviceTypeAndroid"),
                 e_default_import_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_ios {
             m.push((
-                "DeviceTypeIos".to_string(),
+                MapKey::Borrowed("DeviceTypeIos"),
                 e_ios_import_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_linux {
             m.push((
-                "DeviceTypeLinux".to_string(),
+                MapKey::Borrowed("DeviceTypeLinux"),
                 e_default_import_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_osx {
             m.push((
-                "DeviceTypeOsx".to_string(),
+                MapKey::Borrowed("DeviceTypeOsx"),
                 e_default_import_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_web {
             m.push((
-                "DeviceTypeWeb".to_string(),
+                MapKey::Borrowed("DeviceTypeWeb"),
                 e_default_import_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_windows {
             m.push((
-                "DeviceTypeWindows".to_string(),
+                MapKey::Borrowed("DeviceTypeWindows"),
                 e_default_import_client_branding_attributes(x),
             ));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -7916,7 +8003,7 @@ impl Shape for ImportClientBrandingResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DeviceTypeAndroid" => {
                     f_device_type_android = Some(d_default_client_branding_attributes(
                         val,
@@ -7975,34 +8062,37 @@ impl Shape for ImportClientBrandingResult {
         let mut m = Vec::with_capacity(6);
         if let Some(x) = self.device_type_android {
             m.push((
-                "DeviceTypeAndroid".to_string(),
+                MapKey::Borrowed("DeviceTypeAndroid"),
                 e_default_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_ios {
-            m.push(("DeviceTypeIos".to_string(), e_ios_client_branding_attributes(x)));
+            m.push((
+                MapKey::Borrowed("DeviceTypeIos"),
+                e_ios_client_branding_attributes(x),
+            ));
         }
         if let Some(x) = self.device_type_linux {
             m.push((
-                "DeviceTypeLinux".to_string(),
+                MapKey::Borrowed("DeviceTypeLinux"),
                 e_default_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_osx {
             m.push((
-                "DeviceTypeOsx".to_string(),
+                MapKey::Borrowed("DeviceTypeOsx"),
                 e_default_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_web {
             m.push((
-                "DeviceTypeWeb".to_string(),
+                MapKey::Borrowed("DeviceTypeWeb"),
                 e_default_client_branding_attributes(x),
             ));
         }
         if let Some(x) = self.device_type_windows {
             m.push((
-                "DeviceTypeWindows".to_string(),
+                MapKey::Borrowed("DeviceTypeWindows"),
                 e_default_client_branding_attributes(x),
             ));
         }
@@ -8052,7 +8142,7 @@ impl Shape for ImportCustomWorkspaceImageRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ComputeType" => {
                     f_compute_type = Some(d_image_compute_type(val, &Path::Member(p, "ComputeType"), cx)?)
                 }
@@ -8135,28 +8225,40 @@ impl Shape for ImportCustomWorkspaceImageRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(10);
-        m.push(("ComputeType".to_string(), e_image_compute_type(self.compute_type)));
         m.push((
-            "ImageDescription".to_string(),
+            MapKey::Borrowed("ComputeType"),
+            e_image_compute_type(self.compute_type),
+        ));
+        m.push((
+            MapKey::Borrowed("ImageDescription"),
             e_workspace_image_description(self.image_description),
         ));
-        m.push(("ImageName".to_string(), e_workspace_image_name(self.image_name)));
         m.push((
-            "ImageSource".to_string(),
+            MapKey::Borrowed("ImageName"),
+            e_workspace_image_name(self.image_name),
+        ));
+        m.push((
+            MapKey::Borrowed("ImageSource"),
             e_image_source_identifier(self.image_source),
         ));
         if let Some(x) = self.image_validation_mode {
-            m.push(("ImageValidationMode".to_string(), e_image_validation_mode(x)));
+            m.push((
+                MapKey::Borrowed("ImageValidationMode"),
+                e_image_validation_mode(x),
+            ));
         }
         m.push((
-            "InfrastructureConfigurationArn".to_string(),
+            MapKey::Borrowed("InfrastructureConfigurationArn"),
             e_infrastructure_configuration_arn(self.infrastructure_configuration_arn),
         ));
-        m.push(("OsVersion".to_string(), e_os_version(self.os_version)));
-        m.push(("Platform".to_string(), e_platform(self.platform)));
-        m.push(("Protocol".to_string(), e_custom_image_protocol(self.protocol)));
+        m.push((MapKey::Borrowed("OsVersion"), e_os_version(self.os_version)));
+        m.push((MapKey::Borrowed("Platform"), e_platform(self.platform)));
+        m.push((
+            MapKey::Borrowed("Protocol"),
+            e_custom_image_protocol(self.protocol),
+        ));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         Value::Map(m)
     }
@@ -8180,7 +8282,7 @@ impl Shape for ImportCustomWorkspaceImageResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 "State" => {
                     f_state = Some(d_custom_workspace_image_import_state(
@@ -8200,10 +8302,13 @@ impl Shape for ImportCustomWorkspaceImageResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_custom_workspace_image_import_state(x)));
+            m.push((
+                MapKey::Borrowed("State"),
+                e_custom_workspace_image_import_state(x),
+            ));
         }
         Value::Map(m)
     }
@@ -8239,7 +8344,7 @@ impl Shape for ImportWorkspaceImageRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Applications" => {
                     f_applications = Some(d_application_list(val, &Path::Member(p, "Applications"), cx)?)
                 }
@@ -8291,20 +8396,23 @@ impl Shape for ImportWorkspaceImageRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
         if let Some(x) = self.applications {
-            m.push(("Applications".to_string(), e_application_list(x)));
+            m.push((MapKey::Borrowed("Applications"), e_application_list(x)));
         }
-        m.push(("Ec2ImageId".to_string(), e_ec2_image_id(self.ec2_image_id)));
+        m.push((MapKey::Borrowed("Ec2ImageId"), e_ec2_image_id(self.ec2_image_id)));
         m.push((
-            "ImageDescription".to_string(),
+            MapKey::Borrowed("ImageDescription"),
             e_workspace_image_description(self.image_description),
         ));
-        m.push(("ImageName".to_string(), e_workspace_image_name(self.image_name)));
         m.push((
-            "IngestionProcess".to_string(),
+            MapKey::Borrowed("ImageName"),
+            e_workspace_image_name(self.image_name),
+        ));
+        m.push((
+            MapKey::Borrowed("IngestionProcess"),
             e_workspace_image_ingestion_process(self.ingestion_process),
         ));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         Value::Map(m)
     }
@@ -8325,7 +8433,7 @@ impl Shape for ImportWorkspaceImageResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 _ => {}
             }
@@ -8335,7 +8443,7 @@ impl Shape for ImportWorkspaceImageResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         Value::Map(m)
     }
@@ -8374,7 +8482,7 @@ impl Shape for IosClientBrandingAttributes {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ForgotPasswordLink" => {
                     f_forgot_password_link =
                         Some(d_client_url(val, &Path::Member(p, "ForgotPasswordLink"), cx)?)
@@ -8407,25 +8515,25 @@ impl Shape for IosClientBrandingAttributes {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.forgot_password_link {
-            m.push(("ForgotPasswordLink".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("ForgotPasswordLink"), e_client_url(x)));
         }
         if let Some(x) = self.login_message {
-            m.push(("LoginMessage".to_string(), e_login_message(x)));
+            m.push((MapKey::Borrowed("LoginMessage"), e_login_message(x)));
         }
         if let Some(x) = self.logo2x_url {
-            m.push(("Logo2xUrl".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("Logo2xUrl"), e_client_url(x)));
         }
         if let Some(x) = self.logo3x_url {
-            m.push(("Logo3xUrl".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("Logo3xUrl"), e_client_url(x)));
         }
         if let Some(x) = self.logo_url {
-            m.push(("LogoUrl".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("LogoUrl"), e_client_url(x)));
         }
         if let Some(x) = self.support_email {
-            m.push(("SupportEmail".to_string(), e_client_email(x)));
+            m.push((MapKey::Borrowed("SupportEmail"), e_client_email(x)));
         }
         if let Some(x) = self.support_link {
-            m.push(("SupportLink".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("SupportLink"), e_client_url(x)));
         }
         Value::Map(m)
     }
@@ -8464,7 +8572,7 @@ impl Shape for IosImportClientBrandingAttributes {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ForgotPasswordLink" => {
                     f_forgot_password_link =
                         Some(d_client_url(val, &Path::Member(p, "ForgotPasswordLink"), cx)?)
@@ -8497,25 +8605,25 @@ impl Shape for IosImportClientBrandingAttributes {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.forgot_password_link {
-            m.push(("ForgotPasswordLink".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("ForgotPasswordLink"), e_client_url(x)));
         }
         if let Some(x) = self.login_message {
-            m.push(("LoginMessage".to_string(), e_login_message(x)));
+            m.push((MapKey::Borrowed("LoginMessage"), e_login_message(x)));
         }
         if let Some(x) = self.logo {
-            m.push(("Logo".to_string(), e_ios_logo(x)));
+            m.push((MapKey::Borrowed("Logo"), e_ios_logo(x)));
         }
         if let Some(x) = self.logo2x {
-            m.push(("Logo2x".to_string(), e_ios2_x_logo(x)));
+            m.push((MapKey::Borrowed("Logo2x"), e_ios2_x_logo(x)));
         }
         if let Some(x) = self.logo3x {
-            m.push(("Logo3x".to_string(), e_ios3_x_logo(x)));
+            m.push((MapKey::Borrowed("Logo3x"), e_ios3_x_logo(x)));
         }
         if let Some(x) = self.support_email {
-            m.push(("SupportEmail".to_string(), e_client_email(x)));
+            m.push((MapKey::Borrowed("SupportEmail"), e_client_email(x)));
         }
         if let Some(x) = self.support_link {
-            m.push(("SupportLink".to_string(), e_client_url(x)));
+            m.push((MapKey::Borrowed("SupportLink"), e_client_url(x)));
         }
         Value::Map(m)
     }
@@ -8539,7 +8647,7 @@ impl Shape for IpRuleItem {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ipRule" => f_ip_rule = Some(d_ip_rule(val, &Path::Member(p, "ipRule"), cx)?),
                 "ruleDesc" => f_rule_desc = Some(d_ip_rule_desc(val, &Path::Member(p, "ruleDesc"), cx)?),
                 _ => {}
@@ -8553,10 +8661,10 @@ impl Shape for IpRuleItem {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.ip_rule {
-            m.push(("ipRule".to_string(), e_ip_rule(x)));
+            m.push((MapKey::Borrowed("ipRule"), e_ip_rule(x)));
         }
         if let Some(x) = self.rule_desc {
-            m.push(("ruleDesc".to_string(), e_ip_rule_desc(x)));
+            m.push((MapKey::Borrowed("ruleDesc"), e_ip_rule_desc(x)));
         }
         Value::Map(m)
     }
@@ -8583,7 +8691,7 @@ impl Shape for ListAccountLinksRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "LinkStatusFilter" => {
                     f_link_status_filter = Some(d_link_status_filter_list(
                         val,
@@ -8607,13 +8715,13 @@ impl Shape for ListAccountLinksRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.link_status_filter {
-            m.push(("LinkStatusFilter".to_string(), e_link_status_filter_list(x)));
+            m.push((MapKey::Borrowed("LinkStatusFilter"), e_link_status_filter_list(x)));
         }
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_limit(x)));
+            m.push((MapKey::Borrowed("MaxResults"), e_limit(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -8637,7 +8745,7 @@ impl Shape for ListAccountLinksResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountLinks" => {
                     f_account_links = Some(d_account_link_list(val, &Path::Member(p, "AccountLinks"), cx)?)
                 }
@@ -8655,10 +8763,10 @@ impl Shape for ListAccountLinksResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.account_links {
-            m.push(("AccountLinks".to_string(), e_account_link_list(x)));
+            m.push((MapKey::Borrowed("AccountLinks"), e_account_link_list(x)));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -8685,7 +8793,7 @@ impl Shape for ListAvailableManagementCidrRangesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ManagementCidrRangeConstraint" => {
                     f_management_cidr_range_constraint = Some(d_management_cidr_range_constraint(
                         val,
@@ -8718,14 +8826,17 @@ impl Shape for ListAvailableManagementCidrRangesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         m.push((
-            "ManagementCidrRangeConstraint".to_string(),
+            MapKey::Borrowed("ManagementCidrRangeConstraint"),
             e_management_cidr_range_constraint(self.management_cidr_range_constraint),
         ));
         if let Some(x) = self.max_results {
-            m.push(("MaxResults".to_string(), e_management_cidr_range_max_results(x)));
+            m.push((
+                MapKey::Borrowed("MaxResults"),
+                e_management_cidr_range_max_results(x),
+            ));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -8749,7 +8860,7 @@ impl Shape for ListAvailableManagementCidrRangesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ManagementCidrRanges" => {
                     f_management_cidr_ranges = Some(d_dedicated_tenancy_cidr_range_list(
                         val,
@@ -8772,12 +8883,12 @@ impl Shape for ListAvailableManagementCidrRangesResult {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.management_cidr_ranges {
             m.push((
-                "ManagementCidrRanges".to_string(),
+                MapKey::Borrowed("ManagementCidrRanges"),
                 e_dedicated_tenancy_cidr_range_list(x),
             ));
         }
         if let Some(x) = self.next_token {
-            m.push(("NextToken".to_string(), e_pagination_token(x)));
+            m.push((MapKey::Borrowed("NextToken"), e_pagination_token(x)));
         }
         Value::Map(m)
     }
@@ -8801,7 +8912,7 @@ impl Shape for MicrosoftEntraConfig {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationConfigSecretArn" => {
                     f_application_config_secret_arn = Some(d_secrets_manager_arn(
                         val,
@@ -8827,10 +8938,16 @@ impl Shape for MicrosoftEntraConfig {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.application_config_secret_arn {
-            m.push(("ApplicationConfigSecretArn".to_string(), e_secrets_manager_arn(x)));
+            m.push((
+                MapKey::Borrowed("ApplicationConfigSecretArn"),
+                e_secrets_manager_arn(x),
+            ));
         }
         if let Some(x) = self.tenant_id {
-            m.push(("TenantId".to_string(), e_microsoft_entra_config_tenant_id(x)));
+            m.push((
+                MapKey::Borrowed("TenantId"),
+                e_microsoft_entra_config_tenant_id(x),
+            ));
         }
         Value::Map(m)
     }
@@ -8854,7 +8971,7 @@ impl Shape for MigrateWorkspaceRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleId" => f_bundle_id = Some(d_bundle_id(val, &Path::Member(p, "BundleId"), cx)?),
                 "SourceWorkspaceId" => {
                     f_source_workspace_id =
@@ -8876,9 +8993,9 @@ impl Shape for MigrateWorkspaceRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
+        m.push((MapKey::Borrowed("BundleId"), e_bundle_id(self.bundle_id)));
         m.push((
-            "SourceWorkspaceId".to_string(),
+            MapKey::Borrowed("SourceWorkspaceId"),
             e_workspace_id(self.source_workspace_id),
         ));
         Value::Map(m)
@@ -8903,7 +9020,7 @@ impl Shape for MigrateWorkspaceResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "SourceWorkspaceId" => {
                     f_source_workspace_id =
                         Some(d_workspace_id(val, &Path::Member(p, "SourceWorkspaceId"), cx)?)
@@ -8923,10 +9040,10 @@ impl Shape for MigrateWorkspaceResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.source_workspace_id {
-            m.push(("SourceWorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("SourceWorkspaceId"), e_workspace_id(x)));
         }
         if let Some(x) = self.target_workspace_id {
-            m.push(("TargetWorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("TargetWorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -8950,7 +9067,7 @@ impl Shape for ModificationState {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Resource" => {
                     f_resource = Some(d_modification_resource_enum(
                         val,
@@ -8970,10 +9087,10 @@ impl Shape for ModificationState {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.resource {
-            m.push(("Resource".to_string(), e_modification_resource_enum(x)));
+            m.push((MapKey::Borrowed("Resource"), e_modification_resource_enum(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_modification_state_enum(x)));
+            m.push((MapKey::Borrowed("State"), e_modification_state_enum(x)));
         }
         Value::Map(m)
     }
@@ -8997,7 +9114,7 @@ impl Shape for ModifyAccountRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DedicatedTenancyManagementCidrRange" => {
                     f_dedicated_tenancy_management_cidr_range =
                         Some(d_dedicated_tenancy_management_cidr_range(
@@ -9025,13 +9142,13 @@ impl Shape for ModifyAccountRequest {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.dedicated_tenancy_management_cidr_range {
             m.push((
-                "DedicatedTenancyManagementCidrRange".to_string(),
+                MapKey::Borrowed("DedicatedTenancyManagementCidrRange"),
                 e_dedicated_tenancy_management_cidr_range(x),
             ));
         }
         if let Some(x) = self.dedicated_tenancy_support {
             m.push((
-                "DedicatedTenancySupport".to_string(),
+                MapKey::Borrowed("DedicatedTenancySupport"),
                 e_dedicated_tenancy_support_enum(x),
             ));
         }
@@ -9054,7 +9171,7 @@ impl Shape for ModifyAccountResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Message" => f_message = Some(d_message(val, &Path::Member(p, "Message"), cx)?),
                 _ => {}
             }
@@ -9064,7 +9181,7 @@ impl Shape for ModifyAccountResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.message {
-            m.push(("Message".to_string(), e_message(x)));
+            m.push((MapKey::Borrowed("Message"), e_message(x)));
         }
         Value::Map(m)
     }
@@ -9091,7 +9208,7 @@ impl Shape for ModifyCertificateBasedAuthPropertiesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "CertificateBasedAuthProperties" => {
                     f_certificate_based_auth_properties = Some(d_certificate_based_auth_properties(
                         val,
@@ -9125,17 +9242,17 @@ impl Shape for ModifyCertificateBasedAuthPropertiesRequest {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.certificate_based_auth_properties {
             m.push((
-                "CertificateBasedAuthProperties".to_string(),
+                MapKey::Borrowed("CertificateBasedAuthProperties"),
                 e_certificate_based_auth_properties(x),
             ));
         }
         if let Some(x) = self.properties_to_delete {
             m.push((
-                "PropertiesToDelete".to_string(),
+                MapKey::Borrowed("PropertiesToDelete"),
                 e_deletable_certificate_based_auth_properties_list(x),
             ));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         Value::Map(m)
     }
 }
@@ -9172,7 +9289,7 @@ impl Shape for ModifyClientPropertiesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ClientProperties" => {
                     f_client_properties = Some(d_client_properties(
                         val,
@@ -9200,10 +9317,13 @@ impl Shape for ModifyClientPropertiesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "ClientProperties".to_string(),
+            MapKey::Borrowed("ClientProperties"),
             e_client_properties(self.client_properties),
         ));
-        m.push(("ResourceId".to_string(), e_non_empty_string(self.resource_id)));
+        m.push((
+            MapKey::Borrowed("ResourceId"),
+            e_non_empty_string(self.resource_id),
+        ));
         Value::Map(m)
     }
 }
@@ -9240,7 +9360,7 @@ impl Shape for ModifyEndpointEncryptionModeRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -9267,9 +9387,9 @@ impl Shape for ModifyEndpointEncryptionModeRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
         m.push((
-            "EndpointEncryptionMode".to_string(),
+            MapKey::Borrowed("EndpointEncryptionMode"),
             e_endpoint_encryption_mode(self.endpoint_encryption_mode),
         ));
         Value::Map(m)
@@ -9311,7 +9431,7 @@ impl Shape for ModifySamlPropertiesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "PropertiesToDelete" => {
                     f_properties_to_delete = Some(d_deletable_saml_properties_list(
                         val,
@@ -9341,13 +9461,13 @@ impl Shape for ModifySamlPropertiesRequest {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.properties_to_delete {
             m.push((
-                "PropertiesToDelete".to_string(),
+                MapKey::Borrowed("PropertiesToDelete"),
                 e_deletable_saml_properties_list(x),
             ));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         if let Some(x) = self.saml_properties {
-            m.push(("SamlProperties".to_string(), e_saml_properties(x)));
+            m.push((MapKey::Borrowed("SamlProperties"), e_saml_properties(x)));
         }
         Value::Map(m)
     }
@@ -9385,7 +9505,7 @@ impl Shape for ModifySelfservicePermissionsRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceId" => {
                     f_resource_id = Some(d_directory_id(val, &Path::Member(p, "ResourceId"), cx)?)
                 }
@@ -9412,9 +9532,9 @@ impl Shape for ModifySelfservicePermissionsRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         m.push((
-            "SelfservicePermissions".to_string(),
+            MapKey::Borrowed("SelfservicePermissions"),
             e_selfservice_permissions(self.selfservice_permissions),
         ));
         Value::Map(m)
@@ -9453,7 +9573,7 @@ impl Shape for ModifyStreamingPropertiesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceId" => {
                     f_resource_id = Some(d_directory_id(val, &Path::Member(p, "ResourceId"), cx)?)
                 }
@@ -9477,9 +9597,9 @@ impl Shape for ModifyStreamingPropertiesRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         if let Some(x) = self.streaming_properties {
-            m.push(("StreamingProperties".to_string(), e_streaming_properties(x)));
+            m.push((MapKey::Borrowed("StreamingProperties"), e_streaming_properties(x)));
         }
         Value::Map(m)
     }
@@ -9517,7 +9637,7 @@ impl Shape for ModifyWorkspaceAccessPropertiesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceId" => {
                     f_resource_id = Some(d_directory_id(val, &Path::Member(p, "ResourceId"), cx)?)
                 }
@@ -9544,9 +9664,9 @@ impl Shape for ModifyWorkspaceAccessPropertiesRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         m.push((
-            "WorkspaceAccessProperties".to_string(),
+            MapKey::Borrowed("WorkspaceAccessProperties"),
             e_workspace_access_properties(self.workspace_access_properties),
         ));
         Value::Map(m)
@@ -9585,7 +9705,7 @@ impl Shape for ModifyWorkspaceCreationPropertiesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ResourceId" => {
                     f_resource_id = Some(d_directory_id(val, &Path::Member(p, "ResourceId"), cx)?)
                 }
@@ -9612,9 +9732,9 @@ impl Shape for ModifyWorkspaceCreationPropertiesRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         m.push((
-            "WorkspaceCreationProperties".to_string(),
+            MapKey::Borrowed("WorkspaceCreationProperties"),
             e_workspace_creation_properties(self.workspace_creation_properties),
         ));
         Value::Map(m)
@@ -9656,7 +9776,7 @@ impl Shape for ModifyWorkspacePropertiesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DataReplication" => {
                     f_data_replication =
                         Some(d_data_replication(val, &Path::Member(p, "DataReplication"), cx)?)
@@ -9686,11 +9806,11 @@ impl Shape for ModifyWorkspacePropertiesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.data_replication {
-            m.push(("DataReplication".to_string(), e_data_replication(x)));
+            m.push((MapKey::Borrowed("DataReplication"), e_data_replication(x)));
         }
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         if let Some(x) = self.workspace_properties {
-            m.push(("WorkspaceProperties".to_string(), e_workspace_properties(x)));
+            m.push((MapKey::Borrowed("WorkspaceProperties"), e_workspace_properties(x)));
         }
         Value::Map(m)
     }
@@ -9728,7 +9848,7 @@ impl Shape for ModifyWorkspaceStateRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
                 }
@@ -9755,9 +9875,9 @@ impl Shape for ModifyWorkspaceStateRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         m.push((
-            "WorkspaceState".to_string(),
+            MapKey::Borrowed("WorkspaceState"),
             e_target_workspace_state(self.workspace_state),
         ));
         Value::Map(m)
@@ -9796,7 +9916,7 @@ impl Shape for NetworkAccessConfiguration {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "EniId" => f_eni_id = Some(d_non_empty_string(val, &Path::Member(p, "EniId"), cx)?),
                 "EniPrivateIpAddress" => {
                     f_eni_private_ip_address = Some(d_non_empty_string(
@@ -9816,10 +9936,10 @@ impl Shape for NetworkAccessConfiguration {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.eni_id {
-            m.push(("EniId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("EniId"), e_non_empty_string(x)));
         }
         if let Some(x) = self.eni_private_ip_address {
-            m.push(("EniPrivateIpAddress".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("EniPrivateIpAddress"), e_non_empty_string(x)));
         }
         Value::Map(m)
     }
@@ -9840,7 +9960,7 @@ impl Shape for OperatingSystem {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Type" => f_type = Some(d_operating_system_type(val, &Path::Member(p, "Type"), cx)?),
                 _ => {}
             }
@@ -9850,7 +9970,7 @@ impl Shape for OperatingSystem {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.r#type {
-            m.push(("Type".to_string(), e_operating_system_type(x)));
+            m.push((MapKey::Borrowed("Type"), e_operating_system_type(x)));
         }
         Value::Map(m)
     }
@@ -9880,7 +10000,7 @@ impl Shape for PendingCreateStandbyWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -9902,16 +10022,16 @@ impl Shape for PendingCreateStandbyWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_workspace_state(x)));
+            m.push((MapKey::Borrowed("State"), e_workspace_state(x)));
         }
         if let Some(x) = self.user_name {
-            m.push(("UserName".to_string(), e_user_name(x)));
+            m.push((MapKey::Borrowed("UserName"), e_user_name(x)));
         }
         if let Some(x) = self.workspace_id {
-            m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -9932,7 +10052,7 @@ impl Shape for RebootRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
                 }
@@ -9948,7 +10068,7 @@ impl Shape for RebootRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -9968,7 +10088,7 @@ impl Shape for RebootWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "RebootWorkspaceRequests" => {
                     f_reboot_workspace_requests = Some(d_reboot_workspace_requests(
                         val,
@@ -9989,7 +10109,7 @@ impl Shape for RebootWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
-            "RebootWorkspaceRequests".to_string(),
+            MapKey::Borrowed("RebootWorkspaceRequests"),
             e_reboot_workspace_requests(self.reboot_workspace_requests),
         ));
         Value::Map(m)
@@ -10011,7 +10131,7 @@ impl Shape for RebootWorkspacesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "FailedRequests" => {
                     f_failed_requests = Some(d_failed_reboot_workspace_requests(
                         val,
@@ -10030,7 +10150,7 @@ impl Shape for RebootWorkspacesResult {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.failed_requests {
             m.push((
-                "FailedRequests".to_string(),
+                MapKey::Borrowed("FailedRequests"),
                 e_failed_reboot_workspace_requests(x),
             ));
         }
@@ -10053,7 +10173,7 @@ impl Shape for RebuildRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
                 }
@@ -10069,7 +10189,7 @@ impl Shape for RebuildRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -10089,7 +10209,7 @@ impl Shape for RebuildWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "RebuildWorkspaceRequests" => {
                     f_rebuild_workspace_requests = Some(d_rebuild_workspace_requests(
                         val,
@@ -10110,7 +10230,7 @@ impl Shape for RebuildWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
-            "RebuildWorkspaceRequests".to_string(),
+            MapKey::Borrowed("RebuildWorkspaceRequests"),
             e_rebuild_workspace_requests(self.rebuild_workspace_requests),
         ));
         Value::Map(m)
@@ -10132,7 +10252,7 @@ impl Shape for RebuildWorkspacesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "FailedRequests" => {
                     f_failed_requests = Some(d_failed_rebuild_workspace_requests(
                         val,
@@ -10151,7 +10271,7 @@ impl Shape for RebuildWorkspacesResult {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.failed_requests {
             m.push((
-                "FailedRequests".to_string(),
+                MapKey::Borrowed("FailedRequests"),
                 e_failed_rebuild_workspace_requests(x),
             ));
         }
@@ -10210,7 +10330,7 @@ impl Shape for RegisterWorkspaceDirectoryRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ActiveDirectoryConfig" => {
                     f_active_directory_config = Some(d_active_directory_config(
                         val,
@@ -10291,49 +10411,58 @@ impl Shape for RegisterWorkspaceDirectoryRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(13);
         if let Some(x) = self.active_directory_config {
-            m.push(("ActiveDirectoryConfig".to_string(), e_active_directory_config(x)));
+            m.push((
+                MapKey::Borrowed("ActiveDirectoryConfig"),
+                e_active_directory_config(x),
+            ));
         }
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         if let Some(x) = self.enable_self_service {
-            m.push(("EnableSelfService".to_string(), e_boolean_object(x)));
+            m.push((MapKey::Borrowed("EnableSelfService"), e_boolean_object(x)));
         }
         if let Some(x) = self.idc_instance_arn {
-            m.push(("IdcInstanceArn".to_string(), e_arn(x)));
+            m.push((MapKey::Borrowed("IdcInstanceArn"), e_arn(x)));
         }
         if let Some(x) = self.microsoft_entra_config {
-            m.push(("MicrosoftEntraConfig".to_string(), e_microsoft_entra_config(x)));
+            m.push((
+                MapKey::Borrowed("MicrosoftEntraConfig"),
+                e_microsoft_entra_config(x),
+            ));
         }
         if let Some(x) = self.subnet_ids {
-            m.push(("SubnetIds".to_string(), e_subnet_ids(x)));
+            m.push((MapKey::Borrowed("SubnetIds"), e_subnet_ids(x)));
         }
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         if let Some(x) = self.tenancy {
-            m.push(("Tenancy".to_string(), e_tenancy(x)));
+            m.push((MapKey::Borrowed("Tenancy"), e_tenancy(x)));
         }
         if let Some(x) = self.user_identity_type {
-            m.push(("UserIdentityType".to_string(), e_user_identity_type(x)));
+            m.push((MapKey::Borrowed("UserIdentityType"), e_user_identity_type(x)));
         }
         if let Some(x) = self.workspace_directory_description {
             m.push((
-                "WorkspaceDirectoryDescription".to_string(),
+                MapKey::Borrowed("WorkspaceDirectoryDescription"),
                 e_workspace_directory_description(x),
             ));
         }
         if let Some(x) = self.workspace_directory_name {
             m.push((
-                "WorkspaceDirectoryName".to_string(),
+                MapKey::Borrowed("WorkspaceDirectoryName"),
                 e_workspace_directory_name(x),
             ));
         }
         if let Some(x) = self.workspace_os_user_mode {
-            m.push(("WorkspaceOsUserMode".to_string(), e_workspace_os_user_mode(x)));
+            m.push((
+                MapKey::Borrowed("WorkspaceOsUserMode"),
+                e_workspace_os_user_mode(x),
+            ));
         }
         if let Some(x) = self.workspace_type {
-            m.push(("WorkspaceType".to_string(), e_workspace_type(x)));
+            m.push((MapKey::Borrowed("WorkspaceType"), e_workspace_type(x)));
         }
         Value::Map(m)
     }
@@ -10357,7 +10486,7 @@ impl Shape for RegisterWorkspaceDirectoryResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
                 }
@@ -10373,10 +10502,10 @@ impl Shape for RegisterWorkspaceDirectoryResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_workspace_directory_state(x)));
+            m.push((MapKey::Borrowed("State"), e_workspace_directory_state(x)));
         }
         Value::Map(m)
     }
@@ -10400,7 +10529,7 @@ impl Shape for RejectAccountLinkInvitationRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ClientToken" => {
                     f_client_token = Some(d_client_token(val, &Path::Member(p, "ClientToken"), cx)?)
                 }
@@ -10419,9 +10548,9 @@ impl Shape for RejectAccountLinkInvitationRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.client_token {
-            m.push(("ClientToken".to_string(), e_client_token(x)));
+            m.push((MapKey::Borrowed("ClientToken"), e_client_token(x)));
         }
-        m.push(("LinkId".to_string(), e_link_id(self.link_id)));
+        m.push((MapKey::Borrowed("LinkId"), e_link_id(self.link_id)));
         Value::Map(m)
     }
 }
@@ -10441,7 +10570,7 @@ impl Shape for RejectAccountLinkInvitationResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccountLink" => {
                     f_account_link = Some(d_account_link(val, &Path::Member(p, "AccountLink"), cx)?)
                 }
@@ -10455,7 +10584,7 @@ impl Shape for RejectAccountLinkInvitationResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.account_link {
-            m.push(("AccountLink".to_string(), e_account_link(x)));
+            m.push((MapKey::Borrowed("AccountLink"), e_account_link(x)));
         }
         Value::Map(m)
     }
@@ -10485,7 +10614,7 @@ impl Shape for RelatedWorkspaceProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Region" => f_region = Some(d_region(val, &Path::Member(p, "Region"), cx)?),
                 "State" => f_state = Some(d_workspace_state(val, &Path::Member(p, "State"), cx)?),
                 "Type" => {
@@ -10511,16 +10640,16 @@ impl Shape for RelatedWorkspaceProperties {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.region {
-            m.push(("Region".to_string(), e_region(x)));
+            m.push((MapKey::Borrowed("Region"), e_region(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_workspace_state(x)));
+            m.push((MapKey::Borrowed("State"), e_workspace_state(x)));
         }
         if let Some(x) = self.r#type {
-            m.push(("Type".to_string(), e_standby_workspace_relationship_type(x)));
+            m.push((MapKey::Borrowed("Type"), e_standby_workspace_relationship_type(x)));
         }
         if let Some(x) = self.workspace_id {
-            m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -10541,7 +10670,7 @@ impl Shape for RestoreWorkspaceRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
                 }
@@ -10557,7 +10686,7 @@ impl Shape for RestoreWorkspaceRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -10594,7 +10723,7 @@ impl Shape for RevokeIpRulesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "GroupId" => f_group_id = Some(d_ip_group_id(val, &Path::Member(p, "GroupId"), cx)?),
                 "UserRules" => {
                     f_user_rules = Some(d_ip_revoked_rule_list(val, &Path::Member(p, "UserRules"), cx)?)
@@ -10615,8 +10744,11 @@ impl Shape for RevokeIpRulesRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("GroupId".to_string(), e_ip_group_id(self.group_id)));
-        m.push(("UserRules".to_string(), e_ip_revoked_rule_list(self.user_rules)));
+        m.push((MapKey::Borrowed("GroupId"), e_ip_group_id(self.group_id)));
+        m.push((
+            MapKey::Borrowed("UserRules"),
+            e_ip_revoked_rule_list(self.user_rules),
+        ));
         Value::Map(m)
     }
 }
@@ -10650,7 +10782,7 @@ impl Shape for RootStorage {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Capacity" => f_capacity = Some(d_non_empty_string(val, &Path::Member(p, "Capacity"), cx)?),
                 _ => {}
             }
@@ -10664,7 +10796,7 @@ impl Shape for RootStorage {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("Capacity".to_string(), e_non_empty_string(self.capacity)));
+        m.push((MapKey::Borrowed("Capacity"), e_non_empty_string(self.capacity)));
         Value::Map(m)
     }
 }
@@ -10690,7 +10822,7 @@ impl Shape for SamlProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "RelayStateParameterName" => {
                     f_relay_state_parameter_name = Some(d_non_empty_string(
                         val,
@@ -10718,13 +10850,13 @@ impl Shape for SamlProperties {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.relay_state_parameter_name {
-            m.push(("RelayStateParameterName".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("RelayStateParameterName"), e_non_empty_string(x)));
         }
         if let Some(x) = self.status {
-            m.push(("Status".to_string(), e_saml_status_enum(x)));
+            m.push((MapKey::Borrowed("Status"), e_saml_status_enum(x)));
         }
         if let Some(x) = self.user_access_url {
-            m.push(("UserAccessUrl".to_string(), e_saml_user_access_url(x)));
+            m.push((MapKey::Borrowed("UserAccessUrl"), e_saml_user_access_url(x)));
         }
         Value::Map(m)
     }
@@ -10763,7 +10895,7 @@ impl Shape for SelfservicePermissions {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ChangeComputeType" => {
                     f_change_compute_type =
                         Some(d_reconnect_enum(val, &Path::Member(p, "ChangeComputeType"), cx)?)
@@ -10814,25 +10946,25 @@ impl Shape for SelfservicePermissions {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.change_compute_type {
-            m.push(("ChangeComputeType".to_string(), e_reconnect_enum(x)));
+            m.push((MapKey::Borrowed("ChangeComputeType"), e_reconnect_enum(x)));
         }
         if let Some(x) = self.enable_end_user_advisor {
-            m.push(("EnableEndUserAdvisor".to_string(), e_reconnect_enum(x)));
+            m.push((MapKey::Borrowed("EnableEndUserAdvisor"), e_reconnect_enum(x)));
         }
         if let Some(x) = self.increase_volume_size {
-            m.push(("IncreaseVolumeSize".to_string(), e_reconnect_enum(x)));
+            m.push((MapKey::Borrowed("IncreaseVolumeSize"), e_reconnect_enum(x)));
         }
         if let Some(x) = self.nested_virtualization {
-            m.push(("NestedVirtualization".to_string(), e_reconnect_enum(x)));
+            m.push((MapKey::Borrowed("NestedVirtualization"), e_reconnect_enum(x)));
         }
         if let Some(x) = self.rebuild_workspace {
-            m.push(("RebuildWorkspace".to_string(), e_reconnect_enum(x)));
+            m.push((MapKey::Borrowed("RebuildWorkspace"), e_reconnect_enum(x)));
         }
         if let Some(x) = self.restart_workspace {
-            m.push(("RestartWorkspace".to_string(), e_reconnect_enum(x)));
+            m.push((MapKey::Borrowed("RestartWorkspace"), e_reconnect_enum(x)));
         }
         if let Some(x) = self.switch_running_mode {
-            m.push(("SwitchRunningMode".to_string(), e_reconnect_enum(x)));
+            m.push((MapKey::Borrowed("SwitchRunningMode"), e_reconnect_enum(x)));
         }
         Value::Map(m)
     }
@@ -10853,7 +10985,7 @@ impl Shape for Snapshot {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "SnapshotTime" => {
                     f_snapshot_time = Some(d_timestamp(val, &Path::Member(p, "SnapshotTime"), cx)?)
                 }
@@ -10867,7 +10999,7 @@ impl Shape for Snapshot {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.snapshot_time {
-            m.push(("SnapshotTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("SnapshotTime"), e_timestamp(x)));
         }
         Value::Map(m)
     }
@@ -10900,7 +11032,7 @@ impl Shape for StandbyWorkspace {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DataReplication" => {
                     f_data_replication =
                         Some(d_data_replication(val, &Path::Member(p, "DataReplication"), cx)?)
@@ -10940,18 +11072,21 @@ impl Shape for StandbyWorkspace {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(5);
         if let Some(x) = self.data_replication {
-            m.push(("DataReplication".to_string(), e_data_replication(x)));
+            m.push((MapKey::Borrowed("DataReplication"), e_data_replication(x)));
         }
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
         m.push((
-            "PrimaryWorkspaceId".to_string(),
+            MapKey::Borrowed("PrimaryWorkspaceId"),
             e_workspace_id(self.primary_workspace_id),
         ));
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
         if let Some(x) = self.volume_encryption_key {
-            m.push(("VolumeEncryptionKey".to_string(), e_volume_encryption_key(x)));
+            m.push((
+                MapKey::Borrowed("VolumeEncryptionKey"),
+                e_volume_encryption_key(x),
+            ));
         }
         Value::Map(m)
     }
@@ -10978,7 +11113,7 @@ impl Shape for StandbyWorkspacesProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DataReplication" => {
                     f_data_replication =
                         Some(d_data_replication(val, &Path::Member(p, "DataReplication"), cx)?)
@@ -11003,13 +11138,13 @@ impl Shape for StandbyWorkspacesProperties {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.data_replication {
-            m.push(("DataReplication".to_string(), e_data_replication(x)));
+            m.push((MapKey::Borrowed("DataReplication"), e_data_replication(x)));
         }
         if let Some(x) = self.recovery_snapshot_time {
-            m.push(("RecoverySnapshotTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("RecoverySnapshotTime"), e_timestamp(x)));
         }
         if let Some(x) = self.standby_workspace_id {
-            m.push(("StandbyWorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("StandbyWorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -11030,7 +11165,7 @@ impl Shape for StartRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
                 }
@@ -11044,7 +11179,7 @@ impl Shape for StartRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.workspace_id {
-            m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -11065,7 +11200,7 @@ impl Shape for StartWorkspacesPoolRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "PoolId" => f_pool_id = Some(d_workspaces_pool_id(val, &Path::Member(p, "PoolId"), cx)?),
                 _ => {}
             }
@@ -11079,7 +11214,7 @@ impl Shape for StartWorkspacesPoolRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        m.push((MapKey::Borrowed("PoolId"), e_workspaces_pool_id(self.pool_id)));
         Value::Map(m)
     }
 }
@@ -11113,7 +11248,7 @@ impl Shape for StartWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "StartWorkspaceRequests" => {
                     f_start_workspace_requests = Some(d_start_workspace_requests(
                         val,
@@ -11134,7 +11269,7 @@ impl Shape for StartWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
-            "StartWorkspaceRequests".to_string(),
+            MapKey::Borrowed("StartWorkspaceRequests"),
             e_start_workspace_requests(self.start_workspace_requests),
         ));
         Value::Map(m)
@@ -11156,7 +11291,7 @@ impl Shape for StartWorkspacesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "FailedRequests" => {
                     f_failed_requests = Some(d_failed_start_workspace_requests(
                         val,
@@ -11174,7 +11309,10 @@ impl Shape for StartWorkspacesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.failed_requests {
-            m.push(("FailedRequests".to_string(), e_failed_start_workspace_requests(x)));
+            m.push((
+                MapKey::Borrowed("FailedRequests"),
+                e_failed_start_workspace_requests(x),
+            ));
         }
         Value::Map(m)
     }
@@ -11195,7 +11333,7 @@ impl Shape for StopRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
                 }
@@ -11209,7 +11347,7 @@ impl Shape for StopRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.workspace_id {
-            m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -11230,7 +11368,7 @@ impl Shape for StopWorkspacesPoolRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "PoolId" => f_pool_id = Some(d_workspaces_pool_id(val, &Path::Member(p, "PoolId"), cx)?),
                 _ => {}
             }
@@ -11244,7 +11382,7 @@ impl Shape for StopWorkspacesPoolRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        m.push((MapKey::Borrowed("PoolId"), e_workspaces_pool_id(self.pool_id)));
         Value::Map(m)
     }
 }
@@ -11278,7 +11416,7 @@ impl Shape for StopWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "StopWorkspaceRequests" => {
                     f_stop_workspace_requests = Some(d_stop_workspace_requests(
                         val,
@@ -11299,7 +11437,7 @@ impl Shape for StopWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
-            "StopWorkspaceRequests".to_string(),
+            MapKey::Borrowed("StopWorkspaceRequests"),
             e_stop_workspace_requests(self.stop_workspace_requests),
         ));
         Value::Map(m)
@@ -11321,7 +11459,7 @@ impl Shape for StopWorkspacesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "FailedRequests" => {
                     f_failed_requests = Some(d_failed_stop_workspace_requests(
                         val,
@@ -11339,7 +11477,10 @@ impl Shape for StopWorkspacesResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.failed_requests {
-            m.push(("FailedRequests".to_string(), e_failed_stop_workspace_requests(x)));
+            m.push((
+                MapKey::Borrowed("FailedRequests"),
+                e_failed_stop_workspace_requests(x),
+            ));
         }
         Value::Map(m)
     }
@@ -11363,7 +11504,7 @@ impl Shape for StorageConnector {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ConnectorType" => {
                     f_connector_type = Some(d_storage_connector_type_enum(
                         val,
@@ -11395,10 +11536,13 @@ impl Shape for StorageConnector {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         m.push((
-            "ConnectorType".to_string(),
+            MapKey::Borrowed("ConnectorType"),
             e_storage_connector_type_enum(self.connector_type),
         ));
-        m.push(("Status".to_string(), e_storage_connector_status_enum(self.status)));
+        m.push((
+            MapKey::Borrowed("Status"),
+            e_storage_connector_status_enum(self.status),
+        ));
         Value::Map(m)
     }
 }
@@ -11428,7 +11572,7 @@ impl Shape for StreamingProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "GlobalAccelerator" => {
                     f_global_accelerator = Some(d_global_accelerator_for_directory(
                         val,
@@ -11468,21 +11612,21 @@ impl Shape for StreamingProperties {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.global_accelerator {
             m.push((
-                "GlobalAccelerator".to_string(),
+                MapKey::Borrowed("GlobalAccelerator"),
                 e_global_accelerator_for_directory(x),
             ));
         }
         if let Some(x) = self.storage_connectors {
-            m.push(("StorageConnectors".to_string(), e_storage_connectors(x)));
+            m.push((MapKey::Borrowed("StorageConnectors"), e_storage_connectors(x)));
         }
         if let Some(x) = self.streaming_experience_preferred_protocol {
             m.push((
-                "StreamingExperiencePreferredProtocol".to_string(),
+                MapKey::Borrowed("StreamingExperiencePreferredProtocol"),
                 e_streaming_experience_preferred_protocol_enum(x),
             ));
         }
         if let Some(x) = self.user_settings {
-            m.push(("UserSettings".to_string(), e_user_settings(x)));
+            m.push((MapKey::Borrowed("UserSettings"), e_user_settings(x)));
         }
         Value::Map(m)
     }
@@ -11506,7 +11650,7 @@ impl Shape for Tag {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Key" => f_key = Some(d_tag_key(val, &Path::Member(p, "Key"), cx)?),
                 "Value" => f_value = Some(d_tag_value(val, &Path::Member(p, "Value"), cx)?),
                 _ => {}
@@ -11522,9 +11666,9 @@ impl Shape for Tag {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("Key".to_string(), e_tag_key(self.key)));
+        m.push((MapKey::Borrowed("Key"), e_tag_key(self.key)));
         if let Some(x) = self.value {
-            m.push(("Value".to_string(), e_tag_value(x)));
+            m.push((MapKey::Borrowed("Value"), e_tag_value(x)));
         }
         Value::Map(m)
     }
@@ -11545,7 +11689,7 @@ impl Shape for TerminateRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspaceId" => {
                     f_workspace_id = Some(d_workspace_id(val, &Path::Member(p, "WorkspaceId"), cx)?)
                 }
@@ -11561,7 +11705,7 @@ impl Shape for TerminateRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("WorkspaceId".to_string(), e_workspace_id(self.workspace_id)));
+        m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(self.workspace_id)));
         Value::Map(m)
     }
 }
@@ -11581,7 +11725,7 @@ impl Shape for TerminateWorkspacesPoolRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "PoolId" => f_pool_id = Some(d_workspaces_pool_id(val, &Path::Member(p, "PoolId"), cx)?),
                 _ => {}
             }
@@ -11595,7 +11739,7 @@ impl Shape for TerminateWorkspacesPoolRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        m.push((MapKey::Borrowed("PoolId"), e_workspaces_pool_id(self.pool_id)));
         Value::Map(m)
     }
 }
@@ -11629,7 +11773,7 @@ impl Shape for TerminateWorkspacesPoolSessionRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "SessionId" => f_session_id = Some(d_amazon_uuid(val, &Path::Member(p, "SessionId"), cx)?),
                 _ => {}
             }
@@ -11643,7 +11787,7 @@ impl Shape for TerminateWorkspacesPoolSessionRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("SessionId".to_string(), e_amazon_uuid(self.session_id)));
+        m.push((MapKey::Borrowed("SessionId"), e_amazon_uuid(self.session_id)));
         Value::Map(m)
     }
 }
@@ -11677,7 +11821,7 @@ impl Shape for TerminateWorkspacesRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "TerminateWorkspaceRequests" => {
                     f_terminate_workspace_requests = Some(d_terminate_workspace_requests(
                         val,
@@ -11698,7 +11842,7 @@ impl Shape for TerminateWorkspacesRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         m.push((
-            "TerminateWorkspaceRequests".to_string(),
+            MapKey::Borrowed("TerminateWorkspaceRequests"),
             e_terminate_workspace_requests(self.terminate_workspace_requests),
         ));
         Value::Map(m)
@@ -11720,7 +11864,7 @@ impl Shape for TerminateWorkspacesResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "FailedRequests" => {
                     f_failed_requests = Some(d_failed_terminate_workspace_requests(
                         val,
@@ -11739,7 +11883,7 @@ impl Shape for TerminateWorkspacesResult {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.failed_requests {
             m.push((
-                "FailedRequests".to_string(),
+                MapKey::Borrowed("FailedRequests"),
                 e_failed_terminate_workspace_requests(x),
             ));
         }
@@ -11768,7 +11912,7 @@ impl Shape for TimeoutSettings {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "DisconnectTimeoutInSeconds" => {
                     f_disconnect_timeout_in_seconds = Some(d_disconnect_timeout_in_seconds(
                         val,
@@ -11803,19 +11947,19 @@ impl Shape for TimeoutSettings {
         let mut m = Vec::with_capacity(3);
         if let Some(x) = self.disconnect_timeout_in_seconds {
             m.push((
-                "DisconnectTimeoutInSeconds".to_string(),
+                MapKey::Borrowed("DisconnectTimeoutInSeconds"),
                 e_disconnect_timeout_in_seconds(x),
             ));
         }
         if let Some(x) = self.idle_disconnect_timeout_in_seconds {
             m.push((
-                "IdleDisconnectTimeoutInSeconds".to_string(),
+                MapKey::Borrowed("IdleDisconnectTimeoutInSeconds"),
                 e_idle_disconnect_timeout_in_seconds(x),
             ));
         }
         if let Some(x) = self.max_user_duration_in_seconds {
             m.push((
-                "MaxUserDurationInSeconds".to_string(),
+                MapKey::Borrowed("MaxUserDurationInSeconds"),
                 e_max_user_duration_in_seconds(x),
             ));
         }
@@ -11847,7 +11991,7 @@ impl Shape for UpdateConnectClientAddInRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AddInId" => f_add_in_id = Some(d_amazon_uuid(val, &Path::Member(p, "AddInId"), cx)?),
                 "Name" => f_name = Some(d_add_in_name(val, &Path::Member(p, "Name"), cx)?),
                 "ResourceId" => {
@@ -11872,13 +12016,13 @@ impl Shape for UpdateConnectClientAddInRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
-        m.push(("AddInId".to_string(), e_amazon_uuid(self.add_in_id)));
+        m.push((MapKey::Borrowed("AddInId"), e_amazon_uuid(self.add_in_id)));
         if let Some(x) = self.name {
-            m.push(("Name".to_string(), e_add_in_name(x)));
+            m.push((MapKey::Borrowed("Name"), e_add_in_name(x)));
         }
-        m.push(("ResourceId".to_string(), e_directory_id(self.resource_id)));
+        m.push((MapKey::Borrowed("ResourceId"), e_directory_id(self.resource_id)));
         if let Some(x) = self.url {
-            m.push(("URL".to_string(), e_add_in_url(x)));
+            m.push((MapKey::Borrowed("URL"), e_add_in_url(x)));
         }
         Value::Map(m)
     }
@@ -11916,7 +12060,7 @@ impl Shape for UpdateConnectionAliasPermissionRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AliasId" => f_alias_id = Some(d_connection_alias_id(val, &Path::Member(p, "AliasId"), cx)?),
                 "ConnectionAliasPermission" => {
                     f_connection_alias_permission = Some(d_connection_alias_permission(
@@ -11941,9 +12085,9 @@ impl Shape for UpdateConnectionAliasPermissionRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("AliasId".to_string(), e_connection_alias_id(self.alias_id)));
+        m.push((MapKey::Borrowed("AliasId"), e_connection_alias_id(self.alias_id)));
         m.push((
-            "ConnectionAliasPermission".to_string(),
+            MapKey::Borrowed("ConnectionAliasPermission"),
             e_connection_alias_permission(self.connection_alias_permission),
         ));
         Value::Map(m)
@@ -11982,7 +12126,7 @@ impl Shape for UpdateResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Description" => {
                     f_description = Some(d_update_description(val, &Path::Member(p, "Description"), cx)?)
                 }
@@ -12000,10 +12144,10 @@ impl Shape for UpdateResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_update_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_update_description(x)));
         }
         if let Some(x) = self.update_available {
-            m.push(("UpdateAvailable".to_string(), e_boolean_object(x)));
+            m.push((MapKey::Borrowed("UpdateAvailable"), e_boolean_object(x)));
         }
         Value::Map(m)
     }
@@ -12027,7 +12171,7 @@ impl Shape for UpdateRulesOfIpGroupRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "GroupId" => f_group_id = Some(d_ip_group_id(val, &Path::Member(p, "GroupId"), cx)?),
                 "UserRules" => f_user_rules = Some(d_ip_rule_list(val, &Path::Member(p, "UserRules"), cx)?),
                 _ => {}
@@ -12046,8 +12190,8 @@ impl Shape for UpdateRulesOfIpGroupRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
-        m.push(("GroupId".to_string(), e_ip_group_id(self.group_id)));
-        m.push(("UserRules".to_string(), e_ip_rule_list(self.user_rules)));
+        m.push((MapKey::Borrowed("GroupId"), e_ip_group_id(self.group_id)));
+        m.push((MapKey::Borrowed("UserRules"), e_ip_rule_list(self.user_rules)));
         Value::Map(m)
     }
 }
@@ -12084,7 +12228,7 @@ impl Shape for UpdateWorkspaceBundleRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleId" => f_bundle_id = Some(d_bundle_id(val, &Path::Member(p, "BundleId"), cx)?),
                 "ImageId" => f_image_id = Some(d_workspace_image_id(val, &Path::Member(p, "ImageId"), cx)?),
                 _ => {}
@@ -12098,10 +12242,10 @@ impl Shape for UpdateWorkspaceBundleRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.bundle_id {
-            m.push(("BundleId".to_string(), e_bundle_id(x)));
+            m.push((MapKey::Borrowed("BundleId"), e_bundle_id(x)));
         }
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         Value::Map(m)
     }
@@ -12142,7 +12286,7 @@ impl Shape for UpdateWorkspaceImagePermissionRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AllowCopyImage" => {
                     f_allow_copy_image = Some(d_boolean_object(val, &Path::Member(p, "AllowCopyImage"), cx)?)
                 }
@@ -12171,12 +12315,12 @@ impl Shape for UpdateWorkspaceImagePermissionRequest {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
         m.push((
-            "AllowCopyImage".to_string(),
+            MapKey::Borrowed("AllowCopyImage"),
             e_boolean_object(self.allow_copy_image),
         ));
-        m.push(("ImageId".to_string(), e_workspace_image_id(self.image_id)));
+        m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(self.image_id)));
         m.push((
-            "SharedAccountId".to_string(),
+            MapKey::Borrowed("SharedAccountId"),
             e_aws_account(self.shared_account_id),
         ));
         Value::Map(m)
@@ -12233,7 +12377,7 @@ impl Shape for UpdateWorkspacesPoolRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationSettings" => {
                     f_application_settings = Some(d_application_settings_request(
                         val,
@@ -12278,28 +12422,28 @@ impl Shape for UpdateWorkspacesPoolRequest {
         let mut m = Vec::with_capacity(8);
         if let Some(x) = self.application_settings {
             m.push((
-                "ApplicationSettings".to_string(),
+                MapKey::Borrowed("ApplicationSettings"),
                 e_application_settings_request(x),
             ));
         }
         if let Some(x) = self.bundle_id {
-            m.push(("BundleId".to_string(), e_bundle_id(x)));
+            m.push((MapKey::Borrowed("BundleId"), e_bundle_id(x)));
         }
         if let Some(x) = self.capacity {
-            m.push(("Capacity".to_string(), e_capacity(x)));
+            m.push((MapKey::Borrowed("Capacity"), e_capacity(x)));
         }
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_update_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_update_description(x)));
         }
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
+        m.push((MapKey::Borrowed("PoolId"), e_workspaces_pool_id(self.pool_id)));
         if let Some(x) = self.running_mode {
-            m.push(("RunningMode".to_string(), e_pools_running_mode(x)));
+            m.push((MapKey::Borrowed("RunningMode"), e_pools_running_mode(x)));
         }
         if let Some(x) = self.timeout_settings {
-            m.push(("TimeoutSettings".to_string(), e_timeout_settings(x)));
+            m.push((MapKey::Borrowed("TimeoutSettings"), e_timeout_settings(x)));
         }
         Value::Map(m)
     }
@@ -12320,7 +12464,7 @@ impl Shape for UpdateWorkspacesPoolResult {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "WorkspacesPool" => {
                     f_workspaces_pool = Some(d_workspaces_pool(val, &Path::Member(p, "WorkspacesPool"), cx)?)
                 }
@@ -12334,7 +12478,7 @@ impl Shape for UpdateWorkspacesPoolResult {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.workspaces_pool {
-            m.push(("WorkspacesPool".to_string(), e_workspaces_pool(x)));
+            m.push((MapKey::Borrowed("WorkspacesPool"), e_workspaces_pool(x)));
         }
         Value::Map(m)
     }
@@ -12361,7 +12505,7 @@ impl Shape for UserSetting {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Action" => f_action = Some(d_user_setting_action_enum(val, &Path::Member(p, "Action"), cx)?),
                 "MaximumLength" => {
                     f_maximum_length = Some(d_maximum_length(val, &Path::Member(p, "MaximumLength"), cx)?)
@@ -12390,12 +12534,15 @@ impl Shape for UserSetting {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(3);
-        m.push(("Action".to_string(), e_user_setting_action_enum(self.action)));
+        m.push((
+            MapKey::Borrowed("Action"),
+            e_user_setting_action_enum(self.action),
+        ));
         if let Some(x) = self.maximum_length {
-            m.push(("MaximumLength".to_string(), e_maximum_length(x)));
+            m.push((MapKey::Borrowed("MaximumLength"), e_maximum_length(x)));
         }
         m.push((
-            "Permission".to_string(),
+            MapKey::Borrowed("Permission"),
             e_user_setting_permission_enum(self.permission),
         ));
         Value::Map(m)
@@ -12417,7 +12564,7 @@ impl Shape for UserStorage {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Capacity" => f_capacity = Some(d_non_empty_string(val, &Path::Member(p, "Capacity"), cx)?),
                 _ => {}
             }
@@ -12431,7 +12578,7 @@ impl Shape for UserStorage {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(1);
-        m.push(("Capacity".to_string(), e_non_empty_string(self.capacity)));
+        m.push((MapKey::Borrowed("Capacity"), e_non_empty_string(self.capacity)));
         Value::Map(m)
     }
 }
@@ -12475,7 +12622,7 @@ impl Shape for WorkSpaceApplication {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationId" => {
                     f_application_id = Some(d_work_space_application_id(
                         val,
@@ -12541,35 +12688,35 @@ impl Shape for WorkSpaceApplication {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(9);
         if let Some(x) = self.application_id {
-            m.push(("ApplicationId".to_string(), e_work_space_application_id(x)));
+            m.push((MapKey::Borrowed("ApplicationId"), e_work_space_application_id(x)));
         }
         if let Some(x) = self.created {
-            m.push(("Created".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("Created"), e_timestamp(x)));
         }
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_string2048(x)));
+            m.push((MapKey::Borrowed("Description"), e_string2048(x)));
         }
         if let Some(x) = self.license_type {
             m.push((
-                "LicenseType".to_string(),
+                MapKey::Borrowed("LicenseType"),
                 e_work_space_application_license_type(x),
             ));
         }
         if let Some(x) = self.name {
-            m.push(("Name".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("Name"), e_non_empty_string(x)));
         }
         if let Some(x) = self.owner {
-            m.push(("Owner".to_string(), e_work_space_application_owner(x)));
+            m.push((MapKey::Borrowed("Owner"), e_work_space_application_owner(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_work_space_application_state(x)));
+            m.push((MapKey::Borrowed("State"), e_work_space_application_state(x)));
         }
         if let Some(x) = self.supported_compute_type_names {
-            m.push(("SupportedComputeTypeNames".to_string(), e_compute_list(x)));
+            m.push((MapKey::Borrowed("SupportedComputeTypeNames"), e_compute_list(x)));
         }
         if let Some(x) = self.supported_operating_system_names {
             m.push((
-                "SupportedOperatingSystemNames".to_string(),
+                MapKey::Borrowed("SupportedOperatingSystemNames"),
                 e_operating_system_name_list(x),
             ));
         }
@@ -12592,7 +12739,7 @@ impl Shape for WorkSpaceApplicationDeployment {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Associations" => {
                     f_associations = Some(d_workspace_resource_association_list(
                         val,
@@ -12611,7 +12758,7 @@ impl Shape for WorkSpaceApplicationDeployment {
         let mut m = Vec::with_capacity(1);
         if let Some(x) = self.associations {
             m.push((
-                "Associations".to_string(),
+                MapKey::Borrowed("Associations"),
                 e_workspace_resource_association_list(x),
             ));
         }
@@ -12691,7 +12838,7 @@ impl Shape for Workspace {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleId" => f_bundle_id = Some(d_bundle_id(val, &Path::Member(p, "BundleId"), cx)?),
                 "ComputerName" => {
                     f_computer_name = Some(d_computer_name(val, &Path::Member(p, "ComputerName"), cx)?)
@@ -12803,70 +12950,82 @@ impl Shape for Workspace {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(20);
         if let Some(x) = self.bundle_id {
-            m.push(("BundleId".to_string(), e_bundle_id(x)));
+            m.push((MapKey::Borrowed("BundleId"), e_bundle_id(x)));
         }
         if let Some(x) = self.computer_name {
-            m.push(("ComputerName".to_string(), e_computer_name(x)));
+            m.push((MapKey::Borrowed("ComputerName"), e_computer_name(x)));
         }
         if let Some(x) = self.data_replication_settings {
             m.push((
-                "DataReplicationSettings".to_string(),
+                MapKey::Borrowed("DataReplicationSettings"),
                 e_data_replication_settings(x),
             ));
         }
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_workspace_error_code(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_workspace_error_code(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_description(x)));
         }
         if let Some(x) = self.ip_address {
-            m.push(("IpAddress".to_string(), e_ip_address(x)));
+            m.push((MapKey::Borrowed("IpAddress"), e_ip_address(x)));
         }
         if let Some(x) = self.ipv6_address {
-            m.push(("Ipv6Address".to_string(), e_ipv6_address(x)));
+            m.push((MapKey::Borrowed("Ipv6Address"), e_ipv6_address(x)));
         }
         if let Some(x) = self.modification_states {
-            m.push(("ModificationStates".to_string(), e_modification_state_list(x)));
+            m.push((
+                MapKey::Borrowed("ModificationStates"),
+                e_modification_state_list(x),
+            ));
         }
         if let Some(x) = self.related_workspaces {
-            m.push(("RelatedWorkspaces".to_string(), e_related_workspaces(x)));
+            m.push((MapKey::Borrowed("RelatedWorkspaces"), e_related_workspaces(x)));
         }
         if let Some(x) = self.root_volume_encryption_enabled {
-            m.push(("RootVolumeEncryptionEnabled".to_string(), e_boolean_object(x)));
+            m.push((
+                MapKey::Borrowed("RootVolumeEncryptionEnabled"),
+                e_boolean_object(x),
+            ));
         }
         if let Some(x) = self.standby_workspaces_properties {
             m.push((
-                "StandbyWorkspacesProperties".to_string(),
+                MapKey::Borrowed("StandbyWorkspacesProperties"),
                 e_standby_workspaces_properties_list(x),
             ));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_workspace_state(x)));
+            m.push((MapKey::Borrowed("State"), e_workspace_state(x)));
         }
         if let Some(x) = self.subnet_id {
-            m.push(("SubnetId".to_string(), e_subnet_id(x)));
+            m.push((MapKey::Borrowed("SubnetId"), e_subnet_id(x)));
         }
         if let Some(x) = self.user_name {
-            m.push(("UserName".to_string(), e_user_name(x)));
+            m.push((MapKey::Borrowed("UserName"), e_user_name(x)));
         }
         if let Some(x) = self.user_volume_encryption_enabled {
-            m.push(("UserVolumeEncryptionEnabled".to_string(), e_boolean_object(x)));
+            m.push((
+                MapKey::Borrowed("UserVolumeEncryptionEnabled"),
+                e_boolean_object(x),
+            ));
         }
         if let Some(x) = self.volume_encryption_key {
-            m.push(("VolumeEncryptionKey".to_string(), e_volume_encryption_key(x)));
+            m.push((
+                MapKey::Borrowed("VolumeEncryptionKey"),
+                e_volume_encryption_key(x),
+            ));
         }
         if let Some(x) = self.workspace_id {
-            m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(x)));
         }
         if let Some(x) = self.workspace_name {
-            m.push(("WorkspaceName".to_string(), e_workspace_name(x)));
+            m.push((MapKey::Borrowed("WorkspaceName"), e_workspace_name(x)));
         }
         if let Some(x) = self.workspace_properties {
-            m.push(("WorkspaceProperties".to_string(), e_workspace_properties(x)));
+            m.push((MapKey::Borrowed("WorkspaceProperties"), e_workspace_properties(x)));
         }
         Value::Map(m)
     }
@@ -12914,7 +13073,7 @@ impl Shape for WorkspaceAccessProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AccessEndpointConfig" => {
                     f_access_endpoint_config = Some(d_access_endpoint_config(
                         val,
@@ -13004,37 +13163,43 @@ impl Shape for WorkspaceAccessProperties {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(10);
         if let Some(x) = self.access_endpoint_config {
-            m.push(("AccessEndpointConfig".to_string(), e_access_endpoint_config(x)));
+            m.push((
+                MapKey::Borrowed("AccessEndpointConfig"),
+                e_access_endpoint_config(x),
+            ));
         }
         if let Some(x) = self.device_type_android {
-            m.push(("DeviceTypeAndroid".to_string(), e_access_property_value(x)));
+            m.push((MapKey::Borrowed("DeviceTypeAndroid"), e_access_property_value(x)));
         }
         if let Some(x) = self.device_type_chrome_os {
-            m.push(("DeviceTypeChromeOs".to_string(), e_access_property_value(x)));
+            m.push((MapKey::Borrowed("DeviceTypeChromeOs"), e_access_property_value(x)));
         }
         if let Some(x) = self.device_type_ios {
-            m.push(("DeviceTypeIos".to_string(), e_access_property_value(x)));
+            m.push((MapKey::Borrowed("DeviceTypeIos"), e_access_property_value(x)));
         }
         if let Some(x) = self.device_type_linux {
-            m.push(("DeviceTypeLinux".to_string(), e_access_property_value(x)));
+            m.push((MapKey::Borrowed("DeviceTypeLinux"), e_access_property_value(x)));
         }
         if let Some(x) = self.device_type_osx {
-            m.push(("DeviceTypeOsx".to_string(), e_access_property_value(x)));
+            m.push((MapKey::Borrowed("DeviceTypeOsx"), e_access_property_value(x)));
         }
         if let Some(x) = self.device_type_web {
-            m.push(("DeviceTypeWeb".to_string(), e_access_property_value(x)));
+            m.push((MapKey::Borrowed("DeviceTypeWeb"), e_access_property_value(x)));
         }
         if let Some(x) = self.device_type_windows {
-            m.push(("DeviceTypeWindows".to_string(), e_access_property_value(x)));
+            m.push((MapKey::Borrowed("DeviceTypeWindows"), e_access_property_value(x)));
         }
         if let Some(x) = self.device_type_work_spaces_thin_client {
             m.push((
-                "DeviceTypeWorkSpacesThinClient".to_string(),
+                MapKey::Borrowed("DeviceTypeWorkSpacesThinClient"),
                 e_access_property_value(x),
             ));
         }
         if let Some(x) = self.device_type_zero_client {
-            m.push(("DeviceTypeZeroClient".to_string(), e_access_property_value(x)));
+            m.push((
+                MapKey::Borrowed("DeviceTypeZeroClient"),
+                e_access_property_value(x),
+            ));
         }
         Value::Map(m)
     }
@@ -13088,7 +13253,7 @@ impl Shape for WorkspaceBundle {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleId" => f_bundle_id = Some(d_bundle_id(val, &Path::Member(p, "BundleId"), cx)?),
                 "BundleType" => f_bundle_type = Some(d_bundle_type(val, &Path::Member(p, "BundleType"), cx)?),
                 "ComputeType" => {
@@ -13134,40 +13299,40 @@ impl Shape for WorkspaceBundle {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(12);
         if let Some(x) = self.bundle_id {
-            m.push(("BundleId".to_string(), e_bundle_id(x)));
+            m.push((MapKey::Borrowed("BundleId"), e_bundle_id(x)));
         }
         if let Some(x) = self.bundle_type {
-            m.push(("BundleType".to_string(), e_bundle_type(x)));
+            m.push((MapKey::Borrowed("BundleType"), e_bundle_type(x)));
         }
         if let Some(x) = self.compute_type {
-            m.push(("ComputeType".to_string(), e_compute_type(x)));
+            m.push((MapKey::Borrowed("ComputeType"), e_compute_type(x)));
         }
         if let Some(x) = self.creation_time {
-            m.push(("CreationTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("CreationTime"), e_timestamp(x)));
         }
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_description(x)));
         }
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         if let Some(x) = self.last_updated_time {
-            m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("LastUpdatedTime"), e_timestamp(x)));
         }
         if let Some(x) = self.name {
-            m.push(("Name".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("Name"), e_non_empty_string(x)));
         }
         if let Some(x) = self.owner {
-            m.push(("Owner".to_string(), e_bundle_owner(x)));
+            m.push((MapKey::Borrowed("Owner"), e_bundle_owner(x)));
         }
         if let Some(x) = self.root_storage {
-            m.push(("RootStorage".to_string(), e_root_storage(x)));
+            m.push((MapKey::Borrowed("RootStorage"), e_root_storage(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_workspace_bundle_state(x)));
+            m.push((MapKey::Borrowed("State"), e_workspace_bundle_state(x)));
         }
         if let Some(x) = self.user_storage {
-            m.push(("UserStorage".to_string(), e_user_storage(x)));
+            m.push((MapKey::Borrowed("UserStorage"), e_user_storage(x)));
         }
         Value::Map(m)
     }
@@ -13197,7 +13362,7 @@ impl Shape for WorkspaceConnectionStatus {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ConnectionState" => {
                     f_connection_state =
                         Some(d_connection_state(val, &Path::Member(p, "ConnectionState"), cx)?)
@@ -13232,16 +13397,19 @@ impl Shape for WorkspaceConnectionStatus {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.connection_state {
-            m.push(("ConnectionState".to_string(), e_connection_state(x)));
+            m.push((MapKey::Borrowed("ConnectionState"), e_connection_state(x)));
         }
         if let Some(x) = self.connection_state_check_timestamp {
-            m.push(("ConnectionStateCheckTimestamp".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("ConnectionStateCheckTimestamp"), e_timestamp(x)));
         }
         if let Some(x) = self.last_known_user_connection_timestamp {
-            m.push(("LastKnownUserConnectionTimestamp".to_string(), e_timestamp(x)));
+            m.push((
+                MapKey::Borrowed("LastKnownUserConnectionTimestamp"),
+                e_timestamp(x),
+            ));
         }
         if let Some(x) = self.workspace_id {
-            m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -13277,7 +13445,7 @@ impl Shape for WorkspaceCreationProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "CustomSecurityGroupId" => {
                     f_custom_security_group_id = Some(d_security_group_id(
                         val,
@@ -13325,22 +13493,25 @@ impl Shape for WorkspaceCreationProperties {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(6);
         if let Some(x) = self.custom_security_group_id {
-            m.push(("CustomSecurityGroupId".to_string(), e_security_group_id(x)));
+            m.push((MapKey::Borrowed("CustomSecurityGroupId"), e_security_group_id(x)));
         }
         if let Some(x) = self.default_ou {
-            m.push(("DefaultOu".to_string(), e_default_ou(x)));
+            m.push((MapKey::Borrowed("DefaultOu"), e_default_ou(x)));
         }
         if let Some(x) = self.enable_internet_access {
-            m.push(("EnableInternetAccess".to_string(), e_boolean_object(x)));
+            m.push((MapKey::Borrowed("EnableInternetAccess"), e_boolean_object(x)));
         }
         if let Some(x) = self.enable_maintenance_mode {
-            m.push(("EnableMaintenanceMode".to_string(), e_boolean_object(x)));
+            m.push((MapKey::Borrowed("EnableMaintenanceMode"), e_boolean_object(x)));
         }
         if let Some(x) = self.instance_iam_role_arn {
-            m.push(("InstanceIamRoleArn".to_string(), e_arn(x)));
+            m.push((MapKey::Borrowed("InstanceIamRoleArn"), e_arn(x)));
         }
         if let Some(x) = self.user_enabled_as_local_administrator {
-            m.push(("UserEnabledAsLocalAdministrator".to_string(), e_boolean_object(x)));
+            m.push((
+                MapKey::Borrowed("UserEnabledAsLocalAdministrator"),
+                e_boolean_object(x),
+            ));
         }
         Value::Map(m)
     }
@@ -13448,7 +13619,7 @@ impl Shape for WorkspaceDirectory {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ActiveDirectoryConfig" => {
                     f_active_directory_config = Some(d_active_directory_config(
                         val,
@@ -13631,112 +13802,127 @@ impl Shape for WorkspaceDirectory {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(30);
         if let Some(x) = self.active_directory_config {
-            m.push(("ActiveDirectoryConfig".to_string(), e_active_directory_config(x)));
+            m.push((
+                MapKey::Borrowed("ActiveDirectoryConfig"),
+                e_active_directory_config(x),
+            ));
         }
         if let Some(x) = self.alias {
-            m.push(("Alias".to_string(), e_alias(x)));
+            m.push((MapKey::Borrowed("Alias"), e_alias(x)));
         }
         if let Some(x) = self.certificate_based_auth_properties {
             m.push((
-                "CertificateBasedAuthProperties".to_string(),
+                MapKey::Borrowed("CertificateBasedAuthProperties"),
                 e_certificate_based_auth_properties(x),
             ));
         }
         if let Some(x) = self.customer_user_name {
-            m.push(("CustomerUserName".to_string(), e_user_name(x)));
+            m.push((MapKey::Borrowed("CustomerUserName"), e_user_name(x)));
         }
         if let Some(x) = self.directory_id {
-            m.push(("DirectoryId".to_string(), e_directory_id(x)));
+            m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(x)));
         }
         if let Some(x) = self.directory_name {
-            m.push(("DirectoryName".to_string(), e_directory_name(x)));
+            m.push((MapKey::Borrowed("DirectoryName"), e_directory_name(x)));
         }
         if let Some(x) = self.directory_type {
-            m.push(("DirectoryType".to_string(), e_workspace_directory_type(x)));
+            m.push((MapKey::Borrowed("DirectoryType"), e_workspace_directory_type(x)));
         }
         if let Some(x) = self.dns_ip_addresses {
-            m.push(("DnsIpAddresses".to_string(), e_dns_ip_addresses(x)));
+            m.push((MapKey::Borrowed("DnsIpAddresses"), e_dns_ip_addresses(x)));
         }
         if let Some(x) = self.dns_ipv6_addresses {
-            m.push(("DnsIpv6Addresses".to_string(), e_dns_ipv6_addresses(x)));
+            m.push((MapKey::Borrowed("DnsIpv6Addresses"), e_dns_ipv6_addresses(x)));
         }
         if let Some(x) = self.endpoint_encryption_mode {
             m.push((
-                "EndpointEncryptionMode".to_string(),
+                MapKey::Borrowed("EndpointEncryptionMode"),
                 e_endpoint_encryption_mode(x),
             ));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_description(x)));
         }
         if let Some(x) = self.idc_config {
-            m.push(("IDCConfig".to_string(), e_idc_config(x)));
+            m.push((MapKey::Borrowed("IDCConfig"), e_idc_config(x)));
         }
         if let Some(x) = self.iam_role_id {
-            m.push(("IamRoleId".to_string(), e_arn(x)));
+            m.push((MapKey::Borrowed("IamRoleId"), e_arn(x)));
         }
         if let Some(x) = self.microsoft_entra_config {
-            m.push(("MicrosoftEntraConfig".to_string(), e_microsoft_entra_config(x)));
+            m.push((
+                MapKey::Borrowed("MicrosoftEntraConfig"),
+                e_microsoft_entra_config(x),
+            ));
         }
         if let Some(x) = self.registration_code {
-            m.push(("RegistrationCode".to_string(), e_registration_code(x)));
+            m.push((MapKey::Borrowed("RegistrationCode"), e_registration_code(x)));
         }
         if let Some(x) = self.saml_properties {
-            m.push(("SamlProperties".to_string(), e_saml_properties(x)));
+            m.push((MapKey::Borrowed("SamlProperties"), e_saml_properties(x)));
         }
         if let Some(x) = self.selfservice_permissions {
-            m.push(("SelfservicePermissions".to_string(), e_selfservice_permissions(x)));
+            m.push((
+                MapKey::Borrowed("SelfservicePermissions"),
+                e_selfservice_permissions(x),
+            ));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_workspace_directory_state(x)));
+            m.push((MapKey::Borrowed("State"), e_workspace_directory_state(x)));
         }
         if let Some(x) = self.streaming_properties {
-            m.push(("StreamingProperties".to_string(), e_streaming_properties(x)));
+            m.push((MapKey::Borrowed("StreamingProperties"), e_streaming_properties(x)));
         }
         if let Some(x) = self.subnet_ids {
-            m.push(("SubnetIds".to_string(), e_subnet_ids(x)));
+            m.push((MapKey::Borrowed("SubnetIds"), e_subnet_ids(x)));
         }
         if let Some(x) = self.tenancy {
-            m.push(("Tenancy".to_string(), e_tenancy(x)));
+            m.push((MapKey::Borrowed("Tenancy"), e_tenancy(x)));
         }
         if let Some(x) = self.user_identity_type {
-            m.push(("UserIdentityType".to_string(), e_user_identity_type(x)));
+            m.push((MapKey::Borrowed("UserIdentityType"), e_user_identity_type(x)));
         }
         if let Some(x) = self.workspace_access_properties {
             m.push((
-                "WorkspaceAccessProperties".to_string(),
+                MapKey::Borrowed("WorkspaceAccessProperties"),
                 e_workspace_access_properties(x),
             ));
         }
         if let Some(x) = self.workspace_creation_properties {
             m.push((
-                "WorkspaceCreationProperties".to_string(),
+                MapKey::Borrowed("WorkspaceCreationProperties"),
                 e_default_workspace_creation_properties(x),
             ));
         }
         if let Some(x) = self.workspace_directory_description {
             m.push((
-                "WorkspaceDirectoryDescription".to_string(),
+                MapKey::Borrowed("WorkspaceDirectoryDescription"),
                 e_workspace_directory_description(x),
             ));
         }
         if let Some(x) = self.workspace_directory_name {
             m.push((
-                "WorkspaceDirectoryName".to_string(),
+                MapKey::Borrowed("WorkspaceDirectoryName"),
                 e_workspace_directory_name(x),
             ));
         }
         if let Some(x) = self.workspace_os_user_mode {
-            m.push(("WorkspaceOsUserMode".to_string(), e_workspace_os_user_mode(x)));
+            m.push((
+                MapKey::Borrowed("WorkspaceOsUserMode"),
+                e_workspace_os_user_mode(x),
+            ));
         }
         if let Some(x) = self.workspace_security_group_id {
-            m.push(("WorkspaceSecurityGroupId".to_string(), e_security_group_id(x)));
+            m.push((
+                MapKey::Borrowed("WorkspaceSecurityGroupId"),
+                e_security_group_id(x),
+            ));
         }
         if let Some(x) = self.workspace_type {
-            m.push(("WorkspaceType".to_string(), e_workspace_type(x)));
+            m.push((MapKey::Borrowed("WorkspaceType"), e_workspace_type(x)));
         }
         if let Some(x) = self.ip_group_ids {
-            m.push(("ipGroupIds".to_string(), e_ip_group_id_list(x)));
+            m.push((MapKey::Borrowed("ipGroupIds"), e_ip_group_id_list(x)));
         }
         Value::Map(m)
     }
@@ -13790,7 +13976,7 @@ impl Shape for WorkspaceImage {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "Created" => f_created = Some(d_timestamp(val, &Path::Member(p, "Created"), cx)?),
                 "Description" => {
                     f_description = Some(d_workspace_image_description(
@@ -13851,43 +14037,43 @@ impl Shape for WorkspaceImage {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(12);
         if let Some(x) = self.created {
-            m.push(("Created".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("Created"), e_timestamp(x)));
         }
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_workspace_image_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_workspace_image_description(x)));
         }
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_workspace_image_error_code(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_workspace_image_error_code(x)));
         }
         if let Some(x) = self.error_details {
-            m.push(("ErrorDetails".to_string(), e_error_details_list(x)));
+            m.push((MapKey::Borrowed("ErrorDetails"), e_error_details_list(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_description(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_description(x)));
         }
         if let Some(x) = self.image_id {
-            m.push(("ImageId".to_string(), e_workspace_image_id(x)));
+            m.push((MapKey::Borrowed("ImageId"), e_workspace_image_id(x)));
         }
         if let Some(x) = self.name {
-            m.push(("Name".to_string(), e_workspace_image_name(x)));
+            m.push((MapKey::Borrowed("Name"), e_workspace_image_name(x)));
         }
         if let Some(x) = self.operating_system {
-            m.push(("OperatingSystem".to_string(), e_operating_system(x)));
+            m.push((MapKey::Borrowed("OperatingSystem"), e_operating_system(x)));
         }
         if let Some(x) = self.owner_account_id {
-            m.push(("OwnerAccountId".to_string(), e_aws_account(x)));
+            m.push((MapKey::Borrowed("OwnerAccountId"), e_aws_account(x)));
         }
         if let Some(x) = self.required_tenancy {
             m.push((
-                "RequiredTenancy".to_string(),
+                MapKey::Borrowed("RequiredTenancy"),
                 e_workspace_image_required_tenancy(x),
             ));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_workspace_image_state(x)));
+            m.push((MapKey::Borrowed("State"), e_workspace_image_state(x)));
         }
         if let Some(x) = self.updates {
-            m.push(("Updates".to_string(), e_update_result(x)));
+            m.push((MapKey::Borrowed("Updates"), e_update_result(x)));
         }
         Value::Map(m)
     }
@@ -13932,7 +14118,7 @@ impl Shape for WorkspaceProperties {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ComputeTypeName" => {
                     f_compute_type_name = Some(d_compute(val, &Path::Member(p, "ComputeTypeName"), cx)?)
                 }
@@ -14001,37 +14187,43 @@ impl Shape for WorkspaceProperties {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(9);
         if let Some(x) = self.compute_type_name {
-            m.push(("ComputeTypeName".to_string(), e_compute(x)));
+            m.push((MapKey::Borrowed("ComputeTypeName"), e_compute(x)));
         }
         if let Some(x) = self.global_accelerator {
             m.push((
-                "GlobalAccelerator".to_string(),
+                MapKey::Borrowed("GlobalAccelerator"),
                 e_global_accelerator_for_work_space(x),
             ));
         }
         if let Some(x) = self.nested_virtualization_enabled {
-            m.push(("NestedVirtualizationEnabled".to_string(), e_boolean_object(x)));
+            m.push((
+                MapKey::Borrowed("NestedVirtualizationEnabled"),
+                e_boolean_object(x),
+            ));
         }
         if let Some(x) = self.operating_system_name {
-            m.push(("OperatingSystemName".to_string(), e_operating_system_name(x)));
+            m.push((
+                MapKey::Borrowed("OperatingSystemName"),
+                e_operating_system_name(x),
+            ));
         }
         if let Some(x) = self.protocols {
-            m.push(("Protocols".to_string(), e_protocol_list(x)));
+            m.push((MapKey::Borrowed("Protocols"), e_protocol_list(x)));
         }
         if let Some(x) = self.root_volume_size_gib {
-            m.push(("RootVolumeSizeGib".to_string(), e_root_volume_size_gib(x)));
+            m.push((MapKey::Borrowed("RootVolumeSizeGib"), e_root_volume_size_gib(x)));
         }
         if let Some(x) = self.running_mode {
-            m.push(("RunningMode".to_string(), e_running_mode(x)));
+            m.push((MapKey::Borrowed("RunningMode"), e_running_mode(x)));
         }
         if let Some(x) = self.running_mode_auto_stop_timeout_in_minutes {
             m.push((
-                "RunningModeAutoStopTimeoutInMinutes".to_string(),
+                MapKey::Borrowed("RunningModeAutoStopTimeoutInMinutes"),
                 e_running_mode_auto_stop_timeout_in_minutes(x),
             ));
         }
         if let Some(x) = self.user_volume_size_gib {
-            m.push(("UserVolumeSizeGib".to_string(), e_user_volume_size_gib(x)));
+            m.push((MapKey::Borrowed("UserVolumeSizeGib"), e_user_volume_size_gib(x)));
         }
         Value::Map(m)
     }
@@ -14079,7 +14271,7 @@ impl Shape for WorkspaceRequest {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "BundleId" => f_bundle_id = Some(d_bundle_id(val, &Path::Member(p, "BundleId"), cx)?),
                 "DirectoryId" => {
                     f_directory_id = Some(d_directory_id(val, &Path::Member(p, "DirectoryId"), cx)?)
@@ -14147,29 +14339,38 @@ impl Shape for WorkspaceRequest {
     }
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(10);
-        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push((MapKey::Borrowed("BundleId"), e_bundle_id(self.bundle_id)));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
         if let Some(x) = self.ipv6_address {
-            m.push(("Ipv6Address".to_string(), e_ipv6_address(x)));
+            m.push((MapKey::Borrowed("Ipv6Address"), e_ipv6_address(x)));
         }
         if let Some(x) = self.root_volume_encryption_enabled {
-            m.push(("RootVolumeEncryptionEnabled".to_string(), e_boolean_object(x)));
+            m.push((
+                MapKey::Borrowed("RootVolumeEncryptionEnabled"),
+                e_boolean_object(x),
+            ));
         }
         if let Some(x) = self.tags {
-            m.push(("Tags".to_string(), e_tag_list(x)));
+            m.push((MapKey::Borrowed("Tags"), e_tag_list(x)));
         }
-        m.push(("UserName".to_string(), e_user_name(self.user_name)));
+        m.push((MapKey::Borrowed("UserName"), e_user_name(self.user_name)));
         if let Some(x) = self.user_volume_encryption_enabled {
-            m.push(("UserVolumeEncryptionEnabled".to_string(), e_boolean_object(x)));
+            m.push((
+                MapKey::Borrowed("UserVolumeEncryptionEnabled"),
+                e_boolean_object(x),
+            ));
         }
         if let Some(x) = self.volume_encryption_key {
-            m.push(("VolumeEncryptionKey".to_string(), e_volume_encryption_key(x)));
+            m.push((
+                MapKey::Borrowed("VolumeEncryptionKey"),
+                e_volume_encryption_key(x),
+            ));
         }
         if let Some(x) = self.workspace_name {
-            m.push(("WorkspaceName".to_string(), e_workspace_name(x)));
+            m.push((MapKey::Borrowed("WorkspaceName"), e_workspace_name(x)));
         }
         if let Some(x) = self.workspace_properties {
-            m.push(("WorkspaceProperties".to_string(), e_workspace_properties(x)));
+            m.push((MapKey::Borrowed("WorkspaceProperties"), e_workspace_properties(x)));
         }
         Value::Map(m)
     }
@@ -14208,7 +14409,7 @@ impl Shape for WorkspaceResourceAssociation {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AssociatedResourceId" => {
                     f_associated_resource_id = Some(d_non_empty_string(
                         val,
@@ -14254,28 +14455,28 @@ impl Shape for WorkspaceResourceAssociation {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(7);
         if let Some(x) = self.associated_resource_id {
-            m.push(("AssociatedResourceId".to_string(), e_non_empty_string(x)));
+            m.push((MapKey::Borrowed("AssociatedResourceId"), e_non_empty_string(x)));
         }
         if let Some(x) = self.associated_resource_type {
             m.push((
-                "AssociatedResourceType".to_string(),
+                MapKey::Borrowed("AssociatedResourceType"),
                 e_work_space_associated_resource_type(x),
             ));
         }
         if let Some(x) = self.created {
-            m.push(("Created".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("Created"), e_timestamp(x)));
         }
         if let Some(x) = self.last_updated_time {
-            m.push(("LastUpdatedTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("LastUpdatedTime"), e_timestamp(x)));
         }
         if let Some(x) = self.state {
-            m.push(("State".to_string(), e_association_state(x)));
+            m.push((MapKey::Borrowed("State"), e_association_state(x)));
         }
         if let Some(x) = self.state_reason {
-            m.push(("StateReason".to_string(), e_association_state_reason(x)));
+            m.push((MapKey::Borrowed("StateReason"), e_association_state_reason(x)));
         }
         if let Some(x) = self.workspace_id {
-            m.push(("WorkspaceId".to_string(), e_workspace_id(x)));
+            m.push((MapKey::Borrowed("WorkspaceId"), e_workspace_id(x)));
         }
         Value::Map(m)
     }
@@ -14305,7 +14506,7 @@ impl Shape for WorkspacesIpGroup {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "groupDesc" => f_group_desc = Some(d_ip_group_desc(val, &Path::Member(p, "groupDesc"), cx)?),
                 "groupId" => f_group_id = Some(d_ip_group_id(val, &Path::Member(p, "groupId"), cx)?),
                 "groupName" => f_group_name = Some(d_ip_group_name(val, &Path::Member(p, "groupName"), cx)?),
@@ -14323,16 +14524,16 @@ impl Shape for WorkspacesIpGroup {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(4);
         if let Some(x) = self.group_desc {
-            m.push(("groupDesc".to_string(), e_ip_group_desc(x)));
+            m.push((MapKey::Borrowed("groupDesc"), e_ip_group_desc(x)));
         }
         if let Some(x) = self.group_id {
-            m.push(("groupId".to_string(), e_ip_group_id(x)));
+            m.push((MapKey::Borrowed("groupId"), e_ip_group_id(x)));
         }
         if let Some(x) = self.group_name {
-            m.push(("groupName".to_string(), e_ip_group_name(x)));
+            m.push((MapKey::Borrowed("groupName"), e_ip_group_name(x)));
         }
         if let Some(x) = self.user_rules {
-            m.push(("userRules".to_string(), e_ip_rule_list(x)));
+            m.push((MapKey::Borrowed("userRules"), e_ip_rule_list(x)));
         }
         Value::Map(m)
     }
@@ -14389,7 +14590,7 @@ impl Shape for WorkspacesPool {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ApplicationSettings" => {
                     f_application_settings = Some(d_application_settings_response(
                         val,
@@ -14472,30 +14673,36 @@ impl Shape for WorkspacesPool {
         let mut m = Vec::with_capacity(13);
         if let Some(x) = self.application_settings {
             m.push((
-                "ApplicationSettings".to_string(),
+                MapKey::Borrowed("ApplicationSettings"),
                 e_application_settings_response(x),
             ));
         }
-        m.push(("BundleId".to_string(), e_bundle_id(self.bundle_id)));
+        m.push((MapKey::Borrowed("BundleId"), e_bundle_id(self.bundle_id)));
         m.push((
-            "CapacityStatus".to_string(),
+            MapKey::Borrowed("CapacityStatus"),
             e_capacity_status(self.capacity_status),
         ));
-        m.push(("CreatedAt".to_string(), e_timestamp(self.created_at)));
+        m.push((MapKey::Borrowed("CreatedAt"), e_timestamp(self.created_at)));
         if let Some(x) = self.description {
-            m.push(("Description".to_string(), e_update_description(x)));
+            m.push((MapKey::Borrowed("Description"), e_update_description(x)));
         }
-        m.push(("DirectoryId".to_string(), e_directory_id(self.directory_id)));
+        m.push((MapKey::Borrowed("DirectoryId"), e_directory_id(self.directory_id)));
         if let Some(x) = self.errors {
-            m.push(("Errors".to_string(), e_workspaces_pool_errors(x)));
+            m.push((MapKey::Borrowed("Errors"), e_workspaces_pool_errors(x)));
         }
-        m.push(("PoolArn".to_string(), e_arn(self.pool_arn)));
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
-        m.push(("PoolName".to_string(), e_workspaces_pool_name(self.pool_name)));
-        m.push(("RunningMode".to_string(), e_pools_running_mode(self.running_mode)));
-        m.push(("State".to_string(), e_workspaces_pool_state(self.state)));
+        m.push((MapKey::Borrowed("PoolArn"), e_arn(self.pool_arn)));
+        m.push((MapKey::Borrowed("PoolId"), e_workspaces_pool_id(self.pool_id)));
+        m.push((
+            MapKey::Borrowed("PoolName"),
+            e_workspaces_pool_name(self.pool_name),
+        ));
+        m.push((
+            MapKey::Borrowed("RunningMode"),
+            e_pools_running_mode(self.running_mode),
+        ));
+        m.push((MapKey::Borrowed("State"), e_workspaces_pool_state(self.state)));
         if let Some(x) = self.timeout_settings {
-            m.push(("TimeoutSettings".to_string(), e_timeout_settings(x)));
+            m.push((MapKey::Borrowed("TimeoutSettings"), e_timeout_settings(x)));
         }
         Value::Map(m)
     }
@@ -14519,7 +14726,7 @@ impl Shape for WorkspacesPoolError {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "ErrorCode" => {
                     f_error_code = Some(d_workspaces_pool_error_code(
                         val,
@@ -14541,10 +14748,10 @@ impl Shape for WorkspacesPoolError {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(2);
         if let Some(x) = self.error_code {
-            m.push(("ErrorCode".to_string(), e_workspaces_pool_error_code(x)));
+            m.push((MapKey::Borrowed("ErrorCode"), e_workspaces_pool_error_code(x)));
         }
         if let Some(x) = self.error_message {
-            m.push(("ErrorMessage".to_string(), e_error_message(x)));
+            m.push((MapKey::Borrowed("ErrorMessage"), e_error_message(x)));
         }
         Value::Map(m)
     }
@@ -14589,7 +14796,7 @@ impl Shape for WorkspacesPoolSession {
             if matches!(val, Value::Null) {
                 continue;
             }
-            match k.as_str() {
+            match k.as_ref() {
                 "AuthenticationType" => {
                     f_authentication_type = Some(d_authentication_type(
                         val,
@@ -14648,29 +14855,32 @@ impl Shape for WorkspacesPoolSession {
     fn into_value(self) -> Value {
         let mut m = Vec::with_capacity(9);
         if let Some(x) = self.authentication_type {
-            m.push(("AuthenticationType".to_string(), e_authentication_type(x)));
+            m.push((MapKey::Borrowed("AuthenticationType"), e_authentication_type(x)));
         }
         if let Some(x) = self.connection_state {
-            m.push(("ConnectionState".to_string(), e_session_connection_state(x)));
+            m.push((MapKey::Borrowed("ConnectionState"), e_session_connection_state(x)));
         }
         if let Some(x) = self.expiration_time {
-            m.push(("ExpirationTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("ExpirationTime"), e_timestamp(x)));
         }
         if let Some(x) = self.instance_id {
-            m.push(("InstanceId".to_string(), e_session_instance_id(x)));
+            m.push((MapKey::Borrowed("InstanceId"), e_session_instance_id(x)));
         }
         if let Some(x) = self.network_access_configuration {
             m.push((
-                "NetworkAccessConfiguration".to_string(),
+                MapKey::Borrowed("NetworkAccessConfiguration"),
                 e_network_access_configuration(x),
             ));
         }
-        m.push(("PoolId".to_string(), e_workspaces_pool_id(self.pool_id)));
-        m.push(("SessionId".to_string(), e_amazon_uuid(self.session_id)));
+        m.push((MapKey::Borrowed("PoolId"), e_workspaces_pool_id(self.pool_id)));
+        m.push((MapKey::Borrowed("SessionId"), e_amazon_uuid(self.session_id)));
         if let Some(x) = self.start_time {
-            m.push(("StartTime".to_string(), e_timestamp(x)));
+            m.push((MapKey::Borrowed("StartTime"), e_timestamp(x)));
         }
-        m.push(("UserId".to_string(), e_workspaces_pool_user_id(self.user_id)));
+        m.push((
+            MapKey::Borrowed("UserId"),
+            e_workspaces_pool_user_id(self.user_id),
+        ));
         Value::Map(m)
     }
 }
@@ -18748,7 +18958,7 @@ fn d_login_message(
 fn e_login_message(x: Vec<(String, String)>) -> Value {
     Value::Map(
         x.into_iter()
-            .map(|(k, v)| (k, e_client_login_message(v)))
+            .map(|(k, v)| (MapKey::Owned(k), e_client_login_message(v)))
             .collect(),
     )
 }
