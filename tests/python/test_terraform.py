@@ -21,7 +21,9 @@ def provider_version():
     return sorted(os.listdir(os.path.join(MIRROR, "registry.terraform.io/hashicorp/aws")))[-1]
 
 
-MAIN_TF = """
+# The provider block every configuration here shares: the mirror's provider, the account as
+# the access key, and the workspaces endpoint pointed at localspaces.
+PROVIDER_TF = """
 terraform {{
   required_providers {{
     aws = {{ source = "hashicorp/aws", version = "{version}" }}
@@ -39,6 +41,9 @@ provider "aws" {{
     workspaces = "{url}"
   }}
 }}
+"""
+
+MAIN_TF = PROVIDER_TF + """
 resource "aws_workspaces_ip_group" "office" {{
   name        = "office"
   description = "head office"
@@ -94,24 +99,7 @@ def test_ip_group_apply_update_destroy(servers):
     assert ws.describe_ip_groups(GroupIds=[gid])["Result"] == []
 
 
-WS_TF = """
-terraform {{
-  required_providers {{
-    aws = {{ source = "hashicorp/aws", version = "{version}" }}
-  }}
-}}
-provider "aws" {{
-  region                      = "us-east-1"
-  access_key                  = "{account}"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  endpoints {{
-    workspaces = "{url}"
-  }}
-}}
+WS_TF = PROVIDER_TF + """
 resource "aws_workspaces_ip_group" "office" {{
   name = "office"
   rules {{
@@ -201,23 +189,7 @@ def test_directory_and_workspace_lifecycle(instant_server):
     assert ws.describe_workspace_directories(DirectoryIds=[directory_id])["Directories"] == []
 
 
-ALIAS_TF = """
-terraform {{
-  required_providers {{
-    aws = {{ source = "hashicorp/aws", version = "{version}" }}
-  }}
-}}
-provider "aws" {{
-  region                      = "us-east-1"
-  access_key                  = "{account}"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  endpoints {{
-    workspaces = "{url}"
-  }}
-}}
+ALIAS_TF = PROVIDER_TF + """
 resource "aws_workspaces_connection_alias" "desk" {{
   connection_string = "{fqdn}"
   tags = {{ team = "{team}" }}

@@ -12,30 +12,7 @@ use aws_sdk_workspaces::types::{
     WorkspaceRequest, WorkspaceState,
 };
 use aws_sdk_workspaces::Client;
-use common::{
-    ok, random_account, registered_directory, service_err, settle, tag, Engine, TestServer, REGION,
-};
-
-/// Asserts that a call failed with the modeled error `$pred` and a message.
-macro_rules! expect_err {
-    ($what:expr, $res:expr, $pred:ident) => {{
-        let what = $what;
-        let e = service_err(&what, $res);
-        assert!(
-            e.$pred(),
-            "{}: expected {}, got code {:?} message {:?}",
-            what,
-            stringify!($pred),
-            e.code(),
-            e.message()
-        );
-        assert!(
-            e.message().is_some_and(|m| !m.is_empty()),
-            "{what}: error without a message"
-        );
-        e
-    }};
-}
+use common::{expect_err, ok, random_account, registered_directory, settle, tag, Engine, TestServer, REGION};
 
 const WINDOWS_BUNDLE: &str = "Standard with Windows 10 (Server 2022 based)";
 

@@ -14,32 +14,10 @@ use aws_sdk_workspaces::operation::RequestId;
 use aws_sdk_workspaces::types::{IpRuleItem, Tag, WorkspacesIpGroup};
 use aws_sdk_workspaces::Client;
 use common::{
-    code_and_message, is_ip_group_id, ok, random_account, rule, rule_no_desc, service_err, tag, tag_no_value,
-    Engine, TestServer, REGION,
+    code_and_message, expect_err, is_ip_group_id, ok, random_account, rule, rule_no_desc, service_err, tag,
+    tag_no_value, Engine, TestServer, REGION,
 };
 use std::collections::BTreeSet;
-
-/// Asserts that a call failed with the modeled error `$pred` (e.g.
-/// `is_resource_not_found_exception`) carrying a non-empty message; yields the error.
-macro_rules! expect_err {
-    ($what:expr, $res:expr, $pred:ident) => {{
-        let what = $what;
-        let e = service_err(&what, $res);
-        assert!(
-            e.$pred(),
-            "{}: expected {}, got code {:?} message {:?}",
-            what,
-            stringify!($pred),
-            e.code(),
-            e.message()
-        );
-        assert!(
-            e.message().is_some_and(|m| !m.is_empty()),
-            "{what}: error without a message"
-        );
-        e
-    }};
-}
 
 /// Asserts that a call failed with the (unmodeled) error code `$code`; yields the error.
 macro_rules! expect_code {

@@ -9,7 +9,7 @@ use aws_sdk_workspaces::error::ProvideErrorMetadata;
 use aws_sdk_workspaces::types::{Compute, TargetWorkspaceState, WorkspaceRequest, WorkspaceState};
 use aws_sdk_workspaces::Client;
 use common::{
-    admin, ok, random_account, registered_directory, service_err, settle, Engine, TestServer, REGION,
+    admin, expect_err, ok, random_account, registered_directory, settle, Engine, TestServer, REGION,
 };
 
 const STANDARD_WINDOWS: &str = "Standard with Windows 10 (Server 2022 based)";
@@ -17,24 +17,6 @@ const PERFORMANCE_WINDOWS: &str = "Performance with Windows 10 (Server 2022 base
 const STANDARD_LINUX: &str = "Standard with Amazon Linux 2";
 const MISSING_WS: &str = "ws-zzzzzzzz9";
 const MISSING_BUNDLE: &str = "wsb-zzzzzzzz9";
-
-/// Asserts that a call failed with the modeled error `$pred` carrying a non-empty message.
-macro_rules! expect_err {
-    ($what:expr, $res:expr, $pred:ident) => {{
-        let what = $what;
-        let e = service_err(&what, $res);
-        assert!(
-            e.$pred(),
-            "{}: expected {}, got code {:?} message {:?}",
-            what,
-            stringify!($pred),
-            e.code(),
-            e.message()
-        );
-        assert!(e.message().is_some_and(|m| !m.is_empty()), "{what}: no message");
-        e
-    }};
-}
 
 async fn each_engine<F, Fut>(f: F)
 where

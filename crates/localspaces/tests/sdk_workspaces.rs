@@ -28,34 +28,12 @@ use aws_sdk_workspaces::types::{
 };
 use aws_sdk_workspaces::Client;
 use common::{
-    admin, advance, ds_call, ok, random_account, service_err, settle, tag, tag_no_value, Engine, TestServer,
-    REGION,
+    admin, advance, ds_call, expect_err, ok, random_account, service_err, settle, tag, tag_no_value, Engine,
+    TestServer, REGION,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
-
-/// Asserts that a call failed with the modeled error `$pred` (e.g.
-/// `is_resource_not_found_exception`) carrying a non-empty message; yields the error.
-macro_rules! expect_err {
-    ($what:expr, $res:expr, $pred:ident) => {{
-        let what = $what;
-        let e = service_err(&what, $res);
-        assert!(
-            e.$pred(),
-            "{}: expected {}, got code {:?} message {:?}",
-            what,
-            stringify!($pred),
-            e.code(),
-            e.message()
-        );
-        assert!(
-            e.message().is_some_and(|m| !m.is_empty()),
-            "{what}: error without a message"
-        );
-        e
-    }};
-}
 
 /// Scenarios `async fn name(&TestServer)` on both engines, each on its own server started
 /// with the given extra options.

@@ -303,11 +303,10 @@ pub fn describe_account_modifications(
     const OP: &str = "DescribeAccountModifications";
     let (rec, _) = svc.account_settings(&cx.scope)?;
     let filter = pagination::fingerprint([]);
-    let start = match &input.next_token {
-        Some(t) => pagination::decode(t, OP, filter)
-            .ok_or_else(|| validation("The pagination token is invalid."))? as usize,
-        None => 0,
-    };
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        validation("The pagination token is invalid.")
+    })?
+    .map_or(0, |s| s as usize);
     let page = rec
         .modifications
         .iter()
@@ -344,11 +343,10 @@ pub fn list_available_management_cidr_ranges(
         parse_cidr(constraint).ok_or_else(|| invalid(format!("{constraint} is not a valid CIDR block.")))?;
     let limit = input.max_results.map_or(5, |n| n.clamp(1, 5) as usize);
     let filter = pagination::fingerprint([constraint.as_str()]);
-    let start = match &input.next_token {
-        Some(t) => pagination::decode(t, OP, filter)
-            .ok_or_else(|| invalid("The pagination token is invalid."))? as usize,
-        None => 0,
-    };
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?
+    .map_or(0, |s| s as usize);
     let in_use = rec.cidr.as_deref().filter(|_| rec.enabled).and_then(parse_cidr);
     let all: Vec<u32> = candidate_blocks(block)
         .into_iter()
@@ -589,13 +587,9 @@ pub fn list_account_links(
         .collect();
     let limit = input.max_results.map_or(25, |n| n.clamp(1, 25) as usize);
     let filter = pagination::fingerprint(statuses.iter().copied());
-    let after = match &input.next_token {
-        Some(t) => Some(
-            pagination::decode(t, OP, filter)
-                .ok_or_else(|| validation("The pagination token is invalid."))?,
-        ),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        validation("The pagination token is invalid.")
+    })?;
     let mut all: Vec<_> = links_of(svc, &cx.scope.account)?
         .into_iter()
         .filter(|l| statuses.is_empty() || statuses.contains(&l.rec.status.as_str()))

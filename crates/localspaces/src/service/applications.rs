@@ -323,15 +323,13 @@ pub fn describe_applications(
             .chain(input.license_type.map(|l| l.as_str()))
             .chain([owner.as_str()]),
     );
-    let start = match &input.next_token {
-        Some(t) => pagination::decode(t, OP, filter).ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidParameterValuesException,
-                "The pagination token is invalid.",
-            )
-        })? as usize,
-        None => 0,
-    };
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        Error::new(
+            ErrorCode::InvalidParameterValuesException,
+            "The pagination token is invalid.",
+        )
+    })?
+    .map_or(0, |s| s as usize);
     // Only AMAZON publishes applications; no account owns any (inferred).
     let all: Vec<&App> = catalog()
         .iter()
@@ -568,15 +566,12 @@ pub fn describe_application_associations(
         .map(|t| t.as_str())
         .collect();
     let filter = pagination::fingerprint(types.iter().copied().chain([app.id.as_str()]));
-    let after = match &input.next_token {
-        Some(t) => Some(pagination::decode(t, OP, filter).ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidParameterValuesException,
-                "The pagination token is invalid.",
-            )
-        })?),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        Error::new(
+            ErrorCode::InvalidParameterValuesException,
+            "The pagination token is invalid.",
+        )
+    })?;
     // AMAZON bundles and images carry no managed applications here; only WorkSpaces do.
     let mut found = Vec::new();
     if input

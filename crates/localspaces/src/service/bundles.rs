@@ -177,15 +177,13 @@ pub fn describe_workspace_bundles(
     let ids = input.bundle_ids.unwrap_or_default();
     let owner = input.owner.clone().unwrap_or_default();
     let filter = pagination::fingerprint(ids.iter().map(String::as_str).chain([owner.as_str()]));
-    let start = match &input.next_token {
-        Some(t) => pagination::decode(t, OP, filter).ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidParameterValuesException,
-                "The pagination token is invalid.",
-            )
-        })? as usize,
-        None => 0,
-    };
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        Error::new(
+            ErrorCode::InvalidParameterValuesException,
+            "The pagination token is invalid.",
+        )
+    })?
+    .map_or(0, |s| s as usize);
     // Public bundles are visible to everyone; custom bundles to their owner. No Owner (or
     // the caller's own account id, inferred) lists the caller's custom bundles; another
     // account's id lists none (inferred: bundles are not shared).

@@ -598,12 +598,9 @@ pub fn describe_connect_client_add_ins(
     const OP: &str = "DescribeConnectClientAddIns";
     let id = input.resource_id;
     let filter = pagination::fingerprint([id.as_str()]);
-    let after = match &input.next_token {
-        Some(t) => Some(
-            pagination::decode(t, OP, filter).ok_or_else(|| invalid("The pagination token is invalid."))?,
-        ),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?;
     let limit = input.max_results.map_or(25, |n| usize::try_from(n).unwrap_or(25));
     let seq = registration(svc, cx, &id, Need::Known)?;
     let (current, _, rec_seq) = current_add_in(svc, cx, &id, seq)?;

@@ -294,11 +294,10 @@ pub fn describe_connection_aliases(
             .chain(input.resource_id.as_deref().map(|_| "resource"))
             .chain(input.resource_id.as_deref()),
     );
-    let start = match &input.next_token {
-        Some(t) => pagination::decode(t, OP, filter)
-            .ok_or_else(|| invalid("The pagination token is invalid."))? as usize,
-        None => 0,
-    };
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?
+    .map_or(0, |s| s as usize);
     let mut all: Vec<AliasRec> = Vec::new();
     if ids.is_empty() {
         all.extend(
@@ -502,11 +501,10 @@ pub fn describe_connection_alias_permissions(
     let a = find_owned(svc, cx, &input.alias_id)?;
     let limit = input.max_results.map_or(25, |n| n.clamp(1, 25) as usize);
     let filter = pagination::fingerprint([input.alias_id.as_str()]);
-    let start = match &input.next_token {
-        Some(t) => pagination::decode(t, OP, filter)
-            .ok_or_else(|| invalid("The pagination token is invalid."))? as usize,
-        None => 0,
-    };
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?
+    .map_or(0, |s| s as usize);
     let shares = &a.rec.shares;
     let page = shares
         .iter()

@@ -524,12 +524,9 @@ pub fn describe_workspace_directories(
         )
         .collect();
     let filter = pagination::fingerprint(fp_parts.iter().map(String::as_str));
-    let after = match &input.next_token {
-        Some(t) => Some(
-            pagination::decode(t, OP, filter).ok_or_else(|| invalid("The pagination token is invalid."))?,
-        ),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?;
     let mut found = if ids.is_empty() {
         // At most MAX_DIRECTORIES per account and Region: filtering the page source is bounded.
         svc.scan::<WsDirectory>(&cx.scope, None, after, None)?

@@ -342,15 +342,12 @@ pub fn describe_directories(
     };
     let ids = input.directory_ids.unwrap_or_default();
     let filter = pagination::fingerprint(ids.iter().map(String::as_str));
-    let after = match &input.next_token {
-        Some(t) => Some(pagination::decode(t, OP, filter).ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidNextTokenException,
-                "The NextToken value is not valid.",
-            )
-        })?),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        Error::new(
+            ErrorCode::InvalidNextTokenException,
+            "The NextToken value is not valid.",
+        )
+    })?;
     let mut found = if ids.is_empty() {
         svc.scan::<DsDirectory>(&cx.scope, None, after, Some(limit + 1))
             .map_err(internal)?

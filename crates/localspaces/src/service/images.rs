@@ -633,13 +633,11 @@ pub fn describe_workspace_images(
             .map(String::as_str)
             .chain([kind.map_or("", |k| k.as_str())]),
     );
-    let start = match &input.next_token {
-        // DescribeWorkspaceImages models no InvalidParameterValuesException.
-        Some(t) => pagination::decode(t, OP, filter)
-            .ok_or_else(|| Error::new(ErrorCode::ValidationException, "The pagination token is invalid."))?
-            as usize,
-        None => 0,
-    };
+    // DescribeWorkspaceImages models no InvalidParameterValuesException.
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        Error::new(ErrorCode::ValidationException, "The pagination token is invalid.")
+    })?
+    .map_or(0, |s| s as usize);
     let me = &cx.scope.account;
     let mut all: Vec<ImageRec> = Vec::new();
     if ids.is_empty() {
@@ -826,11 +824,10 @@ pub fn describe_workspace_image_permissions(
     let i = find_owned(svc, cx, &input.image_id)?;
     let limit = input.max_results.map_or(25, |n| n.clamp(1, 25) as usize);
     let filter = pagination::fingerprint([input.image_id.as_str()]);
-    let start = match &input.next_token {
-        Some(t) => pagination::decode(t, OP, filter)
-            .ok_or_else(|| invalid("The pagination token is invalid."))? as usize,
-        None => 0,
-    };
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?
+    .map_or(0, |s| s as usize);
     let shares = &i.rec.shares;
     let page = shares
         .iter()

@@ -215,13 +215,9 @@ pub fn describe_ip_groups(
     let limit = input.max_results.map_or(25, |n| n as usize);
     let ids = input.group_ids.unwrap_or_default();
     let filter = pagination::fingerprint(ids.iter().map(String::as_str));
-    let after =
-        match &input.next_token {
-            Some(t) => Some(pagination::decode(t, OP, filter).ok_or_else(|| {
-                invalid("The pagination token is invalid or was issued for other parameters.")
-            })?),
-            None => None,
-        };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid or was issued for other parameters.")
+    })?;
     let mut groups = if ids.is_empty() {
         svc.scan::<IpGroup>(&cx.scope, None, after, Some(limit + 1))?
     } else {

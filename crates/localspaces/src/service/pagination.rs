@@ -22,6 +22,18 @@ pub fn decode(token: &str, op: &str, filter: u64) -> Option<u64> {
     s.parse().ok()
 }
 
+/// The cursor of an optional request token: `None` without one; with one that [`decode`]
+/// refuses, the operation's own error (`err`: AWS answers a bad token differently per
+/// operation).
+pub fn after<E>(
+    token: Option<&str>,
+    op: &str,
+    filter: u64,
+    err: impl FnOnce() -> E,
+) -> Result<Option<u64>, E> {
+    token.map(|t| decode(t, op, filter).ok_or_else(err)).transpose()
+}
+
 /// A stable fingerprint of a request's filters (FNV-1a over the given parts).
 pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

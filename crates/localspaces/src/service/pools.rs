@@ -490,12 +490,9 @@ pub fn describe_workspaces_pools(
         }))
         .collect();
     let filter = pagination::fingerprint(fp.iter().map(String::as_str));
-    let after = match &input.next_token {
-        Some(t) => Some(
-            pagination::decode(t, OP, filter).ok_or_else(|| invalid("The pagination token is invalid."))?,
-        ),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?;
     let mut found = if ids.is_empty() {
         // At most MAX_POOLS per account and Region: filtering the page source is bounded.
         svc.scan::<PoolRec>(&cx.scope, None, after, None)?
@@ -715,12 +712,9 @@ pub fn describe_workspaces_pool_sessions(
             .into_iter()
             .chain(input.user_id.as_deref()),
     );
-    let after = match &input.next_token {
-        Some(t) => Some(
-            pagination::decode(t, OP, filter).ok_or_else(|| invalid("The pagination token is invalid."))?,
-        ),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?;
     // Sessions of one pool are bounded by its capacity (MAX_USER_SESSIONS).
     let all = svc.scan::<SessionRec>(&cx.scope, Some(session_index(&input.pool_id)), after, None)?;
     let mut out = Vec::new();

@@ -526,12 +526,9 @@ pub fn describe_workspaces(
         .chain(input.workspace_name.iter().map(|n| format!("n={n}")))
         .collect();
     let filter = pagination::fingerprint(fp.iter().map(String::as_str));
-    let after = match &input.next_token {
-        Some(t) => Some(
-            pagination::decode(t, OP, filter).ok_or_else(|| invalid("The pagination token is invalid."))?,
-        ),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?;
     let index = match (
         &input.directory_id,
         &input.user_name,
@@ -976,12 +973,9 @@ pub fn describe_workspaces_connection_status(
     const PAGE: usize = 25;
     let ids = input.workspace_ids.unwrap_or_default();
     let filter = pagination::fingerprint(ids.iter().map(String::as_str));
-    let after = match &input.next_token {
-        Some(t) => Some(
-            pagination::decode(t, OP, filter).ok_or_else(|| invalid("The pagination token is invalid."))?,
-        ),
-        None => None,
-    };
+    let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        invalid("The pagination token is invalid.")
+    })?;
     let mut found = if ids.is_empty() {
         svc.scan::<WorkspaceRec>(&cx.scope, None, after, Some(PAGE + 1))?
     } else {

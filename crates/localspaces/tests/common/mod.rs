@@ -218,6 +218,32 @@ pub fn rule_no_desc(cidr: &str) -> IpRuleItem {
     IpRuleItem::builder().ip_rule(cidr).build()
 }
 
+/// `expect_err!(what, result, is_some_exception)`: the service error of a failed SDK call,
+/// asserting it is the expected one (the error type's `is_…` predicate) and carries a
+/// message.
+#[allow(unused_macros)] // Not every test binary asserts errors.
+macro_rules! expect_err {
+    ($what:expr, $res:expr, $pred:ident) => {{
+        let what = $what;
+        let e = $crate::common::service_err(&what, $res);
+        assert!(
+            e.$pred(),
+            "{}: expected {}, got code {:?} message {:?}",
+            what,
+            stringify!($pred),
+            e.code(),
+            e.message()
+        );
+        assert!(
+            e.message().is_some_and(|m| !m.is_empty()),
+            "{what}: error without a message"
+        );
+        e
+    }};
+}
+#[allow(unused_imports)] // Not every test binary asserts errors.
+pub(crate) use expect_err;
+
 /// The service error of a failed call, or a panic naming `what` when the call succeeded or
 /// failed without a service answer (connection, timeout, ...).
 pub fn service_err<T: Debug, E, R>(what: &str, r: Result<T, SdkError<E, R>>) -> E
