@@ -43,7 +43,7 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
 /// `Null` → `null`; `Timestamp` → epoch seconds (an integer when whole, else at most
 /// millisecond precision); `Blob` → padded standard base64 string; non-finite floats → `null`.
 pub fn encode(value: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
+    let mut out = Vec::with_capacity(512);
     encode_into(value, &mut out);
     out
 }

@@ -242,14 +242,21 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, AuthError> {
         return Err(missing_parameters(&missing, header));
     };
 
-    let parts: Vec<&str> = credential.split('/').collect();
-    let [access_key, date, region, service, terminator] = parts.as_slice() else {
+    let mut parts = credential.split('/');
+    let (Some(access_key), Some(date), Some(region), Some(service), Some(terminator), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(AuthError::incomplete(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. \
              keyid/date/region/service/term, got '{credential}'"
         )));
     };
-    if *terminator != SCOPE_TERMINATOR {
+    if terminator != SCOPE_TERMINATOR {
         return Err(AuthError::invalid(format!(
             "Credential should be scoped with a valid terminator: '{SCOPE_TERMINATOR}', not \
              '{terminator}'. "
@@ -267,10 +274,10 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, AuthError> {
     }
 
     Ok(Authorization {
-        access_key: (*access_key).to_owned(),
-        date: (*date).to_owned(),
-        region: (*region).to_owned(),
-        service: (*service).to_owned(),
+        access_key: access_key.to_owned(),
+        date: date.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
         signed_headers,
         signature: signature.to_owned(),
     })

@@ -365,11 +365,11 @@ pub async fn handle(
         account: outcome.account.unwrap_or_else(|| "-".into()),
         region: outcome.region.unwrap_or_else(|| "-".into()),
         operation: match admin_path {
-            Some(p) => format!("admin {p}"),
-            None => outcome.operation.unwrap_or("-").to_string(),
+            Some(p) => format!("admin {p}").into(),
+            None => outcome.operation.unwrap_or("-").into(),
         },
         resource: outcome.resource.unwrap_or_else(|| "-".into()),
-        protocol: protocol.to_string(),
+        protocol,
         status: response.status().as_u16(),
         request_id,
     });

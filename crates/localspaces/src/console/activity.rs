@@ -19,10 +19,10 @@ pub struct Entry {
     pub time: f64,
     pub account: String,
     pub region: String,
-    pub operation: String,
+    pub operation: std::borrow::Cow<'static, str>,
     pub resource: String,
     /// `json`, `cbor`, `console` or `admin`.
-    pub protocol: String,
+    pub protocol: &'static str,
     pub status: u16,
     pub request_id: String,
 }
@@ -159,7 +159,7 @@ mod tests {
             region: "us-east-1".into(),
             operation: "DescribeWorkspaces".into(),
             resource: "-".into(),
-            protocol: "json".into(),
+            protocol: "json",
             status: 200,
             request_id: "r".into(),
         }

@@ -453,9 +453,9 @@ pub(crate) async fn call(
             time: crate::clock::Clock::now(req.app.clock.as_ref()),
             account: req.scope.account.to_string(),
             region: req.scope.region.to_string(),
-            operation: op.name().to_string(),
+            operation: op.name().into(),
             resource,
-            protocol: "console".into(),
+            protocol: "console",
             status,
             request_id: req.request_id.to_string(),
         });
