@@ -358,9 +358,9 @@ def test_full_flow(pool, engine_name, timing, protocol):
         ws.describe_tags(ResourceId=wid)
     assert error_of(ex)[0] == "ResourceNotFoundException"
 
-    # Deregister: DEREGISTERING → gone; then the DS directory: Deleting → gone
+    # Deregister: DEREGISTERING → DEREGISTERED (briefly) → gone; then the DS directory: Deleting → gone
     ws.deregister_workspace_directory(DirectoryId=did)
-    step(lambda: dir_state(ws, did), ["DEREGISTERING", GONE])
+    step(lambda: dir_state(ws, did), ["DEREGISTERING", "DEREGISTERED", GONE])
     assert ws.describe_workspace_directories()["Directories"] == []
     assert ds.delete_directory(DirectoryId=did)["DirectoryId"] == did
     step(lambda: ds_stage(ds, did), ["Deleting", GONE])

@@ -34,8 +34,10 @@ pub enum TransitionKind {
     DsDelete,
     /// WorkSpaces directory: REGISTERING → REGISTERED.
     DirectoryRegister,
-    /// WorkSpaces directory: DEREGISTERING → gone.
+    /// WorkSpaces directory: DEREGISTERING → DEREGISTERED.
     DirectoryDeregister,
+    /// WorkSpaces directory: DEREGISTERED (shown briefly) → gone.
+    DirectoryRemove,
     /// WorkSpace: PENDING → AVAILABLE.
     WorkspaceCreate,
     /// WorkSpace: STARTING → AVAILABLE.
@@ -101,6 +103,7 @@ impl TransitionKind {
         TransitionKind::DsDelete,
         TransitionKind::DirectoryRegister,
         TransitionKind::DirectoryDeregister,
+        TransitionKind::DirectoryRemove,
         TransitionKind::WorkspaceCreate,
         TransitionKind::WorkspaceStart,
         TransitionKind::WorkspaceStop,
@@ -138,6 +141,7 @@ impl TransitionKind {
             TransitionKind::DsDelete => "ds_delete",
             TransitionKind::DirectoryRegister => "directory_register",
             TransitionKind::DirectoryDeregister => "directory_deregister",
+            TransitionKind::DirectoryRemove => "directory_remove",
             TransitionKind::WorkspaceCreate => "workspace_create",
             TransitionKind::WorkspaceStart => "workspace_start",
             TransitionKind::WorkspaceStop => "workspace_stop",
@@ -189,7 +193,7 @@ impl Timing {
                 _ if k == TransitionKind::WorkspaceAutoStop => f64::NAN,
                 "instant" => 0.0,
                 "fast" => match k {
-                    TransitionKind::WorkspaceRemove => 2.0,
+                    TransitionKind::WorkspaceRemove | TransitionKind::DirectoryRemove => 2.0,
                     _ => 1.0,
                 },
                 _ => match k {
@@ -197,6 +201,7 @@ impl Timing {
                     TransitionKind::DsDelete => 300.0,
                     TransitionKind::DirectoryRegister => 120.0,
                     TransitionKind::DirectoryDeregister => 60.0,
+                    TransitionKind::DirectoryRemove => 60.0,
                     TransitionKind::WorkspaceCreate => 1200.0,
                     TransitionKind::WorkspaceStart => 90.0,
                     TransitionKind::WorkspaceStop => 90.0,

@@ -401,7 +401,63 @@ fn directory_registering_registered_then_deregistering_gone() {
         h.almost(TransitionKind::DirectoryDeregister);
         assert_eq!(h.dir_state(&id), Some(ws::WorkspaceDirectoryState::Deregistering));
         h.finish();
+        // DEREGISTERED is shown briefly, then the registration is gone.
+        assert_eq!(h.dir_state(&id), Some(ws::WorkspaceDirectoryState::Deregistered));
+        h.almost(TransitionKind::DirectoryRemove);
+        assert_eq!(h.dir_state(&id), Some(ws::WorkspaceDirectoryState::Deregistered));
+        h.finish();
         assert_eq!(h.dir_state(&id), None, "a deregistered directory is gone");
+    });
+}
+
+/// Terraform reads DEREGISTERED as gone, so what it does next must work while the
+/// registration is still shown: register the directory again (a replace), or delete the
+/// Directory Service directory (a destroy).
+#[test]
+fn a_directory_shown_deregistered_can_be_registered_again_or_deleted() {
+    each_kind(|kind, dir| {
+        let h = Harness::new(kind, dir);
+        let deregister = |id: &str| {
+            h.svc
+                .deregister_workspace_directory(
+                    &h.cx,
+                    ws::DeregisterWorkspaceDirectoryRequest {
+                        directory_id: id.to_string(),
+                    },
+                )
+                .expect("deregister");
+            h.tick(h.duration(TransitionKind::DirectoryDeregister) + 0.1);
+            assert_eq!(
+                h.dir_state(id),
+                Some(ws::WorkspaceDirectoryState::Deregistered),
+                "{kind:?}"
+            );
+        };
+
+        let again = h.ready_directory();
+        deregister(&again);
+        h.register(&again);
+        assert_eq!(
+            h.dir_state(&again),
+            Some(ws::WorkspaceDirectoryState::Registering)
+        );
+        // The removal that was pending does not take the new registration away.
+        h.tick(h.duration(TransitionKind::DirectoryRemove) + 0.1);
+        assert_eq!(h.dir_state(&again), Some(ws::WorkspaceDirectoryState::Registered));
+
+        let gone = h.ready_directory();
+        deregister(&gone);
+        h.svc
+            .delete_directory(
+                &h.cx,
+                ds::DeleteDirectoryRequest {
+                    directory_id: gone.clone(),
+                },
+            )
+            .expect("delete the DS directory of a DEREGISTERED registration");
+        assert_eq!(h.ds_stage(&gone), Some(ds::DirectoryStage::Deleting));
+        h.tick(h.duration(TransitionKind::DirectoryRemove) + 0.1);
+        assert_eq!(h.dir_state(&gone), None);
     });
 }
 

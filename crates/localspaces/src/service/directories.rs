@@ -328,13 +328,20 @@ pub fn register_workspace_directory(
     dir.set_wire(wire);
     let pending = {
         let _w = svc.write.lock();
-        if svc.load::<WsDirectory>(&cx.scope, &id)?.is_some() {
-            return Err(Error::new(
-                ErrorCode::ResourceAlreadyExistsException,
-                format!("The directory {id} is already registered with Amazon WorkSpaces."),
-            ));
-        }
-        if svc.count::<WsDirectory>(&cx.scope, None)? >= MAX_DIRECTORIES {
+        // A registration shown as DEREGISTERED is on its way out: registering the directory
+        // again replaces it (Terraform's replace does exactly this, as it reads DEREGISTERED
+        // as gone).
+        let expect = match svc.load::<WsDirectory>(&cx.scope, &id)? {
+            Some(old) if old.rec.state() == ws::WorkspaceDirectoryState::Deregistered => Expect::Rev(old.rev),
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorCode::ResourceAlreadyExistsException,
+                    format!("The directory {id} is already registered with Amazon WorkSpaces."),
+                ))
+            }
+            None => Expect::Absent,
+        };
+        if expect == Expect::Absent && svc.count::<WsDirectory>(&cx.scope, None)? >= MAX_DIRECTORIES {
             return Err(Error::new(
                 ErrorCode::ResourceLimitExceededException,
                 format!("You can register at most {MAX_DIRECTORIES} directories in this Region."),
@@ -342,7 +349,7 @@ pub fn register_workspace_directory(
         }
         let (tw, t) = svc.transition(&cx.scope, TransitionKind::DirectoryRegister, DIRECTORY_KIND, &id)?;
         svc.commit(
-            vec![Service::put(&cx.scope, &dir, Expect::Absent)?, tw],
+            vec![Service::put(&cx.scope, &dir, expect)?, tw],
             changed_meanwhile,
         )?;
         t
@@ -923,7 +930,7 @@ pub(crate) fn apply_transition(
     svc: &Service,
     scope: &Scope,
     t: &PendingTransition,
-    _now: f64,
+    now: f64,
 ) -> Result<Applied, StoreError> {
     let backend = |e: Error| StoreError::Backend(e.message);
     let Some(mut d) = svc.load::<WsDirectory>(scope, &t.resource_id).map_err(backend)? else {
@@ -940,7 +947,20 @@ pub(crate) fn apply_transition(
                 next: None,
             })
         }
-        (TransitionKind::DirectoryDeregister, ws::WorkspaceDirectoryState::Deregistering) => Ok(Applied {
+        // DEREGISTERED is shown briefly, then the registration is gone (spec §6.2).
+        (TransitionKind::DirectoryDeregister, ws::WorkspaceDirectoryState::Deregistering) => {
+            d.rec.state = ws::WorkspaceDirectoryState::Deregistered.as_str().to_string();
+            let remove = TransitionKind::DirectoryRemove;
+            Ok(Applied {
+                writes: vec![Service::put(scope, &d.rec, Expect::Rev(d.rev)).map_err(backend)?],
+                next: Some(PendingTransition {
+                    kind: remove,
+                    due: now + svc.engine.timing().duration(remove),
+                    ..t.clone()
+                }),
+            })
+        }
+        (TransitionKind::DirectoryRemove, ws::WorkspaceDirectoryState::Deregistered) => Ok(Applied {
             writes: vec![Service::delete::<WsDirectory>(scope, &d.rec.id, d.rev)],
             next: None,
         }),

@@ -386,15 +386,11 @@ pub fn delete_directory(
             .load::<DsDirectory>(&cx.scope, &id)
             .map_err(internal)?
             .ok_or_else(|| not_found(&id))?;
-        let registered = svc
-            .store
-            .get(&localspaces_store::Key {
-                scope: cx.scope.clone(),
-                kind: super::directories::DIRECTORY_KIND.to_string(),
-                id: id.clone(),
-            })
-            .map_err(|e| internal(super::internal(e)))?;
-        if registered.is_some() {
+        // A registration already shown as DEREGISTERED no longer holds the directory.
+        let registered = super::directories::directory_view(svc, &cx.scope, &id)
+            .map_err(internal)?
+            .is_some_and(|v| v.state != ws::WorkspaceDirectoryState::Deregistered);
+        if registered {
             // Real message unconfirmed.
             return Err(Error::new(
                 ErrorCode::ClientException,

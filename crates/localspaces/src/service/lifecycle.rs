@@ -253,7 +253,7 @@ impl Service {
         use TransitionKind as K;
         match t.kind {
             K::DsCreate | K::DsDelete => super::ds::apply_transition(self, scope, t, now),
-            K::DirectoryRegister | K::DirectoryDeregister => {
+            K::DirectoryRegister | K::DirectoryDeregister | K::DirectoryRemove => {
                 super::directories::apply_transition(self, scope, t, now)
             }
             K::WorkspaceCreate
