@@ -298,20 +298,10 @@ fn write_timestamp(w: &mut impl std::fmt::Write, now: SystemTime) -> std::fmt::R
     write!(w, ".{:06}Z", since.subsec_micros())
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` of a Unix time (Howard Hinnant's days-to-civil algorithm; a date
-/// library for one conversion per second was not worth the dependency).
+/// `YYYY-MM-DDTHH:MM:SS` of a Unix time.
 fn civil(secs: u64) -> [u8; 19] {
-    let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = localspaces_protocol::sigv4::civil_from_days((secs / 86_400) as i64);
     let mut out = [0u8; 19];
     let text = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
