@@ -9,10 +9,8 @@ use aws_sdk_workspaces::error::ProvideErrorMetadata;
 use aws_sdk_workspaces::types::WorkspacesIpGroup;
 use aws_sdk_workspaces::Client;
 use common::{client_for, ok, random_account, rule, rule_no_desc, service_err, tag, tag_no_value, REGION};
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Longest wait for the ready line or for an exit (a hang guard, not a timing assertion).
@@ -72,22 +70,7 @@ fn try_spawn(mut cmd: Command) -> Result<Proc, Failed> {
     cmd.stderr(Stdio::from(stderr));
     let mut child = cmd.spawn().expect("spawn localspaces");
     let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel::<Option<String>>();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(n) if n > 0 => {
-                let _ = tx.send(Some(line));
-                // Keep draining so the server never blocks on a full pipe.
-                let mut rest = String::new();
-                let _ = reader.read_to_string(&mut rest);
-            }
-            _ => {
-                let _ = tx.send(None);
-            }
-        }
-    });
+    let rx = common::ready_line(stdout);
     let read_stderr = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     match rx.recv_timeout(HANG_GUARD) {
         Ok(Some(line)) => {

@@ -19,12 +19,11 @@ use aws_sdk_workspaces::Client;
 use common::{client_for, http, ok, rule, tag, REGION};
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_localspaces");
@@ -77,21 +76,7 @@ impl Proc {
             ));
         let mut child = cmd.spawn().expect("spawn localspaces");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel::<Option<String>>();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(n) if n > 0 => {
-                    let _ = tx.send(Some(line));
-                    let mut rest = String::new();
-                    let _ = reader.read_to_string(&mut rest);
-                }
-                _ => {
-                    let _ = tx.send(None);
-                }
-            }
-        });
+        let rx = common::ready_line(stdout);
         let line = match rx.recv_timeout(HANG_GUARD) {
             Ok(Some(l)) => l,
             other => {

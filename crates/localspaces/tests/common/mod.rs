@@ -470,3 +470,26 @@ pub async fn registered_directory_in(server: &TestServer, account: &str, region:
     settle(server).await;
     id
 }
+
+/// Reads a spawned server's first stdout line (its ready line) on a thread: `Some(line)`, or
+/// `None` when stdout closed first. The thread then keeps draining stdout so the server
+/// never blocks on a full pipe.
+pub fn ready_line(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<Option<String>> {
+    use std::io::{BufRead, Read};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(n) if n > 0 => {
+                let _ = tx.send(Some(line));
+                let mut rest = String::new();
+                let _ = reader.read_to_string(&mut rest);
+            }
+            _ => {
+                let _ = tx.send(None);
+            }
+        }
+    });
+    rx
+}
