@@ -1,5 +1,4 @@
-"""Client-facing directory settings through boto3 on both protocols and engines (spec §9.3,
-§9.5): client branding per platform (ImportClientBranding, DescribeClientBranding,
+"""Client-facing directory settings through boto3 on both protocols and engines: client branding per platform (ImportClientBranding, DescribeClientBranding,
 DeleteClientBranding), the Amazon Connect client add-in (Create/Describe/Update/Delete
 ConnectClientAddIn) and ModifyEndpointEncryptionMode."""
 import re

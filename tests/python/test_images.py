@@ -1,4 +1,4 @@
-"""Images and custom bundles through boto3 on both protocols and engines (spec §7.3, §7.4):
+"""Images and custom bundles through boto3 on both protocols and engines:
 capture from a WorkSpace (SUSPENDED meanwhile), copy to another Region, BYOL imports, updated
 images, sharing with another account, custom bundles (create, launch WorkSpaces from them,
 update, delete), their errors, pagination and tags.

@@ -1,4 +1,4 @@
-"""WorkSpaces Pools through boto3 on both protocols and engines (spec §10): the lifecycle
+"""WorkSpaces Pools through boto3 on both protocols and engines: the lifecycle
 states Terraform's waiters expect (create -> STOPPED, start -> RUNNING, stop -> STOPPED,
 terminate -> gone), UpdateWorkspacesPool, DescribeWorkspacesPools filters and pages, tags,
 every modeled error, and sessions opened by the admin `pool-session` route."""

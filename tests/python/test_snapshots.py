@@ -1,5 +1,5 @@
-"""Snapshots and recovery through boto3 on both protocols and engines (spec §5.7, §5.3 and the
-§12 entries of DescribeWorkspaceSnapshots, RestoreWorkspace and MigrateWorkspace).
+"""Snapshots and recovery through boto3 on both protocols and engines (DescribeWorkspaceSnapshots,
+RestoreWorkspace and MigrateWorkspace).
 
 - `instant` servers (the module's `server`): happy paths end before the next call, and every
   modeled error;
@@ -8,7 +8,7 @@
   errors only an in-flight transition can show (OperationInProgressException);
 - a private instant server whose clock is advanced (periodic snapshots every 12 hours).
 
-Choices the spec leaves open (flagged "inferred" in service/snapshots.rs): the first snapshot
+Choices AWS leaves unobservable (flagged "inferred" in service/tables/workspaces.rs): the first snapshot
 pair is taken when a WorkSpace first becomes AVAILABLE; RestoreSnapshots lists the retained
 pairs newest first and RebuildSnapshots the latest; Restore in a wrong state or without a
 snapshot answers OperationNotSupportedException; Migrate from an unsuitable state answers

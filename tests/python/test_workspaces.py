@@ -1,5 +1,5 @@
 """Directories and WorkSpaces end to end: Directory Service → registration → the WorkSpace
-lifecycle, every per-item failure and error code (spec §5, §6, §12), Terraform-style state
+lifecycle, every per-item failure and error code, Terraform-style state
 sequences, the AWS CLI, and account isolation.
 
 Servers (session-wide, started on first use):
@@ -296,7 +296,7 @@ def test_full_flow(pool, engine_name, timing, protocol):
     ip_before = describe(ws, wid)["IpAddress"]
     assert act(ws, "rebuild", wid)["FailedRequests"] == []
     step(lambda: ws_state(ws, wid), ["REBUILDING", "AVAILABLE"])
-    # A rebuild gives the WorkSpace a new primary network interface (spec §5.1, doc).
+    # A rebuild gives the WorkSpace a new primary network interface (doc).
     assert describe(ws, wid)["IpAddress"] != ip_before
 
     # ModifyWorkspaceProperties: running mode and timeout apply at once (no UPDATING)
@@ -448,7 +448,7 @@ def test_create_workspaces_per_item_failures(env):
         8: "InvalidParameterValuesException",  # volumes (80, 20)
         9: "InvalidParameterValuesException",  # volumes (100, 100)
         10: "InvalidParameterValuesException",  # volumes (175, 50)
-        11: "ResourceLimitExceededException",  # 51 tags: the tag quota (spec §4)
+        11: "ResourceLimitExceededException",  # 51 tags: the tag quota
         12: "InvalidParameterValuesException",  # aws: keys are reserved
     }
     # The failed item echoes the request exactly.
@@ -544,7 +544,7 @@ def test_batch_wrong_states(env):
     # ALWAYS_ON cannot be stopped or started; AVAILABLE cannot be started
     assert failures(act(ws, "stop", always_on)) == [(always_on, *BAD_STATE_WS)]
     assert failures(act(ws, "start", always_on, auto)) == [(always_on, *BAD_STATE_WS), (auto, *BAD_STATE_WS)]
-    # STOPPED: no stop, no reboot; rebuild is allowed (spec §5.3)
+    # STOPPED: no stop, no reboot; rebuild is allowed
     assert act(ws, "stop", auto)["FailedRequests"] == []
     settled(ws, auto, "STOPPED")
     assert failures(act(ws, "stop", auto)) == [(auto, *BAD_STATE_WS)]
@@ -690,7 +690,7 @@ def test_modify_workspace_properties_errors(env):
     code, _ = error_of(ex)
     assert code == "ResourceNotFoundException" and ex.value.response["ResourceId"] == UNKNOWN_WS
     # Bad combinations are InvalidParameterValuesException (the only parameter error the model
-    # lists for this operation; spec §12 ModifyWorkspaceProperties).
+    # lists for this operation).
     assert err({"RootVolumeSizeGib": 175, "UserVolumeSizeGib": 100})[0] == "InvalidParameterValuesException"
     assert err({"ComputeTypeName": "POWER", "UserVolumeSizeGib": 100})[0] == "InvalidParameterValuesException"
     assert err({"RunningMode": "ALWAYS_ON", "RunningModeAutoStopTimeoutInMinutes": 60})[0] == "InvalidParameterValuesException"
@@ -1139,7 +1139,7 @@ def test_admin_fault_injection_states(jenv):
     assert status == 200, body
     w = describe(ws, wid)
     assert w["State"] == "ERROR" and w["ErrorCode"] and w["ErrorMessage"]
-    # ERROR: reboot refused, stop and rebuild allowed (spec §5.3)
+    # ERROR: reboot refused, stop and rebuild allowed
     assert failures(act(ws, "reboot", wid)) == [(wid, *BAD_STATE_WS)]
     assert act(ws, "rebuild", wid)["FailedRequests"] == []
     settled(ws, wid, "AVAILABLE")

@@ -712,5 +712,22 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
         );
     }
     o.push_str("    };\n    if let Err(e) = &result {\n        debug_assert!(may_answer(op, e.code), \"{op} answered {:?}, which it does not model\", e.code);\n    }\n    result\n}\n");
+    // The handler table as a macro: the service implements the trait by naming, per
+    // operation, the plain function of the same (snake-case) name in one module.
+    let module = spec.module;
+    let _ = writeln!(
+        o,
+        "\n/// Implements [`{t}`] for a service type by calling, for every operation, the function of\n/// the same snake-case name in the given module: `fn op(&Service, &Context, Input) ->\n/// Result<Output, Error>`.\n#[macro_export]\nmacro_rules! impl_{module}_api {{\n    ($service:ty, $context:ty, $($handlers:ident)::+) => {{\n        impl $crate::{module}::{t} for $service {{\n            type Context = $context;\n"
+    );
+    for op in &m.operations {
+        let _ = writeln!(
+            o,
+            "            fn {f}(&self, cx: &$context, input: $crate::{module}::{i}) -> Result<$crate::{module}::{out}, $crate::{module}::Error> {{\n                $($handlers)::+::{f}(self, cx, input)\n            }}",
+            f = snake(&op.name),
+            i = op.input,
+            out = op.output
+        );
+    }
+    o.push_str("        }\n    };\n}\n");
     o
 }

@@ -1,4 +1,4 @@
-//! Smithy rpcv2Cbor codec: the spec's example bodies, encoding format, malformed inputs.
+//! Smithy rpcv2Cbor codec: the Smithy specification's example bodies, encoding format, malformed inputs.
 
 use localspaces_api::value::Value;
 use localspaces_protocol::cbor::{decode, encode};

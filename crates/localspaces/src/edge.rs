@@ -2,7 +2,7 @@
 //! body (bounded), authenticate, decode, then hand a typed input to the service through the
 //! generated dispatcher, and encode the answer in the protocol of the request.
 //!
-//! Protocol choice (spec §1.3–1.4): `POST /` with `X-Amz-Target` is awsJson1_1;
+//! Protocol choice: `POST /` with `X-Amz-Target` is awsJson1_1;
 //! `POST …/service/<Service>/operation/<Op>` with `smithy-protocol: rpc-v2-cbor` is CBOR.
 //! Errors found before the protocol is known are answered in JSON.
 

@@ -327,6 +327,10 @@ pub trait Applier: Send + Sync + 'static {
     fn apply_batch(&self, batch: &[(Key, f64)]) -> Vec<Result<Outcome, StoreError>> {
         batch.iter().map(|(k, now)| self.apply(k, *now)).collect()
     }
+
+    /// The due time of the transition stored under `key`, unless it is a timer that only the
+    /// clock fires (auto-stop) or there is none.
+    fn due_at(&self, key: &Key) -> Option<f64>;
 }
 
 /// Most transitions applied in one batch (one commit).
@@ -394,6 +398,50 @@ impl Engine {
     pub fn schedule(&self, key: Key, due: f64) {
         self.inner.queue.lock().push(Reverse((millis(due), key)));
         self.inner.notify.notify_one();
+    }
+
+    /// Queues transitions just committed (`(key, due)`), and applies those already due —
+    /// zero durations: the `instant` profile — follow-ups included, before returning, so the
+    /// caller's next request sees the end state. Call with no lock held. The engine task may
+    /// pop the same entries meanwhile: applying takes the service's write lock, so whoever
+    /// applies first has committed before the other looks, and an entry found already moved
+    /// on is re-read from the store (its follow-up may be due too).
+    pub fn scheduled(&self, applier: &dyn Applier, entries: Vec<(Key, f64)>) {
+        let now = self.inner.clock.now();
+        let mut due: Vec<Key> = Vec::new();
+        for (key, at) in entries {
+            if at <= now {
+                due.push(key.clone());
+            }
+            self.schedule(key, at);
+        }
+        // Bounded: a chain of zero-duration follow-ups ends (create → available, terminate
+        // → terminated → removed); the bound only guards against a faulty family. Each
+        // round reads the clock afresh.
+        for _ in 0..8 {
+            if due.is_empty() {
+                break;
+            }
+            let now = self.inner.clock.now();
+            let batch: Vec<(Key, f64)> = due.drain(..).map(|k| (k, now)).collect();
+            let results = applier.apply_batch(&batch);
+            for ((key, _), res) in batch.into_iter().zip(results) {
+                match res {
+                    Ok(Outcome::Done(Some(next))) => {
+                        self.schedule(key.clone(), next);
+                        if next <= self.inner.clock.now() {
+                            due.push(key);
+                        }
+                    }
+                    Ok(_) => {
+                        if applier.due_at(&key).is_some_and(|d| d <= self.inner.clock.now()) {
+                            due.push(key);
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "applying a due transition failed"),
+                }
+            }
+        }
     }
 
     /// Number of queued entries (including stale ones not yet popped).

@@ -1,5 +1,5 @@
-//! Lifecycle engine on a paused clock: every transition of the spec's transition table
-//! (§5.3, §6.2, §6.4), driven through the typed handlers (no HTTP) with a `ManualClock`
+//! Lifecycle engine on a paused clock: every transition of WorkSpaces' transition table
+//!, driven through the typed handlers (no HTTP) with a `ManualClock`
 //! that only the test moves, on both store engines, and restarts in the middle of a
 //! transition (stored pending transitions are recovered and continue).
 
@@ -760,7 +760,7 @@ fn transitions_due_while_the_service_was_down_apply_on_the_first_pass() {
     assert_eq!(h.state(&id), Some(S::Available));
 }
 
-// ---------------------------------------------------------------- snapshots and recovery (§5.7)
+// ---------------------------------------------------------------- snapshots and recovery
 
 impl Harness {
     fn snapshots(&self, id: &str) -> (Vec<f64>, Vec<f64>) {

@@ -1,5 +1,5 @@
-//! The official AWS SDK for Rust over connection aliases (spec §9.4) and account-level
-//! features (§9.1 BYOL, §9.2 account links), on both store engines, with two accounts.
+//! The official AWS SDK for Rust over connection aliases and account-level
+//! features (BYOL, account links), on both store engines, with two accounts.
 
 mod common;
 

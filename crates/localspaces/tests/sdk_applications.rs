@@ -1,4 +1,4 @@
-//! The official AWS SDK for Rust over managed applications (spec §11.1): the catalog,
+//! The official AWS SDK for Rust over managed applications: the catalog,
 //! associate → deploy → COMPLETED, disassociate → deploy → REMOVED, and key refusals.
 
 mod common;

@@ -1,5 +1,5 @@
 //! The official AWS SDK for Rust over client branding, the Amazon Connect client add-in
-//! (spec §9.3) and ModifyEndpointEncryptionMode (§9.5), on both store engines.
+//! and ModifyEndpointEncryptionMode, on both store engines.
 
 mod common;
 

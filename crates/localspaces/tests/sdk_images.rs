@@ -1,5 +1,5 @@
 //! The official AWS SDK for Rust against an in-process localspaces, over images and custom
-//! bundles (spec §7.3, §7.4): capture from a WorkSpace (SUSPENDED meanwhile), a custom bundle
+//! bundles: capture from a WorkSpace (SUSPENDED meanwhile), a custom bundle
 //! and a WorkSpace launched from it, the in-use refusals, sharing with another account, a copy
 //! into another Region, and the key errors. Both store engines, `fast` timing with
 //! `/_localspaces/settle` (so the transitional states are asserted right after each call).

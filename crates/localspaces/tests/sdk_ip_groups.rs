@@ -1,11 +1,9 @@
 //! The official AWS SDK for Rust (`aws-sdk-workspaces`) against an in-process localspaces,
 //! over the IP access control group and tag operations, on both store engines.
 //!
-//! Behaviour reference: shared/spec/semantics.md §1 (protocol, errors, pagination), §3
-//! (quotas), §4 (tags), §8 (IP groups) and the per-operation sections of CreateIpGroup,
-//! DescribeIpGroups, DeleteIpGroup, AuthorizeIpRules, RevokeIpRules, UpdateRulesOfIpGroup,
-//! CreateTags, DeleteTags and DescribeTags. Choices the spec marks **unconfirmed** are
-//! flagged where a test relies on them.
+//! Behaviour follows the AWS WorkSpaces API Reference (protocol, errors, pagination, quotas,
+//! tags, IP access control groups). Where AWS's behaviour is unconfirmed, the comment says
+//! so where a test relies on it.
 
 mod common;
 
@@ -127,7 +125,7 @@ fn rules(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-/// Tags of `id`, sorted by key (AWS's order is unconfirmed, spec DescribeTags).
+/// Tags of `id`, sorted by key (AWS's order is unconfirmed, DescribeTags).
 async fn tags_of(c: &Client, id: &str) -> Vec<(String, Option<String>)> {
     let out = ok(
         &format!("DescribeTags {id}"),
@@ -135,7 +133,7 @@ async fn tags_of(c: &Client, id: &str) -> Vec<(String, Option<String>)> {
     );
     assert!(
         out.tag_list.is_some(),
-        "DescribeTags {id}: TagList must be present (spec: empty list if none)"
+        "DescribeTags {id}: TagList must be present (empty list if none)"
     );
     let mut v: Vec<_> = out
         .tag_list()
@@ -215,7 +213,7 @@ async fn create_and_describe_exact_fields(s: &TestServer) {
     );
     assert!(
         out.request_id().is_some_and(|r| !r.is_empty()),
-        "CreateIpGroup: no x-amzn-RequestId (spec 1.11)"
+        "CreateIpGroup: no x-amzn-RequestId"
     );
     let id = out.group_id().expect("GroupId").to_string();
     assert!(
@@ -310,7 +308,7 @@ async fn describe_all_and_by_ids(s: &TestServer) {
     assert_eq!(id_set(&some), BTreeSet::from([a.clone(), cc.clone()]));
     assert_eq!(some.len(), 2);
 
-    // Unknown ids are omitted (spec DescribeIpGroups, inferred).
+    // Unknown ids are omitted (DescribeIpGroups, inferred).
     let with_unknown = describe(&c, Some(&[a.clone(), MISSING_GROUP.to_string()])).await;
     assert_eq!(ids_of(&with_unknown), vec![a.clone()]);
     let only_unknown = describe(&c, Some(&[MISSING_GROUP.to_string()])).await;
@@ -356,7 +354,7 @@ async fn pagination_with_max_results(s: &TestServer) {
         assert!(sizes.len() < 10, "pagination does not end: {sizes:?}");
     }
     assert_eq!(sizes, vec![3, 3, 1]);
-    // Creation order (spec 1.9: stable, so pages never skip or repeat).
+    // Creation order (stable, so pages never skip or repeat).
     assert_eq!(seen, created);
 
     // Exactly a multiple of the page size: the last full page may carry a token, but the
@@ -431,7 +429,7 @@ async fn pagination_with_max_results(s: &TestServer) {
         token = page.next_token().map(str::to_string);
     }
     assert!(token.is_none(), "pagination did not end");
-    assert_eq!(seen, created, "pages while groups are added (spec 1.9)");
+    assert_eq!(seen, created, "pages while groups are added");
 }
 
 async fn pagination_default_page_size(s: &TestServer) {
@@ -439,7 +437,7 @@ async fn pagination_default_page_size(s: &TestServer) {
     for i in 0..27 {
         create(&c, &format!("many-{i:02}")).await;
     }
-    // Default page size when MaxResults is omitted = 25 (spec 1.9, inferred).
+    // Default page size when MaxResults is omitted = 25 (inferred).
     let first = ok("DescribeIpGroups", c.describe_ip_groups().send().await);
     assert_eq!(first.result().len(), 25);
     let token = first
@@ -481,7 +479,7 @@ async fn pagination_tokens_are_checked(s: &TestServer) {
         c.describe_ip_groups().max_results(1).send().await,
     );
     let token = page.next_token().expect("NextToken").to_string();
-    // A token used with other filters is refused (spec 1.9 recommendation; unconfirmed).
+    // A token used with other filters is refused (unconfirmed).
     expect_err!(
         "DescribeIpGroups with a token issued for other GroupIds",
         c.describe_ip_groups()
@@ -545,7 +543,7 @@ async fn authorize_revoke_update_rules(s: &TestServer) {
     );
     assert_eq!(g.group_name(), Some("rules"), "rule changes keep the name");
 
-    // Revoke by CIDR string; a CIDR that is not a rule is ignored (spec: unconfirmed).
+    // Revoke by CIDR string; a CIDR that is not a rule is ignored (unconfirmed).
     ok(
         "RevokeIpRules",
         c.revoke_ip_rules()
@@ -577,7 +575,7 @@ async fn authorize_revoke_update_rules(s: &TestServer) {
         rules(&[("1.2.3.0/24", Some("x")), ("10.0.0.0/8", Some("again"))])
     );
 
-    // Update to an empty list (the list has no min; spec: unconfirmed).
+    // Update to an empty list (the list has no min; : unconfirmed).
     ok(
         "UpdateRulesOfIpGroup []",
         c.update_rules_of_ip_group()
@@ -676,7 +674,7 @@ async fn rule_validation_errors(s: &TestServer) {
             .await,
         is_invalid_parameter_values_exception
     );
-    // Duplicates: of an existing rule, and within one request (spec: recommended, unconfirmed).
+    // Duplicates: of an existing rule, and within one request (unconfirmed).
     expect_err!(
         "AuthorizeIpRules duplicate of an existing rule",
         c.authorize_ip_rules()
@@ -719,7 +717,7 @@ async fn rule_validation_errors(s: &TestServer) {
 
 async fn rule_quota(s: &TestServer) {
     let c = s.client();
-    // 10 rules per group (spec §3, unconfirmed): 10 at creation are fine, 11 are not.
+    // 10 rules per group (unconfirmed): 10 at creation are fine, 11 are not.
     let id = create_with_rules(&c, "ten", many_rules(10)).await;
     assert_eq!(describe_one(&c, &id).await.user_rules().len(), 10);
     expect_err!(
@@ -823,7 +821,7 @@ async fn unknown_group_is_not_found(s: &TestServer) {
     );
     assert!(
         e.request_id().is_some_and(|r| !r.is_empty()),
-        "error without x-amzn-RequestId (spec 1.11)"
+        "error without x-amzn-RequestId"
     );
     match e {
         aws_sdk_workspaces::operation::delete_ip_group::DeleteIpGroupError::ResourceNotFoundException(x) => {
@@ -1002,7 +1000,7 @@ async fn group_quota_is_per_account_and_region(s: &TestServer) {
 
 async fn create_time_tags_validation(s: &TestServer) {
     let c = s.client();
-    // 50 tags at creation are fine, 51 are not (spec §4).
+    // 50 tags at creation are fine, 51 are not.
     let id = ok(
         "CreateIpGroup 50 tags",
         c.create_ip_group()
@@ -1107,7 +1105,7 @@ async fn tags_upsert_delete_describe(s: &TestServer) {
             ("e", Some(""))
         ])
     );
-    // An empty tag list is a no-op (spec CreateTags: unconfirmed).
+    // An empty tag list is a no-op (CreateTags: unconfirmed).
     ok(
         "CreateTags []",
         c.create_tags()
@@ -1287,7 +1285,7 @@ async fn tags_on_unknown_resources(s: &TestServer) {
 
 async fn model_constraint_violations(s: &TestServer) {
     // Model constraints the SDK does not check client-side are answered with the unmodeled
-    // ValidationException (spec 1.8 recommendation).
+    // ValidationException.
     let c = s.client();
     let id = create(&c, "constraints").await;
     for n in [0, 26] {

@@ -1,4 +1,4 @@
-//! The official AWS SDK for Rust over WorkSpaces Pools (spec §10), on both store engines:
+//! The official AWS SDK for Rust over WorkSpaces Pools, on both store engines:
 //! the lifecycle (CREATING → STOPPED → STARTING → RUNNING → STOPPING → STOPPED → DELETING →
 //! gone), sessions opened by the admin `pool-session` route, and the key errors.
 

@@ -1,5 +1,5 @@
-//! The official AWS SDK for Rust over snapshots and recovery (spec §5.7, §5.3 and the §12
-//! entries of DescribeWorkspaceSnapshots, RestoreWorkspace and MigrateWorkspace), on both
+//! The official AWS SDK for Rust over snapshots and recovery (DescribeWorkspaceSnapshots,
+//! RestoreWorkspace and MigrateWorkspace), on both
 //! store engines with the default `fast` timing: the transitional state is asserted right after
 //! each call and `/_localspaces/settle` completes it.
 

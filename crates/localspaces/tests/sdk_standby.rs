@@ -1,4 +1,4 @@
-//! The official AWS SDK for Rust over standby WorkSpaces (spec §11.2): a primary in
+//! The official AWS SDK for Rust over standby WorkSpaces: a primary in
 //! us-east-1, its standby created from us-west-2, the relationship on both sides.
 
 mod common;

@@ -11,11 +11,10 @@
 //! awsJson1_1 requests (`X-Amz-Target: DirectoryService_20150416.<Op>`) with a syntactically
 //! valid SigV4 header (the test servers run in `--auth open`, which does not verify it).
 //!
-//! Behaviour reference: shared/spec/semantics.md §0.1, §1.9 (pagination), §4 (tags), §5
-//! (WorkSpaces: states §5.2, transitions §5.3, property rules §5.4, CreateWorkspaces §5.5,
-//! filters §5.6), §6 (directories, §6.4 Directory Service), §7.2 (bundles) and the
-//! per-operation sections of §12. Choices the spec marks **unconfirmed** are flagged where a
-//! test relies on them.
+//! Behaviour follows the AWS WorkSpaces API Reference and Administration Guide (states and
+//! transitions, property rules, per-item failures, filters, directories, bundles, tags,
+//! pagination). Where AWS's behaviour is unconfirmed, the comment says so where a test
+//! relies on it.
 
 mod common;
 
@@ -125,7 +124,8 @@ scenarios!(
 const SUBNETS: [&str; 2] = ["subnet-0a1b2c3d", "subnet-0a1b2c3e"];
 const STANDARD_WINDOWS: &str = "Standard with Windows 10 (Server 2022 based)";
 const POWER_WINDOWS: &str = "Power with Windows 10 (Server 2022 based)";
-/// Per-item failure strings suggested by spec §5.3 (AWS's exact strings are unconfirmed).
+/// Per-item failure strings in WorkSpaces' `Category.Resource` style (AWS's exact strings are
+/// unconfirmed).
 const WS_NOT_FOUND: (&str, &str) = (
     "ResourceNotFound.Workspace",
     "The specified WorkSpace cannot be found. Confirm that the workspace exists in your AWS account, and try again.",
@@ -197,7 +197,7 @@ impl<'a> Env<'a> {
             .await;
         assert_eq!(status, 200, "CreateDirectory: {out}");
         let id = out["DirectoryId"].as_str().expect("DirectoryId").to_string();
-        assert!(is_ds_id(&id), "DS id {id:?} is not d- + 10 lower hex (spec §6.4)");
+        assert!(is_ds_id(&id), "DS id {id:?} is not d- + 10 lower hex");
         id
     }
 
@@ -550,7 +550,7 @@ async fn full_flow(server: &TestServer, fast: bool) {
     let env = Env::new(server);
     let c = &env.c;
 
-    // Directory Service: Simple AD, Requested/Creating → Active (spec §6.4).
+    // Directory Service: Simple AD, Requested/Creating → Active.
     let dir = env.create_ds("corp.example.com").await;
     if fast {
         let stage = env.ds_stage(&dir).await;
@@ -558,7 +558,7 @@ async fn full_flow(server: &TestServer, fast: bool) {
             matches!(stage.as_deref(), Some("Requested" | "Creating")),
             "a new DS directory is not Active at once: {stage:?}"
         );
-        // PERSONAL registration needs an Active DS directory (spec §6.1, observed message).
+        // PERSONAL registration needs an Active DS directory (observed message).
         let e = expect_err!(
             "RegisterWorkspaceDirectory before Active",
             c.register_workspace_directory().directory_id(&dir).send().await,
@@ -568,7 +568,7 @@ async fn full_flow(server: &TestServer, fast: bool) {
     }
     env.wait_ds_stage(&dir, Some("Active")).await;
 
-    // Registration: {DirectoryId, State: REGISTERING} → REGISTERED (spec §6.2).
+    // Registration: {DirectoryId, State: REGISTERING} → REGISTERED.
     let reg = ok(
         "RegisterWorkspaceDirectory",
         c.register_workspace_directory().directory_id(&dir).send().await,
@@ -587,22 +587,18 @@ async fn full_flow(server: &TestServer, fast: bool) {
     let d = env.directory(&dir).await.expect("registered directory");
     assert_eq!(d.directory_type(), Some(&WorkspaceDirectoryType::SimpleAd));
     assert_eq!(d.directory_name(), Some("corp.example.com"));
-    assert_eq!(
-        d.alias(),
-        Some(dir.as_str()),
-        "Alias defaults to the DS id (spec §6.3)"
-    );
+    assert_eq!(d.alias(), Some(dir.as_str()), "Alias defaults to the DS id");
     assert!(d.registration_code().is_some_and(|r| (1..=20).contains(&r.len())));
     assert_eq!(d.subnet_ids(), SUBNETS.map(String::from).as_slice());
     assert_eq!(d.dns_ip_addresses().len(), 2);
     assert_eq!(d.customer_user_name(), Some("Administrator"));
     assert_eq!(d.tenancy(), Some(&Tenancy::Shared));
 
-    // Public bundles (spec §7.2).
+    // Public bundles.
     let standard = env.bundle(STANDARD_WINDOWS).await;
     let bundle = standard.bundle_id().expect("BundleId").to_string();
 
-    // CreateWorkspaces: every item PENDING → AVAILABLE (spec §5.3, §5.5).
+    // CreateWorkspaces: every item PENDING → AVAILABLE.
     let out = ok(
         "CreateWorkspaces",
         c.create_workspaces()
@@ -628,7 +624,7 @@ async fn full_flow(server: &TestServer, fast: bool) {
         assert_eq!(w.directory_id(), Some(dir.as_str()));
         assert_eq!(w.bundle_id(), Some(bundle.as_str()));
         let p = props(w);
-        // Omitted sizes and compute come from the bundle (spec §12 CreateWorkspaces).
+        // Omitted sizes and compute come from the bundle.
         assert_eq!(p.root_volume_size_gib(), Some(80));
         assert_eq!(p.user_volume_size_gib(), Some(50));
         assert_eq!(p.compute_type_name(), Some(&Compute::Standard));
@@ -638,7 +634,7 @@ async fn full_flow(server: &TestServer, fast: bool) {
     assert_eq!(props(&alice).running_mode_auto_stop_timeout_in_minutes(), None);
     assert_eq!(props(&bob).running_mode(), Some(&RunningMode::AutoStop));
     assert_eq!(props(&bob).running_mode_auto_stop_timeout_in_minutes(), Some(60));
-    // AUTO_STOP without a timeout defaults to 60 minutes (spec §5.4).
+    // AUTO_STOP without a timeout defaults to 60 minutes.
     assert_eq!(
         props(&carol).running_mode_auto_stop_timeout_in_minutes(),
         Some(60)
@@ -692,7 +688,7 @@ async fn full_flow(server: &TestServer, fast: bool) {
     }
     env.wait_available(&alice).await;
 
-    // Rebuild: a new private IP (spec §5.7, RebuildWorkspaces), same bundle.
+    // Rebuild: a new private IP (RebuildWorkspaces), same bundle.
     let ip_before = env.must(&alice).await.ip_address().map(str::to_string);
     assert_failures("RebuildWorkspaces alice", &rebuild(c, &alice).await, &[]);
     if fast {
@@ -746,7 +742,7 @@ async fn full_flow(server: &TestServer, fast: bool) {
     assert_eq!(props(&w).running_mode(), Some(&RunningMode::AlwaysOn));
     assert_eq!(props(&w).running_mode_auto_stop_timeout_in_minutes(), None);
 
-    // Volume growth goes through UPDATING with a ModificationState (spec §12).
+    // Volume growth goes through UPDATING with a ModificationState.
     ok(
         "ModifyWorkspaceProperties alice user 100",
         c.modify_workspace_properties()
@@ -980,7 +976,7 @@ async fn auto_stop_after_disconnection(server: &TestServer, fast: bool) {
     advance(server, 2 * 60).await;
     env.wait(one, Some(WorkspaceState::Stopped)).await;
 
-    // ADMIN_MAINTENANCE WorkSpaces are never auto-stopped (spec §5.3).
+    // ADMIN_MAINTENANCE WorkSpaces are never auto-stopped.
     assert_failures("StartWorkspaces", &start(c, &[two]).await, &[]);
     env.wait_available(two).await;
     ok(
@@ -1093,7 +1089,7 @@ async fn connected_user_keeps_an_auto_stop_workspace_running(server: &TestServer
 }
 
 /// States no API reaches (forced through the admin route) and what each batch action may do
-/// in them (spec §5.3, §0.1 item 9).
+/// in them.
 async fn fault_states(server: &TestServer) {
     let env = Env::new(server);
     let c = &env.c;
@@ -1230,7 +1226,7 @@ async fn create_workspaces_item_failures(server: &TestServer) {
         wreq(MISSING_DIR, "u-missing-dir", &bundle),
         wreq(&unregistered, "u-unregistered", &bundle),
         wreq(&dir, "u-missing-bundle", MISSING_BUNDLE),
-        // Same user twice in one batch: the second fails (spec §5.5, inferred); user names
+        // Same user twice in one batch: the second fails (inferred); user names
         // are not case-sensitive (doc).
         wreq(&dir, "ALICE", &bundle),
         volumes("u-volumes", 100, 100),
@@ -1281,7 +1277,7 @@ async fn create_workspaces_item_failures(server: &TestServer) {
         assert!(!f.3.is_empty(), "{user}: empty ErrorMessage");
         (f.1.clone(), f.2.clone(), f.3.clone())
     };
-    // Observed codes and messages (spec §5.5).
+    // Observed codes and messages.
     let dir_missing = "The specified directory could not be found in the specified region.";
     assert_eq!(
         failure("u-missing-dir"),
@@ -1308,12 +1304,12 @@ async fn create_workspaces_item_failures(server: &TestServer) {
         failure("ALICE").2,
         "A WorkSpace already exists for the specified user."
     );
-    // Plausible, unconfirmed code (spec §5.5).
+    // Plausible, unconfirmed code.
     assert_eq!(failure("u-missing-bundle").1, "ResourceNotFound.Bundle");
-    // Volume groups (spec §5.4; code unconfirmed, InvalidParameterValuesException suggested).
+    // Volume groups (code unconfirmed, InvalidParameterValuesException).
     assert_eq!(failure("u-volumes").1, "InvalidParameterValuesException");
     assert_eq!(failure("u-volumes-user").1, "InvalidParameterValuesException");
-    // Emulator-observed codes and messages (spec §5.4).
+    // Emulator-observed codes and messages.
     assert_eq!(
         failure("u-always-on-timeout").1.as_str(),
         "AutoStopTimeoutIsNotApplicableForAnAlwaysOnWorkspace"
@@ -1326,11 +1322,11 @@ async fn create_workspaces_item_failures(server: &TestServer) {
         failure("u-manual-timeout").1.as_str(),
         "AutoStopTimeoutIsNotDefaultForManualWorkspace"
     );
-    // Timeout in 60-minute steps (spec §5.4).
+    // Timeout in 60-minute steps.
     assert_eq!(failure("u-auto-90").1, "InvalidParameterValuesException");
-    // At most 50 tags per resource (spec §4; per-item code unconfirmed).
+    // At most 50 tags per resource (per-item code unconfirmed).
     assert_eq!(failure("u-51-tags").1, "ResourceLimitExceededException");
-    // `aws:` keys are reserved (spec §4).
+    // `aws:` keys are reserved.
     assert_eq!(failure("u-aws-tag").1, "InvalidParameterValuesException");
 
     // Against an existing WorkSpace, with other casing (user names are not case-sensitive).
@@ -1356,7 +1352,7 @@ async fn create_workspaces_item_failures(server: &TestServer) {
     let fifty = out_id(&env, &dir, "u-50-tags").await;
     assert_eq!(tags_of(c, &fifty).await.len(), 50);
 
-    // Once the user's WorkSpace is gone, the user may get a new one (spec §5.3).
+    // Once the user's WorkSpace is gone, the user may get a new one.
     let alice = out_id(&env, &dir, "alice").await;
     assert_failures("TerminateWorkspaces", &terminate(c, &[&alice]).await, &[]);
     env.wait(&alice, None).await;
@@ -1398,7 +1394,7 @@ async fn workspaces_quota_fails_the_whole_call(server: &TestServer) {
         .bundle_id()
         .unwrap()
         .to_string();
-    // Over the quota: the whole call fails and nothing is created (spec §3, §5.5).
+    // Over the quota: the whole call fails and nothing is created.
     expect_err!(
         "CreateWorkspaces over the quota",
         c.create_workspaces()
@@ -1428,7 +1424,7 @@ async fn workspaces_quota_fails_the_whole_call(server: &TestServer) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 4. State preconditions of the batch actions (spec §5.3, §0.1 item 9)
+// 4. State preconditions of the batch actions
 // ---------------------------------------------------------------------------------------
 
 async fn batch_action_state_preconditions(server: &TestServer) {
@@ -1474,7 +1470,7 @@ async fn batch_action_state_preconditions(server: &TestServer) {
     );
     assert_failures("Terminate PENDING", &terminate(c, &[fresh]).await, &[]);
     assert_eq!(env.state(fresh).await, WorkspaceState::Terminating);
-    // Terminating again succeeds (spec §12 TerminateWorkspaces, unconfirmed).
+    // Terminating again succeeds (unconfirmed).
     assert_failures("Terminate TERMINATING", &terminate(c, &[fresh]).await, &[]);
 
     env.wait_available(always).await;
@@ -1526,7 +1522,7 @@ async fn batch_action_state_preconditions(server: &TestServer) {
     env.wait(auto, Some(WorkspaceState::Stopped)).await;
 
     // STOPPED: no reboot, no second stop, no ADMIN_MAINTENANCE; rebuild is allowed and leaves
-    // the WorkSpace running (spec §12 RebuildWorkspaces, inferred).
+    // the WorkSpace running (inferred).
     assert_failures(
         "Reboot STOPPED",
         &reboot(c, &[auto]).await,
@@ -1546,7 +1542,7 @@ async fn batch_action_state_preconditions(server: &TestServer) {
     assert_eq!(env.state(auto).await, WorkspaceState::Rebuilding);
     env.wait_available(auto).await;
 
-    // Reboot is allowed on REBOOTING (re-issue, spec §5.3).
+    // Reboot is allowed on REBOOTING (re-issue).
     assert_failures("Reboot", &reboot(c, &[always]).await, &[]);
     assert_eq!(env.state(always).await, WorkspaceState::Rebooting);
     assert_failures("Reboot REBOOTING", &reboot(c, &[always]).await, &[]);
@@ -1593,7 +1589,7 @@ async fn batch_action_state_preconditions(server: &TestServer) {
         is_invalid_resource_state_exception
     );
     // NOTE: setting the state a WorkSpace already has is accepted as a no-op by localspaces;
-    // the spec suggests InvalidResourceStateException there (unconfirmed), so it is not
+    // AWS may answer InvalidResourceStateException there (unconfirmed), so it is not
     // asserted either way.
     expect_err!(
         "ModifyWorkspaceState unknown",
@@ -1613,7 +1609,7 @@ async fn batch_action_state_preconditions(server: &TestServer) {
         env.wait(id, None).await;
     }
 
-    // Rebuild takes exactly one WorkSpace (model 1..1, spec §0.1 item 4).
+    // Rebuild takes exactly one WorkSpace (model 1..1).
     let e = service_err(
         "RebuildWorkspaces with 2 items",
         c.rebuild_workspaces()
@@ -1626,7 +1622,7 @@ async fn batch_action_state_preconditions(server: &TestServer) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 5. ModifyWorkspaceProperties rules (spec §5.4, §12)
+// 5. ModifyWorkspaceProperties rules
 // ---------------------------------------------------------------------------------------
 
 async fn modify_workspace_properties_rules(server: &TestServer) {
@@ -1766,7 +1762,7 @@ async fn modify_workspace_properties_rules(server: &TestServer) {
         is_invalid_resource_state_exception
     );
     advance(server, 6 * 3600 + 60).await;
-    // GPU ↔ non-GPU needs MigrateWorkspace (spec §5.4, inferred).
+    // GPU ↔ non-GPU needs MigrateWorkspace (inferred).
     expect_err!(
         "switch to a graphics compute type",
         modify(
@@ -1990,7 +1986,7 @@ async fn ip_group_association(server: &TestServer) {
         "RegisterWorkspaceDirectory",
         c.register_workspace_directory().directory_id(&ds).send().await,
     );
-    // The directory must be REGISTERED (spec §6.2).
+    // The directory must be REGISTERED.
     expect_err!(
         "AssociateIpGroups while REGISTERING",
         c.associate_ip_groups()
@@ -2063,7 +2059,7 @@ async fn ip_group_association(server: &TestServer) {
             .send()
             .await,
     );
-    // Groups must exist (spec §12 DisassociateIpGroups).
+    // Groups must exist.
     expect_err!(
         "DisassociateIpGroups unknown group",
         c.disassociate_ip_groups()
@@ -2202,7 +2198,7 @@ async fn describe_workspaces_filters_and_pagination(server: &TestServer) {
     let e = service_err("Limit 26", c.describe_workspaces().limit(26).send().await);
     assert_eq!(e.code(), Some("ValidationException"), "{e:?}");
 
-    // Filters are exclusive (spec §5.6).
+    // Filters are exclusive.
     expect_err!(
         "WorkspaceIds and DirectoryId",
         c.describe_workspaces()
@@ -2282,7 +2278,7 @@ async fn describe_workspace_bundles_pagination(server: &TestServer) {
         "DescribeWorkspaceBundles AMAZON",
         c.describe_workspace_bundles().owner("AMAZON").send().await,
     );
-    // The catalog exceeds one page, so the server pages (spec §7.2).
+    // The catalog exceeds one page, so the server pages.
     let token = first
         .next_token()
         .expect("the AMAZON catalog has more than one page");
@@ -2320,7 +2316,7 @@ async fn describe_workspace_bundles_pagination(server: &TestServer) {
         assert_eq!(b.owner(), Some("AMAZON"));
         assert!(b.name().is_some_and(|n| !n.is_empty()));
         assert!(b.compute_type().and_then(|t| t.name()).is_some(), "{b:?}");
-        // Capacities are strings of integers (spec §0.1 item 6).
+        // Capacities are strings of integers.
         for cap in [
             b.root_storage().map(|r| r.capacity()),
             b.user_storage().map(|u| u.capacity()),
@@ -2376,7 +2372,7 @@ async fn describe_workspace_bundles_pagination(server: &TestServer) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 8. Tags on WorkSpaces and directories (spec §4)
+// 8. Tags on WorkSpaces and directories
 // ---------------------------------------------------------------------------------------
 
 async fn tags_on_workspaces_and_directories(server: &TestServer) {

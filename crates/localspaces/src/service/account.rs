@@ -1,4 +1,4 @@
-//! Account-level features (spec §9.1–9.2): BYOL / dedicated tenancy — DescribeAccount,
+//! Account-level features: BYOL / dedicated tenancy — DescribeAccount,
 //! ModifyAccount (PENDING → COMPLETED on the engine), DescribeAccountModifications,
 //! ListAvailableManagementCidrRanges — and account links between two accounts of this
 //! server — Create/Accept/Reject/DeleteAccountLinkInvitation, GetAccountLink,
@@ -7,20 +7,16 @@
 //! BYOL settings live in one record per (account, Region). Account links live in a global
 //! scope, indexed by both parties, so either account finds them.
 
-use super::ids::new_id;
-use super::lifecycle::Applied;
-use super::pagination;
-use super::records::{not_found, Resource};
-use super::{Context, Service};
+use super::tables::account::{
+    account_settings, byol_eligible, AccountRec, LinkRec, Modification, ACCOUNT_KIND, SETTINGS_ID,
+};
+use super::tables::ids::new_id;
+use super::tables::{global, invalid, not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
-use localspaces_store::{Expect, IndexEntry, Scope, StoreError};
-use serde::{Deserialize, Serialize};
+use localspaces_store::{Expect, IndexEntry, Scope};
 use std::net::Ipv4Addr;
 
-/// Store kind of the per-(account, Region) settings record.
-pub const ACCOUNT_KIND: &str = "account";
-pub(crate) const SETTINGS_ID: &str = "settings";
 /// Page size of DescribeAccountModifications (server-chosen; the model has no member).
 const MODIFICATIONS_PAGE: usize = 25;
 /// Where BYOL management ranges may come from (AWS admin guide).
@@ -31,125 +27,22 @@ const MANAGEMENT_SPACE: [(Ipv4Addr, u8); 4] = [
     (Ipv4Addr::new(192, 168, 0, 0), 16),
 ];
 
-/// BYOL settings and history of one account in one Region.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct AccountRec {
-    pub id: String,
-    /// Admin override of the server's default eligibility.
-    #[serde(default)]
-    pub byol_eligible: Option<bool>,
-    #[serde(default)]
-    pub enabled: bool,
-    #[serde(default)]
-    pub cidr: Option<String>,
-    /// Newest first.
-    #[serde(default)]
-    pub modifications: Vec<Modification>,
-}
-
-/// One ModifyAccount request and its outcome.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Modification {
-    pub state: String,
-    pub support: String,
-    pub cidr: Option<String>,
-    pub start: f64,
-}
-
-impl Resource for AccountRec {
-    const KIND: &'static str = ACCOUNT_KIND;
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-/// An account link (global scope).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct LinkRec {
-    id: String,
-    source: String,
-    target: String,
-    status: String,
-    #[serde(default)]
-    client_token: Option<String>,
-}
-
-impl Resource for LinkRec {
-    const KIND: &'static str = "account_link";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        vec![
-            IndexEntry {
-                name: "party".into(),
-                key: self.source.clone(),
-            },
-            IndexEntry {
-                name: "party".into(),
-                key: self.target.clone(),
-            },
-        ]
-    }
-}
-
-impl LinkRec {
-    fn to_wire(&self) -> ws::AccountLink {
-        ws::AccountLink {
-            account_link_id: Some(self.id.clone()),
-            account_link_status: ws::AccountLinkStatusEnum::from_wire(&self.status),
-            source_account_id: Some(self.source.clone()),
-            target_account_id: Some(self.target.clone()),
-        }
-    }
-}
-
-fn global() -> Scope {
-    Scope::new("global", "global")
-}
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidParameterValuesException, msg)
-}
-
 fn validation(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::ValidationException, msg)
 }
 
-fn changed() -> Error {
-    Error::new(
-        ErrorCode::ConflictException,
-        "The resource was modified by another request. Try again.",
-    )
-}
+/// The lost race of a change to an account link.
+const CHANGED: Conflict = Conflict::Concurrent("account link");
 
 impl Service {
-    fn account_settings(&self, scope: &Scope) -> Result<(AccountRec, Option<u64>), Error> {
-        Ok(match self.load::<AccountRec>(scope, SETTINGS_ID)? {
-            Some(s) => (s.rec, Some(s.rev)),
-            None => (
-                AccountRec {
-                    id: SETTINGS_ID.into(),
-                    ..Default::default()
-                },
-                None,
-            ),
-        })
-    }
-
-    fn byol_eligible(&self, rec: &AccountRec) -> bool {
-        rec.byol_eligible.unwrap_or(self.limits.byol_eligible)
-    }
-
     /// Admin hook: makes an account BYOL-eligible (or not) in one Region.
     pub fn admin_set_byol_eligible(&self, scope: &Scope, eligible: bool) -> Result<(), Error> {
-        let _w = self.write.lock();
-        let (mut rec, rev) = self.account_settings(scope)?;
-        rec.byol_eligible = Some(eligible);
-        let expect = rev.map_or(Expect::Absent, Expect::Rev);
-        self.commit(vec![Service::put(scope, &rec, expect)?], changed)
+        self.write(Conflict::Changed("account"), |tx| {
+            let (mut rec, rev) = account_settings(self, scope)?;
+            rec.byol_eligible = Some(eligible);
+            tx.put(scope, &rec, rev.map_or(Expect::Absent, Expect::Rev))?;
+            Ok(())
+        })
     }
 }
 
@@ -201,7 +94,7 @@ pub fn describe_account(
     cx: &Context,
     _input: ws::DescribeAccountRequest,
 ) -> Result<ws::DescribeAccountResult, Error> {
-    let (rec, _) = svc.account_settings(&cx.scope)?;
+    let (rec, _) = account_settings(svc, &cx.scope)?;
     let links = svc.scan::<LinkRec>(
         &global(),
         Some(IndexEntry {
@@ -235,10 +128,9 @@ pub fn modify_account(
     cx: &Context,
     input: ws::ModifyAccountRequest,
 ) -> Result<ws::ModifyAccountResult, Error> {
-    let pending = {
-        let _w = svc.write.lock();
-        let (mut rec, rev) = svc.account_settings(&cx.scope)?;
-        if !svc.byol_eligible(&rec) {
+    svc.write(Conflict::Changed("account"), |tx| {
+        let (mut rec, rev) = account_settings(svc, &cx.scope)?;
+        if !byol_eligible(svc, &rec) {
             return Err(not_eligible());
         }
         let Some(cidr) = input.dedicated_tenancy_management_cidr_range else {
@@ -276,22 +168,15 @@ pub fn modify_account(
                 start: svc.clock.now(),
             },
         );
-        let (tw, t) = svc.transition(
+        tx.put(&cx.scope, &rec, rev.map_or(Expect::Absent, Expect::Rev))?;
+        tx.transition(
             &cx.scope,
             TransitionKind::AccountModify,
             ACCOUNT_KIND,
             SETTINGS_ID,
         )?;
-        let expect = rev.map_or(Expect::Absent, Expect::Rev);
-        svc.commit(vec![Service::put(&cx.scope, &rec, expect)?, tw], || {
-            Error::new(
-                ErrorCode::InvalidResourceStateException,
-                "A modification of this account is already in progress.",
-            )
-        })?;
-        t
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        Ok(())
+    })?;
     Ok(ws::ModifyAccountResult { message: None })
 }
 
@@ -301,7 +186,7 @@ pub fn describe_account_modifications(
     input: ws::DescribeAccountModificationsRequest,
 ) -> Result<ws::DescribeAccountModificationsResult, Error> {
     const OP: &str = "DescribeAccountModifications";
-    let (rec, _) = svc.account_settings(&cx.scope)?;
+    let (rec, _) = account_settings(svc, &cx.scope)?;
     let filter = pagination::fingerprint([]);
     let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
         validation("The pagination token is invalid.")
@@ -334,8 +219,8 @@ pub fn list_available_management_cidr_ranges(
     input: ws::ListAvailableManagementCidrRangesRequest,
 ) -> Result<ws::ListAvailableManagementCidrRangesResult, Error> {
     const OP: &str = "ListAvailableManagementCidrRanges";
-    let (rec, _) = svc.account_settings(&cx.scope)?;
-    if !svc.byol_eligible(&rec) {
+    let (rec, _) = account_settings(svc, &cx.scope)?;
+    if !byol_eligible(svc, &rec) {
         return Err(not_eligible());
     }
     let constraint = &input.management_cidr_range_constraint;
@@ -368,31 +253,27 @@ pub fn list_available_management_cidr_ranges(
 /// Applies a due BYOL modification (PENDING → COMPLETED).
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     _now: f64,
-) -> Result<Applied, StoreError> {
-    let fault = |e: Error| StoreError::Backend(e.message);
-    let Some(mut s) = svc.load::<AccountRec>(scope, &t.resource_id).map_err(fault)? else {
-        return Ok(Applied {
-            writes: Vec::new(),
-            next: None,
-        });
+) -> Result<Option<PendingTransition>, Fault> {
+    let Some(mut s) = svc.load::<AccountRec>(scope, &t.resource_id)? else {
+        return Ok(None);
     };
-    let mut writes = Vec::new();
     if let Some(m) = s.rec.modifications.first_mut().filter(|m| m.state == "PENDING") {
         m.state = "COMPLETED".into();
         let cidr = m.cidr.clone();
         s.rec.enabled = true;
         s.rec.cidr = cidr;
-        writes.push(Service::put(scope, &s.rec, Expect::Rev(s.rev)).map_err(fault)?);
+        tx.put(scope, &s.rec, Expect::Rev(s.rev))?;
     }
-    Ok(Applied { writes, next: None })
+    Ok(None)
 }
 
 // ---------------------------------------------------------------- account links
 
-fn links_of(svc: &Service, account: &str) -> Result<Vec<super::records::Stored<LinkRec>>, Error> {
+fn links_of(svc: &Service, account: &str) -> Result<Vec<Stored<LinkRec>>, Fault> {
     svc.scan::<LinkRec>(
         &global(),
         Some(IndexEntry {
@@ -409,7 +290,7 @@ fn link_not_found(id: &str) -> Error {
 }
 
 /// The link `id` if the caller is one of its parties.
-fn visible_link(svc: &Service, cx: &Context, id: &str) -> Result<super::records::Stored<LinkRec>, Error> {
+fn visible_link(svc: &Service, cx: &Context, id: &str) -> Result<Stored<LinkRec>, Error> {
     svc.load::<LinkRec>(&global(), id)?
         .filter(|l| l.rec.source == cx.scope.account || l.rec.target == cx.scope.account)
         .ok_or_else(|| link_not_found(id))
@@ -425,81 +306,80 @@ pub fn create_account_link_invitation(
     if &target == me {
         return Err(validation("An account cannot invite itself to link."));
     }
-    let _w = svc.write.lock();
-    let mine = links_of(svc, me)?;
-    if let Some(token) = &input.client_token {
+    svc.write(CHANGED, |tx| {
+        let mine = links_of(svc, me)?;
+        if let Some(token) = &input.client_token {
+            if let Some(l) = mine
+                .iter()
+                .find(|l| l.rec.source == *me && l.rec.client_token.as_deref() == Some(token.as_str()))
+            {
+                return Ok(ws::CreateAccountLinkInvitationResult {
+                    account_link: Some(l.rec.to_wire()),
+                });
+            }
+        }
+        let live = |l: &LinkRec| {
+            matches!(
+                l.status.as_str(),
+                "LINKED" | "PENDING_ACCEPTANCE_BY_TARGET_ACCOUNT"
+            )
+        };
         if let Some(l) = mine
             .iter()
-            .find(|l| l.rec.source == *me && l.rec.client_token.as_deref() == Some(token.as_str()))
+            .find(|l| (l.rec.source == target || l.rec.target == target) && live(&l.rec))
         {
-            return Ok(ws::CreateAccountLinkInvitationResult {
-                account_link: Some(l.rec.to_wire()),
-            });
+            return Err(Error::new(
+                ErrorCode::ConflictException,
+                format!(
+                    "The account {target} is already linked or invited ({}, {}).",
+                    l.rec.id, l.rec.status
+                ),
+            ));
         }
-    }
-    let live = |l: &LinkRec| {
-        matches!(
-            l.status.as_str(),
-            "LINKED" | "PENDING_ACCEPTANCE_BY_TARGET_ACCOUNT"
-        )
-    };
-    if let Some(l) = mine
-        .iter()
-        .find(|l| (l.rec.source == target || l.rec.target == target) && live(&l.rec))
-    {
-        return Err(Error::new(
-            ErrorCode::ConflictException,
-            format!(
-                "The account {target} is already linked or invited ({}, {}).",
-                l.rec.id, l.rec.status
-            ),
-        ));
-    }
-    let rec = LinkRec {
-        id: new_id("link-", 12),
-        source: me.clone(),
-        target,
-        status: "PENDING_ACCEPTANCE_BY_TARGET_ACCOUNT".into(),
-        client_token: input.client_token,
-    };
-    svc.commit(vec![Service::put(&global(), &rec, Expect::Absent)?], changed)?;
-    Ok(ws::CreateAccountLinkInvitationResult {
-        account_link: Some(rec.to_wire()),
+        let rec = LinkRec {
+            id: new_id("link-", 12),
+            source: me.clone(),
+            target,
+            status: "PENDING_ACCEPTANCE_BY_TARGET_ACCOUNT".into(),
+            client_token: input.client_token,
+        };
+        tx.put(&global(), &rec, Expect::Absent)?;
+        Ok(ws::CreateAccountLinkInvitationResult {
+            account_link: Some(rec.to_wire()),
+        })
     })
 }
 
 /// Accept or reject: the target moves a pending link to `to`.
 fn answer(svc: &Service, cx: &Context, id: &str, to: &str) -> Result<ws::AccountLink, Error> {
-    let _w = svc.write.lock();
-    let mut l = visible_link(svc, cx, id)?;
-    if l.rec.target != cx.scope.account {
-        return Err(Error::new(
-            ErrorCode::AccessDeniedException,
-            format!(
-                "Only the invited account {} can answer the invitation {id}.",
-                l.rec.target
-            ),
-        ));
-    }
-    if l.rec.status == to {
-        // A retry of the same answer returns the link as it is.
-        return Ok(l.rec.to_wire());
-    }
-    if l.rec.status != "PENDING_ACCEPTANCE_BY_TARGET_ACCOUNT" {
-        return Err(Error::new(
-            ErrorCode::ConflictException,
-            format!(
-                "The account link {id} is {}; it is no longer pending.",
-                l.rec.status
-            ),
-        ));
-    }
-    l.rec.status = to.to_string();
-    svc.commit(
-        vec![Service::put(&global(), &l.rec, Expect::Rev(l.rev))?],
-        changed,
-    )?;
-    Ok(l.rec.to_wire())
+    svc.write(CHANGED, |tx| {
+        let mut l = visible_link(svc, cx, id)?;
+        if l.rec.target != cx.scope.account {
+            return Err(Error::new(
+                ErrorCode::AccessDeniedException,
+                format!(
+                    "Only the invited account {} can answer the invitation {id}.",
+                    l.rec.target
+                ),
+            ));
+        }
+        if l.rec.status == to {
+            // A retry of the same answer returns the link as it is.
+            return Ok(l.rec.to_wire());
+        }
+        if l.rec.status != "PENDING_ACCEPTANCE_BY_TARGET_ACCOUNT" {
+            return Err(Error::new(
+                ErrorCode::ConflictException,
+                format!(
+                    "The account link {id} is {}; it is no longer pending.",
+                    l.rec.status
+                ),
+            ));
+        }
+        l.rec.status = to.to_string();
+        tx.put(&global(), &l.rec, Expect::Rev(l.rev))?;
+        Ok(l.rec.to_wire())
+    })
 }
 
 pub fn accept_account_link_invitation(
@@ -527,29 +407,27 @@ pub fn delete_account_link_invitation(
     cx: &Context,
     input: ws::DeleteAccountLinkInvitationRequest,
 ) -> Result<ws::DeleteAccountLinkInvitationResult, Error> {
-    let _w = svc.write.lock();
-    let l = visible_link(svc, cx, &input.link_id)?;
-    if l.rec.source != cx.scope.account {
-        return Err(Error::new(
-            ErrorCode::AccessDeniedException,
-            format!(
-                "Only the inviting account {} can delete the invitation.",
-                l.rec.source
-            ),
-        ));
-    }
-    if l.rec.status == "LINKED" {
-        return Err(Error::new(
-            ErrorCode::ConflictException,
-            format!("The account link {} is LINKED and cannot be undone.", l.rec.id),
-        ));
-    }
-    svc.commit(
-        vec![Service::delete::<LinkRec>(&global(), &l.rec.id, l.rev)],
-        changed,
-    )?;
-    Ok(ws::DeleteAccountLinkInvitationResult {
-        account_link: Some(l.rec.to_wire()),
+    svc.write(CHANGED, |tx| {
+        let l = visible_link(svc, cx, &input.link_id)?;
+        if l.rec.source != cx.scope.account {
+            return Err(Error::new(
+                ErrorCode::AccessDeniedException,
+                format!(
+                    "Only the inviting account {} can delete the invitation.",
+                    l.rec.source
+                ),
+            ));
+        }
+        if l.rec.status == "LINKED" {
+            return Err(Error::new(
+                ErrorCode::ConflictException,
+                format!("The account link {} is LINKED and cannot be undone.", l.rec.id),
+            ));
+        }
+        tx.delete::<LinkRec>(&global(), &l.rec.id, l.rev);
+        Ok(ws::DeleteAccountLinkInvitationResult {
+            account_link: Some(l.rec.to_wire()),
+        })
     })
 }
 

@@ -1,4 +1,4 @@
-//! Managed applications (spec §11.1): DescribeApplications (a fixed AMAZON catalog with
+//! Managed applications: DescribeApplications (a fixed AMAZON catalog with
 //! name-derived `wsa-` ids, the same on every machine), AssociateWorkspaceApplication,
 //! DisassociateWorkspaceApplication, DeployWorkspaceApplications,
 //! DescribeApplicationAssociations, DescribeWorkspaceAssociations.
@@ -9,19 +9,15 @@
 //! `PENDING_UNINSTALL` → `UNINSTALLING` → `REMOVED`). The intermediate states are inferred
 //! from the model's `AssociationState` enum.
 
-use super::bundles::stable_id;
-use super::lifecycle::Applied;
-use super::pagination;
-use super::records::{not_found, Resource, Stored};
-use super::{Context, Service};
+use super::tables::applications::{AssociationRec, DEPLOYMENT_KIND};
+use super::tables::bundles::stable_id;
+use super::tables::workspaces::WorkspaceRec;
+use super::tables::{not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
-use localspaces_api::workspaces::{self as ws, Error, ErrorCode, WorkspacesApi};
-use localspaces_store::{Expect, IndexEntry, Scope, StoreError};
-use serde::{Deserialize, Serialize};
+use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
+use localspaces_store::{Expect, IndexEntry, Scope};
 use std::sync::OnceLock;
 
-/// Transition resource kind: the deployment running on one WorkSpace (id = WorkSpace id).
-pub const DEPLOYMENT_KIND: &str = "app_deployment";
 /// When the catalog entries were published (fixed, so answers are reproducible).
 const CATALOG_CREATED: f64 = 1_698_796_800.0; // 2023-11-01T00:00:00Z
 
@@ -175,81 +171,6 @@ impl App {
     }
 }
 
-/// One application's association with one WorkSpace.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AssociationRec {
-    /// `<workspace id>/<application id>`.
-    pub id: String,
-    pub workspace: String,
-    pub application: String,
-    pub state: String,
-    pub created: f64,
-    pub updated: f64,
-}
-
-impl Resource for AssociationRec {
-    const KIND: &'static str = "app_association";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        vec![
-            IndexEntry {
-                name: "workspace".into(),
-                key: self.workspace.clone(),
-            },
-            IndexEntry {
-                name: "application".into(),
-                key: self.application.clone(),
-            },
-        ]
-    }
-}
-
-impl AssociationRec {
-    fn wire_state(&self) -> Option<ws::AssociationState> {
-        ws::AssociationState::from_wire(&self.state)
-    }
-
-    fn to_workspace_wire(&self) -> ws::WorkspaceResourceAssociation {
-        ws::WorkspaceResourceAssociation {
-            associated_resource_id: Some(self.application.clone()),
-            associated_resource_type: Some(ws::WorkSpaceAssociatedResourceType::Application),
-            created: Some(self.created),
-            last_updated_time: Some(self.updated),
-            state: self.wire_state(),
-            state_reason: None,
-            workspace_id: Some(self.workspace.clone()),
-        }
-    }
-
-    fn to_application_wire(&self) -> ws::ApplicationResourceAssociation {
-        ws::ApplicationResourceAssociation {
-            application_id: Some(self.application.clone()),
-            associated_resource_id: Some(self.workspace.clone()),
-            associated_resource_type: Some(ws::ApplicationAssociatedResourceType::Workspace),
-            created: Some(self.created),
-            last_updated_time: Some(self.updated),
-            state: self.wire_state(),
-            state_reason: None,
-        }
-    }
-
-    /// Still holds (or is about to hold) the application.
-    fn live(&self) -> bool {
-        self.state != "REMOVED"
-    }
-
-    /// A deployment is working on it.
-    fn in_flight(&self) -> bool {
-        matches!(
-            self.state.as_str(),
-            "PENDING_INSTALL" | "PENDING_UNINSTALL" | "INSTALLING" | "UNINSTALLING"
-        )
-    }
-}
-
 fn app_not_found(id: &str) -> Error {
     not_found("application", id)
 }
@@ -258,22 +179,14 @@ fn in_use(msg: String) -> Error {
     Error::new(ErrorCode::ResourceInUseException, msg)
 }
 
-fn changed() -> Error {
-    in_use("The WorkSpace's applications were changed by another request. Try again.".into())
-}
+/// The lost race of a change to a WorkSpace's applications.
+const CHANGED: Conflict = Conflict::Changed("WorkSpace's application association");
 
 /// The WorkSpace as DescribeWorkspaces shows it (state, compute, operating system).
 fn workspace(svc: &Service, cx: &Context, id: &str) -> Result<ws::Workspace, Error> {
-    svc.describe_workspaces(
-        cx,
-        ws::DescribeWorkspacesRequest {
-            workspace_ids: Some(vec![id.to_string()]),
-            ..Default::default()
-        },
-    )?
-    .workspaces
-    .and_then(|w| w.into_iter().next())
-    .ok_or_else(|| not_found("WorkSpace", id))
+    svc.load::<WorkspaceRec>(&cx.scope, id)?
+        .map(|w| w.rec.to_wire())
+        .ok_or_else(|| not_found("WorkSpace", id))
 }
 
 /// Application management needs an AVAILABLE or STOPPED WorkSpace (doc; error code inferred).
@@ -292,7 +205,7 @@ fn associations_of(
     svc: &Service,
     scope: &Scope,
     workspace: &str,
-) -> Result<Vec<Stored<AssociationRec>>, Error> {
+) -> Result<Vec<Stored<AssociationRec>>, Fault> {
     svc.scan::<AssociationRec>(
         scope,
         Some(IndexEntry {
@@ -384,46 +297,47 @@ pub fn associate_workspace_application(
             ),
         ));
     }
-    let _w = svc.write.lock();
-    let existing = associations_of(svc, &cx.scope, &input.workspace_id)?;
-    if existing
-        .iter()
-        .any(|a| a.rec.application == app.id && a.rec.live())
-    {
-        return Err(Error::new(
-            ErrorCode::ResourceAlreadyExistsException,
-            format!(
-                "{} is already associated with the WorkSpace {}.",
-                app.name, input.workspace_id
-            ),
-        ));
-    }
-    if let Some(other) = existing
-        .iter()
-        .filter(|a| a.rec.live() && !a.rec.state.starts_with("PENDING_UNINSTALL"))
-        .filter_map(|a| find_app(&a.rec.application))
-        .find(|o| o.family == app.family)
-    {
-        return Err(Error::new(
-            ErrorCode::IncompatibleApplicationsException,
-            format!("{} cannot be installed next to {}.", app.name, other.name),
-        ));
-    }
-    let now = svc.clock.now();
-    let id = format!("{}/{}", input.workspace_id, app.id);
-    let prior = existing.iter().find(|a| a.rec.id == id).map(|a| a.rev);
-    let rec = AssociationRec {
-        id,
-        workspace: input.workspace_id.clone(),
-        application: app.id.clone(),
-        state: "PENDING_INSTALL_DEPLOYMENT".into(),
-        created: now,
-        updated: now,
-    };
-    let expect = prior.map_or(Expect::Absent, Expect::Rev);
-    svc.commit(vec![Service::put(&cx.scope, &rec, expect)?], changed)?;
-    Ok(ws::AssociateWorkspaceApplicationResult {
-        association: Some(rec.to_workspace_wire()),
+    svc.write(CHANGED, |tx| {
+        let existing = associations_of(svc, &cx.scope, &input.workspace_id)?;
+        if existing
+            .iter()
+            .any(|a| a.rec.application == app.id && a.rec.live())
+        {
+            return Err(Error::new(
+                ErrorCode::ResourceAlreadyExistsException,
+                format!(
+                    "{} is already associated with the WorkSpace {}.",
+                    app.name, input.workspace_id
+                ),
+            ));
+        }
+        if let Some(other) = existing
+            .iter()
+            .filter(|a| a.rec.live() && !a.rec.state.starts_with("PENDING_UNINSTALL"))
+            .filter_map(|a| find_app(&a.rec.application))
+            .find(|o| o.family == app.family)
+        {
+            return Err(Error::new(
+                ErrorCode::IncompatibleApplicationsException,
+                format!("{} cannot be installed next to {}.", app.name, other.name),
+            ));
+        }
+        let now = svc.clock.now();
+        let id = format!("{}/{}", input.workspace_id, app.id);
+        let prior = existing.iter().find(|a| a.rec.id == id).map(|a| a.rev);
+        let rec = AssociationRec {
+            id,
+            workspace: input.workspace_id.clone(),
+            application: app.id.clone(),
+            state: "PENDING_INSTALL_DEPLOYMENT".into(),
+            created: now,
+            updated: now,
+        };
+        let expect = prior.map_or(Expect::Absent, Expect::Rev);
+        tx.put(&cx.scope, &rec, expect)?;
+        Ok(ws::AssociateWorkspaceApplicationResult {
+            association: Some(rec.to_workspace_wire()),
+        })
     })
 }
 
@@ -433,36 +347,34 @@ pub fn disassociate_workspace_application(
     input: ws::DisassociateWorkspaceApplicationRequest,
 ) -> Result<ws::DisassociateWorkspaceApplicationResult, Error> {
     workspace(svc, cx, &input.workspace_id)?;
-    let _w = svc.write.lock();
-    let id = format!("{}/{}", input.workspace_id, input.application_id);
-    let mut a = svc
-        .load::<AssociationRec>(&cx.scope, &id)?
-        .filter(|a| a.rec.live())
-        .ok_or_else(|| {
-            not_found(
-                "application association",
-                &format!("{} on {}", input.application_id, input.workspace_id),
-            )
-        })?;
-    if a.rec.in_flight() {
-        return Err(in_use(format!(
-            "A deployment is {} the application; try again when it completes.",
-            a.rec.state.to_ascii_lowercase().replace('_', " ")
-        )));
-    }
-    // Never deployed: nothing to uninstall (inferred).
-    a.rec.state = if a.rec.state == "PENDING_INSTALL_DEPLOYMENT" {
-        "REMOVED".into()
-    } else {
-        "PENDING_UNINSTALL_DEPLOYMENT".into()
-    };
-    a.rec.updated = svc.clock.now();
-    svc.commit(
-        vec![Service::put(&cx.scope, &a.rec, Expect::Rev(a.rev))?],
-        changed,
-    )?;
-    Ok(ws::DisassociateWorkspaceApplicationResult {
-        association: Some(a.rec.to_workspace_wire()),
+    svc.write(CHANGED, |tx| {
+        let id = format!("{}/{}", input.workspace_id, input.application_id);
+        let mut a = svc
+            .load::<AssociationRec>(&cx.scope, &id)?
+            .filter(|a| a.rec.live())
+            .ok_or_else(|| {
+                not_found(
+                    "application association",
+                    &format!("{} on {}", input.application_id, input.workspace_id),
+                )
+            })?;
+        if a.rec.in_flight() {
+            return Err(in_use(format!(
+                "A deployment is {} the application; try again when it completes.",
+                a.rec.state.to_ascii_lowercase().replace('_', " ")
+            )));
+        }
+        // Never deployed: nothing to uninstall (inferred).
+        a.rec.state = if a.rec.state == "PENDING_INSTALL_DEPLOYMENT" {
+            "REMOVED".into()
+        } else {
+            "PENDING_UNINSTALL_DEPLOYMENT".into()
+        };
+        a.rec.updated = svc.clock.now();
+        tx.put(&cx.scope, &a.rec, Expect::Rev(a.rev))?;
+        Ok(ws::DisassociateWorkspaceApplicationResult {
+            association: Some(a.rec.to_workspace_wire()),
+        })
     })
 }
 
@@ -474,8 +386,7 @@ pub fn deploy_workspace_applications(
     let w = workspace(svc, cx, &input.workspace_id)?;
     require_managed_state(&w)?;
     let force = input.force.unwrap_or(false);
-    let (affected, pending) = {
-        let _w = svc.write.lock();
+    let affected = svc.write(CHANGED, |tx| {
         let all = associations_of(svc, &cx.scope, &input.workspace_id)?;
         if let Some(a) = all.iter().find(|a| a.rec.in_flight()) {
             return Err(in_use(format!(
@@ -484,7 +395,6 @@ pub fn deploy_workspace_applications(
             )));
         }
         let now = svc.clock.now();
-        let mut writes = Vec::new();
         let mut affected = Vec::new();
         for mut a in all {
             let next = match a.rec.state.as_str() {
@@ -495,24 +405,19 @@ pub fn deploy_workspace_applications(
             };
             a.rec.state = next.into();
             a.rec.updated = now;
-            writes.push(Service::put(&cx.scope, &a.rec, Expect::Rev(a.rev))?);
+            tx.put(&cx.scope, &a.rec, Expect::Rev(a.rev))?;
             affected.push(a.rec);
         }
-        let mut pending = Vec::new();
         if !affected.is_empty() {
-            let (tw, t) = svc.transition(
+            tx.transition(
                 &cx.scope,
                 TransitionKind::AppDeploy,
                 DEPLOYMENT_KIND,
                 &input.workspace_id,
             )?;
-            writes.push(tw);
-            pending.push(t);
-            svc.commit(writes, changed)?;
         }
-        (affected, pending)
-    };
-    svc.scheduled(&cx.scope, &pending);
+        Ok(affected)
+    })?;
     Ok(ws::DeployWorkspaceApplicationsResult {
         deployment: Some(ws::WorkSpaceApplicationDeployment {
             associations: Some(affected.iter().map(|a| a.to_workspace_wire()).collect()),
@@ -528,19 +433,11 @@ fn existing_workspaces(
 ) -> Result<Vec<Stored<AssociationRec>>, Error> {
     let mut out = Vec::with_capacity(recs.len());
     for chunk in recs.chunks(25) {
-        let ids: Vec<String> = chunk.iter().map(|a| a.rec.workspace.clone()).collect();
+        let ids: Vec<&str> = chunk.iter().map(|a| a.rec.workspace.as_str()).collect();
         let present: Vec<String> = svc
-            .describe_workspaces(
-                cx,
-                ws::DescribeWorkspacesRequest {
-                    workspace_ids: Some(ids),
-                    ..Default::default()
-                },
-            )?
-            .workspaces
-            .unwrap_or_default()
+            .load_many::<WorkspaceRec>(&cx.scope, &ids)?
             .into_iter()
-            .filter_map(|w| w.workspace_id)
+            .map(|w| w.rec.id)
             .collect();
         out.extend(
             chunk
@@ -623,13 +520,12 @@ pub fn describe_workspace_associations(
 /// Advances a WorkSpace's deployment: PENDING_* → *ING, then *ING → COMPLETED / REMOVED.
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     now: f64,
-) -> Result<Applied, StoreError> {
-    let fault = |e: Error| StoreError::Backend(e.message);
-    let all = associations_of(svc, scope, &t.resource_id).map_err(fault)?;
-    let mut writes = Vec::new();
+) -> Result<Option<PendingTransition>, Fault> {
+    let all = associations_of(svc, scope, &t.resource_id)?;
     let mut again = false;
     for mut a in all {
         let next = match a.rec.state.as_str() {
@@ -647,13 +543,13 @@ pub(crate) fn apply_transition(
         };
         a.rec.state = next.into();
         a.rec.updated = now;
-        writes.push(Service::put(scope, &a.rec, Expect::Rev(a.rev)).map_err(fault)?);
+        tx.put(scope, &a.rec, Expect::Rev(a.rev))?;
     }
     let next = again.then(|| PendingTransition {
         due: now + svc.engine.timing().duration(TransitionKind::AppDeploy),
         ..t.clone()
     });
-    Ok(Applied { writes, next })
+    Ok(next)
 }
 
 #[cfg(test)]

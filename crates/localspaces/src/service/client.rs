@@ -1,24 +1,22 @@
-//! What WorkSpaces clients show and load per directory (spec §9.3): client branding
+//! What WorkSpaces clients show and load per directory: client branding
 //! (ImportClientBranding, DescribeClientBranding, DeleteClientBranding) and the Amazon
 //! Connect client add-in (Create/Describe/Update/DeleteConnectClientAddIn).
 //!
 //! Both are records keyed by directory id, each remembering the `seq` of the registration
 //! it belongs to: a directory that is deregistered and registered again gets a new
 //! registration record (new `seq`), so the old branding and add-in are discarded with the
-//! old registration (spec §12 DeregisterWorkspaceDirectory) without the deregistration
+//! old registration without the deregistration
 //! having to know about them.
 //!
 //! Logos are kept as a digest and size, not as bytes: the API only ever answers with URLs
 //! (`LogoUrl`, `Logo2xUrl`, `Logo3xUrl`). The URLs are local and not served (inferred: AWS
 //! answers with URLs of its own content delivery; their form is undocumented).
 
-use super::directories::WsDirectory;
-use super::pagination;
-use super::records::{not_found, Resource};
-use super::{Context, Service};
+use super::tables::client::{AddIn, Branding, Logo, PlatformBranding};
+use super::tables::directories::WsDirectory;
+use super::tables::{invalid, not_found, pagination, Conflict, Context, Service};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::Expect;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Data one ImportClientBranding request may carry ("up to 6 MB", doc; MiB inferred).
@@ -58,88 +56,9 @@ const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// Host of the (unserved) logo URLs; `.invalid` never resolves (RFC 2606).
 const LOGO_HOST: &str = "https://client-branding.localspaces.invalid";
 
-/// A stored logo: what its URL is made of.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Logo {
-    /// FNV-1a of the bytes, hex.
-    digest: String,
-    size: usize,
-}
-
-/// One platform's imported branding.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct PlatformBranding {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    logo: Option<Logo>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    logo2x: Option<Logo>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    logo3x: Option<Logo>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    support_email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    support_link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    forgot_password_link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    login_message: Option<Vec<(String, String)>>,
-}
-
-/// A directory's client branding (id = directory id).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Branding {
-    id: String,
-    /// `seq` of the directory registration this belongs to.
-    directory_seq: u64,
-    /// By `ClientDeviceType` wire name.
-    platforms: BTreeMap<String, PlatformBranding>,
-}
-
-impl Resource for Branding {
-    const KIND: &'static str = "client_branding";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-/// A directory's Amazon Connect client add-in (id = directory id: at most one each).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct AddIn {
-    id: String,
-    directory_seq: u64,
-    add_in_id: String,
-    name: String,
-    url: String,
-}
-
-impl Resource for AddIn {
-    const KIND: &'static str = "connect_client_add_in";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-impl AddIn {
-    fn wire(&self) -> ws::ConnectClientAddIn {
-        ws::ConnectClientAddIn {
-            add_in_id: Some(self.add_in_id.clone()),
-            name: Some(self.name.clone()),
-            resource_id: Some(self.id.clone()),
-            url: Some(self.url.clone()),
-        }
-    }
-}
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidParameterValuesException, msg)
-}
-
-fn changed_meanwhile() -> Error {
-    // Every operation here models InvalidParameterValuesException; a lost race is retried.
-    invalid("The directory's client settings were modified by another request. Try again.")
-}
+/// The lost race of a change to a directory's client settings (these operations model
+/// neither `InvalidResourceStateException` nor `ConflictException`).
+const CHANGED: Conflict = Conflict::Retry("directory's client settings");
 
 /// How far a directory must be registered for an operation.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -458,8 +377,7 @@ pub fn import_client_branding(
         )));
     }
     let id = input.resource_id;
-    let stored = {
-        let _w = svc.write.lock();
+    let stored = svc.write(CHANGED, |tx| {
         let seq = registration(svc, cx, &id, Need::Registered)?;
         let (current, rev) = current_branding(svc, cx, &id, seq)?;
         let mut b = current.unwrap_or_else(|| Branding {
@@ -470,9 +388,9 @@ pub fn import_client_branding(
         for i in &imported {
             b.platforms.insert(i.platform.as_str().to_string(), i.stored());
         }
-        svc.commit(vec![Service::put(&cx.scope, &b, expect(rev))?], changed_meanwhile)?;
-        b
-    };
+        tx.put(&cx.scope, &b, expect(rev))?;
+        Ok(b)
+    })?;
     let names: Vec<&str> = imported.iter().map(|i| i.platform.as_str()).collect();
     let v = view(
         cx,
@@ -512,27 +430,27 @@ pub fn delete_client_branding(
     input: ws::DeleteClientBrandingRequest,
 ) -> Result<ws::DeleteClientBrandingResult, Error> {
     let id = input.resource_id;
-    let _w = svc.write.lock();
-    let seq = registration(svc, cx, &id, Need::Known)?;
-    let (current, rev) = current_branding(svc, cx, &id, seq)?;
-    // Platforms without branding are already at the default: nothing to do (inferred).
-    let (Some(mut b), Some(rev)) = (current, rev) else {
-        return Ok(ws::DeleteClientBrandingResult {});
-    };
-    let before = b.platforms.len();
-    for p in &input.platforms {
-        b.platforms.remove(p.as_str());
-    }
-    if b.platforms.len() == before {
-        return Ok(ws::DeleteClientBrandingResult {});
-    }
-    let write = if b.platforms.is_empty() {
-        Service::delete::<Branding>(&cx.scope, &id, rev)
-    } else {
-        Service::put(&cx.scope, &b, Expect::Rev(rev))?
-    };
-    svc.commit(vec![write], changed_meanwhile)?;
-    Ok(ws::DeleteClientBrandingResult {})
+    svc.write(CHANGED, |tx| {
+        let seq = registration(svc, cx, &id, Need::Known)?;
+        let (current, rev) = current_branding(svc, cx, &id, seq)?;
+        // Platforms without branding are already at the default: nothing to do (inferred).
+        let (Some(mut b), Some(rev)) = (current, rev) else {
+            return Ok(ws::DeleteClientBrandingResult {});
+        };
+        let before = b.platforms.len();
+        for p in &input.platforms {
+            b.platforms.remove(p.as_str());
+        }
+        if b.platforms.len() == before {
+            return Ok(ws::DeleteClientBrandingResult {});
+        }
+        if b.platforms.is_empty() {
+            tx.delete::<Branding>(&cx.scope, &id, rev);
+        } else {
+            tx.put(&cx.scope, &b, Expect::Rev(rev))?;
+        }
+        Ok(ws::DeleteClientBrandingResult {})
+    })
 }
 
 /// The directory's current add-in (a stale one of an earlier registration reads as none)
@@ -560,7 +478,7 @@ pub fn create_connect_client_add_in(
     input: ws::CreateConnectClientAddInRequest,
 ) -> Result<ws::CreateConnectClientAddInResult, Error> {
     let id = input.resource_id;
-    let _w = svc.write.lock();
+    svc.write(Conflict::Exists(format!("The directory {id} already has an Amazon Connect client add-in.")), |tx| {
     let seq = registration(svc, cx, &id, Need::Registered)?;
     let (current, rev, _) = current_add_in(svc, cx, &id, seq)?;
     if let Some(a) = current {
@@ -579,14 +497,10 @@ pub fn create_connect_client_add_in(
         name: input.name,
         url: input.url,
     };
-    svc.commit(vec![Service::put(&cx.scope, &a, expect(rev))?], || {
-        Error::new(
-            ErrorCode::ResourceAlreadyExistsException,
-            format!("The directory {id} already has an Amazon Connect client add-in."),
-        )
-    })?;
+    tx.put(&cx.scope, &a, expect(rev))?;
     Ok(ws::CreateConnectClientAddInResult {
         add_in_id: Some(a.add_in_id),
+    })
     })
 }
 
@@ -629,26 +543,24 @@ pub fn update_connect_client_add_in(
     input: ws::UpdateConnectClientAddInRequest,
 ) -> Result<ws::UpdateConnectClientAddInResult, Error> {
     let id = input.resource_id;
-    let _w = svc.write.lock();
-    let seq = registration(svc, cx, &id, Need::Registered)?;
-    let (current, rev, _) = current_add_in(svc, cx, &id, seq)?;
-    let (Some(mut a), Some(rev)) = (current, rev) else {
-        return Err(add_in_not_found(&input.add_in_id));
-    };
-    if a.add_in_id != input.add_in_id {
-        return Err(add_in_not_found(&input.add_in_id));
-    }
-    if let Some(n) = input.name {
-        a.name = n;
-    }
-    if let Some(u) = input.url {
-        a.url = u;
-    }
-    svc.commit(
-        vec![Service::put(&cx.scope, &a, Expect::Rev(rev))?],
-        changed_meanwhile,
-    )?;
-    Ok(ws::UpdateConnectClientAddInResult {})
+    svc.write(CHANGED, |tx| {
+        let seq = registration(svc, cx, &id, Need::Registered)?;
+        let (current, rev, _) = current_add_in(svc, cx, &id, seq)?;
+        let (Some(mut a), Some(rev)) = (current, rev) else {
+            return Err(add_in_not_found(&input.add_in_id));
+        };
+        if a.add_in_id != input.add_in_id {
+            return Err(add_in_not_found(&input.add_in_id));
+        }
+        if let Some(n) = input.name {
+            a.name = n;
+        }
+        if let Some(u) = input.url {
+            a.url = u;
+        }
+        tx.put(&cx.scope, &a, Expect::Rev(rev))?;
+        Ok(ws::UpdateConnectClientAddInResult {})
+    })
 }
 
 pub fn delete_connect_client_add_in(
@@ -657,18 +569,17 @@ pub fn delete_connect_client_add_in(
     input: ws::DeleteConnectClientAddInRequest,
 ) -> Result<ws::DeleteConnectClientAddInResult, Error> {
     let id = input.resource_id;
-    let _w = svc.write.lock();
-    let seq = registration(svc, cx, &id, Need::Known)?;
-    let (current, rev, _) = current_add_in(svc, cx, &id, seq)?;
-    match (current, rev) {
-        (Some(a), Some(rev)) if a.add_in_id == input.add_in_id => {
-            svc.commit(vec![Service::delete::<AddIn>(&cx.scope, &id, rev)], || {
-                add_in_not_found(&input.add_in_id)
-            })?;
-            Ok(ws::DeleteConnectClientAddInResult {})
+    svc.write(CHANGED, |tx| {
+        let seq = registration(svc, cx, &id, Need::Known)?;
+        let (current, rev, _) = current_add_in(svc, cx, &id, seq)?;
+        match (current, rev) {
+            (Some(a), Some(rev)) if a.add_in_id == input.add_in_id => {
+                tx.delete::<AddIn>(&cx.scope, &id, rev);
+                Ok(ws::DeleteConnectClientAddInResult {})
+            }
+            _ => Err(add_in_not_found(&input.add_in_id)),
         }
-        _ => Err(add_in_not_found(&input.add_in_id)),
-    }
+    })
 }
 
 #[cfg(test)]

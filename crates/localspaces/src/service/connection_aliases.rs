@@ -1,4 +1,4 @@
-//! Connection aliases (cross-Region redirection, spec §9.4): CreateConnectionAlias,
+//! Connection aliases (cross-Region redirection): CreateConnectionAlias,
 //! DescribeConnectionAliases, DeleteConnectionAlias, AssociateConnectionAlias,
 //! DisassociateConnectionAlias, DescribeConnectionAliasPermissions,
 //! UpdateConnectionAliasPermission.
@@ -11,114 +11,22 @@
 //! ASSOCIATED_WITH_OWNER_ACCOUNT / ASSOCIATED_WITH_SHARED_ACCOUNT, PENDING_DISASSOCIATION →
 //! gone.
 
-use super::directories::directory_view;
-use super::ids::new_id;
-use super::lifecycle::Applied;
-use super::pagination;
-use super::records::{merge_tags, not_found, Resource, StoredTag, Taggable};
-use super::{Context, Service};
+use super::tables::connection_aliases::{
+    find, to_wire, AliasRec, Association, Reservation, SharePointer, ALIAS_KIND, ASSOCIATION_KIND,
+};
+use super::tables::directories::directory_view;
+use super::tables::ids::new_id;
+use super::tables::{
+    global, invalid, merge_tags, not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx,
+};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
-use localspaces_store::{Expect, IndexEntry, Scope, StoreError};
-use serde::{Deserialize, Serialize};
+use localspaces_store::{Expect, IndexEntry, Scope};
 
-/// Store kind of aliases (in the owner's scope).
-pub const ALIAS_KIND: &str = "connection_alias";
-/// Transition resource kind of one account's association of an alias (id `alias/account`).
-pub const ASSOCIATION_KIND: &str = "connection_alias_association";
-/// Aliases per account and Region (spec §9.4).
+/// Aliases per account and Region.
 const ALIAS_QUOTA: u64 = 20;
 /// Accounts an alias can be shared with (inferred: the docs give no number).
 const SHARE_QUOTA: usize = 25;
-
-/// A stored connection alias.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AliasRec {
-    pub id: String,
-    pub connection_string: String,
-    pub owner: String,
-    pub state: String,
-    #[serde(default)]
-    pub associations: Vec<Association>,
-    #[serde(default)]
-    pub shares: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<StoredTag>,
-    pub created: f64,
-}
-
-/// One account's association of an alias with one of its directories.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Association {
-    pub account: String,
-    pub resource_id: String,
-    pub connection_identifier: String,
-    pub status: String,
-}
-
-impl Resource for AliasRec {
-    const KIND: &'static str = ALIAS_KIND;
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        vec![IndexEntry {
-            name: "connection_string".into(),
-            key: self.connection_string.to_ascii_lowercase(),
-        }]
-    }
-    fn unique() -> Vec<String> {
-        vec!["connection_string".into()]
-    }
-}
-
-impl Taggable for AliasRec {
-    fn tags_mut(&mut self) -> &mut Vec<StoredTag> {
-        &mut self.tags
-    }
-    fn tags(&self) -> &[StoredTag] {
-        &self.tags
-    }
-}
-
-/// The reservation of a connection string (global scope, id = lowercase string).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Reservation {
-    id: String,
-    owner: String,
-}
-
-impl Resource for Reservation {
-    const KIND: &'static str = "connection_string";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-/// In a shared account's scope: "alias `id` of `owner` is shared with me".
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SharePointer {
-    id: String,
-    owner: String,
-}
-
-impl Resource for SharePointer {
-    const KIND: &'static str = "connection_alias_share";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-fn global() -> Scope {
-    Scope::new("global", "global")
-}
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidParameterValuesException, msg)
-}
 
 fn alias_not_found(id: &str) -> Error {
     not_found("connection alias", id)
@@ -134,39 +42,11 @@ fn bad_state(a: &AliasRec) -> Error {
     )
 }
 
-fn changed() -> Error {
-    Error::new(
-        ErrorCode::InvalidResourceStateException,
-        "The connection alias was modified by another request. Try again.",
-    )
-}
-
-fn internal_store(e: Error) -> StoreError {
-    StoreError::Backend(e.message)
-}
-
-/// The alias `id` as the caller may see it: its own, or one shared with it. Returns the
-/// owner's scope with the record.
-fn find(
-    svc: &Service,
-    cx: &Context,
-    id: &str,
-) -> Result<Option<(Scope, super::records::Stored<AliasRec>)>, Error> {
-    if let Some(a) = svc.load::<AliasRec>(&cx.scope, id)? {
-        return Ok(Some((cx.scope.clone(), a)));
-    }
-    let Some(p) = svc.load::<SharePointer>(&cx.scope, id)? else {
-        return Ok(None);
-    };
-    let owner = Scope::new(p.rec.owner, cx.scope.region.clone());
-    Ok(svc
-        .load::<AliasRec>(&owner, id)?
-        .filter(|a| a.rec.shares.contains(&cx.scope.account))
-        .map(|a| (owner, a)))
-}
+/// The lost race of a change to an alias.
+const CHANGED: Conflict = Conflict::Changed("connection alias");
 
 /// Loads an alias the caller owns; a shared one is `AccessDeniedException`.
-fn find_owned(svc: &Service, cx: &Context, id: &str) -> Result<super::records::Stored<AliasRec>, Error> {
+fn find_owned(svc: &Service, cx: &Context, id: &str) -> Result<Stored<AliasRec>, Error> {
     match find(svc, cx, id)? {
         Some((scope, a)) if scope == cx.scope => Ok(a),
         Some(_) => Err(Error::new(
@@ -174,28 +54,6 @@ fn find_owned(svc: &Service, cx: &Context, id: &str) -> Result<super::records::S
             format!("Only the owner of the connection alias {id} can do this."),
         )),
         None => Err(alias_not_found(id)),
-    }
-}
-
-/// The caller's view: the owner sees every association, a shared account its own.
-fn to_wire(a: &AliasRec, viewer: &str) -> ws::ConnectionAlias {
-    let associations: Vec<ws::ConnectionAliasAssociation> = a
-        .associations
-        .iter()
-        .filter(|x| viewer == a.owner || x.account == viewer)
-        .map(|x| ws::ConnectionAliasAssociation {
-            associated_account_id: Some(x.account.clone()),
-            association_status: ws::AssociationStatus::from_wire(&x.status),
-            connection_identifier: Some(x.connection_identifier.clone()),
-            resource_id: Some(x.resource_id.clone()),
-        })
-        .collect();
-    ws::ConnectionAlias {
-        alias_id: Some(a.id.clone()),
-        associations: (!associations.is_empty()).then_some(associations),
-        connection_string: Some(a.connection_string.clone()),
-        owner_account_id: Some(a.owner.clone()),
-        state: ws::ConnectionAliasState::from_wire(&a.state),
     }
 }
 
@@ -223,8 +81,8 @@ pub fn create_connection_alias(
             format!("The connection string {string} is already in use."),
         )
     };
-    let (id, pending) = {
-        let _w = svc.write.lock();
+    let in_use = Conflict::Exists(format!("The connection string {string} is already in use."));
+    let id = svc.write(in_use, |tx| {
         let reservation = svc.load::<Reservation>(&global(), &lower)?;
         if let Some(r) = &reservation {
             if r.rec.owner != cx.scope.account {
@@ -257,23 +115,20 @@ pub fn create_connection_alias(
             tags,
             created: svc.clock.now(),
         };
-        let mut writes = vec![Service::put(&cx.scope, &rec, Expect::Absent)?];
+        tx.put(&cx.scope, &rec, Expect::Absent)?;
         if reservation.is_none() {
-            writes.push(Service::put(
+            tx.put(
                 &global(),
                 &Reservation {
                     id: lower.clone(),
                     owner: cx.scope.account.clone(),
                 },
                 Expect::Absent,
-            )?);
+            )?;
         }
-        let (tw, t) = svc.transition(&cx.scope, TransitionKind::AliasCreate, ALIAS_KIND, &rec.id)?;
-        writes.push(tw);
-        svc.commit(writes, exists)?;
-        (rec.id, t)
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        tx.transition(&cx.scope, TransitionKind::AliasCreate, ALIAS_KIND, &rec.id)?;
+        Ok(rec.id)
+    })?;
     Ok(ws::CreateConnectionAliasResult { alias_id: Some(id) })
 }
 
@@ -349,8 +204,7 @@ pub fn delete_connection_alias(
     cx: &Context,
     input: ws::DeleteConnectionAliasRequest,
 ) -> Result<ws::DeleteConnectionAliasResult, Error> {
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
         let mut a = find_owned(svc, cx, &input.alias_id)?;
         if a.rec.state != "CREATED" {
             return Err(bad_state(&a.rec));
@@ -375,14 +229,10 @@ pub fn delete_connection_alias(
             ));
         }
         a.rec.state = "DELETING".into();
-        let (tw, t) = svc.transition(&cx.scope, TransitionKind::AliasDelete, ALIAS_KIND, &a.rec.id)?;
-        svc.commit(
-            vec![Service::put(&cx.scope, &a.rec, Expect::Rev(a.rev))?, tw],
-            changed,
-        )?;
-        t
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        tx.transition(&cx.scope, TransitionKind::AliasDelete, ALIAS_KIND, &a.rec.id)?;
+        tx.put(&cx.scope, &a.rec, Expect::Rev(a.rev))?;
+        Ok(())
+    })?;
     Ok(ws::DeleteConnectionAliasResult {})
 }
 
@@ -391,8 +241,7 @@ pub fn associate_connection_alias(
     cx: &Context,
     input: ws::AssociateConnectionAliasRequest,
 ) -> Result<ws::AssociateConnectionAliasResult, Error> {
-    let (owner, identifier, pending) = {
-        let _w = svc.write.lock();
+    let identifier = svc.write(CHANGED, |tx| {
         let (owner, mut a) =
             find(svc, cx, &input.alias_id)?.ok_or_else(|| alias_not_found(&input.alias_id))?;
         if a.rec.state != "CREATED" {
@@ -422,19 +271,15 @@ pub fn associate_connection_alias(
             connection_identifier: identifier.clone(),
             status: "PENDING_ASSOCIATION".into(),
         });
-        let (tw, t) = svc.transition(
+        tx.transition(
             &owner,
             TransitionKind::AliasAssociate,
             ASSOCIATION_KIND,
             &format!("{}/{}", a.rec.id, cx.scope.account),
         )?;
-        svc.commit(
-            vec![Service::put(&owner, &a.rec, Expect::Rev(a.rev))?, tw],
-            changed,
-        )?;
-        (owner, identifier, t)
-    };
-    svc.scheduled(&owner, &[pending]);
+        tx.put(&owner, &a.rec, Expect::Rev(a.rev))?;
+        Ok(identifier)
+    })?;
     Ok(ws::AssociateConnectionAliasResult {
         connection_identifier: Some(identifier),
     })
@@ -445,8 +290,7 @@ pub fn disassociate_connection_alias(
     cx: &Context,
     input: ws::DisassociateConnectionAliasRequest,
 ) -> Result<ws::DisassociateConnectionAliasResult, Error> {
-    let (owner, pending) = {
-        let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
         let (owner, mut a) =
             find(svc, cx, &input.alias_id)?.ok_or_else(|| alias_not_found(&input.alias_id))?;
         if a.rec.state != "CREATED" {
@@ -476,19 +320,15 @@ pub fn disassociate_connection_alias(
             ));
         }
         x.status = "PENDING_DISASSOCIATION".into();
-        let (tw, t) = svc.transition(
+        tx.transition(
             &owner,
             TransitionKind::AliasDisassociate,
             ASSOCIATION_KIND,
             &format!("{}/{}", a.rec.id, cx.scope.account),
         )?;
-        svc.commit(
-            vec![Service::put(&owner, &a.rec, Expect::Rev(a.rev))?, tw],
-            changed,
-        )?;
-        (owner, t)
-    };
-    svc.scheduled(&owner, &[pending]);
+        tx.put(&owner, &a.rec, Expect::Rev(a.rev))?;
+        Ok(())
+    })?;
     Ok(ws::DisassociateConnectionAliasResult {})
 }
 
@@ -533,13 +373,12 @@ pub fn update_connection_alias_permission(
     if other == cx.scope.account {
         return Err(invalid("A connection alias cannot be shared with its owner."));
     }
-    let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
     let mut a = find_owned(svc, cx, &input.alias_id)?;
     if a.rec.state != "CREATED" {
         return Err(bad_state(&a.rec));
     }
     let shared_scope = Scope::new(other.clone(), cx.scope.region.clone());
-    let mut writes = Vec::new();
     if p.allow_association {
         if a.rec.shares.contains(&other) {
             return Ok(ws::UpdateConnectionAliasPermissionResult {});
@@ -551,14 +390,13 @@ pub fn update_connection_alias_permission(
             ));
         }
         a.rec.shares.push(other.clone());
-        writes.push(Service::put(
-            &shared_scope,
+        tx.put(&shared_scope,
             &SharePointer {
                 id: a.rec.id.clone(),
                 owner: cx.scope.account.clone(),
             },
             Expect::Any,
-        )?);
+        )?;
     } else {
         if !a.rec.shares.contains(&other) {
             return Ok(ws::UpdateConnectionAliasPermissionResult {});
@@ -573,47 +411,40 @@ pub fn update_connection_alias_permission(
             ));
         }
         a.rec.shares.retain(|s| s != &other);
-        writes.push(localspaces_store::Write::Delete {
-            key: Service::key::<SharePointer>(&shared_scope, &a.rec.id),
-            expect: Expect::Any,
-        });
+        tx.delete_any::<SharePointer>(&shared_scope, &a.rec.id);
     }
-    writes.push(Service::put(&cx.scope, &a.rec, Expect::Rev(a.rev))?);
-    svc.commit(writes, changed)?;
+    tx.put(&cx.scope, &a.rec, Expect::Rev(a.rev))?;
     Ok(ws::UpdateConnectionAliasPermissionResult {})
+    })
 }
 
 /// Applies one due transition of an alias or of one account's association.
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     _now: f64,
-) -> Result<Applied, StoreError> {
-    let nothing = || Applied {
-        writes: Vec::new(),
-        next: None,
-    };
+) -> Result<Option<PendingTransition>, Fault> {
     let (alias_id, account) = match t.resource_id.split_once('/') {
         Some((a, acct)) => (a, Some(acct)),
         None => (t.resource_id.as_str(), None),
     };
-    let Some(mut a) = svc.load::<AliasRec>(scope, alias_id).map_err(internal_store)? else {
-        return Ok(nothing());
+    let Some(mut a) = svc.load::<AliasRec>(scope, alias_id)? else {
+        return Ok(None);
     };
-    let put = |rec: &AliasRec, rev| Service::put(scope, rec, Expect::Rev(rev)).map_err(internal_store);
     match (t.kind, account) {
         (TransitionKind::AliasCreate, None) if a.rec.state == "CREATING" => {
             a.rec.state = "CREATED".into();
-            Ok(Applied {
-                writes: vec![put(&a.rec, a.rev)?],
-                next: None,
-            })
+            {
+                tx.put(scope, &a.rec, Expect::Rev(a.rev))?;
+                Ok(None)
+            }
         }
-        (TransitionKind::AliasDelete, None) if a.rec.state == "DELETING" => Ok(Applied {
-            writes: vec![Service::delete::<AliasRec>(scope, alias_id, a.rev)],
-            next: None,
-        }),
+        (TransitionKind::AliasDelete, None) if a.rec.state == "DELETING" => {
+            tx.delete::<AliasRec>(scope, alias_id, a.rev);
+            Ok(None)
+        }
         (TransitionKind::AliasAssociate, Some(acct)) => {
             let owner = a.rec.owner.clone();
             let Some(x) = a
@@ -622,17 +453,17 @@ pub(crate) fn apply_transition(
                 .iter_mut()
                 .find(|x| x.account == acct && x.status == "PENDING_ASSOCIATION")
             else {
-                return Ok(nothing());
+                return Ok(None);
             };
             x.status = if acct == owner {
                 "ASSOCIATED_WITH_OWNER_ACCOUNT".into()
             } else {
                 "ASSOCIATED_WITH_SHARED_ACCOUNT".into()
             };
-            Ok(Applied {
-                writes: vec![put(&a.rec, a.rev)?],
-                next: None,
-            })
+            {
+                tx.put(scope, &a.rec, Expect::Rev(a.rev))?;
+                Ok(None)
+            }
         }
         (TransitionKind::AliasDisassociate, Some(acct)) => {
             let before = a.rec.associations.len();
@@ -640,13 +471,13 @@ pub(crate) fn apply_transition(
                 .associations
                 .retain(|x| !(x.account == acct && x.status == "PENDING_DISASSOCIATION"));
             if a.rec.associations.len() == before {
-                return Ok(nothing());
+                return Ok(None);
             }
-            Ok(Applied {
-                writes: vec![put(&a.rec, a.rev)?],
-                next: None,
-            })
+            {
+                tx.put(scope, &a.rec, Expect::Rev(a.rev))?;
+                Ok(None)
+            }
         }
-        _ => Ok(nothing()),
+        _ => Ok(None),
     }
 }

@@ -5,160 +5,29 @@
 //! with the generated wire encoder), so DescribeWorkspaceDirectories shows exactly what the
 //! Modify* calls wrote, member for member, with no hand-copied field lists.
 
-use super::ds::DsDirectory;
-use super::ids::new_id;
-use super::ip_groups::{IpGroup, IP_GROUP_INDEX};
-use super::lifecycle::Applied;
-use super::pagination;
-use super::records::{check_tag_keys, merge_tags, not_found, Resource, StoredTag, Taggable};
-use super::{Context, Service};
+use super::tables::directories::{from_json, to_json, workspaces_in, WsDirectory, DIRECTORY_KIND};
+use super::tables::ds::{ds_directory, DsDirectory};
+use super::tables::ids::new_id;
+use super::tables::ip_groups::IpGroup;
+use super::tables::pools::pools_on_directory;
+use super::tables::{
+    check_tag_keys, invalid, merge_tags, not_found, pagination, Conflict, Context, Fault, Service, Tx,
+};
 use crate::engine::{PendingTransition, TransitionKind};
-use localspaces_api::shape::{Path, Shape, Violations};
-use localspaces_api::value::Value;
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
-use localspaces_protocol::json;
-use localspaces_store::{Expect, IndexEntry, Scope, StoreError};
-use serde::{Deserialize, Serialize};
-
-/// Store kind of WorkSpaces directory registrations (records carry one
-/// [`IP_GROUP_INDEX`] entry per associated IP group).
-pub(crate) const DIRECTORY_KIND: &str = super::ip_groups::DIRECTORY_KIND;
+use localspaces_store::{Expect, Scope};
 
 /// Registered directories per account and Region.
 const MAX_DIRECTORIES: u64 = 50;
 /// IP access control groups per directory.
 const MAX_IP_GROUPS: usize = 25;
 
-/// What other families (WorkSpaces, connection aliases, …) need to know about a
-/// registered directory.
-#[derive(Debug, Clone)]
-pub(crate) struct DirectoryView {
-    pub state: ws::WorkspaceDirectoryState,
-    pub subnet_ids: Vec<String>,
-    /// PERSONAL or POOLS.
-    pub workspace_type: Option<ws::WorkspaceType>,
-}
-
-/// A stored registration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct WsDirectory {
-    pub id: String,
-    /// JSON of the `WorkspaceDirectory` wire shape (state and ipGroupIds are kept beside it).
-    pub wire: String,
-    /// A `WorkspaceDirectoryState` wire value.
-    pub state: String,
-    #[serde(default)]
-    pub ip_groups: Vec<String>,
-    /// JSON of the `ClientProperties` wire shape.
-    pub client: String,
-    #[serde(default)]
-    pub tags: Vec<StoredTag>,
-}
-
-impl Resource for WsDirectory {
-    const KIND: &'static str = DIRECTORY_KIND;
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        self.ip_groups
-            .iter()
-            .map(|g| IndexEntry {
-                name: IP_GROUP_INDEX.into(),
-                key: g.clone(),
-            })
-            .collect()
-    }
-}
-
-impl Taggable for WsDirectory {
-    fn tags_mut(&mut self) -> &mut Vec<StoredTag> {
-        &mut self.tags
-    }
-    fn tags(&self) -> &[StoredTag] {
-        &self.tags
-    }
-}
-
-fn stored_fault(what: &str) -> Error {
-    super::internal(StoreError::Corrupt(format!("stored {what} is not readable")))
-}
-
-/// Encodes a model shape as JSON text for storage.
-fn to_json<S: Shape + Clone>(s: &S) -> String {
-    String::from_utf8(json::encode(&s.encode())).unwrap_or_default()
-}
-
-/// Decodes a model shape stored by [`to_json`].
-fn from_json<S: Shape>(text: &str, what: &str) -> Result<S, Error> {
-    let v: Value = json::decode(text.as_bytes()).map_err(|_| stored_fault(what))?;
-    let mut cx = Violations::default();
-    S::decode(&v, &Path::Root, &mut cx).map_err(|_| stored_fault(what))
-}
-
-impl WsDirectory {
-    fn wire(&self) -> Result<ws::WorkspaceDirectory, Error> {
-        let mut w: ws::WorkspaceDirectory = from_json(&self.wire, "directory")?;
-        w.state = ws::WorkspaceDirectoryState::from_wire(&self.state);
-        w.ip_group_ids = (!self.ip_groups.is_empty()).then(|| self.ip_groups.clone());
-        Ok(w)
-    }
-
-    fn set_wire(&mut self, mut w: ws::WorkspaceDirectory) {
-        w.state = None;
-        w.ip_group_ids = None;
-        self.wire = to_json(&w);
-    }
-
-    fn state(&self) -> ws::WorkspaceDirectoryState {
-        ws::WorkspaceDirectoryState::from_wire(&self.state).unwrap_or(ws::WorkspaceDirectoryState::Error)
-    }
-}
-
-/// The registration of directory `id` in `scope`, if any (in any state).
-pub(crate) fn directory_view(svc: &Service, scope: &Scope, id: &str) -> Result<Option<DirectoryView>, Error> {
-    let Some(d) = svc.load::<WsDirectory>(scope, id)? else {
-        return Ok(None);
-    };
-    let w = d.rec.wire()?;
-    Ok(Some(DirectoryView {
-        state: d.rec.state(),
-        subnet_ids: w.subnet_ids.unwrap_or_default(),
-        workspace_type: w.workspace_type,
-    }))
-}
-
-/// How many WorkSpaces (in any state) the directory `id` has.
-fn workspaces_in(svc: &Service, scope: &Scope, id: &str) -> Result<u64, Error> {
-    svc.store
-        .count(&localspaces_store::Query {
-            scope: scope.clone(),
-            kind: super::workspaces::WORKSPACE_KIND.to_string(),
-            index: Some(IndexEntry {
-                name: super::workspaces::DIRECTORY_INDEX.into(),
-                key: id.to_string(),
-            }),
-            after_seq: None,
-            limit: None,
-        })
-        .map_err(super::internal)
-}
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidParameterValuesException, msg)
-}
-
 fn dir_not_found(id: &str) -> Error {
     not_found("directory", id)
 }
 
-fn changed_meanwhile() -> Error {
-    Error::new(
-        ErrorCode::InvalidResourceStateException,
-        "The directory was modified by another request. Try again.",
-    )
-}
+/// The lost race of a change to a registration.
+const CHANGED: Conflict = Conflict::Changed("directory");
 
 /// `SLiad+ABC123`-style code: two letters, the Region's airport-like code, six upper-case
 /// alphanumerics (format observed; prefix letters unconfirmed).
@@ -298,7 +167,7 @@ pub fn register_workspace_directory(
     }
     let wire = match &input.directory_id {
         Some(id) => {
-            let ds = super::ds::ds_directory(svc, &cx.scope, id)?.ok_or_else(|| dir_not_found(id))?;
+            let ds = ds_directory(svc, &cx.scope, id)?.ok_or_else(|| dir_not_found(id))?;
             if ds.stage != "Active" {
                 return Err(Error::new(
                     ErrorCode::InvalidResourceStateException,
@@ -326,8 +195,7 @@ pub fn register_workspace_directory(
         tags: stored_tags,
     };
     dir.set_wire(wire);
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
         // A registration shown as DEREGISTERED is on its way out: registering the directory
         // again replaces it (Terraform's replace does exactly this, as it reads DEREGISTERED
         // as gone).
@@ -347,14 +215,10 @@ pub fn register_workspace_directory(
                 format!("You can register at most {MAX_DIRECTORIES} directories in this Region."),
             ));
         }
-        let (tw, t) = svc.transition(&cx.scope, TransitionKind::DirectoryRegister, DIRECTORY_KIND, &id)?;
-        svc.commit(
-            vec![Service::put(&cx.scope, &dir, expect)?, tw],
-            changed_meanwhile,
-        )?;
-        t
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        tx.put(&cx.scope, &dir, expect)?;
+        tx.transition(&cx.scope, TransitionKind::DirectoryRegister, DIRECTORY_KIND, &id)?;
+        Ok(())
+    })?;
     Ok(ws::RegisterWorkspaceDirectoryResult {
         directory_id: Some(id),
         state: Some(ws::WorkspaceDirectoryState::Registering),
@@ -362,7 +226,7 @@ pub fn register_workspace_directory(
 }
 
 /// A WorkSpaces-managed (`wsd-`) registration: Pools (SAML, CUSTOMER_MANAGED) or IAM
-/// Identity Center personal directories (spec §6.1).
+/// Identity Center personal directories.
 fn wsd_backed(
     cx: &Context,
     input: &ws::RegisterWorkspaceDirectoryRequest,
@@ -446,15 +310,14 @@ pub fn deregister_workspace_directory(
     input: ws::DeregisterWorkspaceDirectoryRequest,
 ) -> Result<ws::DeregisterWorkspaceDirectoryResult, Error> {
     let id = input.directory_id;
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
         let mut d = svc
             .load::<WsDirectory>(&cx.scope, &id)?
             .ok_or_else(|| dir_not_found(&id))?;
         match d.rec.state() {
             ws::WorkspaceDirectoryState::Registered | ws::WorkspaceDirectoryState::Error => {}
             ws::WorkspaceDirectoryState::Deregistering | ws::WorkspaceDirectoryState::Deregistered => {
-                return Ok(ws::DeregisterWorkspaceDirectoryResult {});
+                return Ok(());
             }
             _ => {
                 return Err(Error::new(
@@ -473,28 +336,19 @@ pub fn deregister_workspace_directory(
                 format!("The directory {id} still has {workspaces} WorkSpaces. Terminate them before deregistering it."),
             ));
         }
-        let pools = super::pools::pools_on_directory(svc, &cx.scope, &id)?;
+        let pools = pools_on_directory(svc, &cx.scope, &id)?;
         if pools > 0 {
-            // Spec §6.2: no pools may use it (inferred, like WorkSpaces).
+            // no pools may use it (inferred, like WorkSpaces).
             return Err(Error::new(
                 ErrorCode::OperationNotSupportedException,
                 format!("The directory {id} still has {pools} WorkSpaces Pools. Terminate them before deregistering it."),
             ));
         }
         d.rec.state = ws::WorkspaceDirectoryState::Deregistering.as_str().to_string();
-        let (tw, t) = svc.transition(
-            &cx.scope,
-            TransitionKind::DirectoryDeregister,
-            DIRECTORY_KIND,
-            &id,
-        )?;
-        svc.commit(
-            vec![Service::put(&cx.scope, &d.rec, Expect::Rev(d.rev))?, tw],
-            changed_meanwhile,
-        )?;
-        t
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        tx.put(&cx.scope, &d.rec, Expect::Rev(d.rev))?;
+        tx.transition(&cx.scope, TransitionKind::DirectoryDeregister, DIRECTORY_KIND, &id)?;
+        Ok(())
+    })?;
     Ok(ws::DeregisterWorkspaceDirectoryResult {})
 }
 
@@ -586,15 +440,14 @@ fn modify(
     id: &str,
     change: impl FnOnce(&mut WsDirectory) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let _w = svc.write.lock();
-    let mut d = svc
-        .load::<WsDirectory>(&cx.scope, id)?
-        .ok_or_else(|| dir_not_found(id))?;
-    change(&mut d.rec)?;
-    svc.commit(
-        vec![Service::put(&cx.scope, &d.rec, Expect::Rev(d.rev))?],
-        changed_meanwhile,
-    )
+    svc.write(CHANGED, |tx| {
+        let mut d = svc
+            .load::<WsDirectory>(&cx.scope, id)?
+            .ok_or_else(|| dir_not_found(id))?;
+        change(&mut d.rec)?;
+        tx.put(&cx.scope, &d.rec, Expect::Rev(d.rev))?;
+        Ok(())
+    })
 }
 
 /// Loads a registration's wire settings, applies `change` and stores them.
@@ -665,7 +518,7 @@ pub fn disassociate_ip_groups(
     let ids: Vec<&str> = input.group_ids.iter().map(String::as_str).collect();
     modify(svc, cx, &input.directory_id, |d| {
         require_registered(d)?;
-        // The groups must exist (spec §12 DisassociateIpGroups); an associated group cannot
+        // The groups must exist; an associated group cannot
         // be deleted, so this never strands an association.
         let found = svc.load_many::<IpGroup>(&cx.scope, &ids)?;
         if let Some(missing) = ids.iter().find(|id| found.iter().all(|g| g.rec.id != **id)) {
@@ -861,7 +714,7 @@ pub fn modify_client_properties(
     Ok(ws::ModifyClientPropertiesResult {})
 }
 
-/// ModifyEndpointEncryptionMode (spec §12): FIPS_VALIDATED only in US Regions (doc: FedRAMP /
+/// ModifyEndpointEncryptionMode: FIPS_VALIDATED only in US Regions (doc: FedRAMP /
 /// DoD SRG Regions) and only while the directory is new or already FIPS (doc: "the directory
 /// must either be new, or all existing WorkSpaces ... using FIPS"); refusals and a directory
 /// that is not REGISTERED are `OperationNotSupportedException` (the only modeled fit, inferred).
@@ -925,48 +778,39 @@ pub fn describe_client_properties(
     })
 }
 
-/// Applies one due transition of this family's resources (called by the engine).
+/// Applies one due transition of this family's resources (called by the engine); returns
+/// the follow-up transition, if any.
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     now: f64,
-) -> Result<Applied, StoreError> {
-    let backend = |e: Error| StoreError::Backend(e.message);
-    let Some(mut d) = svc.load::<WsDirectory>(scope, &t.resource_id).map_err(backend)? else {
-        return Ok(Applied {
-            writes: Vec::new(),
-            next: None,
-        });
+) -> Result<Option<PendingTransition>, Fault> {
+    let Some(mut d) = svc.load::<WsDirectory>(scope, &t.resource_id)? else {
+        return Ok(None);
     };
     match (t.kind, d.rec.state()) {
         (TransitionKind::DirectoryRegister, ws::WorkspaceDirectoryState::Registering) => {
             d.rec.state = ws::WorkspaceDirectoryState::Registered.as_str().to_string();
-            Ok(Applied {
-                writes: vec![Service::put(scope, &d.rec, Expect::Rev(d.rev)).map_err(backend)?],
-                next: None,
-            })
+            tx.put(scope, &d.rec, Expect::Rev(d.rev))?;
+            Ok(None)
         }
-        // DEREGISTERED is shown briefly, then the registration is gone (spec §6.2).
+        // DEREGISTERED is shown briefly, then the registration is gone.
         (TransitionKind::DirectoryDeregister, ws::WorkspaceDirectoryState::Deregistering) => {
             d.rec.state = ws::WorkspaceDirectoryState::Deregistered.as_str().to_string();
+            tx.put(scope, &d.rec, Expect::Rev(d.rev))?;
             let remove = TransitionKind::DirectoryRemove;
-            Ok(Applied {
-                writes: vec![Service::put(scope, &d.rec, Expect::Rev(d.rev)).map_err(backend)?],
-                next: Some(PendingTransition {
-                    kind: remove,
-                    due: now + svc.engine.timing().duration(remove),
-                    ..t.clone()
-                }),
-            })
+            Ok(Some(PendingTransition {
+                kind: remove,
+                due: now + svc.engine.timing().duration(remove),
+                ..t.clone()
+            }))
         }
-        (TransitionKind::DirectoryRemove, ws::WorkspaceDirectoryState::Deregistered) => Ok(Applied {
-            writes: vec![Service::delete::<WsDirectory>(scope, &d.rec.id, d.rev)],
-            next: None,
-        }),
-        _ => Ok(Applied {
-            writes: Vec::new(),
-            next: None,
-        }),
+        (TransitionKind::DirectoryRemove, ws::WorkspaceDirectoryState::Deregistered) => {
+            tx.delete::<WsDirectory>(scope, &d.rec.id, d.rev);
+            Ok(None)
+        }
+        _ => Ok(None),
     }
 }

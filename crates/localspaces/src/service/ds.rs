@@ -5,135 +5,18 @@
 //! check their format); availability zones, DNS addresses and security groups are made up
 //! deterministically from the directory id.
 
-use super::ids::new_id;
-use super::lifecycle::Applied;
-use super::pagination;
-use super::records::{Resource, StoredTag};
-use super::{Context, Service};
+use super::tables::directories::directory_view;
+use super::tables::ds::{DsDirectory, DS_KIND};
+use super::tables::ids::new_id;
+use super::tables::{pagination, Conflict, Context, Fault, Service, StoredTag, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::ds::{self as ds_api, Error, ErrorCode};
 use localspaces_api::workspaces as ws;
-use localspaces_store::{Expect, Scope, StoreError};
-use serde::{Deserialize, Serialize};
-
-/// Store kind of Directory Service directories.
-pub(crate) const DS_KIND: &str = "ds_directory";
+use localspaces_store::{Expect, Scope};
 
 /// Directories of all types per account and Region (AWS: 10 Simple AD + 20 Microsoft AD +
 /// AD Connectors; one combined bound is enough here).
 const MAX_DIRECTORIES: u64 = 50;
-
-/// A stored Directory Service directory.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct DsDirectory {
-    pub id: String,
-    pub name: String,
-    pub short_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `SimpleAD`, `MicrosoftAD` or `ADConnector`.
-    pub dtype: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edition: Option<String>,
-    pub vpc_id: String,
-    pub subnet_ids: Vec<String>,
-    #[serde(default)]
-    pub customer_dns_ips: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_user_name: Option<String>,
-    /// A `DirectoryStage` wire value.
-    pub stage: String,
-    pub launch_time: f64,
-    pub stage_updated: f64,
-    #[serde(default)]
-    pub tags: Vec<StoredTag>,
-}
-
-impl Resource for DsDirectory {
-    const KIND: &'static str = DS_KIND;
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-impl DsDirectory {
-    /// Two private addresses "inside" the directory's subnets (made up from the id).
-    pub fn dns_ips(&self) -> Vec<String> {
-        if self.dtype == "ADConnector" && !self.customer_dns_ips.is_empty() {
-            return self.customer_dns_ips.clone();
-        }
-        let h = pagination::fingerprint([self.id.as_str()]);
-        let (a, b) = ((h >> 8) % 250 + 2, h % 250 + 2);
-        vec![format!("10.0.{a}.{b}"), format!("10.0.{}.{b}", (a + 1) % 250 + 2)]
-    }
-
-    fn security_group(&self) -> String {
-        format!("sg-0{:016x}", pagination::fingerprint([self.id.as_str(), "sg"]))
-    }
-
-    fn zones(region: &str, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|i| format!("{region}{}", char::from(b'a' + (i % 26) as u8)))
-            .collect()
-    }
-
-    fn to_wire(&self, region: &str) -> ds_api::DirectoryDescription {
-        let zones = Self::zones(region, self.subnet_ids.len());
-        let (vpc_settings, connect_settings) = if self.dtype == "ADConnector" {
-            let c = ds_api::DirectoryConnectSettingsDescription {
-                vpc_id: Some(self.vpc_id.clone()),
-                subnet_ids: Some(self.subnet_ids.clone()),
-                customer_user_name: self.customer_user_name.clone(),
-                security_group_id: Some(self.security_group()),
-                availability_zones: Some(zones),
-                connect_ips: Some(self.dns_ips()),
-                ..Default::default()
-            };
-            (None, Some(c))
-        } else {
-            let v = ds_api::DirectoryVpcSettingsDescription {
-                vpc_id: Some(self.vpc_id.clone()),
-                subnet_ids: Some(self.subnet_ids.clone()),
-                security_group_id: Some(self.security_group()),
-                availability_zones: Some(zones),
-            };
-            (Some(v), None)
-        };
-        ds_api::DirectoryDescription {
-            directory_id: Some(self.id.clone()),
-            name: Some(self.name.clone()),
-            short_name: Some(self.short_name.clone()),
-            description: self.description.clone(),
-            alias: Some(self.id.clone()),
-            access_url: Some(format!("{}.awsapps.com", self.id)),
-            dns_ip_addrs: Some(self.dns_ips()),
-            stage: ds_api::DirectoryStage::from_wire(&self.stage),
-            r#type: ds_api::DirectoryType::from_wire(&self.dtype),
-            size: self.size.as_deref().and_then(ds_api::DirectorySize::from_wire),
-            edition: self
-                .edition
-                .as_deref()
-                .and_then(ds_api::DirectoryEdition::from_wire),
-            launch_time: Some(self.launch_time),
-            stage_last_updated_date_time: Some(self.stage_updated),
-            vpc_settings,
-            connect_settings,
-            sso_enabled: Some(false),
-            desired_number_of_domain_controllers: (self.dtype == "MicrosoftAD").then_some(2),
-            network_type: Some(ds_api::NetworkType::IPv4),
-            ..Default::default()
-        }
-    }
-}
-
-/// Store failures (the only WorkSpaces-table errors the shared record helpers raise) become
-/// the DS framework's internal failure.
-fn internal(e: ws::Error) -> Error {
-    Error::new(ErrorCode::InternalFailure, e.message)
-}
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidParameterException, msg)
@@ -205,25 +88,20 @@ fn create(svc: &Service, cx: &Context, n: NewDirectory) -> Result<String, Error>
             })
             .collect(),
     };
-    let pending = {
-        let _w = svc.write.lock();
-        if svc.count::<DsDirectory>(&cx.scope, None).map_err(internal)? >= MAX_DIRECTORIES {
-            return Err(Error::new(
-                ErrorCode::DirectoryLimitExceededException,
-                "The maximum number of directories in this Region has been reached.",
-            ));
-        }
-        let (tw, t) = svc
-            .transition(&cx.scope, TransitionKind::DsCreate, DS_KIND, &dir.id)
-            .map_err(internal)?;
-        let put = Service::put(&cx.scope, &dir, Expect::Absent).map_err(internal)?;
-        svc.commit(vec![put, tw], || {
-            ws::Error::new(ws::ErrorCode::InternalFailure, "directory id collision")
-        })
-        .map_err(internal)?;
-        t
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+    svc.write_as(
+        Conflict::Exists(format!("A directory with id {} already exists.", dir.id)),
+        |tx| {
+            if svc.count::<DsDirectory>(&cx.scope, None)? >= MAX_DIRECTORIES {
+                return Err(Error::new(
+                    ErrorCode::DirectoryLimitExceededException,
+                    "The maximum number of directories in this Region has been reached.",
+                ));
+            }
+            tx.put(&cx.scope, &dir, Expect::Absent)?;
+            tx.transition(&cx.scope, TransitionKind::DsCreate, DS_KIND, &dir.id)?;
+            Ok(())
+        },
+    )?;
     Ok(dir.id)
 }
 
@@ -349,11 +227,10 @@ pub fn describe_directories(
         )
     })?;
     let mut found = if ids.is_empty() {
-        svc.scan::<DsDirectory>(&cx.scope, None, after, Some(limit + 1))
-            .map_err(internal)?
+        svc.scan::<DsDirectory>(&cx.scope, None, after, Some(limit + 1))?
     } else {
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let mut got = svc.load_many::<DsDirectory>(&cx.scope, &refs).map_err(internal)?;
+        let mut got = svc.load_many::<DsDirectory>(&cx.scope, &refs)?;
         if let Some(missing) = ids.iter().find(|id| got.iter().all(|d| &d.rec.id != *id)) {
             return Err(not_found(missing));
         }
@@ -380,15 +257,12 @@ pub fn delete_directory(
     input: ds_api::DeleteDirectoryRequest,
 ) -> Result<ds_api::DeleteDirectoryResult, Error> {
     let id = input.directory_id;
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write_as(Conflict::Changed("directory"), |tx| {
         let mut d = svc
-            .load::<DsDirectory>(&cx.scope, &id)
-            .map_err(internal)?
+            .load::<DsDirectory>(&cx.scope, &id)?
             .ok_or_else(|| not_found(&id))?;
         // A registration already shown as DEREGISTERED no longer holds the directory.
-        let registered = super::directories::directory_view(svc, &cx.scope, &id)
-            .map_err(internal)?
+        let registered = directory_view(svc, &cx.scope, &id)?
             .is_some_and(|v| v.state != ws::WorkspaceDirectoryState::Deregistered);
         if registered {
             // Real message unconfirmed.
@@ -398,76 +272,49 @@ pub fn delete_directory(
             ));
         }
         if d.rec.stage == "Deleting" {
-            return Ok(ds_api::DeleteDirectoryResult {
-                directory_id: Some(id),
-            });
+            return Ok(());
         }
         d.rec.stage = "Deleting".to_string();
         d.rec.stage_updated = svc.clock.now();
-        let (tw, t) = svc
-            .transition(&cx.scope, TransitionKind::DsDelete, DS_KIND, &id)
-            .map_err(internal)?;
-        let put = Service::put(&cx.scope, &d.rec, Expect::Rev(d.rev)).map_err(internal)?;
-        svc.commit(vec![put, tw], || {
-            ws::Error::new(
-                ws::ErrorCode::InternalFailure,
-                "the directory changed during the request",
-            )
-        })
-        .map_err(internal)?;
-        t
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        tx.put(&cx.scope, &d.rec, Expect::Rev(d.rev))?;
+        tx.transition(&cx.scope, TransitionKind::DsDelete, DS_KIND, &id)?;
+        Ok(())
+    })?;
     Ok(ds_api::DeleteDirectoryResult {
         directory_id: Some(id),
     })
 }
 
-/// The directory `id` of `scope` as Directory Service shows it (for registration).
-pub(crate) fn ds_directory(svc: &Service, scope: &Scope, id: &str) -> Result<Option<DsDirectory>, ws::Error> {
-    Ok(svc.load::<DsDirectory>(scope, id)?.map(|d| d.rec))
-}
-
-/// Applies one due transition of this family's resources (called by the engine).
+/// Applies one due transition of this family's resources (called by the engine); returns
+/// the follow-up transition, if any.
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     now: f64,
-) -> Result<Applied, StoreError> {
-    let corrupt = |e: ws::Error| StoreError::Backend(e.message);
-    let Some(mut d) = svc.load::<DsDirectory>(scope, &t.resource_id).map_err(corrupt)? else {
-        return Ok(Applied {
-            writes: Vec::new(),
-            next: None,
-        });
+) -> Result<Option<PendingTransition>, Fault> {
+    let Some(mut d) = svc.load::<DsDirectory>(scope, &t.resource_id)? else {
+        return Ok(None);
     };
     match (t.kind, d.rec.stage.as_str()) {
         (TransitionKind::DsCreate, "Requested") => {
             d.rec.stage = "Creating".to_string();
             d.rec.stage_updated = now;
+            tx.put(scope, &d.rec, Expect::Rev(d.rev))?;
             let due = now + svc.engine.timing().duration(TransitionKind::DsCreate);
-            let next = PendingTransition { due, ..t.clone() };
-            Ok(Applied {
-                writes: vec![Service::put(scope, &d.rec, Expect::Rev(d.rev)).map_err(corrupt)?],
-                next: Some(next),
-            })
+            Ok(Some(PendingTransition { due, ..t.clone() }))
         }
         (TransitionKind::DsCreate, "Creating") => {
             d.rec.stage = "Active".to_string();
             d.rec.stage_updated = now;
-            Ok(Applied {
-                writes: vec![Service::put(scope, &d.rec, Expect::Rev(d.rev)).map_err(corrupt)?],
-                next: None,
-            })
+            tx.put(scope, &d.rec, Expect::Rev(d.rev))?;
+            Ok(None)
         }
-        (TransitionKind::DsDelete, "Deleting") => Ok(Applied {
-            writes: vec![Service::delete::<DsDirectory>(scope, &d.rec.id, d.rev)],
-            next: None,
-        }),
-        _ => Ok(Applied {
-            writes: Vec::new(),
-            next: None,
-        }),
+        (TransitionKind::DsDelete, "Deleting") => {
+            tx.delete::<DsDirectory>(scope, &d.rec.id, d.rev);
+            Ok(None)
+        }
+        _ => Ok(None),
     }
 }

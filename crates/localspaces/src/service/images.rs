@@ -1,4 +1,4 @@
-//! Custom images (spec §7.4): CreateWorkspaceImage (capture from a WorkSpace, which shows
+//! Custom images: CreateWorkspaceImage (capture from a WorkSpace, which shows
 //! SUSPENDED meanwhile), CreateUpdatedWorkspaceImage, CopyWorkspaceImage (into the caller's
 //! Region from `SourceRegion`), ImportWorkspaceImage and ImportCustomWorkspaceImage (BYOL),
 //! DescribeCustomWorkspaceImageImport, DescribeWorkspaceImages, DeleteWorkspaceImage,
@@ -10,160 +10,22 @@
 //! others. States on the engine: PENDING → AVAILABLE; a custom import also walks its own
 //! workflow states (PENDING → IN_PROGRESS → COMPLETED).
 
-use super::ids::new_id;
-use super::lifecycle::Applied;
-use super::pagination;
-use super::records::{merge_tags, Resource, Stored, StoredTag, Taggable};
-use super::{Context, Service};
+use super::tables::account::byol_enabled;
+use super::tables::bundles::image_in_use;
+use super::tables::ids::new_id;
+use super::tables::images::{find, load_owned, CustomImport, ImageRec, SharePointer, IMAGE_KIND, NAME_INDEX};
+use super::tables::workspaces::{capture_source, end_capture};
+use super::tables::{
+    invalid, merge_tags, pagination, Conflict, Context, Fault, Service, Stored, StoredTag, Tx,
+};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
-use localspaces_store::{Expect, IndexEntry, Scope, StoreError, Write};
-use serde::{Deserialize, Serialize};
+use localspaces_store::{Expect, IndexEntry, Scope};
 
-/// Store kind of images (in the owner's scope).
-pub(crate) const IMAGE_KIND: &str = "workspace_image";
-const NAME_INDEX: &str = "name";
-/// Images per account and Region (commonly cited; unconfirmed, spec §3).
+/// Images per account and Region (commonly cited; unconfirmed).
 const IMAGE_QUOTA: u64 = 40;
 /// Accounts an image can be shared with (inferred: the docs give no number).
 const SHARE_QUOTA: usize = 100;
-
-const NO_UPDATES: &str = "This WorkSpace image does not have updates available";
-const HAS_UPDATES: &str = "WorkSpace image has updates available";
-
-/// A stored image.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ImageRec {
-    pub id: String,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub owner: String,
-    /// `OperatingSystemType` wire value (WINDOWS | LINUX).
-    pub os_type: String,
-    /// `OperatingSystemName` wire value (what WorkSpaces launched from it run).
-    pub os_name: String,
-    /// `Protocol` wire value of WorkSpaces launched from it.
-    pub protocol: String,
-    /// A GPU image: bundles need a Graphics compute type.
-    #[serde(default)]
-    pub gpu: bool,
-    /// `WorkspaceImageState` wire value.
-    pub state: String,
-    /// `WorkspaceImageRequiredTenancy` wire value.
-    pub tenancy: String,
-    pub created: f64,
-    #[serde(default)]
-    pub update_available: bool,
-    /// Accounts the image is shared with (same Region).
-    #[serde(default)]
-    pub shares: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<StoredTag>,
-    /// CreateWorkspaceImage: the WorkSpace shown SUSPENDED while this image is captured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_workspace: Option<String>,
-    /// ImportCustomWorkspaceImage: the import workflow.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_import: Option<CustomImport>,
-}
-
-/// The workflow of an ImportCustomWorkspaceImage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct CustomImport {
-    /// `CustomWorkspaceImageImportState` wire value.
-    pub state: String,
-    pub infrastructure_arn: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ec2_image_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ec2_import_task_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_build_version_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub builder_instance: Option<String>,
-    pub updated: f64,
-}
-
-impl Resource for ImageRec {
-    const KIND: &'static str = IMAGE_KIND;
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        vec![IndexEntry {
-            name: NAME_INDEX.into(),
-            key: self.name.clone(),
-        }]
-    }
-    fn unique() -> Vec<String> {
-        vec![NAME_INDEX.into()]
-    }
-}
-
-impl Taggable for ImageRec {
-    fn tags_mut(&mut self) -> &mut Vec<StoredTag> {
-        &mut self.tags
-    }
-    fn tags(&self) -> &[StoredTag] {
-        &self.tags
-    }
-}
-
-/// In a shared account's scope: "image `id` of `owner` is shared with me".
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SharePointer {
-    id: String,
-    owner: String,
-}
-
-impl Resource for SharePointer {
-    const KIND: &'static str = "workspace_image_share";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-impl ImageRec {
-    pub(crate) fn is_available(&self) -> bool {
-        self.state == ws::WorkspaceImageState::Available.as_str()
-    }
-
-    fn to_wire(&self) -> ws::WorkspaceImage {
-        ws::WorkspaceImage {
-            created: Some(self.created),
-            description: self.description.clone(),
-            error_code: None,
-            error_details: None,
-            error_message: None,
-            image_id: Some(self.id.clone()),
-            name: Some(self.name.clone()),
-            operating_system: Some(ws::OperatingSystem {
-                r#type: ws::OperatingSystemType::from_wire(&self.os_type),
-            }),
-            owner_account_id: Some(self.owner.clone()),
-            required_tenancy: ws::WorkspaceImageRequiredTenancy::from_wire(&self.tenancy),
-            state: ws::WorkspaceImageState::from_wire(&self.state),
-            updates: Some(ws::UpdateResult {
-                description: Some(
-                    if self.update_available {
-                        HAS_UPDATES
-                    } else {
-                        NO_UPDATES
-                    }
-                    .to_string(),
-                ),
-                update_available: Some(self.update_available),
-            }),
-        }
-    }
-}
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidParameterValuesException, msg)
-}
 
 fn image_not_found(id: &str) -> Error {
     Error::new(
@@ -173,43 +35,23 @@ fn image_not_found(id: &str) -> Error {
     .with_resource(id)
 }
 
-fn changed() -> Error {
-    Error::new(
-        ErrorCode::InvalidParameterValuesException,
-        "The image was modified by another request. Try again.",
-    )
+/// The lost race of a change to an image.
+const CHANGED: Conflict = Conflict::Changed("image");
+
+fn name_taken_message(name: &str) -> String {
+    format!("A WorkSpace image with the name {name} already exists in this Region. Provide a unique image name, and try again.")
 }
 
 fn name_taken(name: &str) -> Error {
     Error::new(
         ErrorCode::ResourceAlreadyExistsException,
-        format!("A WorkSpace image with the name {name} already exists in this Region. Provide a unique image name, and try again."),
+        name_taken_message(name),
     )
 }
 
-fn internal_store(e: Error) -> StoreError {
-    StoreError::Backend(e.message)
-}
-
-/// The image `id` as the caller may see it: its own, or one shared with it (in `scope`'s
-/// Region). Returns the owner's scope with the record.
-fn find(svc: &Service, scope: &Scope, id: &str) -> Result<Option<(Scope, Stored<ImageRec>)>, Error> {
-    if let Some(i) = svc.load::<ImageRec>(scope, id)? {
-        return Ok(Some((scope.clone(), i)));
-    }
-    let Some(p) = svc.load::<SharePointer>(scope, id)? else {
-        return Ok(None);
-    };
-    let owner = Scope::new(p.rec.owner, scope.region.clone());
-    Ok(svc
-        .load::<ImageRec>(&owner, id)?
-        .filter(|i| i.rec.shares.contains(&scope.account))
-        .map(|i| (owner, i)))
-}
-
-/// An image the caller owns in its scope (bundles are made only of owned images).
-pub(crate) fn load_owned(svc: &Service, scope: &Scope, id: &str) -> Result<Option<Stored<ImageRec>>, Error> {
-    svc.load::<ImageRec>(scope, id)
+/// The lost race of creating an image named `name`: another request took the name.
+fn name_race(name: &str) -> Conflict {
+    Conflict::Exists(name_taken_message(name))
 }
 
 /// Whether `name` is taken among the images of `scope`.
@@ -243,30 +85,11 @@ fn tags_of(svc: &Service, tags: Option<&[ws::Tag]>) -> Result<Vec<StoredTag>, Er
     Ok(out)
 }
 
-/// Whether BYOL (dedicated tenancy) is enabled for the account in this Region.
-fn byol_enabled(svc: &Service, scope: &Scope) -> Result<bool, Error> {
-    Ok(svc
-        .load::<super::account::AccountRec>(scope, super::account::SETTINGS_ID)?
-        .is_some_and(|a| a.rec.enabled))
-}
-
 fn byol_required() -> Error {
     Error::new(
         ErrorCode::AccessDeniedException,
         "This account is not enabled for Bring Your Own License (BYOL) in this Region. Enable BYOL with ModifyAccount first.",
     )
-}
-
-/// A new PENDING image owned by the caller.
-impl ImageRec {
-    /// Takes the platform of the image it is made from (updated images and copies).
-    fn inherit_platform(&mut self, src: &ImageRec) {
-        self.os_type = src.os_type.clone();
-        self.os_name = src.os_name.clone();
-        self.protocol = src.protocol.clone();
-        self.gpu = src.gpu;
-        self.tenancy = src.tenancy.clone();
-    }
 }
 
 fn pending_image(svc: &Service, cx: &Context, name: String, description: Option<String>) -> ImageRec {
@@ -290,20 +113,10 @@ fn pending_image(svc: &Service, cx: &Context, name: String, description: Option<
     }
 }
 
-/// Stores a new image with its pending transition (plus `extra` writes), then schedules it.
-fn store_new(
-    svc: &Service,
-    cx: &Context,
-    rec: &ImageRec,
-    kind: TransitionKind,
-    extra: Vec<Write>,
-) -> Result<PendingTransition, Error> {
-    let mut writes = vec![Service::put(&cx.scope, rec, Expect::Absent)?];
-    let (tw, t) = svc.transition(&cx.scope, kind, IMAGE_KIND, &rec.id)?;
-    writes.push(tw);
-    writes.extend(extra);
-    svc.commit(writes, || name_taken(&rec.name))?;
-    Ok(t)
+/// Stages a new image with its pending transition.
+fn store_new(tx: &mut Tx<'_>, cx: &Context, rec: &ImageRec, kind: TransitionKind) -> Result<(), Fault> {
+    tx.put(&cx.scope, rec, Expect::Absent)?;
+    tx.transition(&cx.scope, kind, IMAGE_KIND, &rec.id)
 }
 
 fn is_gpu_compute(c: &str) -> bool {
@@ -324,9 +137,8 @@ pub fn create_workspace_image(
     input: ws::CreateWorkspaceImageRequest,
 ) -> Result<ws::CreateWorkspaceImageResult, Error> {
     let tags = tags_of(svc, input.tags.as_deref())?;
-    let (rec, pending) = {
-        let _w = svc.write.lock();
-        let Some(src) = super::workspaces::capture_source(svc, &cx.scope, &input.workspace_id)? else {
+    let rec = svc.write(name_race(&input.name), |tx| {
+        let Some(src) = capture_source(svc, &cx.scope, &input.workspace_id)? else {
             return Err(Error::new(
                 ErrorCode::ResourceNotFoundException,
                 "The specified WorkSpace cannot be found. Confirm that the workspace exists in your AWS account, and try again.",
@@ -363,10 +175,10 @@ pub fn create_workspace_image(
         }
         rec.tags = tags;
         rec.source_workspace = Some(input.workspace_id.clone());
-        let t = store_new(svc, cx, &rec, TransitionKind::ImageCreate, vec![src.suspend])?;
-        (rec, t)
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        src.suspend(tx, &cx.scope)?;
+        store_new(tx, cx, &rec, TransitionKind::ImageCreate)?;
+        Ok::<_, Error>(rec)
+    })?;
     tracing::debug!(image = %rec.id, workspace = ?rec.source_workspace, "image capture started");
     let w = rec.to_wire();
     Ok(ws::CreateWorkspaceImageResult {
@@ -387,8 +199,7 @@ pub fn create_updated_workspace_image(
     input: ws::CreateUpdatedWorkspaceImageRequest,
 ) -> Result<ws::CreateUpdatedWorkspaceImageResult, Error> {
     let tags = tags_of(svc, input.tags.as_deref())?;
-    let (id, pending) = {
-        let _w = svc.write.lock();
+    let id = svc.write(name_race(&input.name), |tx| {
         let src = load_owned(svc, &cx.scope, &input.source_image_id)?
             .ok_or_else(|| image_not_found(&input.source_image_id))?;
         if !src.rec.is_available() {
@@ -410,10 +221,9 @@ pub fn create_updated_workspace_image(
         let mut rec = pending_image(svc, cx, input.name, Some(input.description));
         rec.inherit_platform(&src.rec);
         rec.tags = tags;
-        let t = store_new(svc, cx, &rec, TransitionKind::ImageUpdate, Vec::new())?;
-        (rec.id, t)
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        store_new(tx, cx, &rec, TransitionKind::ImageUpdate)?;
+        Ok::<_, Error>(rec.id)
+    })?;
     Ok(ws::CreateUpdatedWorkspaceImageResult { image_id: Some(id) })
 }
 
@@ -441,8 +251,7 @@ pub fn copy_workspace_image(
     }
     let tags = tags_of(svc, input.tags.as_deref())?;
     let source_scope = Scope::new(cx.scope.account.clone(), input.source_region.clone());
-    let (id, pending) = {
-        let _w = svc.write.lock();
+    let id = svc.write(name_race(&input.name), |tx| {
         let (_, src) = find(svc, &source_scope, &input.source_image_id)?
             .ok_or_else(|| image_not_found(&input.source_image_id))?;
         if !src.rec.is_available() {
@@ -466,10 +275,9 @@ pub fn copy_workspace_image(
         rec.inherit_platform(&src.rec);
         rec.update_available = src.rec.update_available;
         rec.tags = tags;
-        let t = store_new(svc, cx, &rec, TransitionKind::ImageCopy, Vec::new())?;
-        (rec.id, t)
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        store_new(tx, cx, &rec, TransitionKind::ImageCopy)?;
+        Ok::<_, Error>(rec.id)
+    })?;
     Ok(ws::CopyWorkspaceImageResult { image_id: Some(id) })
 }
 
@@ -483,8 +291,7 @@ pub fn import_workspace_image(
         return Err(invalid("Only one application can be specified in Applications."));
     }
     let tags = tags_of(svc, input.tags.as_deref())?;
-    let (id, pending) = {
-        let _w = svc.write.lock();
+    let id = svc.write(name_race(&input.image_name), |tx| {
         if !byol_enabled(svc, &cx.scope)? {
             return Err(byol_required());
         }
@@ -508,10 +315,9 @@ pub fn import_workspace_image(
         rec.update_available = true;
         rec.tags = tags;
         tracing::debug!(ami = %input.ec2_image_id, image = %rec.id, "BYOL image import");
-        let t = store_new(svc, cx, &rec, TransitionKind::ImageImport, Vec::new())?;
-        (rec.id, t)
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        store_new(tx, cx, &rec, TransitionKind::ImageImport)?;
+        Ok::<_, Error>(rec.id)
+    })?;
     Ok(ws::ImportWorkspaceImageResult { image_id: Some(id) })
 }
 
@@ -540,8 +346,7 @@ pub fn import_custom_workspace_image(
         ));
     }
     let tags = tags_of(svc, input.tags.as_deref())?;
-    let (id, pending) = {
-        let _w = svc.write.lock();
+    let id = svc.write(name_race(&input.image_name), |tx| {
         if !byol_enabled(svc, &cx.scope)? {
             return Err(byol_required());
         }
@@ -571,10 +376,9 @@ pub fn import_custom_workspace_image(
             builder_instance: None,
             updated: rec.created,
         });
-        let t = store_new(svc, cx, &rec, TransitionKind::ImageCustomImport, Vec::new())?;
-        (rec.id, t)
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        store_new(tx, cx, &rec, TransitionKind::ImageCustomImport)?;
+        Ok::<_, Error>(rec.id)
+    })?;
     // Instant timing may have moved on already; the import starts PENDING either way.
     Ok(ws::ImportCustomWorkspaceImageResult {
         image_id: Some(id),
@@ -693,55 +497,49 @@ pub fn delete_workspace_image(
     cx: &Context,
     input: ws::DeleteWorkspaceImageRequest,
 ) -> Result<ws::DeleteWorkspaceImageResult, Error> {
-    let _w = svc.write.lock();
-    let Some(i) = load_owned(svc, &cx.scope, &input.image_id)? else {
-        if find(svc, &cx.scope, &input.image_id)?.is_some() {
+    svc.write(CHANGED, |tx| {
+        let Some(i) = load_owned(svc, &cx.scope, &input.image_id)? else {
+            if find(svc, &cx.scope, &input.image_id)?.is_some() {
+                return Err(Error::new(
+                    ErrorCode::AccessDeniedException,
+                    format!("Only the owner of the image {} can delete it.", input.image_id),
+                ));
+            }
+            // ResourceNotFoundException is not modeled for DeleteWorkspaceImage: deleting an
+            // image that does not exist succeeds (inferred).
+            tracing::debug!(image = %input.image_id, "delete of an unknown image");
+            return Ok(());
+        };
+        if image_in_use(svc, &cx.scope, &i.rec.id)? {
             return Err(Error::new(
-                ErrorCode::AccessDeniedException,
-                format!("Only the owner of the image {} can delete it.", input.image_id),
-            ));
-        }
-        // ResourceNotFoundException is not modeled for DeleteWorkspaceImage: deleting an
-        // image that does not exist succeeds (spec §12, inferred).
-        tracing::debug!(image = %input.image_id, "delete of an unknown image");
-        return Ok(ws::DeleteWorkspaceImageResult {});
-    };
-    if super::bundles::image_in_use(svc, &cx.scope, &i.rec.id)? {
-        return Err(Error::new(
-            ErrorCode::ResourceAssociatedException,
-            format!(
+                ErrorCode::ResourceAssociatedException,
+                format!(
                 "The image {} is used by a bundle; delete the bundle or update it to another image first.",
                 i.rec.id
             ),
-        ));
-    }
-    if !i.rec.shares.is_empty() {
-        return Err(Error::new(
-            ErrorCode::InvalidResourceStateException,
-            format!(
-                "The image {} is shared with other accounts; stop sharing it first.",
-                i.rec.id
-            ),
-        ));
-    }
-    if i.rec.state == ws::WorkspaceImageState::Pending.as_str() {
-        return Err(Error::new(
-            ErrorCode::InvalidResourceStateException,
-            format!(
-                "The image {} is PENDING; try again when it is AVAILABLE.",
-                i.rec.id
-            ),
-        ));
-    }
-    svc.commit(
-        vec![Service::delete::<ImageRec>(&cx.scope, &i.rec.id, i.rev)],
-        || {
-            Error::new(
+            ));
+        }
+        if !i.rec.shares.is_empty() {
+            return Err(Error::new(
                 ErrorCode::InvalidResourceStateException,
-                "The image was modified by another request. Try again.",
-            )
-        },
-    )?;
+                format!(
+                    "The image {} is shared with other accounts; stop sharing it first.",
+                    i.rec.id
+                ),
+            ));
+        }
+        if i.rec.state == ws::WorkspaceImageState::Pending.as_str() {
+            return Err(Error::new(
+                ErrorCode::InvalidResourceStateException,
+                format!(
+                    "The image {} is PENDING; try again when it is AVAILABLE.",
+                    i.rec.id
+                ),
+            ));
+        }
+        tx.delete::<ImageRec>(&cx.scope, &i.rec.id, i.rev);
+        Ok(())
+    })?;
     Ok(ws::DeleteWorkspaceImageResult {})
 }
 
@@ -766,7 +564,7 @@ pub fn update_workspace_image_permission(
     if other == cx.scope.account {
         return Err(invalid("An image cannot be shared with its owner."));
     }
-    let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
     let mut i = find_owned(svc, cx, &input.image_id)?;
     if !i.rec.is_available() {
         return Err(Error::new(
@@ -779,10 +577,9 @@ pub fn update_workspace_image_permission(
         .with_resource(&i.rec.id));
     }
     let shared_scope = Scope::new(other.clone(), cx.scope.region.clone());
-    let mut writes = Vec::new();
     if input.allow_copy_image {
         if i.rec.shares.contains(&other) {
-            return Ok(ws::UpdateWorkspaceImagePermissionResult {});
+            return Ok(());
         }
         if i.rec.shares.len() >= SHARE_QUOTA {
             return Err(invalid(format!(
@@ -790,28 +587,26 @@ pub fn update_workspace_image_permission(
             )));
         }
         i.rec.shares.push(other.clone());
-        writes.push(Service::put(
+        tx.put(
             &shared_scope,
             &SharePointer {
                 id: i.rec.id.clone(),
                 owner: cx.scope.account.clone(),
             },
             Expect::Any,
-        )?);
+        )?;
     } else {
         if !i.rec.shares.contains(&other) {
             // Revoking a share that does not exist changes nothing (unconfirmed).
-            return Ok(ws::UpdateWorkspaceImagePermissionResult {});
+            return Ok(());
         }
         i.rec.shares.retain(|s| s != &other);
-        writes.push(Write::Delete {
-            key: Service::key::<SharePointer>(&shared_scope, &i.rec.id),
-            expect: Expect::Any,
-        });
+        tx.delete_any::<SharePointer>(&shared_scope, &i.rec.id);
     }
-    writes.push(Service::put(&cx.scope, &i.rec, Expect::Rev(i.rev))?);
-    svc.commit(writes, changed)?;
+    tx.put(&cx.scope, &i.rec, Expect::Rev(i.rev))?;
     tracing::debug!(image = %i.rec.id, account = %other, share = input.allow_copy_image, "image permission updated");
+    Ok(())
+    })?;
     Ok(ws::UpdateWorkspaceImagePermissionResult {})
 }
 
@@ -866,30 +661,23 @@ pub fn describe_image_associations(
 /// Applies one due transition of an image (called by the engine).
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     now: f64,
-) -> Result<Applied, StoreError> {
+) -> Result<Option<PendingTransition>, Fault> {
     use ws::CustomWorkspaceImageImportState as C;
-    let nothing = || Applied {
-        writes: Vec::new(),
-        next: None,
-    };
-    let Some(mut i) = svc
-        .load::<ImageRec>(scope, &t.resource_id)
-        .map_err(internal_store)?
-    else {
-        return Ok(nothing());
+    let Some(mut i) = svc.load::<ImageRec>(scope, &t.resource_id)? else {
+        return Ok(None);
     };
     if i.rec.state != ws::WorkspaceImageState::Pending.as_str() {
-        return Ok(nothing());
+        return Ok(None);
     }
-    let mut writes = Vec::new();
     let mut next = None;
     match t.kind {
         TransitionKind::ImageCustomImport => {
             let Some(c) = i.rec.custom_import.as_mut() else {
-                return Ok(nothing());
+                return Ok(None);
             };
             c.updated = now;
             if c.state == C::Pending.as_str() {
@@ -913,11 +701,11 @@ pub(crate) fn apply_transition(
         TransitionKind::ImageCreate => {
             i.rec.state = ws::WorkspaceImageState::Available.as_str().to_string();
             if let Some(wid) = i.rec.source_workspace.take() {
-                writes.extend(super::workspaces::end_capture(svc, scope, &wid, now).map_err(internal_store)?);
+                end_capture(svc, tx, scope, &wid, now)?;
             }
         }
         _ => i.rec.state = ws::WorkspaceImageState::Available.as_str().to_string(),
     }
-    writes.push(Service::put(scope, &i.rec, Expect::Rev(i.rev)).map_err(internal_store)?);
-    Ok(Applied { writes, next })
+    tx.put(scope, &i.rec, Expect::Rev(i.rev))?;
+    Ok(next)
 }

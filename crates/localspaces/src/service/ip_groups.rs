@@ -1,90 +1,16 @@
 //! IP access control groups: CreateIpGroup, DescribeIpGroups, DeleteIpGroup,
 //! AuthorizeIpRules, RevokeIpRules, UpdateRulesOfIpGroup.
 
-use super::ids::new_id;
-use super::pagination;
-use super::records::{check_tag_keys, not_found, Resource, StoredTag, Taggable};
-use super::{Context, Service};
-use localspaces_api::workspaces::{self as ws, Error, ErrorCode, IpRuleItem, WorkspacesIpGroup};
+use super::tables::directories::{WsDirectory, IP_GROUP_INDEX};
+use super::tables::ids::new_id;
+use super::tables::ip_groups::{IpGroup, IpRule};
+use super::tables::{check_tag_keys, invalid, merge_tags, not_found, pagination, Conflict, Context, Service};
+use localspaces_api::workspaces::{self as ws, Error, ErrorCode, IpRuleItem};
 use localspaces_store::{Expect, IndexEntry};
-use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
-/// Store kind of directories, whose records carry one `ip_group` index entry per associated
-/// group (written by the directory family).
-pub const DIRECTORY_KIND: &str = "directory";
-/// Index name on directory records for their associated IP groups.
-pub const IP_GROUP_INDEX: &str = "ip_group";
-
-/// A stored IP access control group.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IpGroup {
-    pub id: String,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub desc: Option<String>,
-    pub rules: Vec<IpRule>,
-    #[serde(default)]
-    pub tags: Vec<StoredTag>,
-    pub created: f64,
-}
-
-/// One rule of a group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IpRule {
-    pub rule: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub desc: Option<String>,
-}
-
-impl Resource for IpGroup {
-    const KIND: &'static str = "ipgroup";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        vec![IndexEntry {
-            name: "name".into(),
-            key: self.name.clone(),
-        }]
-    }
-    fn unique() -> Vec<String> {
-        vec!["name".into()]
-    }
-}
-
-impl Taggable for IpGroup {
-    fn tags_mut(&mut self) -> &mut Vec<StoredTag> {
-        &mut self.tags
-    }
-    fn tags(&self) -> &[StoredTag] {
-        &self.tags
-    }
-}
-
-impl IpGroup {
-    fn to_wire(&self) -> WorkspacesIpGroup {
-        WorkspacesIpGroup {
-            group_id: Some(self.id.clone()),
-            group_name: Some(self.name.clone()),
-            group_desc: self.desc.clone(),
-            user_rules: Some(
-                self.rules
-                    .iter()
-                    .map(|r| IpRuleItem {
-                        ip_rule: Some(r.rule.clone()),
-                        rule_desc: r.desc.clone(),
-                    })
-                    .collect(),
-            ),
-        }
-    }
-}
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidParameterValuesException, msg)
-}
+/// The lost race of a change to a group.
+const CHANGED: Conflict = Conflict::Changed("IP access control group");
 
 /// True for an IPv4 address or CIDR block (`10.0.0.0/16`; a bare address means /32).
 fn is_ipv4_cidr(s: &str) -> bool {
@@ -147,13 +73,6 @@ fn group_not_found(id: &str) -> Error {
     not_found("IP access control group", id)
 }
 
-fn changed_meanwhile() -> Error {
-    Error::new(
-        ErrorCode::InvalidResourceStateException,
-        "The IP access control group was modified by another request. Try again.",
-    )
-}
-
 pub fn create_ip_group(
     svc: &Service,
     cx: &Context,
@@ -164,7 +83,7 @@ pub fn create_ip_group(
     let tags = input.tags.unwrap_or_default();
     check_tag_keys(&tags)?;
     let mut stored_tags = Vec::new();
-    super::records::merge_tags(&mut stored_tags, &tags, svc.limits.tags_per_resource)?;
+    merge_tags(&mut stored_tags, &tags, svc.limits.tags_per_resource)?;
     let group = IpGroup {
         id: new_id("wsipg-", 9),
         name: input.group_name,
@@ -173,34 +92,31 @@ pub fn create_ip_group(
         tags: stored_tags,
         created: svc.clock.now(),
     };
-    let _w = svc.write.lock();
-    let n = svc.count::<IpGroup>(&cx.scope, None)?;
-    if n >= svc.limits.ip_groups {
-        return Err(Error::new(
-            ErrorCode::ResourceLimitExceededException,
-            format!(
-                "You have reached the limit of {} IP access control groups in this Region.",
-                svc.limits.ip_groups
-            ),
-        ));
-    }
-    let exists = svc.count::<IpGroup>(
-        &cx.scope,
-        Some(IndexEntry {
-            name: "name".into(),
-            key: group.name.clone(),
-        }),
-    )?;
-    let duplicate = || {
-        Error::new(
-            ErrorCode::ResourceAlreadyExistsException,
-            format!("An IP access control group named {} already exists.", group.name),
-        )
-    };
-    if exists > 0 {
-        return Err(duplicate());
-    }
-    svc.commit(vec![Service::put(&cx.scope, &group, Expect::Absent)?], duplicate)?;
+    let duplicate = format!("An IP access control group named {} already exists.", group.name);
+    svc.write(Conflict::Exists(duplicate.clone()), |tx| {
+        let n = svc.count::<IpGroup>(&cx.scope, None)?;
+        if n >= svc.limits.ip_groups {
+            return Err(Error::new(
+                ErrorCode::ResourceLimitExceededException,
+                format!(
+                    "You have reached the limit of {} IP access control groups in this Region.",
+                    svc.limits.ip_groups
+                ),
+            ));
+        }
+        let exists = svc.count::<IpGroup>(
+            &cx.scope,
+            Some(IndexEntry {
+                name: "name".into(),
+                key: group.name.clone(),
+            }),
+        )?;
+        if exists > 0 {
+            return Err(Error::new(ErrorCode::ResourceAlreadyExistsException, duplicate));
+        }
+        tx.put(&cx.scope, &group, Expect::Absent)?;
+        Ok(())
+    })?;
     Ok(ws::CreateIpGroupResult {
         group_id: Some(group.id),
     })
@@ -250,33 +166,29 @@ pub fn delete_ip_group(
     cx: &Context,
     input: ws::DeleteIpGroupRequest,
 ) -> Result<ws::DeleteIpGroupResult, Error> {
-    let _w = svc.write.lock();
-    let group = svc
-        .load::<IpGroup>(&cx.scope, &input.group_id)?
-        .ok_or_else(|| group_not_found(&input.group_id))?;
-    let associated = svc.store.count(&localspaces_store::Query {
-        scope: cx.scope.clone(),
-        kind: DIRECTORY_KIND.to_string(),
-        index: Some(IndexEntry {
-            name: IP_GROUP_INDEX.into(),
-            key: group.rec.id.clone(),
-        }),
-        after_seq: None,
-        limit: None,
-    });
-    if associated.map_err(super::internal)? > 0 {
-        return Err(Error::new(
-            ErrorCode::ResourceAssociatedException,
-            format!(
-                "The IP access control group {} is associated with a directory. Disassociate it first.",
-                group.rec.id
-            ),
-        ));
-    }
-    svc.commit(
-        vec![Service::delete::<IpGroup>(&cx.scope, &group.rec.id, group.rev)],
-        changed_meanwhile,
-    )?;
+    svc.write(CHANGED, |tx| {
+        let group = svc
+            .load::<IpGroup>(&cx.scope, &input.group_id)?
+            .ok_or_else(|| group_not_found(&input.group_id))?;
+        let associated = svc.count::<WsDirectory>(
+            &cx.scope,
+            Some(IndexEntry {
+                name: IP_GROUP_INDEX.into(),
+                key: group.rec.id.clone(),
+            }),
+        )?;
+        if associated > 0 {
+            return Err(Error::new(
+                ErrorCode::ResourceAssociatedException,
+                format!(
+                    "The IP access control group {} is associated with a directory. Disassociate it first.",
+                    group.rec.id
+                ),
+            ));
+        }
+        tx.delete::<IpGroup>(&cx.scope, &group.rec.id, group.rev);
+        Ok(())
+    })?;
     Ok(ws::DeleteIpGroupResult {})
 }
 
@@ -287,16 +199,15 @@ fn modify_rules(
     id: &str,
     change: impl FnOnce(&mut Vec<IpRule>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let _w = svc.write.lock();
-    let mut group = svc
-        .load::<IpGroup>(&cx.scope, id)?
-        .ok_or_else(|| group_not_found(id))?;
-    change(&mut group.rec.rules)?;
-    rule_limit(svc, group.rec.rules.len())?;
-    svc.commit(
-        vec![Service::put(&cx.scope, &group.rec, Expect::Rev(group.rev))?],
-        changed_meanwhile,
-    )
+    svc.write(CHANGED, |tx| {
+        let mut group = svc
+            .load::<IpGroup>(&cx.scope, id)?
+            .ok_or_else(|| group_not_found(id))?;
+        change(&mut group.rec.rules)?;
+        rule_limit(svc, group.rec.rules.len())?;
+        tx.put(&cx.scope, &group.rec, Expect::Rev(group.rev))?;
+        Ok(())
+    })
 }
 
 pub fn authorize_ip_rules(

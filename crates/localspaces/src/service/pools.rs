@@ -1,4 +1,4 @@
-//! WorkSpaces Pools (spec §10): CreateWorkspacesPool, DescribeWorkspacesPools,
+//! WorkSpaces Pools: CreateWorkspacesPool, DescribeWorkspacesPools,
 //! UpdateWorkspacesPool, StartWorkspacesPool, StopWorkspacesPool, TerminateWorkspacesPool,
 //! DescribeWorkspacesPoolSessions, TerminateWorkspacesPoolSession.
 //!
@@ -13,28 +13,17 @@
 //! ([`Service::admin_open_pool_session`]); DescribeWorkspacesPoolSessions lists them and
 //! TerminateWorkspacesPoolSession ends one (NOT_CONNECTED while it ends, then gone).
 
-use super::bundles::resolve_bundle;
-use super::directories::directory_view;
-use super::ids::new_id;
-use super::lifecycle::Applied;
-use super::pagination;
-use super::records::{merge_tags, not_found, Resource, Stored, StoredTag, Taggable};
-use super::{Context, Service};
+use super::tables::bundles::resolve_bundle;
+use super::tables::directories::directory_view;
+use super::tables::ids::new_id;
+use super::tables::pools::{session_index, PoolRec, SessionRec, SettingsBucket, POOL_KIND, SESSION_KIND};
+use super::tables::{
+    invalid, merge_tags, not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx,
+};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
-use localspaces_store::{Expect, IndexEntry, Scope, StoreError, Write};
-use serde::{Deserialize, Serialize};
+use localspaces_store::{Expect, IndexEntry, Scope};
 
-/// Store kind of pools.
-pub(crate) const POOL_KIND: &str = "workspaces_pool";
-/// Store kind of pool sessions.
-pub(crate) const SESSION_KIND: &str = "workspaces_pool_session";
-/// Index of pools by directory id (DeregisterWorkspaceDirectory refuses while one is there).
-pub(crate) const POOL_DIRECTORY_INDEX: &str = "directory";
-/// Index of pools by bundle id.
-pub(crate) const POOL_BUNDLE_INDEX: &str = "bundle";
-/// Index of sessions by pool id.
-const SESSION_POOL_INDEX: &str = "pool";
 /// Pools per account and Region (inferred: AWS publishes no number for this build's API).
 const MAX_POOLS: u64 = 50;
 /// DesiredUserSessions of one pool (inferred quota; the model only says ≥ 0).
@@ -44,147 +33,12 @@ const DEFAULT_DISCONNECT: i32 = 900;
 const DEFAULT_IDLE: i32 = 900;
 const DEFAULT_MAX_DURATION: i32 = 57_600;
 
-/// A stored pool.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PoolRec {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub bundle_id: String,
-    pub directory_id: String,
-    /// A `WorkspacesPoolState` wire value.
-    pub state: String,
-    /// The state an UPDATING pool returns to.
-    #[serde(default)]
-    pub resume: Option<String>,
-    /// Set when TerminateWorkspacesPool stops a running pool on its way to DELETING.
-    #[serde(default)]
-    pub terminating: bool,
-    pub desired: i32,
-    /// Provisioned session capacity (ActualUserSessions).
-    #[serde(default)]
-    pub actual: i32,
-    /// A `PoolsRunningMode` wire value.
-    pub running_mode: String,
-    /// An `ApplicationSettingsStatusEnum` wire value.
-    pub app_status: String,
-    #[serde(default)]
-    pub settings_group: Option<String>,
-    #[serde(default)]
-    pub bucket: Option<String>,
-    pub disconnect_timeout: i32,
-    pub idle_timeout: i32,
-    pub max_duration: i32,
-    pub created: f64,
-    #[serde(default)]
-    pub tags: Vec<StoredTag>,
-}
-
-impl Resource for PoolRec {
-    const KIND: &'static str = POOL_KIND;
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        vec![
-            IndexEntry {
-                name: "name".into(),
-                key: self.name.clone(),
-            },
-            IndexEntry {
-                name: POOL_DIRECTORY_INDEX.into(),
-                key: self.directory_id.clone(),
-            },
-            IndexEntry {
-                name: POOL_BUNDLE_INDEX.into(),
-                key: self.bundle_id.clone(),
-            },
-        ]
-    }
-    fn unique() -> Vec<String> {
-        vec!["name".into()]
-    }
-}
-
-impl Taggable for PoolRec {
-    fn tags_mut(&mut self) -> &mut Vec<StoredTag> {
-        &mut self.tags
-    }
-    fn tags(&self) -> &[StoredTag] {
-        &self.tags
-    }
-}
-
-impl PoolRec {
-    fn state(&self) -> ws::WorkspacesPoolState {
-        ws::WorkspacesPoolState::from_wire(&self.state).unwrap_or(ws::WorkspacesPoolState::Stopped)
-    }
-    fn set_state(&mut self, s: ws::WorkspacesPoolState) {
-        self.state = s.as_str().to_string();
-    }
-}
-
-/// One streaming session of a pool.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionRec {
-    pub id: String,
-    pub pool_id: String,
-    pub user_id: String,
-    pub instance_id: String,
-    pub eni_id: String,
-    pub private_ip: String,
-    pub start: f64,
-    pub expiration: f64,
-    /// Set by TerminateWorkspacesPoolSession until the session is gone.
-    #[serde(default)]
-    pub ending: bool,
-}
-
-impl Resource for SessionRec {
-    const KIND: &'static str = SESSION_KIND;
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        vec![IndexEntry {
-            name: SESSION_POOL_INDEX.into(),
-            key: self.pool_id.clone(),
-        }]
-    }
-}
-
-/// The account's application-settings bucket (created once per account and Region).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SettingsBucket {
-    id: String,
-    name: String,
-}
-
-impl Resource for SettingsBucket {
-    const KIND: &'static str = "workspaces_pool_settings_bucket";
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidParameterValuesException, msg)
-}
-
 fn pool_not_found(id: &str) -> Error {
     not_found("pool", id)
 }
 
-fn changed() -> Error {
-    Error::new(
-        ErrorCode::OperationInProgressException,
-        "The pool was modified by another request. Try again.",
-    )
-}
+/// The lost race of a change to a pool.
+const CHANGED: Conflict = Conflict::Changed("pool");
 
 fn in_progress(p: &PoolRec) -> Error {
     Error::new(
@@ -208,10 +62,6 @@ fn busy(s: ws::WorkspacesPoolState) -> bool {
     matches!(s, S::Creating | S::Starting | S::Stopping | S::Updating)
 }
 
-fn store_err(e: Error) -> StoreError {
-    StoreError::Backend(e.message)
-}
-
 fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
@@ -219,13 +69,6 @@ fn partition(region: &str) -> &'static str {
         "aws-us-gov"
     } else {
         "aws"
-    }
-}
-
-fn session_index(pool_id: &str) -> IndexEntry {
-    IndexEntry {
-        name: SESSION_POOL_INDEX.into(),
-        key: pool_id.to_string(),
     }
 }
 
@@ -285,7 +128,7 @@ fn apply_app_settings(
     scope: &Scope,
     p: &mut PoolRec,
     a: &ws::ApplicationSettingsRequest,
-    writes: &mut Vec<Write>,
+    tx: &mut Tx<'_>,
 ) -> Result<(), Error> {
     p.app_status = a.status.as_str().to_string();
     if a.status == ws::ApplicationSettingsStatusEnum::Enabled {
@@ -305,7 +148,7 @@ fn apply_app_settings(
                             new_id("", 6)
                         ),
                     };
-                    writes.push(Service::put(scope, &b, Expect::Absent)?);
+                    tx.put(scope, &b, Expect::Absent)?;
                     b.name
                 }
             };
@@ -390,8 +233,8 @@ pub fn create_workspaces_pool(
             format!("A pool named {} already exists.", input.pool_name),
         )
     };
-    let (pool, pending) = {
-        let _w = svc.write.lock();
+    let name_race = Conflict::Exists(format!("A pool named {} already exists.", input.pool_name));
+    let pool = svc.write(name_race, |tx| {
         check_directory(svc, &cx.scope, &input.directory_id)?;
         check_bundle(svc, &cx.scope, &input.bundle_id)?;
         if svc.count::<PoolRec>(
@@ -436,21 +279,17 @@ pub fn create_workspaces_pool(
             tags,
         };
         p.set_state(ws::WorkspacesPoolState::Creating);
-        let mut writes = Vec::new();
         if let Some(a) = &input.application_settings {
-            apply_app_settings(svc, &cx.scope, &mut p, a, &mut writes)?;
+            apply_app_settings(svc, &cx.scope, &mut p, a, tx)?;
         }
         if let Some(t) = &input.timeout_settings {
             apply_timeouts(&mut p, t);
         }
-        writes.push(Service::put(&cx.scope, &p, Expect::Absent)?);
-        let (tw, t) = svc.transition(&cx.scope, TransitionKind::PoolCreate, POOL_KIND, &p.id)?;
-        writes.push(tw);
-        svc.commit(writes, exists)?;
-        (p, t)
-    };
+        tx.put(&cx.scope, &p, Expect::Absent)?;
+        tx.transition(&cx.scope, TransitionKind::PoolCreate, POOL_KIND, &p.id)?;
+        Ok::<_, Error>(p)
+    })?;
     let wire = to_wire(svc, &cx.scope, &pool)?;
-    svc.scheduled(&cx.scope, &[pending]);
     Ok(ws::CreateWorkspacesPoolResult {
         workspaces_pool: Some(wire),
     })
@@ -500,7 +339,7 @@ pub fn describe_workspaces_pools(
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let mut got = svc.load_many::<PoolRec>(&cx.scope, &refs)?;
         if let Some(missing) = refs.iter().find(|id| got.iter().all(|p| p.rec.id != **id)) {
-            // Terraform's finder treats this as "not found" (spec §10, inferred).
+            // Terraform's finder treats this as "not found" (inferred).
             return Err(pool_not_found(missing));
         }
         got.sort_by_key(|p| p.seq);
@@ -542,8 +381,7 @@ pub fn update_workspaces_pool(
     if let Some(c) = &input.capacity {
         check_capacity(c)?;
     }
-    let (pool, pending) = {
-        let _w = svc.write.lock();
+    let pool = svc.write(CHANGED, |tx| {
         let mut p = load_pool(svc, &cx.scope, &input.pool_id)?;
         let state = p.rec.state();
         if busy(state) {
@@ -569,7 +407,6 @@ pub fn update_workspaces_pool(
                 check_bundle(svc, &cx.scope, b)?;
             }
         }
-        let mut writes = Vec::new();
         // What a running pool must roll out to its instances (description and running
         // mode do not touch them).
         let mut rollout = false;
@@ -590,26 +427,21 @@ pub fn update_workspaces_pool(
         }
         if let Some(a) = &input.application_settings {
             rollout = true;
-            apply_app_settings(svc, &cx.scope, &mut p.rec, a, &mut writes)?;
+            apply_app_settings(svc, &cx.scope, &mut p.rec, a, tx)?;
         }
         if let Some(t) = &input.timeout_settings {
             rollout = true;
             apply_timeouts(&mut p.rec, t);
         }
-        let mut pending = Vec::new();
         if rollout && state == S::Running {
             p.rec.resume = Some(p.rec.state.clone());
             p.rec.set_state(S::Updating);
-            let (tw, t) = svc.transition(&cx.scope, TransitionKind::PoolUpdate, POOL_KIND, &p.rec.id)?;
-            writes.push(tw);
-            pending.push(t);
+            tx.transition(&cx.scope, TransitionKind::PoolUpdate, POOL_KIND, &p.rec.id)?;
         }
-        writes.push(Service::put(&cx.scope, &p.rec, Expect::Rev(p.rev))?);
-        svc.commit(writes, changed)?;
-        (p.rec, pending)
-    };
+        tx.put(&cx.scope, &p.rec, Expect::Rev(p.rev))?;
+        Ok::<_, Error>(p.rec)
+    })?;
     let wire = to_wire(svc, &cx.scope, &pool)?;
-    svc.scheduled(&cx.scope, &pending);
     Ok(ws::UpdateWorkspacesPoolResult {
         workspaces_pool: Some(wire),
     })
@@ -623,22 +455,16 @@ fn begin(
     kind: TransitionKind,
     check: impl FnOnce(&mut PoolRec) -> Result<Option<ws::WorkspacesPoolState>, Error>,
 ) -> Result<(), Error> {
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
         let mut p = load_pool(svc, &cx.scope, id)?;
         let Some(to) = check(&mut p.rec)? else {
             return Ok(());
         };
         p.rec.set_state(to);
-        let (tw, t) = svc.transition(&cx.scope, kind, POOL_KIND, id)?;
-        svc.commit(
-            vec![Service::put(&cx.scope, &p.rec, Expect::Rev(p.rev))?, tw],
-            changed,
-        )?;
-        t
-    };
-    svc.scheduled(&cx.scope, &[pending]);
-    Ok(())
+        tx.put(&cx.scope, &p.rec, Expect::Rev(p.rev))?;
+        tx.transition(&cx.scope, kind, POOL_KIND, id)?;
+        Ok(())
+    })
 }
 
 pub fn start_workspaces_pool(
@@ -764,8 +590,7 @@ pub fn terminate_workspaces_pool_session(
     cx: &Context,
     input: ws::TerminateWorkspacesPoolSessionRequest,
 ) -> Result<ws::TerminateWorkspacesPoolSessionResult, Error> {
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write(Conflict::Changed("session"), |tx| {
         let mut s = svc
             .load::<SessionRec>(&cx.scope, &input.session_id)?
             .ok_or_else(|| not_found("session", &input.session_id))?;
@@ -776,58 +601,25 @@ pub fn terminate_workspaces_pool_session(
             ));
         }
         s.rec.ending = true;
-        let (tw, t) = svc.transition(
+        tx.put(&cx.scope, &s.rec, Expect::Rev(s.rev))?;
+        tx.transition(
             &cx.scope,
             TransitionKind::PoolSessionTerminate,
             SESSION_KIND,
             &s.rec.id,
         )?;
-        svc.commit(
-            vec![Service::put(&cx.scope, &s.rec, Expect::Rev(s.rev))?, tw],
-            || {
-                Error::new(
-                    ErrorCode::OperationInProgressException,
-                    "The session changed meanwhile. Try again.",
-                )
-            },
-        )?;
-        t
-    };
-    svc.scheduled(&cx.scope, &[pending]);
+        Ok(())
+    })?;
     Ok(ws::TerminateWorkspacesPoolSessionResult {})
 }
 
-/// Pools of `scope` on directory `directory_id` (DeregisterWorkspaceDirectory refuses while
-/// there are any).
-pub(crate) fn pools_on_directory(svc: &Service, scope: &Scope, directory_id: &str) -> Result<u64, Error> {
-    svc.count::<PoolRec>(
-        scope,
-        Some(IndexEntry {
-            name: POOL_DIRECTORY_INDEX.into(),
-            key: directory_id.to_string(),
-        }),
-    )
-}
-
-/// Pools of `scope` using bundle `bundle_id`.
-pub(crate) fn pools_on_bundle(svc: &Service, scope: &Scope, bundle_id: &str) -> Result<u64, Error> {
-    svc.count::<PoolRec>(
-        scope,
-        Some(IndexEntry {
-            name: POOL_BUNDLE_INDEX.into(),
-            key: bundle_id.to_string(),
-        }),
-    )
-}
-
-/// Writes that end every session of a pool (stopping or deleting it).
-fn end_sessions(svc: &Service, scope: &Scope, pool_id: &str) -> Result<Vec<Write>, Error> {
-    let mut writes = Vec::new();
+/// Stages the end of every session of a pool (stopping or deleting it).
+fn end_sessions(svc: &Service, tx: &mut Tx<'_>, scope: &Scope, pool_id: &str) -> Result<(), Fault> {
     for s in svc.scan::<SessionRec>(scope, Some(session_index(pool_id)), None, None)? {
-        writes.push(Service::delete::<SessionRec>(scope, &s.rec.id, s.rev));
-        writes.push(Service::cancel_transition(scope, SESSION_KIND, &s.rec.id));
+        tx.delete::<SessionRec>(scope, &s.rec.id, s.rev);
+        tx.cancel_transition(scope, SESSION_KIND, &s.rec.id);
     }
-    Ok(writes)
+    Ok(())
 }
 
 impl Service {
@@ -837,79 +629,72 @@ impl Service {
         if !(2..=128).contains(&user.chars().count()) {
             return Err(invalid("user must be 2 to 128 characters long"));
         }
-        let _w = self.write.lock();
-        let p = load_pool(self, scope, pool_id)?;
-        if p.rec.state() != ws::WorkspacesPoolState::Running {
-            return Err(bad_state(&p.rec, "RUNNING"));
-        }
-        let sessions = self.scan::<SessionRec>(scope, Some(session_index(pool_id)), None, None)?;
-        if let Some(s) = sessions.iter().find(|s| s.rec.user_id == user && !s.rec.ending) {
-            return Ok(s.rec.id.clone());
-        }
-        let active = i32::try_from(sessions.len()).unwrap_or(i32::MAX);
-        if active >= p.rec.actual {
-            return Err(Error::new(
-                ErrorCode::ResourceLimitExceededException,
-                format!(
-                    "The pool {pool_id} has no available user sessions ({active} of {} in use).",
-                    p.rec.actual
-                ),
-            ));
-        }
-        let now = self.clock.now();
-        let ip_tail = hex(4);
-        let (b3, b4) = ip_tail.split_at(2);
-        let octet = |h: &str| u8::from_str_radix(h, 16).unwrap_or(10);
-        let s = SessionRec {
-            id: uuid::Uuid::new_v4().to_string(),
-            pool_id: pool_id.to_string(),
-            user_id: user.to_string(),
-            instance_id: format!("i-{}", hex(17)),
-            eni_id: format!("eni-{}", hex(17)),
-            private_ip: format!("10.0.{}.{}", octet(b3), octet(b4).max(4)),
-            start: now,
-            expiration: now + f64::from(p.rec.max_duration),
-            ending: false,
-        };
-        self.commit(vec![Service::put(scope, &s, Expect::Absent)?], changed)?;
-        Ok(s.id)
+        self.write(Conflict::Changed("pool"), |tx| {
+            let p = load_pool(self, scope, pool_id)?;
+            if p.rec.state() != ws::WorkspacesPoolState::Running {
+                return Err(bad_state(&p.rec, "RUNNING"));
+            }
+            let sessions = self.scan::<SessionRec>(scope, Some(session_index(pool_id)), None, None)?;
+            if let Some(s) = sessions.iter().find(|s| s.rec.user_id == user && !s.rec.ending) {
+                return Ok(s.rec.id.clone());
+            }
+            let active = i32::try_from(sessions.len()).unwrap_or(i32::MAX);
+            if active >= p.rec.actual {
+                return Err(Error::new(
+                    ErrorCode::ResourceLimitExceededException,
+                    format!(
+                        "The pool {pool_id} has no available user sessions ({active} of {} in use).",
+                        p.rec.actual
+                    ),
+                ));
+            }
+            let now = self.clock.now();
+            let ip_tail = hex(4);
+            let (b3, b4) = ip_tail.split_at(2);
+            let octet = |h: &str| u8::from_str_radix(h, 16).unwrap_or(10);
+            let s = SessionRec {
+                id: uuid::Uuid::new_v4().to_string(),
+                pool_id: pool_id.to_string(),
+                user_id: user.to_string(),
+                instance_id: format!("i-{}", hex(17)),
+                eni_id: format!("eni-{}", hex(17)),
+                private_ip: format!("10.0.{}.{}", octet(b3), octet(b4).max(4)),
+                start: now,
+                expiration: now + f64::from(p.rec.max_duration),
+                ending: false,
+            };
+            tx.put(scope, &s, Expect::Absent)?;
+            Ok(s.id)
+        })
     }
 }
 
 /// Applies one due transition of a pool or a session.
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     now: f64,
-) -> Result<Applied, StoreError> {
+) -> Result<Option<PendingTransition>, Fault> {
     use ws::WorkspacesPoolState as S;
-    let nothing = || Applied {
-        writes: Vec::new(),
-        next: None,
-    };
     if t.kind == TransitionKind::PoolSessionTerminate {
-        let Some(s) = svc.load::<SessionRec>(scope, &t.resource_id).map_err(store_err)? else {
-            return Ok(nothing());
+        let Some(s) = svc.load::<SessionRec>(scope, &t.resource_id)? else {
+            return Ok(None);
         };
         if !s.rec.ending {
-            return Ok(nothing());
+            return Ok(None);
         }
-        return Ok(Applied {
-            writes: vec![Service::delete::<SessionRec>(scope, &s.rec.id, s.rev)],
-            next: None,
-        });
+        tx.delete::<SessionRec>(scope, &s.rec.id, s.rev);
+        return Ok(None);
     }
-    let Some(mut p) = svc.load::<PoolRec>(scope, &t.resource_id).map_err(store_err)? else {
-        return Ok(nothing());
+    let Some(mut p) = svc.load::<PoolRec>(scope, &t.resource_id)? else {
+        return Ok(None);
     };
-    let active = || -> Result<i32, StoreError> {
-        let n = svc
-            .count::<SessionRec>(scope, Some(session_index(&t.resource_id)))
-            .map_err(store_err)?;
+    let active = || -> Result<i32, Fault> {
+        let n = svc.count::<SessionRec>(scope, Some(session_index(&t.resource_id)))?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     };
-    let mut writes = Vec::new();
     let mut next = None;
     match (t.kind, p.rec.state()) {
         (TransitionKind::PoolCreate, S::Creating) => p.rec.set_state(S::Stopped),
@@ -920,7 +705,7 @@ pub(crate) fn apply_transition(
         (TransitionKind::PoolStop, S::Stopping) => {
             p.rec.set_state(S::Stopped);
             p.rec.actual = 0;
-            writes.extend(end_sessions(svc, scope, &p.rec.id).map_err(store_err)?);
+            end_sessions(svc, tx, scope, &p.rec.id)?;
         }
         (TransitionKind::PoolUpdate, S::Updating) => {
             let back = p
@@ -938,7 +723,7 @@ pub(crate) fn apply_transition(
         (TransitionKind::PoolTerminate, S::Stopping) if p.rec.terminating => {
             p.rec.set_state(S::Deleting);
             p.rec.actual = 0;
-            writes.extend(end_sessions(svc, scope, &p.rec.id).map_err(store_err)?);
+            end_sessions(svc, tx, scope, &p.rec.id)?;
             next = Some(PendingTransition {
                 kind: TransitionKind::PoolTerminate,
                 due: now + svc.engine.timing().duration(TransitionKind::PoolTerminate),
@@ -947,12 +732,12 @@ pub(crate) fn apply_transition(
             });
         }
         (TransitionKind::PoolTerminate, S::Deleting) => {
-            writes.extend(end_sessions(svc, scope, &p.rec.id).map_err(store_err)?);
-            writes.push(Service::delete::<PoolRec>(scope, &p.rec.id, p.rev));
-            return Ok(Applied { writes, next: None });
+            end_sessions(svc, tx, scope, &p.rec.id)?;
+            tx.delete::<PoolRec>(scope, &p.rec.id, p.rev);
+            return Ok(None);
         }
-        _ => return Ok(nothing()),
+        _ => return Ok(None),
     }
-    writes.push(Service::put(scope, &p.rec, Expect::Rev(p.rev)).map_err(store_err)?);
-    Ok(Applied { writes, next })
+    tx.put(scope, &p.rec, Expect::Rev(p.rev))?;
+    Ok(next)
 }

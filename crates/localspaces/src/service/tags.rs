@@ -1,12 +1,16 @@
 //! Tags on any taggable resource: CreateTags (upsert by key), DeleteTags, DescribeTags.
 //!
-//! The resource kind comes from the id's prefix. Kinds that this build does not store yet
-//! (WorkSpaces, directories, images, bundles, aliases, pools) cannot exist, so their ids
-//! are answered like any other missing resource: `ResourceNotFoundException`.
+//! The resource kind comes from the id's prefix; an id of no known kind, or of a resource
+//! that does not exist, is answered `ResourceNotFoundException`.
 
-use super::ip_groups::IpGroup;
-use super::records::{merge_tags, not_found, Taggable};
-use super::{Context, Service};
+use super::tables::bundles::BundleRec;
+use super::tables::connection_aliases::AliasRec;
+use super::tables::directories::WsDirectory;
+use super::tables::images::ImageRec;
+use super::tables::ip_groups::IpGroup;
+use super::tables::pools::PoolRec;
+use super::tables::workspaces::WorkspaceRec;
+use super::tables::{merge_tags, not_found, Conflict, Context, Service, StoredTag, Taggable};
 use localspaces_api::workspaces::{self as ws, Error, Tag};
 use localspaces_store::Expect;
 
@@ -16,22 +20,23 @@ fn with_tags<R: Taggable>(
     cx: &Context,
     id: &str,
     write: bool,
-    f: impl FnOnce(&mut Vec<super::records::StoredTag>) -> Result<(), Error>,
+    f: impl FnOnce(&mut Vec<StoredTag>) -> Result<(), Error>,
 ) -> Result<Vec<Tag>, Error> {
-    let _w = if write { Some(svc.write.lock()) } else { None };
-    let mut r = svc
-        .load::<R>(&cx.scope, id)?
-        .ok_or_else(|| not_found("resource", id))?;
-    f(r.rec.tags_mut())?;
-    if write {
-        svc.commit(vec![Service::put(&cx.scope, &r.rec, Expect::Rev(r.rev))?], || {
-            Error::new(
-                ws::ErrorCode::InvalidParameterValuesException,
-                "The resource was modified meanwhile. Try again.",
-            )
-        })?;
+    let load = || {
+        svc.load::<R>(&cx.scope, id)?
+            .ok_or_else(|| not_found("resource", id))
+    };
+    if !write {
+        let mut r = load()?;
+        f(r.rec.tags_mut())?;
+        return Ok(r.rec.tags().iter().map(|t| t.to_wire()).collect());
     }
-    Ok(r.rec.tags().iter().map(|t| t.to_wire()).collect())
+    svc.write(Conflict::Changed("resource"), |tx| {
+        let mut r = load()?;
+        f(r.rec.tags_mut())?;
+        tx.put(&cx.scope, &r.rec, Expect::Rev(r.rev))?;
+        Ok(r.rec.tags().iter().map(|t| t.to_wire()).collect())
+    })
 }
 
 fn dispatch(
@@ -39,23 +44,23 @@ fn dispatch(
     cx: &Context,
     id: &str,
     write: bool,
-    f: impl FnOnce(&mut Vec<super::records::StoredTag>) -> Result<(), Error>,
+    f: impl FnOnce(&mut Vec<StoredTag>) -> Result<(), Error>,
 ) -> Result<Vec<Tag>, Error> {
     if id.starts_with("wsipg-") {
         with_tags::<IpGroup>(svc, cx, id, write, f)
     } else if id.starts_with("wspool-") {
-        with_tags::<super::pools::PoolRec>(svc, cx, id, write, f)
+        with_tags::<PoolRec>(svc, cx, id, write, f)
     } else if id.starts_with("ws-") {
-        with_tags::<super::workspaces::WorkspaceRec>(svc, cx, id, write, f)
+        with_tags::<WorkspaceRec>(svc, cx, id, write, f)
     } else if id.starts_with("wsca-") {
-        with_tags::<super::connection_aliases::AliasRec>(svc, cx, id, write, f)
+        with_tags::<AliasRec>(svc, cx, id, write, f)
     } else if id.starts_with("wsi-") {
-        with_tags::<super::images::ImageRec>(svc, cx, id, write, f)
+        with_tags::<ImageRec>(svc, cx, id, write, f)
     } else if id.starts_with("wsb-") {
-        // Public (AMAZON) bundles are not records: they cannot be tagged (spec §4, inferred).
-        with_tags::<super::bundles::BundleRec>(svc, cx, id, write, f)
+        // Public (AMAZON) bundles are not records: they cannot be tagged (inferred).
+        with_tags::<BundleRec>(svc, cx, id, write, f)
     } else if id.starts_with("d-") || id.starts_with("wsd-") {
-        with_tags::<super::directories::WsDirectory>(svc, cx, id, write, f)
+        with_tags::<WsDirectory>(svc, cx, id, write, f)
     } else {
         Err(not_found("resource", id))
     }

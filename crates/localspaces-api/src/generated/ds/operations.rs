@@ -317,3 +317,31 @@ pub fn dispatch<S: DirectoryServiceApi + ?Sized>(
     }
     result
 }
+
+/// Implements [`DirectoryServiceApi`] for a service type by calling, for every operation, the function of
+/// the same snake-case name in the given module: `fn op(&Service, &Context, Input) ->
+/// Result<Output, Error>`.
+#[macro_export]
+macro_rules! impl_ds_api {
+    ($service:ty, $context:ty, $($handlers:ident)::+) => {
+        impl $crate::ds::DirectoryServiceApi for $service {
+            type Context = $context;
+
+            fn connect_directory(&self, cx: &$context, input: $crate::ds::ConnectDirectoryRequest) -> Result<$crate::ds::ConnectDirectoryResult, $crate::ds::Error> {
+                $($handlers)::+::connect_directory(self, cx, input)
+            }
+            fn create_directory(&self, cx: &$context, input: $crate::ds::CreateDirectoryRequest) -> Result<$crate::ds::CreateDirectoryResult, $crate::ds::Error> {
+                $($handlers)::+::create_directory(self, cx, input)
+            }
+            fn create_microsoft_ad(&self, cx: &$context, input: $crate::ds::CreateMicrosoftADRequest) -> Result<$crate::ds::CreateMicrosoftADResult, $crate::ds::Error> {
+                $($handlers)::+::create_microsoft_ad(self, cx, input)
+            }
+            fn delete_directory(&self, cx: &$context, input: $crate::ds::DeleteDirectoryRequest) -> Result<$crate::ds::DeleteDirectoryResult, $crate::ds::Error> {
+                $($handlers)::+::delete_directory(self, cx, input)
+            }
+            fn describe_directories(&self, cx: &$context, input: $crate::ds::DescribeDirectoriesRequest) -> Result<$crate::ds::DescribeDirectoriesResult, $crate::ds::Error> {
+                $($handlers)::+::describe_directories(self, cx, input)
+            }
+        }
+    };
+}

@@ -2236,3 +2236,289 @@ pub fn dispatch<S: WorkspacesApi + ?Sized>(
     }
     result
 }
+
+/// Implements [`WorkspacesApi`] for a service type by calling, for every operation, the function of
+/// the same snake-case name in the given module: `fn op(&Service, &Context, Input) ->
+/// Result<Output, Error>`.
+#[macro_export]
+macro_rules! impl_workspaces_api {
+    ($service:ty, $context:ty, $($handlers:ident)::+) => {
+        impl $crate::workspaces::WorkspacesApi for $service {
+            type Context = $context;
+
+            fn accept_account_link_invitation(&self, cx: &$context, input: $crate::workspaces::AcceptAccountLinkInvitationRequest) -> Result<$crate::workspaces::AcceptAccountLinkInvitationResult, $crate::workspaces::Error> {
+                $($handlers)::+::accept_account_link_invitation(self, cx, input)
+            }
+            fn associate_connection_alias(&self, cx: &$context, input: $crate::workspaces::AssociateConnectionAliasRequest) -> Result<$crate::workspaces::AssociateConnectionAliasResult, $crate::workspaces::Error> {
+                $($handlers)::+::associate_connection_alias(self, cx, input)
+            }
+            fn associate_ip_groups(&self, cx: &$context, input: $crate::workspaces::AssociateIpGroupsRequest) -> Result<$crate::workspaces::AssociateIpGroupsResult, $crate::workspaces::Error> {
+                $($handlers)::+::associate_ip_groups(self, cx, input)
+            }
+            fn associate_workspace_application(&self, cx: &$context, input: $crate::workspaces::AssociateWorkspaceApplicationRequest) -> Result<$crate::workspaces::AssociateWorkspaceApplicationResult, $crate::workspaces::Error> {
+                $($handlers)::+::associate_workspace_application(self, cx, input)
+            }
+            fn authorize_ip_rules(&self, cx: &$context, input: $crate::workspaces::AuthorizeIpRulesRequest) -> Result<$crate::workspaces::AuthorizeIpRulesResult, $crate::workspaces::Error> {
+                $($handlers)::+::authorize_ip_rules(self, cx, input)
+            }
+            fn copy_workspace_image(&self, cx: &$context, input: $crate::workspaces::CopyWorkspaceImageRequest) -> Result<$crate::workspaces::CopyWorkspaceImageResult, $crate::workspaces::Error> {
+                $($handlers)::+::copy_workspace_image(self, cx, input)
+            }
+            fn create_account_link_invitation(&self, cx: &$context, input: $crate::workspaces::CreateAccountLinkInvitationRequest) -> Result<$crate::workspaces::CreateAccountLinkInvitationResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_account_link_invitation(self, cx, input)
+            }
+            fn create_connect_client_add_in(&self, cx: &$context, input: $crate::workspaces::CreateConnectClientAddInRequest) -> Result<$crate::workspaces::CreateConnectClientAddInResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_connect_client_add_in(self, cx, input)
+            }
+            fn create_connection_alias(&self, cx: &$context, input: $crate::workspaces::CreateConnectionAliasRequest) -> Result<$crate::workspaces::CreateConnectionAliasResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_connection_alias(self, cx, input)
+            }
+            fn create_ip_group(&self, cx: &$context, input: $crate::workspaces::CreateIpGroupRequest) -> Result<$crate::workspaces::CreateIpGroupResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_ip_group(self, cx, input)
+            }
+            fn create_standby_workspaces(&self, cx: &$context, input: $crate::workspaces::CreateStandbyWorkspacesRequest) -> Result<$crate::workspaces::CreateStandbyWorkspacesResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_standby_workspaces(self, cx, input)
+            }
+            fn create_tags(&self, cx: &$context, input: $crate::workspaces::CreateTagsRequest) -> Result<$crate::workspaces::CreateTagsResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_tags(self, cx, input)
+            }
+            fn create_updated_workspace_image(&self, cx: &$context, input: $crate::workspaces::CreateUpdatedWorkspaceImageRequest) -> Result<$crate::workspaces::CreateUpdatedWorkspaceImageResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_updated_workspace_image(self, cx, input)
+            }
+            fn create_workspace_bundle(&self, cx: &$context, input: $crate::workspaces::CreateWorkspaceBundleRequest) -> Result<$crate::workspaces::CreateWorkspaceBundleResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_workspace_bundle(self, cx, input)
+            }
+            fn create_workspace_image(&self, cx: &$context, input: $crate::workspaces::CreateWorkspaceImageRequest) -> Result<$crate::workspaces::CreateWorkspaceImageResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_workspace_image(self, cx, input)
+            }
+            fn create_workspaces(&self, cx: &$context, input: $crate::workspaces::CreateWorkspacesRequest) -> Result<$crate::workspaces::CreateWorkspacesResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_workspaces(self, cx, input)
+            }
+            fn create_workspaces_pool(&self, cx: &$context, input: $crate::workspaces::CreateWorkspacesPoolRequest) -> Result<$crate::workspaces::CreateWorkspacesPoolResult, $crate::workspaces::Error> {
+                $($handlers)::+::create_workspaces_pool(self, cx, input)
+            }
+            fn delete_account_link_invitation(&self, cx: &$context, input: $crate::workspaces::DeleteAccountLinkInvitationRequest) -> Result<$crate::workspaces::DeleteAccountLinkInvitationResult, $crate::workspaces::Error> {
+                $($handlers)::+::delete_account_link_invitation(self, cx, input)
+            }
+            fn delete_client_branding(&self, cx: &$context, input: $crate::workspaces::DeleteClientBrandingRequest) -> Result<$crate::workspaces::DeleteClientBrandingResult, $crate::workspaces::Error> {
+                $($handlers)::+::delete_client_branding(self, cx, input)
+            }
+            fn delete_connect_client_add_in(&self, cx: &$context, input: $crate::workspaces::DeleteConnectClientAddInRequest) -> Result<$crate::workspaces::DeleteConnectClientAddInResult, $crate::workspaces::Error> {
+                $($handlers)::+::delete_connect_client_add_in(self, cx, input)
+            }
+            fn delete_connection_alias(&self, cx: &$context, input: $crate::workspaces::DeleteConnectionAliasRequest) -> Result<$crate::workspaces::DeleteConnectionAliasResult, $crate::workspaces::Error> {
+                $($handlers)::+::delete_connection_alias(self, cx, input)
+            }
+            fn delete_ip_group(&self, cx: &$context, input: $crate::workspaces::DeleteIpGroupRequest) -> Result<$crate::workspaces::DeleteIpGroupResult, $crate::workspaces::Error> {
+                $($handlers)::+::delete_ip_group(self, cx, input)
+            }
+            fn delete_tags(&self, cx: &$context, input: $crate::workspaces::DeleteTagsRequest) -> Result<$crate::workspaces::DeleteTagsResult, $crate::workspaces::Error> {
+                $($handlers)::+::delete_tags(self, cx, input)
+            }
+            fn delete_workspace_bundle(&self, cx: &$context, input: $crate::workspaces::DeleteWorkspaceBundleRequest) -> Result<$crate::workspaces::DeleteWorkspaceBundleResult, $crate::workspaces::Error> {
+                $($handlers)::+::delete_workspace_bundle(self, cx, input)
+            }
+            fn delete_workspace_image(&self, cx: &$context, input: $crate::workspaces::DeleteWorkspaceImageRequest) -> Result<$crate::workspaces::DeleteWorkspaceImageResult, $crate::workspaces::Error> {
+                $($handlers)::+::delete_workspace_image(self, cx, input)
+            }
+            fn deploy_workspace_applications(&self, cx: &$context, input: $crate::workspaces::DeployWorkspaceApplicationsRequest) -> Result<$crate::workspaces::DeployWorkspaceApplicationsResult, $crate::workspaces::Error> {
+                $($handlers)::+::deploy_workspace_applications(self, cx, input)
+            }
+            fn deregister_workspace_directory(&self, cx: &$context, input: $crate::workspaces::DeregisterWorkspaceDirectoryRequest) -> Result<$crate::workspaces::DeregisterWorkspaceDirectoryResult, $crate::workspaces::Error> {
+                $($handlers)::+::deregister_workspace_directory(self, cx, input)
+            }
+            fn describe_account(&self, cx: &$context, input: $crate::workspaces::DescribeAccountRequest) -> Result<$crate::workspaces::DescribeAccountResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_account(self, cx, input)
+            }
+            fn describe_account_modifications(&self, cx: &$context, input: $crate::workspaces::DescribeAccountModificationsRequest) -> Result<$crate::workspaces::DescribeAccountModificationsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_account_modifications(self, cx, input)
+            }
+            fn describe_application_associations(&self, cx: &$context, input: $crate::workspaces::DescribeApplicationAssociationsRequest) -> Result<$crate::workspaces::DescribeApplicationAssociationsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_application_associations(self, cx, input)
+            }
+            fn describe_applications(&self, cx: &$context, input: $crate::workspaces::DescribeApplicationsRequest) -> Result<$crate::workspaces::DescribeApplicationsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_applications(self, cx, input)
+            }
+            fn describe_bundle_associations(&self, cx: &$context, input: $crate::workspaces::DescribeBundleAssociationsRequest) -> Result<$crate::workspaces::DescribeBundleAssociationsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_bundle_associations(self, cx, input)
+            }
+            fn describe_client_branding(&self, cx: &$context, input: $crate::workspaces::DescribeClientBrandingRequest) -> Result<$crate::workspaces::DescribeClientBrandingResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_client_branding(self, cx, input)
+            }
+            fn describe_client_properties(&self, cx: &$context, input: $crate::workspaces::DescribeClientPropertiesRequest) -> Result<$crate::workspaces::DescribeClientPropertiesResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_client_properties(self, cx, input)
+            }
+            fn describe_connect_client_add_ins(&self, cx: &$context, input: $crate::workspaces::DescribeConnectClientAddInsRequest) -> Result<$crate::workspaces::DescribeConnectClientAddInsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_connect_client_add_ins(self, cx, input)
+            }
+            fn describe_connection_alias_permissions(&self, cx: &$context, input: $crate::workspaces::DescribeConnectionAliasPermissionsRequest) -> Result<$crate::workspaces::DescribeConnectionAliasPermissionsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_connection_alias_permissions(self, cx, input)
+            }
+            fn describe_connection_aliases(&self, cx: &$context, input: $crate::workspaces::DescribeConnectionAliasesRequest) -> Result<$crate::workspaces::DescribeConnectionAliasesResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_connection_aliases(self, cx, input)
+            }
+            fn describe_custom_workspace_image_import(&self, cx: &$context, input: $crate::workspaces::DescribeCustomWorkspaceImageImportRequest) -> Result<$crate::workspaces::DescribeCustomWorkspaceImageImportResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_custom_workspace_image_import(self, cx, input)
+            }
+            fn describe_image_associations(&self, cx: &$context, input: $crate::workspaces::DescribeImageAssociationsRequest) -> Result<$crate::workspaces::DescribeImageAssociationsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_image_associations(self, cx, input)
+            }
+            fn describe_ip_groups(&self, cx: &$context, input: $crate::workspaces::DescribeIpGroupsRequest) -> Result<$crate::workspaces::DescribeIpGroupsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_ip_groups(self, cx, input)
+            }
+            fn describe_tags(&self, cx: &$context, input: $crate::workspaces::DescribeTagsRequest) -> Result<$crate::workspaces::DescribeTagsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_tags(self, cx, input)
+            }
+            fn describe_workspace_associations(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspaceAssociationsRequest) -> Result<$crate::workspaces::DescribeWorkspaceAssociationsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspace_associations(self, cx, input)
+            }
+            fn describe_workspace_bundles(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspaceBundlesRequest) -> Result<$crate::workspaces::DescribeWorkspaceBundlesResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspace_bundles(self, cx, input)
+            }
+            fn describe_workspace_directories(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspaceDirectoriesRequest) -> Result<$crate::workspaces::DescribeWorkspaceDirectoriesResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspace_directories(self, cx, input)
+            }
+            fn describe_workspace_image_permissions(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspaceImagePermissionsRequest) -> Result<$crate::workspaces::DescribeWorkspaceImagePermissionsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspace_image_permissions(self, cx, input)
+            }
+            fn describe_workspace_images(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspaceImagesRequest) -> Result<$crate::workspaces::DescribeWorkspaceImagesResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspace_images(self, cx, input)
+            }
+            fn describe_workspace_snapshots(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspaceSnapshotsRequest) -> Result<$crate::workspaces::DescribeWorkspaceSnapshotsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspace_snapshots(self, cx, input)
+            }
+            fn describe_workspaces(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspacesRequest) -> Result<$crate::workspaces::DescribeWorkspacesResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspaces(self, cx, input)
+            }
+            fn describe_workspaces_connection_status(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspacesConnectionStatusRequest) -> Result<$crate::workspaces::DescribeWorkspacesConnectionStatusResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspaces_connection_status(self, cx, input)
+            }
+            fn describe_workspaces_pool_sessions(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspacesPoolSessionsRequest) -> Result<$crate::workspaces::DescribeWorkspacesPoolSessionsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspaces_pool_sessions(self, cx, input)
+            }
+            fn describe_workspaces_pools(&self, cx: &$context, input: $crate::workspaces::DescribeWorkspacesPoolsRequest) -> Result<$crate::workspaces::DescribeWorkspacesPoolsResult, $crate::workspaces::Error> {
+                $($handlers)::+::describe_workspaces_pools(self, cx, input)
+            }
+            fn disassociate_connection_alias(&self, cx: &$context, input: $crate::workspaces::DisassociateConnectionAliasRequest) -> Result<$crate::workspaces::DisassociateConnectionAliasResult, $crate::workspaces::Error> {
+                $($handlers)::+::disassociate_connection_alias(self, cx, input)
+            }
+            fn disassociate_ip_groups(&self, cx: &$context, input: $crate::workspaces::DisassociateIpGroupsRequest) -> Result<$crate::workspaces::DisassociateIpGroupsResult, $crate::workspaces::Error> {
+                $($handlers)::+::disassociate_ip_groups(self, cx, input)
+            }
+            fn disassociate_workspace_application(&self, cx: &$context, input: $crate::workspaces::DisassociateWorkspaceApplicationRequest) -> Result<$crate::workspaces::DisassociateWorkspaceApplicationResult, $crate::workspaces::Error> {
+                $($handlers)::+::disassociate_workspace_application(self, cx, input)
+            }
+            fn get_account_link(&self, cx: &$context, input: $crate::workspaces::GetAccountLinkRequest) -> Result<$crate::workspaces::GetAccountLinkResult, $crate::workspaces::Error> {
+                $($handlers)::+::get_account_link(self, cx, input)
+            }
+            fn import_client_branding(&self, cx: &$context, input: $crate::workspaces::ImportClientBrandingRequest) -> Result<$crate::workspaces::ImportClientBrandingResult, $crate::workspaces::Error> {
+                $($handlers)::+::import_client_branding(self, cx, input)
+            }
+            fn import_custom_workspace_image(&self, cx: &$context, input: $crate::workspaces::ImportCustomWorkspaceImageRequest) -> Result<$crate::workspaces::ImportCustomWorkspaceImageResult, $crate::workspaces::Error> {
+                $($handlers)::+::import_custom_workspace_image(self, cx, input)
+            }
+            fn import_workspace_image(&self, cx: &$context, input: $crate::workspaces::ImportWorkspaceImageRequest) -> Result<$crate::workspaces::ImportWorkspaceImageResult, $crate::workspaces::Error> {
+                $($handlers)::+::import_workspace_image(self, cx, input)
+            }
+            fn list_account_links(&self, cx: &$context, input: $crate::workspaces::ListAccountLinksRequest) -> Result<$crate::workspaces::ListAccountLinksResult, $crate::workspaces::Error> {
+                $($handlers)::+::list_account_links(self, cx, input)
+            }
+            fn list_available_management_cidr_ranges(&self, cx: &$context, input: $crate::workspaces::ListAvailableManagementCidrRangesRequest) -> Result<$crate::workspaces::ListAvailableManagementCidrRangesResult, $crate::workspaces::Error> {
+                $($handlers)::+::list_available_management_cidr_ranges(self, cx, input)
+            }
+            fn migrate_workspace(&self, cx: &$context, input: $crate::workspaces::MigrateWorkspaceRequest) -> Result<$crate::workspaces::MigrateWorkspaceResult, $crate::workspaces::Error> {
+                $($handlers)::+::migrate_workspace(self, cx, input)
+            }
+            fn modify_account(&self, cx: &$context, input: $crate::workspaces::ModifyAccountRequest) -> Result<$crate::workspaces::ModifyAccountResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_account(self, cx, input)
+            }
+            fn modify_certificate_based_auth_properties(&self, cx: &$context, input: $crate::workspaces::ModifyCertificateBasedAuthPropertiesRequest) -> Result<$crate::workspaces::ModifyCertificateBasedAuthPropertiesResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_certificate_based_auth_properties(self, cx, input)
+            }
+            fn modify_client_properties(&self, cx: &$context, input: $crate::workspaces::ModifyClientPropertiesRequest) -> Result<$crate::workspaces::ModifyClientPropertiesResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_client_properties(self, cx, input)
+            }
+            fn modify_endpoint_encryption_mode(&self, cx: &$context, input: $crate::workspaces::ModifyEndpointEncryptionModeRequest) -> Result<$crate::workspaces::ModifyEndpointEncryptionModeResponse, $crate::workspaces::Error> {
+                $($handlers)::+::modify_endpoint_encryption_mode(self, cx, input)
+            }
+            fn modify_saml_properties(&self, cx: &$context, input: $crate::workspaces::ModifySamlPropertiesRequest) -> Result<$crate::workspaces::ModifySamlPropertiesResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_saml_properties(self, cx, input)
+            }
+            fn modify_selfservice_permissions(&self, cx: &$context, input: $crate::workspaces::ModifySelfservicePermissionsRequest) -> Result<$crate::workspaces::ModifySelfservicePermissionsResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_selfservice_permissions(self, cx, input)
+            }
+            fn modify_streaming_properties(&self, cx: &$context, input: $crate::workspaces::ModifyStreamingPropertiesRequest) -> Result<$crate::workspaces::ModifyStreamingPropertiesResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_streaming_properties(self, cx, input)
+            }
+            fn modify_workspace_access_properties(&self, cx: &$context, input: $crate::workspaces::ModifyWorkspaceAccessPropertiesRequest) -> Result<$crate::workspaces::ModifyWorkspaceAccessPropertiesResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_workspace_access_properties(self, cx, input)
+            }
+            fn modify_workspace_creation_properties(&self, cx: &$context, input: $crate::workspaces::ModifyWorkspaceCreationPropertiesRequest) -> Result<$crate::workspaces::ModifyWorkspaceCreationPropertiesResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_workspace_creation_properties(self, cx, input)
+            }
+            fn modify_workspace_properties(&self, cx: &$context, input: $crate::workspaces::ModifyWorkspacePropertiesRequest) -> Result<$crate::workspaces::ModifyWorkspacePropertiesResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_workspace_properties(self, cx, input)
+            }
+            fn modify_workspace_state(&self, cx: &$context, input: $crate::workspaces::ModifyWorkspaceStateRequest) -> Result<$crate::workspaces::ModifyWorkspaceStateResult, $crate::workspaces::Error> {
+                $($handlers)::+::modify_workspace_state(self, cx, input)
+            }
+            fn reboot_workspaces(&self, cx: &$context, input: $crate::workspaces::RebootWorkspacesRequest) -> Result<$crate::workspaces::RebootWorkspacesResult, $crate::workspaces::Error> {
+                $($handlers)::+::reboot_workspaces(self, cx, input)
+            }
+            fn rebuild_workspaces(&self, cx: &$context, input: $crate::workspaces::RebuildWorkspacesRequest) -> Result<$crate::workspaces::RebuildWorkspacesResult, $crate::workspaces::Error> {
+                $($handlers)::+::rebuild_workspaces(self, cx, input)
+            }
+            fn register_workspace_directory(&self, cx: &$context, input: $crate::workspaces::RegisterWorkspaceDirectoryRequest) -> Result<$crate::workspaces::RegisterWorkspaceDirectoryResult, $crate::workspaces::Error> {
+                $($handlers)::+::register_workspace_directory(self, cx, input)
+            }
+            fn reject_account_link_invitation(&self, cx: &$context, input: $crate::workspaces::RejectAccountLinkInvitationRequest) -> Result<$crate::workspaces::RejectAccountLinkInvitationResult, $crate::workspaces::Error> {
+                $($handlers)::+::reject_account_link_invitation(self, cx, input)
+            }
+            fn restore_workspace(&self, cx: &$context, input: $crate::workspaces::RestoreWorkspaceRequest) -> Result<$crate::workspaces::RestoreWorkspaceResult, $crate::workspaces::Error> {
+                $($handlers)::+::restore_workspace(self, cx, input)
+            }
+            fn revoke_ip_rules(&self, cx: &$context, input: $crate::workspaces::RevokeIpRulesRequest) -> Result<$crate::workspaces::RevokeIpRulesResult, $crate::workspaces::Error> {
+                $($handlers)::+::revoke_ip_rules(self, cx, input)
+            }
+            fn start_workspaces(&self, cx: &$context, input: $crate::workspaces::StartWorkspacesRequest) -> Result<$crate::workspaces::StartWorkspacesResult, $crate::workspaces::Error> {
+                $($handlers)::+::start_workspaces(self, cx, input)
+            }
+            fn start_workspaces_pool(&self, cx: &$context, input: $crate::workspaces::StartWorkspacesPoolRequest) -> Result<$crate::workspaces::StartWorkspacesPoolResult, $crate::workspaces::Error> {
+                $($handlers)::+::start_workspaces_pool(self, cx, input)
+            }
+            fn stop_workspaces(&self, cx: &$context, input: $crate::workspaces::StopWorkspacesRequest) -> Result<$crate::workspaces::StopWorkspacesResult, $crate::workspaces::Error> {
+                $($handlers)::+::stop_workspaces(self, cx, input)
+            }
+            fn stop_workspaces_pool(&self, cx: &$context, input: $crate::workspaces::StopWorkspacesPoolRequest) -> Result<$crate::workspaces::StopWorkspacesPoolResult, $crate::workspaces::Error> {
+                $($handlers)::+::stop_workspaces_pool(self, cx, input)
+            }
+            fn terminate_workspaces(&self, cx: &$context, input: $crate::workspaces::TerminateWorkspacesRequest) -> Result<$crate::workspaces::TerminateWorkspacesResult, $crate::workspaces::Error> {
+                $($handlers)::+::terminate_workspaces(self, cx, input)
+            }
+            fn terminate_workspaces_pool(&self, cx: &$context, input: $crate::workspaces::TerminateWorkspacesPoolRequest) -> Result<$crate::workspaces::TerminateWorkspacesPoolResult, $crate::workspaces::Error> {
+                $($handlers)::+::terminate_workspaces_pool(self, cx, input)
+            }
+            fn terminate_workspaces_pool_session(&self, cx: &$context, input: $crate::workspaces::TerminateWorkspacesPoolSessionRequest) -> Result<$crate::workspaces::TerminateWorkspacesPoolSessionResult, $crate::workspaces::Error> {
+                $($handlers)::+::terminate_workspaces_pool_session(self, cx, input)
+            }
+            fn update_connect_client_add_in(&self, cx: &$context, input: $crate::workspaces::UpdateConnectClientAddInRequest) -> Result<$crate::workspaces::UpdateConnectClientAddInResult, $crate::workspaces::Error> {
+                $($handlers)::+::update_connect_client_add_in(self, cx, input)
+            }
+            fn update_connection_alias_permission(&self, cx: &$context, input: $crate::workspaces::UpdateConnectionAliasPermissionRequest) -> Result<$crate::workspaces::UpdateConnectionAliasPermissionResult, $crate::workspaces::Error> {
+                $($handlers)::+::update_connection_alias_permission(self, cx, input)
+            }
+            fn update_rules_of_ip_group(&self, cx: &$context, input: $crate::workspaces::UpdateRulesOfIpGroupRequest) -> Result<$crate::workspaces::UpdateRulesOfIpGroupResult, $crate::workspaces::Error> {
+                $($handlers)::+::update_rules_of_ip_group(self, cx, input)
+            }
+            fn update_workspace_bundle(&self, cx: &$context, input: $crate::workspaces::UpdateWorkspaceBundleRequest) -> Result<$crate::workspaces::UpdateWorkspaceBundleResult, $crate::workspaces::Error> {
+                $($handlers)::+::update_workspace_bundle(self, cx, input)
+            }
+            fn update_workspace_image_permission(&self, cx: &$context, input: $crate::workspaces::UpdateWorkspaceImagePermissionRequest) -> Result<$crate::workspaces::UpdateWorkspaceImagePermissionResult, $crate::workspaces::Error> {
+                $($handlers)::+::update_workspace_image_permission(self, cx, input)
+            }
+            fn update_workspaces_pool(&self, cx: &$context, input: $crate::workspaces::UpdateWorkspacesPoolRequest) -> Result<$crate::workspaces::UpdateWorkspacesPoolResult, $crate::workspaces::Error> {
+                $($handlers)::+::update_workspaces_pool(self, cx, input)
+            }
+        }
+    };
+}

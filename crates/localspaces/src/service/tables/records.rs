@@ -4,9 +4,9 @@
 //! older version goes through the record type's `migrate`, so stored data survives schema
 //! changes (Garage's versioned-record habit).
 
-use super::{internal, Service};
-use localspaces_api::workspaces::{Error, ErrorCode, Tag};
-use localspaces_store::{Expect, IndexEntry, Key, Put, Query, Record, Scope, StoreError, Write};
+use super::errors::Fault;
+use super::Service;
+use localspaces_store::{IndexEntry, Key, Query, Record, Scope, StoreError};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -40,37 +40,6 @@ pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static
     }
 }
 
-/// A tag as stored (the model's `Tag`: value optional).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredTag {
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-
-impl StoredTag {
-    /// To the wire shape.
-    pub fn to_wire(&self) -> Tag {
-        Tag {
-            key: self.key.clone(),
-            value: self.value.clone(),
-        }
-    }
-    /// From the wire shape.
-    pub fn from_wire(t: &Tag) -> Self {
-        StoredTag {
-            key: t.key.clone(),
-            value: t.value.clone(),
-        }
-    }
-}
-
-/// A resource that carries tags.
-pub trait Taggable: Resource {
-    fn tags_mut(&mut self) -> &mut Vec<StoredTag>;
-    fn tags(&self) -> &[StoredTag];
-}
-
 /// A record read from the store with its revision and creation order.
 #[derive(Debug, Clone)]
 pub struct Stored<R> {
@@ -94,12 +63,12 @@ struct EnvelopeIn<'a> {
     r: &'a serde_json::value::RawValue,
 }
 
-fn encode<R: Resource>(rec: &R) -> Result<Vec<u8>, Error> {
+pub(crate) fn encode<R: Resource>(rec: &R) -> Result<Vec<u8>, Fault> {
     serde_json::to_vec(&EnvelopeOut {
         v: R::VERSION,
         r: rec,
     })
-    .map_err(|e| internal(StoreError::Corrupt(e.to_string())))
+    .map_err(|e| Fault(StoreError::Corrupt(e.to_string())))
 }
 
 /// The `…` of `{"v":<version>,"r":…}`, if `body` is exactly that.
@@ -113,7 +82,7 @@ fn current_version_body(body: &[u8], version: u32) -> Option<&[u8]> {
     rest[digits..].strip_prefix(b",\"r\":")?.strip_suffix(b"}")
 }
 
-fn decode<R: Resource>(body: &[u8]) -> Result<R, Error> {
+fn decode<R: Resource>(body: &[u8]) -> Result<R, Fault> {
     // Fast path: a record of the current version, exactly as `encode` wrote it
     // (`{"v":N,"r":…}`), is parsed once, straight into its type. Anything else (an older
     // version, other spacing) takes the general path below.
@@ -123,7 +92,7 @@ fn decode<R: Resource>(body: &[u8]) -> Result<R, Error> {
         }
     }
     let env: EnvelopeIn =
-        serde_json::from_slice(body).map_err(|e| internal(StoreError::Corrupt(e.to_string())))?;
+        serde_json::from_slice(body).map_err(|e| Fault(StoreError::Corrupt(e.to_string())))?;
     let rec = if env.v == R::VERSION {
         serde_json::from_str(env.r.get()).map_err(|e| e.to_string())
     } else {
@@ -131,7 +100,7 @@ fn decode<R: Resource>(body: &[u8]) -> Result<R, Error> {
             .map_err(|e| e.to_string())
             .and_then(|old| R::migrate(env.v, old))
     };
-    rec.map_err(|e| internal(StoreError::Corrupt(e)))
+    rec.map_err(|e| Fault(StoreError::Corrupt(e)))
 }
 
 /// Records already decoded, by store key, with the creation order and revision of the
@@ -169,59 +138,6 @@ impl DecodedCache {
     }
 }
 
-/// Configurable quotas (per account and Region), defaulting to AWS's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// IP access control groups (`ip_groups`).
-    pub ip_groups: u64,
-    /// Rules per IP access control group (`rules_per_ip_group`).
-    pub rules_per_ip_group: usize,
-    /// Tags per resource (`tags_per_resource`).
-    pub tags_per_resource: usize,
-    /// WorkSpaces (`workspaces`). AWS gives new accounts 1 and raises it on request; the
-    /// default here is a raised one so that test suites can create several.
-    pub workspaces: u64,
-    /// Whether accounts are BYOL-eligible unless the admin route says otherwise (not a
-    /// quota: `--byol-eligible`).
-    pub byol_eligible: bool,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            ip_groups: 100,
-            rules_per_ip_group: 10,
-            tags_per_resource: 50,
-            workspaces: 1000,
-            byol_eligible: false,
-        }
-    }
-}
-
-impl Limits {
-    /// Applies `name=value` overrides.
-    pub fn with_overrides(mut self, overrides: &[String]) -> Result<Self, String> {
-        for o in overrides {
-            let (name, value) = o
-                .split_once('=')
-                .ok_or_else(|| format!("quota '{o}' is not name=value"))?;
-            let n: u64 = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("quota '{o}': value is not a number"))?;
-            let small = usize::try_from(n).map_err(|_| format!("quota '{o}' is too large"))?;
-            match name.trim() {
-                "ip_groups" => self.ip_groups = n,
-                "rules_per_ip_group" => self.rules_per_ip_group = small,
-                "tags_per_resource" => self.tags_per_resource = small,
-                "workspaces" => self.workspaces = n,
-                other => return Err(format!("unknown quota '{other}'")),
-            }
-        }
-        Ok(self)
-    }
-}
-
 impl Service {
     pub(crate) fn key<R: Resource>(scope: &Scope, id: &str) -> Key {
         Key {
@@ -231,9 +147,8 @@ impl Service {
         }
     }
 
-    /// One record by id.
     /// The record in `r`, from the decoded cache when `r` is the body it was decoded from.
-    fn decode_record<R: Resource>(&self, r: &Record) -> Result<R, Error> {
+    fn decode_record<R: Resource>(&self, r: &Record) -> Result<R, Fault> {
         if let Some(rec) = self.decoded.get::<R>(r) {
             return Ok(rec);
         }
@@ -242,8 +157,9 @@ impl Service {
         Ok(rec)
     }
 
-    pub(crate) fn load<R: Resource>(&self, scope: &Scope, id: &str) -> Result<Option<Stored<R>>, Error> {
-        match self.store.get(&Self::key::<R>(scope, id)).map_err(internal)? {
+    /// One record by id.
+    pub(crate) fn load<R: Resource>(&self, scope: &Scope, id: &str) -> Result<Option<Stored<R>>, Fault> {
+        match self.store.get(&Self::key::<R>(scope, id))? {
             Some(r) => Ok(Some(Stored {
                 rec: self.decode_record(&r)?,
                 rev: r.rev,
@@ -258,8 +174,8 @@ impl Service {
         &self,
         scope: &Scope,
         ids: &[&str],
-    ) -> Result<Vec<Stored<R>>, Error> {
-        let recs = self.store.get_many(scope, R::KIND, ids).map_err(internal)?;
+    ) -> Result<Vec<Stored<R>>, Fault> {
+        let recs = self.store.get_many(scope, R::KIND, ids)?;
         recs.into_iter()
             .map(|r| {
                 Ok(Stored {
@@ -278,7 +194,7 @@ impl Service {
         index: Option<IndexEntry>,
         after_seq: Option<u64>,
         limit: Option<usize>,
-    ) -> Result<Vec<Stored<R>>, Error> {
+    ) -> Result<Vec<Stored<R>>, Fault> {
         let q = Query {
             scope: scope.clone(),
             kind: R::KIND.to_string(),
@@ -286,7 +202,7 @@ impl Service {
             after_seq,
             limit,
         };
-        let recs = self.store.scan(&q).map_err(internal)?;
+        let recs = self.store.scan(&q)?;
         recs.into_iter()
             .map(|r| {
                 Ok(Stored {
@@ -299,7 +215,7 @@ impl Service {
     }
 
     /// How many records of a kind (optionally with an index key) exist.
-    pub(crate) fn count<R: Resource>(&self, scope: &Scope, index: Option<IndexEntry>) -> Result<u64, Error> {
+    pub(crate) fn count<R: Resource>(&self, scope: &Scope, index: Option<IndexEntry>) -> Result<u64, Fault> {
         let q = Query {
             scope: scope.clone(),
             kind: R::KIND.to_string(),
@@ -307,89 +223,8 @@ impl Service {
             after_seq: None,
             limit: None,
         };
-        self.store.count(&q).map_err(internal)
+        Ok(self.store.count(&q)?)
     }
-
-    /// A put of `rec` under the given condition.
-    pub(crate) fn put<R: Resource>(scope: &Scope, rec: &R, expect: Expect) -> Result<Write, Error> {
-        Ok(Write::Put(Put {
-            key: Self::key::<R>(scope, rec.id()),
-            body: encode(rec)?,
-            indexes: rec.indexes(),
-            unique: R::unique(),
-            expect,
-        }))
-    }
-
-    /// A delete of the record `id` at revision `rev`.
-    pub(crate) fn delete<R: Resource>(scope: &Scope, id: &str, rev: u64) -> Write {
-        Write::Delete {
-            key: Self::key::<R>(scope, id),
-            expect: Expect::Rev(rev),
-        }
-    }
-
-    /// Commits writes; a failed condition is `on_conflict`.
-    pub(crate) fn commit(
-        &self,
-        writes: Vec<Write>,
-        on_conflict: impl FnOnce() -> Error,
-    ) -> Result<(), Error> {
-        match self.store.commit(writes) {
-            Ok(()) => Ok(()),
-            Err(StoreError::Conflict(_)) => Err(on_conflict()),
-            Err(e) => Err(internal(e)),
-        }
-    }
-}
-
-/// `ResourceNotFoundException` for a missing resource.
-pub fn not_found(what: &str, id: &str) -> Error {
-    Error::new(
-        ErrorCode::ResourceNotFoundException,
-        format!("The specified {what} {id} could not be found."),
-    )
-    .with_resource(id)
-}
-
-/// Merges `add` into `tags` (upsert by key, case-sensitive), enforcing the per-resource limit.
-pub fn merge_tags(tags: &mut Vec<StoredTag>, add: &[Tag], limit: usize) -> Result<(), Error> {
-    check_tag_keys(add)?;
-    let mut merged = tags.clone();
-    for t in add {
-        match merged.iter_mut().find(|x| x.key == t.key) {
-            Some(x) => x.value = t.value.clone(),
-            None => merged.push(StoredTag::from_wire(t)),
-        }
-    }
-    if merged.len() > limit {
-        return Err(Error::new(
-            ErrorCode::ResourceLimitExceededException,
-            format!(
-                "A resource can have at most {limit} tags; this request would give it {}.",
-                merged.len()
-            ),
-        ));
-    }
-    *tags = merged;
-    Ok(())
-}
-
-/// Rejects reserved `aws:` keys (general AWS rule; error code inferred).
-pub fn check_tag_keys(tags: &[Tag]) -> Result<(), Error> {
-    if let Some(t) = tags
-        .iter()
-        .find(|t| t.key.to_ascii_lowercase().starts_with("aws:"))
-    {
-        return Err(Error::new(
-            ErrorCode::InvalidParameterValuesException,
-            format!(
-                "The tag key '{}' is reserved: keys beginning with 'aws:' are for AWS use.",
-                t.key
-            ),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

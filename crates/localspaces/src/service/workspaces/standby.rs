@@ -1,4 +1,4 @@
-//! Standby WorkSpaces (Multi-Region Resilience, spec §11.2): CreateStandbyWorkspaces, called
+//! Standby WorkSpaces (Multi-Region Resilience): CreateStandbyWorkspaces, called
 //! in the secondary Region for primaries in `PrimaryRegion` of the same account. Each standby
 //! is created through the same path as CreateWorkspaces (same user, a directory registered in
 //! this Region, the primary's bundle — AWS uses a STANDBY variant of it, inferred), then both
@@ -6,65 +6,13 @@
 //! (with the other WorkSpace's current state), `DataReplicationSettings` and, on the primary,
 //! `StandbyWorkspacesProperties`.
 
-use super::records::Stored;
-use super::workspaces::WorkspaceRec;
-use super::{Context, Service};
-use localspaces_api::workspaces::{self as ws, Error, ErrorCode, WorkspacesApi};
+use crate::service::tables::workspaces::{Related, WorkspaceRec, STANDBY_INDEX};
+use crate::service::tables::{not_found, Conflict, Context, Service, Stored};
+use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::{Expect, IndexEntry, Scope};
-use serde::{Deserialize, Serialize};
 
-/// Index on standby WorkSpace records (the standby quota counts them).
-pub(crate) const STANDBY_INDEX: &str = "standby";
 /// Standby WorkSpaces per account and Region (newer docs: 5).
 const STANDBY_QUOTA: u64 = 5;
-
-/// The other WorkSpace of a primary/standby pair.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Related {
-    pub id: String,
-    pub region: String,
-    /// `PRIMARY` or `STANDBY`: what the *other* WorkSpace is.
-    pub kind: String,
-}
-
-pub(crate) fn related_wire(w: &WorkspaceRec) -> Option<Vec<ws::RelatedWorkspaceProperties>> {
-    (!w.related.is_empty()).then(|| {
-        w.related
-            .iter()
-            .map(|r| ws::RelatedWorkspaceProperties {
-                region: Some(r.region.clone()),
-                state: None,
-                r#type: ws::StandbyWorkspaceRelationshipType::from_wire(&r.kind),
-                workspace_id: Some(r.id.clone()),
-            })
-            .collect()
-    })
-}
-
-pub(crate) fn replication_wire(w: &WorkspaceRec) -> Option<ws::DataReplicationSettings> {
-    let d = w.data_replication.as_deref()?;
-    Some(ws::DataReplicationSettings {
-        data_replication: ws::DataReplication::from_wire(d),
-        recovery_snapshot_time: w.snapshots.last().copied(),
-    })
-}
-
-pub(crate) fn standby_properties_wire(w: &WorkspaceRec) -> Option<Vec<ws::StandbyWorkspacesProperties>> {
-    let standbys: Vec<_> = w
-        .related
-        .iter()
-        .filter(|r| r.kind == "STANDBY")
-        .map(|r| ws::StandbyWorkspacesProperties {
-            data_replication: w
-                .data_replication
-                .as_deref()
-                .and_then(ws::DataReplication::from_wire),
-            recovery_snapshot_time: w.snapshots.last().copied(),
-            standby_workspace_id: Some(r.id.clone()),
-        })
-        .collect();
-    (!standbys.is_empty()).then_some(standbys)
-}
 
 /// Fills in the current state of each related WorkSpace (it lives in another Region).
 pub(crate) fn with_related_states(svc: &Service, scope: &Scope, mut w: ws::Workspace) -> ws::Workspace {
@@ -163,7 +111,8 @@ pub fn create_standby_workspaces(
             continue;
         }
         // Created like any WorkSpace of this Region: the same per-item checks and codes.
-        let out = svc.create_workspaces(
+        let out = super::create_workspaces(
+            svc,
             cx,
             ws::CreateWorkspacesRequest {
                 workspaces: vec![ws::WorkspaceRequest {
@@ -231,37 +180,29 @@ fn link(
         .unwrap_or(ws::DataReplication::NoReplication)
         .as_str()
         .to_string();
-    let _w = svc.write.lock();
-    let mut p = svc
-        .load::<WorkspaceRec>(primary_scope, &primary.rec.id)?
-        .ok_or_else(|| super::records::not_found("WorkSpace", &primary.rec.id))?;
-    let mut s = svc
-        .load::<WorkspaceRec>(&cx.scope, standby_id)?
-        .ok_or_else(|| super::records::not_found("WorkSpace", standby_id))?;
-    p.rec.related.push(Related {
-        id: standby_id.to_string(),
-        region: cx.scope.region.clone(),
-        kind: "STANDBY".into(),
-    });
-    p.rec.data_replication = Some(replication.clone());
-    s.rec.related.push(Related {
-        id: p.rec.id.clone(),
-        region: primary_scope.region.clone(),
-        kind: "PRIMARY".into(),
-    });
-    s.rec.data_replication = Some(replication);
-    svc.commit(
-        vec![
-            Service::put(primary_scope, &p.rec, Expect::Rev(p.rev))?,
-            Service::put(&cx.scope, &s.rec, Expect::Rev(s.rev))?,
-        ],
-        || {
-            Error::new(
-                ErrorCode::InvalidParameterValuesException,
-                "The WorkSpaces changed during the request. Try again.",
-            )
-        },
-    )
+    svc.write(Conflict::Changed("WorkSpace"), |tx| {
+        let mut p = svc
+            .load::<WorkspaceRec>(primary_scope, &primary.rec.id)?
+            .ok_or_else(|| not_found("WorkSpace", &primary.rec.id))?;
+        let mut s = svc
+            .load::<WorkspaceRec>(&cx.scope, standby_id)?
+            .ok_or_else(|| not_found("WorkSpace", standby_id))?;
+        p.rec.related.push(Related {
+            id: standby_id.to_string(),
+            region: cx.scope.region.clone(),
+            kind: "STANDBY".into(),
+        });
+        p.rec.data_replication = Some(replication.clone());
+        s.rec.related.push(Related {
+            id: p.rec.id.clone(),
+            region: primary_scope.region.clone(),
+            kind: "PRIMARY".into(),
+        });
+        s.rec.data_replication = Some(replication);
+        tx.put(primary_scope, &p.rec, Expect::Rev(p.rev))?;
+        tx.put(&cx.scope, &s.rec, Expect::Rev(s.rev))?;
+        Ok(())
+    })
 }
 
 /// ModifyWorkspaceProperties with `DataReplication` (and no other property): changes the
@@ -272,29 +213,25 @@ pub(crate) fn set_data_replication(
     id: &str,
     d: ws::DataReplication,
 ) -> Result<(), Error> {
-    let _w = svc.write.lock();
-    let mut p = svc
-        .load::<WorkspaceRec>(&cx.scope, id)?
-        .ok_or_else(|| super::records::not_found("WorkSpace", id))?;
-    let Some(rel) = p.rec.related.iter().find(|r| r.kind == "STANDBY").cloned() else {
-        // The model's errors for ModifyWorkspaceProperties: this configuration is unsupported.
-        return Err(Error::new(
-            ErrorCode::UnsupportedWorkspaceConfigurationException,
-            format!("Data replication applies to a primary WorkSpace with a standby; {id} has none."),
-        ));
-    };
-    let value = d.as_str().to_string();
-    p.rec.data_replication = Some(value.clone());
-    let mut writes = vec![Service::put(&cx.scope, &p.rec, Expect::Rev(p.rev))?];
-    let other = Scope::new(cx.scope.account.clone(), rel.region);
-    if let Some(mut s) = svc.load::<WorkspaceRec>(&other, &rel.id)? {
-        s.rec.data_replication = Some(value);
-        writes.push(Service::put(&other, &s.rec, Expect::Rev(s.rev))?);
-    }
-    svc.commit(writes, || {
-        Error::new(
-            ErrorCode::InvalidResourceStateException,
-            "The WorkSpace changed during the request. Try again.",
-        )
+    svc.write(Conflict::Changed("WorkSpace"), |tx| {
+        let mut p = svc
+            .load::<WorkspaceRec>(&cx.scope, id)?
+            .ok_or_else(|| not_found("WorkSpace", id))?;
+        let Some(rel) = p.rec.related.iter().find(|r| r.kind == "STANDBY").cloned() else {
+            // The model's errors for ModifyWorkspaceProperties: this configuration is unsupported.
+            return Err(Error::new(
+                ErrorCode::UnsupportedWorkspaceConfigurationException,
+                format!("Data replication applies to a primary WorkSpace with a standby; {id} has none."),
+            ));
+        };
+        let value = d.as_str().to_string();
+        p.rec.data_replication = Some(value.clone());
+        tx.put(&cx.scope, &p.rec, Expect::Rev(p.rev))?;
+        let other = Scope::new(cx.scope.account.clone(), rel.region);
+        if let Some(mut s) = svc.load::<WorkspaceRec>(&other, &rel.id)? {
+            s.rec.data_replication = Some(value);
+            tx.put(&other, &s.rec, Expect::Rev(s.rev))?;
+        }
+        Ok(())
     })
 }

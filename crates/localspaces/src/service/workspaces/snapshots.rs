@@ -1,7 +1,6 @@
-//! Snapshots and recovery: DescribeWorkspaceSnapshots, RestoreWorkspace and MigrateWorkspace
-//! (spec §5.7, §5.3 and the §12 entries of the three operations).
+//! Snapshots and recovery: DescribeWorkspaceSnapshots, RestoreWorkspace and MigrateWorkspace.
 //!
-//! Snapshots (inferred from spec §5.7; AWS's exact cadence is unconfirmed): the service takes
+//! Snapshots (inferred; AWS's exact cadence is unconfirmed): the service takes
 //! a root+user volume snapshot pair when a WorkSpace first becomes AVAILABLE and then every
 //! 12 hours while it is healthy (AVAILABLE). The record keeps the pairs taken so far and the
 //! time since which the WorkSpace has been healthy; the periodic ones are computed on read and
@@ -15,76 +14,17 @@
 //! before that, the migration fails and the source returns to its previous state with its own
 //! ID (doc: "failure keeps the original ID").
 
-use super::bundles::{resolve_bundle, CatalogBundle};
-use super::ids::new_id;
-use super::lifecycle::Applied;
-use super::records::not_found;
-use super::workspaces::{WorkspaceRec, WORKSPACE_KIND};
-use super::{Context, Service};
 use crate::engine::{transition_key, PendingTransition, TransitionKind};
+use crate::service::tables::bundles::{resolve_bundle, CatalogBundle};
+use crate::service::tables::ids::new_id;
+use crate::service::tables::workspaces::{
+    arm_auto_stop, effective, state_changed, WorkspaceRec, WORKSPACE_KIND,
+};
+use crate::service::tables::{not_found, Conflict, Context, Fault, Service, Tx};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
-use localspaces_store::{Expect, Scope, StoreError};
-
-/// Interval between the periodic snapshots of a healthy WorkSpace (spec §5.7: about 12 hours).
-pub(crate) const INTERVAL: f64 = 12.0 * 3600.0;
-/// Snapshot pairs retained per WorkSpace (inferred; AWS does not document a number).
-pub(crate) const KEEP: usize = 5;
+use localspaces_store::{Expect, Scope};
 
 use ws::WorkspaceState as S;
-
-fn state(rec: &WorkspaceRec) -> S {
-    S::from_wire(&rec.state).unwrap_or(S::Error)
-}
-
-fn set_state(rec: &mut WorkspaceRec, s: S) {
-    rec.state = s.as_str().to_string();
-}
-
-/// The snapshot times of a WorkSpace at `now`, oldest first: the recorded ones plus one every
-/// [`INTERVAL`] of healthy time since the later of the last snapshot and `healthy_since`.
-pub(crate) fn effective(rec: &WorkspaceRec, now: f64) -> Vec<f64> {
-    let mut out = rec.snapshots.clone();
-    if let Some(since) = rec.healthy_since {
-        let mut next = out.last().map_or(since, |last| (last + INTERVAL).max(since));
-        if next <= now {
-            // Only the last KEEP periodic ones can survive: skip the older ones arithmetically.
-            let count = ((now - next) / INTERVAL).floor() + 1.0;
-            let skip = (count - KEEP as f64).max(0.0);
-            next += skip * INTERVAL;
-            while next <= now {
-                out.push(next);
-                next += INTERVAL;
-            }
-        }
-    }
-    if out.len() > KEEP {
-        out.drain(..out.len() - KEEP);
-    }
-    out
-}
-
-/// Folds the periodic snapshots up to `now` into the record and ends the healthy period.
-fn fold(rec: &mut WorkspaceRec, now: f64) {
-    rec.snapshots = effective(rec, now);
-    rec.healthy_since = None;
-}
-
-/// Hook after a WorkSpace's state changed (engine transitions, forced states): a WorkSpace that
-/// is AVAILABLE is healthy (its first snapshot pair is taken when it first gets there); any
-/// other state ends the healthy period. ADMIN_MAINTENANCE (set by ModifyWorkspaceState, which
-/// does not call this) keeps it: the WorkSpace keeps running (inferred).
-pub(crate) fn state_changed(rec: &mut WorkspaceRec, now: f64) {
-    if state(rec) == S::Available {
-        if rec.snapshots.is_empty() && rec.healthy_since.is_none() {
-            rec.snapshots.push(now);
-        }
-        if rec.healthy_since.is_none() {
-            rec.healthy_since = Some(now);
-        }
-    } else if rec.healthy_since.is_some() {
-        fold(rec, now);
-    }
-}
 
 fn snapshot_list(times: impl Iterator<Item = f64>) -> Vec<ws::Snapshot> {
     times
@@ -116,14 +56,13 @@ pub fn restore_workspace(
     input: ws::RestoreWorkspaceRequest,
 ) -> Result<ws::RestoreWorkspaceResult, Error> {
     let now = svc.clock.now();
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write(Conflict::Changed("WorkSpace"), |tx| {
         let mut w = svc
             .load::<WorkspaceRec>(&cx.scope, &input.workspace_id)?
             .ok_or_else(|| not_found("WorkSpace", &input.workspace_id))?;
-        let current = state(&w.rec);
+        let current = w.rec.state();
         // Doc: AVAILABLE, ERROR, UNHEALTHY or STOPPED. The exception for any other state is
-        // unconfirmed (the spec offers InvalidParameterValues or OperationNotSupported).
+        // unconfirmed (offers InvalidParameterValues or OperationNotSupported).
         if !matches!(current, S::Available | S::Error | S::Unhealthy | S::Stopped) {
             return Err(Error::new(
                 ErrorCode::OperationNotSupportedException,
@@ -143,31 +82,17 @@ pub fn restore_workspace(
             )
             .with_reason("NoSnapshot"));
         }
-        fold(&mut w.rec, now);
-        set_state(&mut w.rec, S::Restoring);
+        w.rec.fold(now);
+        w.rec.set_state(S::Restoring);
         w.rec.error_code = None;
         w.rec.error_message = None;
         // Restoring reboots the WorkSpace: its user's session ends (inferred).
         w.rec.connected = false;
-        let (tw, t) = svc.transition(
-            &cx.scope,
-            TransitionKind::WorkspaceRestore,
-            WORKSPACE_KIND,
-            &w.rec.id,
-        )?;
-        svc.commit(
-            vec![Service::put(&cx.scope, &w.rec, Expect::Rev(w.rev))?, tw],
-            || {
-                Error::new(
-                    ErrorCode::OperationNotSupportedException,
-                    "The WorkSpace changed meanwhile; try again.",
-                )
-            },
-        )?;
+        tx.put(&cx.scope, &w.rec, Expect::Rev(w.rev))?;
+        tx.transition(&cx.scope, TransitionKind::WorkspaceRestore, WORKSPACE_KIND, &w.rec.id)?;
         tracing::info!(workspace = %w.rec.id, from = current.as_str(), snapshot = times.last().copied().unwrap_or_default(), "restoring");
-        vec![t]
-    };
-    svc.scheduled(&cx.scope, &pending);
+        Ok(())
+    })?;
     Ok(ws::RestoreWorkspaceResult {})
 }
 
@@ -175,7 +100,7 @@ fn is_windows(os: &str) -> bool {
     os.starts_with("WINDOWS")
 }
 
-/// Checks that `source` can move to `bundle` (spec §5.7's supported directions, as far as the
+/// Checks that `source` can move to `bundle` (the directions AWS supports, as far as the
 /// catalog's operating systems go): no change of OS family, no Linux distribution change and
 /// no way back from Windows 11 (inferred).
 fn check_direction(source: &WorkspaceRec, bundle: &CatalogBundle) -> Result<(), Error> {
@@ -207,12 +132,11 @@ pub fn migrate_workspace(
     input: ws::MigrateWorkspaceRequest,
 ) -> Result<ws::MigrateWorkspaceResult, Error> {
     let now = svc.clock.now();
-    let (target_id, pending) = {
-        let _w = svc.write.lock();
+    let target_id = svc.write(Conflict::Changed("WorkSpace"), |tx| {
         let mut src = svc
             .load::<WorkspaceRec>(&cx.scope, &input.source_workspace_id)?
             .ok_or_else(|| not_found("WorkSpace", &input.source_workspace_id))?;
-        let current = state(&src.rec);
+        let current = src.rec.state();
         let migrating = current == S::Terminating && src.rec.migrating_to.is_some();
         if migrating || current == S::Updating || src.rec.modifying.is_some() {
             return Err(Error::new(
@@ -223,7 +147,7 @@ pub fn migrate_workspace(
                 ),
             ));
         }
-        // The allowed source states are unconfirmed; AVAILABLE, STOPPED and ERROR (spec).
+        // The allowed source states are unconfirmed; AVAILABLE, STOPPED and ERROR.
         if !matches!(current, S::Available | S::Stopped | S::Error) {
             return Err(Error::new(
                 ErrorCode::ResourceUnavailableException,
@@ -261,37 +185,27 @@ pub fn migrate_workspace(
         }
 
         let target = migration_target(&src.rec, &bundle, now);
-        fold(&mut src.rec, now);
+        src.rec.fold(now);
         src.rec.prior_state = Some(src.rec.state.clone());
-        set_state(&mut src.rec, S::Terminating);
+        src.rec.set_state(S::Terminating);
         src.rec.migrating_to = Some(target.id.clone());
         src.rec.connected = false;
 
         // One transition, on the source, completes both WorkSpaces: no coordination between
         // two transitions (and no window where one is applied without the other).
-        let (sw, st) = svc.transition(
+        // The source first: it gives up the (directory, user) key the target takes.
+        tx.put(&cx.scope, &src.rec, Expect::Rev(src.rev))?;
+        tx.put(&cx.scope, &target, Expect::Absent)?;
+        tx.cancel_transition(&cx.scope, WORKSPACE_KIND, &target.id);
+        tx.transition(
             &cx.scope,
             TransitionKind::WorkspaceMigrate,
             WORKSPACE_KIND,
             &src.rec.id,
         )?;
-        // The source first: it gives up the (directory, user) key the target takes.
-        let writes = vec![
-            Service::put(&cx.scope, &src.rec, Expect::Rev(src.rev))?,
-            Service::put(&cx.scope, &target, Expect::Absent)?,
-            Service::cancel_transition(&cx.scope, WORKSPACE_KIND, &target.id),
-            sw,
-        ];
-        svc.commit(writes, || {
-            Error::new(
-                ErrorCode::OperationInProgressException,
-                "The WorkSpace changed meanwhile. Please try again in a moment.",
-            )
-        })?;
         tracing::info!(source = %src.rec.id, target = %target.id, bundle = %bundle.id, "migrating");
-        (target.id, vec![st])
-    };
-    svc.scheduled(&cx.scope, &pending);
+        Ok(target.id)
+    })?;
     Ok(ws::MigrateWorkspaceResult {
         source_workspace_id: Some(input.source_workspace_id),
         target_workspace_id: Some(target_id),
@@ -306,7 +220,7 @@ fn migration_target(src: &WorkspaceRec, bundle: &CatalogBundle, now: f64) -> Wor
     let mut t = src.clone();
     t.id = new_id("ws-", 9);
     t.bundle_id = bundle.id.clone();
-    set_state(&mut t, S::Pending);
+    t.set_state(S::Pending);
     t.root_gib = bundle.root_gib.max(src.root_gib);
     t.user_gib = bundle.user_gib.max(src.user_gib);
     t.compute = bundle.compute.as_str().to_string();
@@ -335,23 +249,19 @@ fn migration_target(src: &WorkspaceRec, bundle: &CatalogBundle, now: f64) -> Wor
 /// WorkSpace is gone.
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     now: f64,
-) -> Result<Applied, StoreError> {
-    let backend = |e: Error| StoreError::Backend(e.message);
-    let nothing = || Applied {
-        writes: Vec::new(),
-        next: None,
-    };
-    let Some(mut src) = svc.load::<WorkspaceRec>(scope, &t.resource_id).map_err(backend)? else {
-        return Ok(nothing());
+) -> Result<Option<PendingTransition>, Fault> {
+    let Some(mut src) = svc.load::<WorkspaceRec>(scope, &t.resource_id)? else {
+        return Ok(None);
     };
     let Some(target_id) = src.rec.migrating_to.clone() else {
-        return Ok(nothing());
+        return Ok(None);
     };
-    if state(&src.rec) != S::Terminating {
-        return Ok(nothing());
+    if src.rec.state() != S::Terminating {
+        return Ok(None);
     }
     let source_id = src.rec.id.clone();
     let follow = |kind: TransitionKind, due: f64| PendingTransition {
@@ -360,10 +270,9 @@ pub(crate) fn apply_transition(
         resource_kind: WORKSPACE_KIND.to_string(),
         resource_id: source_id.clone(),
     };
-    let target = svc.load::<WorkspaceRec>(scope, &target_id).map_err(backend)?;
-    let mut writes = Vec::new();
+    let target = svc.load::<WorkspaceRec>(scope, &target_id)?;
     let next = match target {
-        Some(w) if matches!(state(&w.rec), S::Terminating | S::Terminated) => {
+        Some(w) if matches!(w.rec.state(), S::Terminating | S::Terminated) => {
             // The new WorkSpace is being terminated before it was created: wait until it is
             // gone (it holds the user), then roll back.
             let key = transition_key(scope, WORKSPACE_KIND, &target_id);
@@ -378,24 +287,15 @@ pub(crate) fn apply_transition(
                 }
             };
             tracing::debug!(source = %source_id, target = %target_id, "migration waits for its target");
-            return Ok(Applied {
-                writes: Vec::new(),
-                next: Some(follow(TransitionKind::WorkspaceMigrate, again)),
-            });
+            return Ok(Some(follow(TransitionKind::WorkspaceMigrate, again)));
         }
         Some(mut w) => {
-            if state(&w.rec) == S::Pending {
-                set_state(&mut w.rec, S::Available);
+            if w.rec.state() == S::Pending {
+                w.rec.set_state(S::Available);
                 w.rec.assign_network();
                 state_changed(&mut w.rec, now);
-                if let Some((tw, tt)) =
-                    super::workspaces::auto_stop_timer(svc, scope, &w.rec, now).map_err(backend)?
-                {
-                    writes.push(tw);
-                    // The write lock is held until the commit: the engine cannot fire it first.
-                    svc.engine.schedule(tt.key(scope), tt.due);
-                }
-                writes.push(Service::put(scope, &w.rec, Expect::Rev(w.rev)).map_err(backend)?);
+                arm_auto_stop(svc, tx, scope, &w.rec, now)?;
+                tx.put(scope, &w.rec, Expect::Rev(w.rev))?;
             }
             tracing::info!(source = %source_id, target = %target_id, "migration complete");
             src.rec.prior_state = None;
@@ -403,10 +303,10 @@ pub(crate) fn apply_transition(
             if remove <= 0.0 {
                 // Nothing to show in between: removed at once (and in one round, so an
                 // `instant` caller never sees it TERMINATED).
-                writes.push(Service::delete::<WorkspaceRec>(scope, &source_id, src.rev));
-                return Ok(Applied { writes, next: None });
+                tx.delete::<WorkspaceRec>(scope, &source_id, src.rev);
+                return Ok(None);
             }
-            set_state(&mut src.rec, S::Terminated);
+            src.rec.set_state(S::Terminated);
             Some(follow(TransitionKind::WorkspaceRemove, now + remove))
         }
         None => {
@@ -418,61 +318,13 @@ pub(crate) fn apply_transition(
                 .take()
                 .and_then(|s| S::from_wire(&s))
                 .unwrap_or(S::Available);
-            set_state(&mut src.rec, prior);
+            src.rec.set_state(prior);
             src.rec.migrating_to = None;
             state_changed(&mut src.rec, now);
             tracing::warn!(source = %source_id, target = %target_id, "migration failed; source restored");
             None
         }
     };
-    writes.push(Service::put(scope, &src.rec, Expect::Rev(src.rev)).map_err(backend)?);
-    Ok(Applied { writes, next })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(snapshots: Vec<f64>, healthy_since: Option<f64>) -> WorkspaceRec {
-        let mut r: WorkspaceRec = serde_json::from_value(serde_json::json!({
-            "id": "ws-abcdefghi", "directory_id": "d-1234567890", "user_name": "u",
-            "bundle_id": "wsb-abcdefghi", "state": "AVAILABLE", "running_mode": "ALWAYS_ON",
-            "root_gib": 80, "user_gib": 50, "compute": "STANDARD", "protocols": ["PCOIP"],
-            "os": "WINDOWS_SERVER_2022", "subnet_id": "subnet-1", "created": 0.0
-        }))
-        .expect("record");
-        r.snapshots = snapshots;
-        r.healthy_since = healthy_since;
-        r
-    }
-
-    #[test]
-    fn periodic_snapshots_every_twelve_healthy_hours() {
-        let r = rec(vec![100.0], Some(100.0));
-        assert_eq!(effective(&r, 100.0 + INTERVAL - 1.0), vec![100.0]);
-        assert_eq!(effective(&r, 100.0 + INTERVAL), vec![100.0, 100.0 + INTERVAL]);
-        // Not healthy: nothing new.
-        assert_eq!(effective(&rec(vec![100.0], None), 1e9), vec![100.0]);
-        // A long healthy time keeps the last KEEP only.
-        let long = effective(&r, 100.0 + 100.0 * INTERVAL + 5.0);
-        assert_eq!(long.len(), KEEP);
-        assert_eq!(long.last().copied(), Some(100.0 + 100.0 * INTERVAL));
-        // Healthy again after a pause: the next one is due 12 h after the last, or at once.
-        let back = rec(vec![100.0], Some(100.0 + 3.0 * INTERVAL));
-        assert_eq!(
-            effective(&back, 100.0 + 3.0 * INTERVAL),
-            vec![100.0, 100.0 + 3.0 * INTERVAL]
-        );
-    }
-
-    #[test]
-    fn first_available_takes_the_first_snapshot_and_leaving_folds() {
-        let mut r = rec(Vec::new(), None);
-        state_changed(&mut r, 10.0);
-        assert_eq!((r.snapshots.clone(), r.healthy_since), (vec![10.0], Some(10.0)));
-        r.state = "STOPPED".to_string();
-        state_changed(&mut r, 10.0 + INTERVAL + 1.0);
-        assert_eq!(r.snapshots, vec![10.0, 10.0 + INTERVAL]);
-        assert_eq!(r.healthy_since, None);
-    }
+    tx.put(scope, &src.rec, Expect::Rev(src.rev))?;
+    Ok(next)
 }

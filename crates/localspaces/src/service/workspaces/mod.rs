@@ -1,256 +1,35 @@
 //! WorkSpaces: CreateWorkspaces, DescribeWorkspaces, the batch actions (start, stop, reboot,
 //! rebuild, terminate), ModifyWorkspaceProperties/State and connection status.
 //!
-//! States follow the spec's transition table (§5.3): a call writes the transitional state and
+//! States follow WorkSpaces' transition table: a call writes the transitional state and
 //! a pending transition in one commit; the engine later writes the end state. Batch actions
 //! report per-item failures in `FailedRequests` (codes follow WorkSpaces' `Category.Resource`
 //! style; AWS's exact strings for these are unconfirmed).
 
-use super::bundles::resolve_bundle;
-use super::directories::directory_view;
-use super::ids::new_id;
-use super::lifecycle::Applied;
-use super::pagination;
-use super::records::{merge_tags, Resource, StoredTag, Taggable};
-use super::{Context, Service};
+mod snapshots;
+mod standby;
+
+pub(crate) use snapshots::apply_transition as apply_migration;
+pub use snapshots::{describe_workspace_snapshots, migrate_workspace, restore_workspace};
+pub use standby::create_standby_workspaces;
+
+use super::tables::bundles::resolve_bundle;
+use super::tables::directories::directory_view;
+use super::tables::ids::new_id;
+use super::tables::workspaces::{
+    arm_auto_stop, auto_stop_at, state_changed, state_of, user_key, WorkspaceRec, BUNDLE_INDEX,
+    DIRECTORY_INDEX, NAME_INDEX, USER_INDEX, WORKSPACE_KIND,
+};
+use super::tables::{invalid, merge_tags, not_found, pagination, Conflict, Context, Fault, Service, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
-use localspaces_store::{Expect, IndexEntry, Scope, StoreError, Write};
-use serde::{Deserialize, Serialize};
+use localspaces_store::{Expect, IndexEntry, Scope};
 
-/// Store kind of WorkSpaces.
-pub(crate) const WORKSPACE_KIND: &str = "workspace";
-/// Index on WorkSpace records: the directory id (DescribeWorkspaces by directory, and the
-/// directory family's "no WorkSpaces left" check before deregistration).
-pub(crate) const DIRECTORY_INDEX: &str = "directory";
-/// Unique index: one WorkSpace per (directory, user name); user names are not case-sensitive.
-const USER_INDEX: &str = "user";
-pub(crate) const BUNDLE_INDEX: &str = "bundle";
-const NAME_INDEX: &str = "name";
+/// The lost race of a change to a WorkSpace.
+const CHANGED: Conflict = Conflict::Changed("WorkSpace");
 
 /// Six hours, the minimum time between volume or compute changes (doc).
 const CHANGE_WINDOW: f64 = 6.0 * 3600.0;
-
-/// A stored WorkSpace.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct WorkspaceRec {
-    pub id: String,
-    pub directory_id: String,
-    pub user_name: String,
-    pub bundle_id: String,
-    /// A `WorkspaceState` wire value.
-    pub state: String,
-    pub running_mode: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_stop_minutes: Option<i32>,
-    pub root_gib: i32,
-    pub user_gib: i32,
-    pub compute: String,
-    pub protocols: Vec<String>,
-    pub os: String,
-    pub subnet_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub computer_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workspace_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume_encryption_key: Option<String>,
-    #[serde(default)]
-    pub root_encrypted: bool,
-    #[serde(default)]
-    pub user_encrypted: bool,
-    #[serde(default)]
-    pub tags: Vec<StoredTag>,
-    pub created: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_volume_change: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_compute_change: Option<f64>,
-    /// The state to return to after UPDATING.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prior_state: Option<String>,
-    /// The property being modified while UPDATING (`ModificationResourceEnum` wire value).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modifying: Option<String>,
-    #[serde(default)]
-    pub connected: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_connection: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// Snapshot pair times, oldest first, and since when the WorkSpace is healthy (the
-    /// periodic ones are computed from it): see snapshots.rs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub snapshots: Vec<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub healthy_since: Option<f64>,
-    /// On the source of a migration in progress: the new WorkSpace's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub migrating_to: Option<String>,
-    /// Standby relationships (Multi-Region Resilience): see standby.rs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub related: Vec<super::standby::Related>,
-    /// `DataReplication` wire value of a primary/standby pair.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_replication: Option<String>,
-}
-
-impl Resource for WorkspaceRec {
-    const KIND: &'static str = WORKSPACE_KIND;
-    const VERSION: u32 = 1;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn indexes(&self) -> Vec<IndexEntry> {
-        let mut v = vec![
-            IndexEntry {
-                name: DIRECTORY_INDEX.into(),
-                key: self.directory_id.clone(),
-            },
-            IndexEntry {
-                name: USER_INDEX.into(),
-                // A migration's source gives its user to the new WorkSpace (snapshots.rs).
-                key: match &self.migrating_to {
-                    Some(to) => format!(
-                        "{}#migrating-to:{to}",
-                        user_key(&self.directory_id, &self.user_name)
-                    ),
-                    None => user_key(&self.directory_id, &self.user_name),
-                },
-            },
-            IndexEntry {
-                name: BUNDLE_INDEX.into(),
-                key: self.bundle_id.clone(),
-            },
-        ];
-        if let Some(n) = &self.workspace_name {
-            v.push(IndexEntry {
-                name: NAME_INDEX.into(),
-                key: n.clone(),
-            });
-        }
-        if self.related.iter().any(|r| r.kind == "PRIMARY") {
-            // This WorkSpace is a standby (the standby quota counts them).
-            v.push(IndexEntry {
-                name: super::standby::STANDBY_INDEX.into(),
-                key: "standby".into(),
-            });
-        }
-        v
-    }
-    fn unique() -> Vec<String> {
-        vec![USER_INDEX.into()]
-    }
-}
-
-impl Taggable for WorkspaceRec {
-    fn tags_mut(&mut self) -> &mut Vec<StoredTag> {
-        &mut self.tags
-    }
-    fn tags(&self) -> &[StoredTag] {
-        &self.tags
-    }
-}
-
-fn user_key(directory: &str, user: &str) -> String {
-    format!("{directory}/{}", user.to_lowercase())
-}
-
-fn state_of(s: &str) -> ws::WorkspaceState {
-    ws::WorkspaceState::from_wire(s).unwrap_or(ws::WorkspaceState::Error)
-}
-
-impl WorkspaceRec {
-    fn state(&self) -> ws::WorkspaceState {
-        state_of(&self.state)
-    }
-
-    fn set_state(&mut self, s: ws::WorkspaceState) {
-        self.state = s.as_str().to_string();
-    }
-
-    fn running_mode(&self) -> ws::RunningMode {
-        ws::RunningMode::from_wire(&self.running_mode).unwrap_or(ws::RunningMode::AlwaysOn)
-    }
-
-    fn to_wire(&self) -> ws::Workspace {
-        let state = self.state();
-        let modification_states = self
-            .modifying
-            .as_deref()
-            .and_then(ws::ModificationResourceEnum::from_wire)
-            .map(|r| {
-                vec![ws::ModificationState {
-                    resource: Some(r),
-                    state: Some(ws::ModificationStateEnum::UpdateInProgress),
-                }]
-            });
-        ws::Workspace {
-            workspace_id: Some(self.id.clone()),
-            directory_id: Some(self.directory_id.clone()),
-            user_name: Some(self.user_name.clone()),
-            bundle_id: Some(self.bundle_id.clone()),
-            state: Some(state),
-            subnet_id: Some(self.subnet_id.clone()),
-            ip_address: self.ip_address.clone(),
-            computer_name: self.computer_name.clone(),
-            workspace_name: self.workspace_name.clone(),
-            volume_encryption_key: self.volume_encryption_key.clone(),
-            root_volume_encryption_enabled: Some(self.root_encrypted),
-            user_volume_encryption_enabled: Some(self.user_encrypted),
-            error_code: self.error_code.clone(),
-            error_message: self.error_message.clone(),
-            modification_states: Some(modification_states.unwrap_or_default()),
-            workspace_properties: Some(ws::WorkspaceProperties {
-                running_mode: Some(self.running_mode()),
-                running_mode_auto_stop_timeout_in_minutes: self.auto_stop_minutes,
-                root_volume_size_gib: Some(self.root_gib),
-                user_volume_size_gib: Some(self.user_gib),
-                compute_type_name: ws::Compute::from_wire(&self.compute),
-                protocols: Some(
-                    self.protocols
-                        .iter()
-                        .filter_map(|p| ws::Protocol::from_wire(p))
-                        .collect(),
-                ),
-                operating_system_name: ws::OperatingSystemName::from_wire(&self.os),
-                ..Default::default()
-            }),
-            related_workspaces: super::standby::related_wire(self),
-            data_replication_settings: super::standby::replication_wire(self),
-            standby_workspaces_properties: super::standby::standby_properties_wire(self),
-            ..Default::default()
-        }
-    }
-
-    fn is_windows(&self) -> bool {
-        self.os.starts_with("WINDOWS")
-    }
-
-    /// Network identity assigned when the WorkSpace first becomes AVAILABLE (and on rebuild).
-    pub(crate) fn assign_network(&mut self) {
-        // The previous address is part of the seed so that a rebuild gets a new one.
-        let h = pagination::fingerprint([
-            self.id.as_str(),
-            self.subnet_id.as_str(),
-            &self.created.to_string(),
-            self.ip_address.as_deref().unwrap_or(""),
-        ]);
-        self.ip_address = Some(format!("10.0.{}.{}", (h >> 8) % 254 + 1, h % 253 + 2));
-        if self.computer_name.is_none() {
-            let suffix = new_id("", 8).to_ascii_uppercase();
-            self.computer_name = Some(if self.is_windows() {
-                format!("WSAMZN-{suffix}")
-            } else {
-                format!("A-{}", new_id("", 13).to_ascii_uppercase())
-            });
-        }
-    }
-}
 
 fn failed(id: &str, code: &str, message: &str) -> ws::FailedWorkspaceChangeRequest {
     ws::FailedWorkspaceChangeRequest {
@@ -326,8 +105,8 @@ pub fn create_workspaces(
     let now = svc.clock.now();
     let mut failed_requests = Vec::new();
     let mut created: Vec<WorkspaceRec> = Vec::new();
-    let pending = {
-        let _w = svc.write.lock();
+    let quota_race = Conflict::Exists("A WorkSpace for one of these users was created meanwhile.".into());
+    svc.write(quota_race, |tx| {
         for req in input.workspaces {
             match build_workspace(svc, cx, &req, &created, now) {
                 Ok(w) => created.push(w),
@@ -348,27 +127,13 @@ pub fn create_workspaces(
                 ),
             ));
         }
-        let mut writes = Vec::with_capacity(created.len() * 2);
-        let mut pending = Vec::with_capacity(created.len());
         for w in &created {
-            writes.push(Service::put(&cx.scope, w, Expect::Absent)?);
-            let (tw, t) =
-                svc.transition(&cx.scope, TransitionKind::WorkspaceCreate, WORKSPACE_KIND, &w.id)?;
-            writes.push(tw);
-            pending.push(t);
+            tx.put(&cx.scope, w, Expect::Absent)?;
+            tx.transition(&cx.scope, TransitionKind::WorkspaceCreate, WORKSPACE_KIND, &w.id)?;
         }
-        if !writes.is_empty() {
-            svc.commit(writes, || {
-                Error::new(
-                    ErrorCode::ResourceLimitExceededException,
-                    "A WorkSpace for one of these users was created meanwhile.",
-                )
-            })?;
-        }
-        pending
-    };
+        Ok::<_, Error>(())
+    })?;
     let pending_requests = created.iter().map(WorkspaceRec::to_wire).collect();
-    svc.scheduled(&cx.scope, &pending);
     Ok(ws::CreateWorkspacesResult {
         failed_requests: Some(failed_requests),
         pending_requests: Some(pending_requests),
@@ -383,7 +148,7 @@ fn build_workspace(
     batch: &[WorkspaceRec],
     now: f64,
 ) -> Result<WorkspaceRec, (&'static str, String)> {
-    let internal = |e: Error| ("InternalFailure", e.message);
+    let internal = |f: Fault| ("InternalFailure", Error::from(f).message);
     let dir = directory_view(svc, &cx.scope, &req.directory_id).map_err(internal)?;
     let Some(dir) = dir.filter(|d| d.state == ws::WorkspaceDirectoryState::Registered) else {
         return Err((
@@ -491,10 +256,6 @@ fn build_workspace(
     })
 }
 
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidParameterValuesException, msg)
-}
-
 pub fn describe_workspaces(
     svc: &Service,
     cx: &Context,
@@ -574,7 +335,7 @@ pub fn describe_workspaces(
         workspaces: Some(
             found
                 .iter()
-                .map(|w| super::standby::with_related_states(svc, &cx.scope, w.rec.to_wire()))
+                .map(|w| standby::with_related_states(svc, &cx.scope, w.rec.to_wire()))
                 .collect(),
         ),
         next_token,
@@ -593,10 +354,7 @@ fn batch(
     action: Action,
 ) -> Result<Vec<ws::FailedWorkspaceChangeRequest>, Error> {
     let mut failures = Vec::new();
-    let pending = {
-        let _w = svc.write.lock();
-        let mut writes: Vec<Write> = Vec::new();
-        let mut pending = Vec::new();
+    svc.write(CHANGED, |tx| {
         let mut seen: Vec<&str> = Vec::new();
         for id in &ids {
             if seen.contains(&id.as_str()) {
@@ -618,29 +376,18 @@ fn batch(
                 )
             {
                 // Already on its way out: terminating again succeeds and changes nothing
-                // (spec §5.3: terminate is allowed in every state but SUSPENDED).
+                // (terminate is allowed in every state but SUSPENDED).
                 continue;
             }
             w.rec.set_state(state);
             if kind == TransitionKind::WorkspaceTerminate {
                 w.rec.modifying = None;
             }
-            let (tw, t) = svc.transition(&cx.scope, kind, WORKSPACE_KIND, id)?;
-            writes.push(Service::put(&cx.scope, &w.rec, Expect::Rev(w.rev))?);
-            writes.push(tw);
-            pending.push(t);
+            tx.put(&cx.scope, &w.rec, Expect::Rev(w.rev))?;
+            tx.transition(&cx.scope, kind, WORKSPACE_KIND, id)?;
         }
-        if !writes.is_empty() {
-            svc.commit(writes, || {
-                Error::new(
-                    ErrorCode::InvalidResourceStateException,
-                    "A WorkSpace changed meanwhile; try again.",
-                )
-            })?;
-        }
-        pending
-    };
-    svc.scheduled(&cx.scope, &pending);
+        Ok::<_, Error>(())
+    })?;
     Ok(failures)
 }
 
@@ -763,17 +510,16 @@ pub fn modify_workspace_properties(
     use ws::WorkspaceState as S;
     let Some(p) = input.workspace_properties else {
         if let Some(d) = input.data_replication {
-            return super::standby::set_data_replication(svc, cx, &input.workspace_id, d)
+            return standby::set_data_replication(svc, cx, &input.workspace_id, d)
                 .map(|()| ws::ModifyWorkspacePropertiesResult {});
         }
         return Err(invalid("WorkspaceProperties is required."));
     };
     let now = svc.clock.now();
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
         let mut w = svc
             .load::<WorkspaceRec>(&cx.scope, &input.workspace_id)?
-            .ok_or_else(|| super::records::not_found("WorkSpace", &input.workspace_id))?;
+            .ok_or_else(|| not_found("WorkSpace", &input.workspace_id))?;
         if w.rec.modifying.is_some() {
             return Err(Error::new(
                 ErrorCode::OperationInProgressException,
@@ -799,7 +545,7 @@ pub fn modify_workspace_properties(
             (None, None) => w.rec.auto_stop_minutes,
         };
         // The model lists InvalidParameterValuesException (not ...Combination...) for this
-        // operation; the spec uses it for every bad combination.
+        // operation: it answers every bad combination.
         let timeout = check_running_mode(mode, timeout).map_err(|(_, msg)| invalid(msg))?;
         w.rec.running_mode = mode.as_str().to_string();
         w.rec.auto_stop_minutes = timeout;
@@ -878,40 +624,18 @@ pub fn modify_workspace_properties(
             w.rec.protocols = pr;
             resource = resource.or(Some(ws::ModificationResourceEnum::Protocol));
         }
-        let mut writes = Vec::new();
-        let mut pending = Vec::new();
         if let Some(r) = resource {
             w.rec.prior_state = Some(w.rec.state.clone());
             w.rec.modifying = Some(r.as_str().to_string());
             w.rec.set_state(S::Updating);
-            let (tw, t) = svc.transition(
-                &cx.scope,
-                TransitionKind::WorkspaceUpdate,
-                WORKSPACE_KIND,
-                &w.rec.id,
-            )?;
-            writes.push(tw);
-            pending.push(t);
-        } else if state == S::Available {
+            tx.transition(&cx.scope, TransitionKind::WorkspaceUpdate, WORKSPACE_KIND, &w.rec.id)?;
+        } else if state == S::Available && !arm_auto_stop(svc, tx, &cx.scope, &w.rec, now)? {
             // Running-mode changes re-arm (or cancel) the auto-stop timer.
-            match auto_stop_timer(svc, &cx.scope, &w.rec, now)? {
-                Some((tw, t)) => {
-                    writes.push(tw);
-                    pending.push(t);
-                }
-                None => writes.push(Service::cancel_transition(&cx.scope, WORKSPACE_KIND, &w.rec.id)),
-            }
+            tx.cancel_transition(&cx.scope, WORKSPACE_KIND, &w.rec.id);
         }
-        writes.insert(0, Service::put(&cx.scope, &w.rec, Expect::Rev(w.rev))?);
-        svc.commit(writes, || {
-            Error::new(
-                ErrorCode::OperationInProgressException,
-                "The WorkSpace changed meanwhile.",
-            )
-        })?;
-        pending
-    };
-    svc.scheduled(&cx.scope, &pending);
+        tx.put(&cx.scope, &w.rec, Expect::Rev(w.rev))?;
+        Ok(())
+    })?;
     Ok(ws::ModifyWorkspacePropertiesResult {})
 }
 
@@ -922,15 +646,14 @@ pub fn modify_workspace_state(
 ) -> Result<ws::ModifyWorkspaceStateResult, Error> {
     use ws::WorkspaceState as S;
     let now = svc.clock.now();
-    let pending = {
-        let _w = svc.write.lock();
+    svc.write(CHANGED, |tx| {
         let mut w = svc
             .load::<WorkspaceRec>(&cx.scope, &input.workspace_id)?
-            .ok_or_else(|| super::records::not_found("WorkSpace", &input.workspace_id))?;
+            .ok_or_else(|| not_found("WorkSpace", &input.workspace_id))?;
         let target = match (w.rec.state(), input.workspace_state) {
             (S::Available, ws::TargetWorkspaceState::AdminMaintenance) => S::AdminMaintenance,
             (S::AdminMaintenance, ws::TargetWorkspaceState::Available) => S::Available,
-            (s, t) if s.as_str() == t.as_str() => return Ok(ws::ModifyWorkspaceStateResult {}),
+            (s, t) if s.as_str() == t.as_str() => return Ok(()),
             _ => {
                 return Err(Error::new(
                     ErrorCode::InvalidResourceStateException,
@@ -942,25 +665,13 @@ pub fn modify_workspace_state(
             }
         };
         w.rec.set_state(target);
-        let mut writes = vec![Service::put(&cx.scope, &w.rec, Expect::Rev(w.rev))?];
-        let mut pending = Vec::new();
-        match auto_stop_timer(svc, &cx.scope, &w.rec, now)? {
-            Some((tw, t)) => {
-                writes.push(tw);
-                pending.push(t);
-            }
-            // ADMIN_MAINTENANCE WorkSpaces are never auto-stopped.
-            None => writes.push(Service::cancel_transition(&cx.scope, WORKSPACE_KIND, &w.rec.id)),
+        tx.put(&cx.scope, &w.rec, Expect::Rev(w.rev))?;
+        // ADMIN_MAINTENANCE WorkSpaces are never auto-stopped.
+        if !arm_auto_stop(svc, tx, &cx.scope, &w.rec, now)? {
+            tx.cancel_transition(&cx.scope, WORKSPACE_KIND, &w.rec.id);
         }
-        svc.commit(writes, || {
-            Error::new(
-                ErrorCode::InvalidResourceStateException,
-                "The WorkSpace changed meanwhile.",
-            )
-        })?;
-        pending
-    };
-    svc.scheduled(&cx.scope, &pending);
+        Ok(())
+    })?;
     Ok(ws::ModifyWorkspaceStateResult {})
 }
 
@@ -1013,51 +724,18 @@ pub fn describe_workspaces_connection_status(
     })
 }
 
-/// The auto-stop timer of an AVAILABLE, disconnected AUTO_STOP WorkSpace: due after its
-/// timeout (or the `workspace_auto_stop` timing override).
-pub(crate) fn auto_stop_timer(
-    svc: &Service,
-    scope: &Scope,
-    w: &WorkspaceRec,
-    now: f64,
-) -> Result<Option<(Write, PendingTransition)>, Error> {
-    if w.state() != ws::WorkspaceState::Available
-        || w.running_mode() != ws::RunningMode::AutoStop
-        || w.connected
-    {
-        return Ok(None);
-    }
-    let configured = svc.engine.timing().duration(TransitionKind::WorkspaceAutoStop);
-    let after = if configured.is_finite() {
-        configured
-    } else {
-        f64::from(w.auto_stop_minutes.unwrap_or(60)) * 60.0
-    };
-    svc.transition_at(
-        scope,
-        TransitionKind::WorkspaceAutoStop,
-        WORKSPACE_KIND,
-        &w.id,
-        now + after,
-    )
-    .map(Some)
-}
-
 /// Applies one due transition of this family's resources (called by the engine).
 pub(crate) fn apply_transition(
     svc: &Service,
+    tx: &mut Tx<'_>,
     scope: &Scope,
     t: &PendingTransition,
     now: f64,
-) -> Result<Applied, StoreError> {
+) -> Result<Option<PendingTransition>, Fault> {
     use ws::WorkspaceState as S;
     use TransitionKind as K;
-    let backend = |e: Error| StoreError::Backend(e.message);
-    let Some(mut w) = svc.load::<WorkspaceRec>(scope, &t.resource_id).map_err(backend)? else {
-        return Ok(Applied {
-            writes: Vec::new(),
-            next: None,
-        });
+    let Some(mut w) = svc.load::<WorkspaceRec>(scope, &t.resource_id)? else {
+        return Ok(None);
     };
     let follow = |kind: K, w: &WorkspaceRec| PendingTransition {
         kind,
@@ -1092,10 +770,8 @@ pub(crate) fn apply_transition(
             next = Some(follow(K::WorkspaceRemove, &w.rec));
         }
         (K::WorkspaceRemove, S::Terminated) => {
-            return Ok(Applied {
-                writes: vec![Service::delete::<WorkspaceRec>(scope, &w.rec.id, w.rev)],
-                next: None,
-            });
+            tx.delete::<WorkspaceRec>(scope, &w.rec.id, w.rev);
+            return Ok(None);
         }
         (K::WorkspaceAutoStop, S::Available)
             if w.rec.running_mode() == ws::RunningMode::AutoStop && !w.rec.connected =>
@@ -1103,23 +779,19 @@ pub(crate) fn apply_transition(
             w.rec.set_state(S::Stopping);
             next = Some(follow(K::WorkspaceStop, &w.rec));
         }
-        _ => {
-            return Ok(Applied {
-                writes: Vec::new(),
-                next: None,
-            })
-        }
+        _ => return Ok(None),
     }
-    super::snapshots::state_changed(&mut w.rec, now);
+    state_changed(&mut w.rec, now);
     if next.is_none() {
-        next = auto_stop_timer(svc, scope, &w.rec, now)
-            .map_err(backend)?
-            .map(|(_, t)| t);
+        next = auto_stop_at(svc, &w.rec, now).map(|due| PendingTransition {
+            kind: K::WorkspaceAutoStop,
+            due,
+            resource_kind: WORKSPACE_KIND.to_string(),
+            resource_id: w.rec.id.clone(),
+        });
     }
-    Ok(Applied {
-        writes: vec![Service::put(scope, &w.rec, Expect::Rev(w.rev)).map_err(backend)?],
-        next,
-    })
+    tx.put(scope, &w.rec, Expect::Rev(w.rev))?;
+    Ok(next)
 }
 
 impl Service {
@@ -1132,33 +804,21 @@ impl Service {
         connected: bool,
     ) -> Result<(), Error> {
         let now = self.clock.now();
-        let pending = {
-            let _w = self.write.lock();
+        self.write(CHANGED, |tx| {
             let mut w = self
                 .load::<WorkspaceRec>(scope, workspace_id)?
-                .ok_or_else(|| super::records::not_found("WorkSpace", workspace_id))?;
+                .ok_or_else(|| not_found("WorkSpace", workspace_id))?;
             w.rec.connected = connected;
             if connected {
                 w.rec.last_connection = Some(now);
             }
-            let mut writes = vec![Service::put(scope, &w.rec, Expect::Rev(w.rev))?];
-            let mut pending = Vec::new();
-            if w.rec.state() == ws::WorkspaceState::Available {
-                match auto_stop_timer(self, scope, &w.rec, now)? {
-                    Some((tw, t)) => {
-                        writes.push(tw);
-                        pending.push(t);
-                    }
-                    None => writes.push(Service::cancel_transition(scope, WORKSPACE_KIND, workspace_id)),
-                }
+            tx.put(scope, &w.rec, Expect::Rev(w.rev))?;
+            if w.rec.state() == ws::WorkspaceState::Available && !arm_auto_stop(self, tx, scope, &w.rec, now)?
+            {
+                tx.cancel_transition(scope, WORKSPACE_KIND, workspace_id);
             }
-            self.commit(writes, || {
-                Error::new(ErrorCode::InvalidResourceStateException, "changed meanwhile")
-            })?;
-            pending
-        };
-        self.scheduled(scope, &pending);
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Admin hook: forces a WorkSpace into `state` (fault injection for states no API
@@ -1170,87 +830,28 @@ impl Service {
                 ws::WorkspaceState::VALUES.join(", ")
             ))
         })?;
-        let _w = self.write.lock();
-        let mut w = self
-            .load::<WorkspaceRec>(scope, workspace_id)?
-            .ok_or_else(|| super::records::not_found("WorkSpace", workspace_id))?;
-        w.rec.set_state(s);
-        w.rec.modifying = None;
-        if s == ws::WorkspaceState::Error {
-            w.rec.error_code = Some("InternalFailure".to_string());
-            w.rec.error_message = Some("Forced into ERROR by the localspaces admin route.".to_string());
-        } else {
-            w.rec.error_code = None;
-            w.rec.error_message = None;
-        }
-        super::snapshots::state_changed(&mut w.rec, self.clock.now());
-        self.commit(
-            vec![
-                Service::put(scope, &w.rec, Expect::Rev(w.rev))?,
-                Service::cancel_transition(scope, WORKSPACE_KIND, workspace_id),
-            ],
-            || Error::new(ErrorCode::InvalidResourceStateException, "changed meanwhile"),
-        )
+        self.write(CHANGED, |tx| {
+            let mut w = self
+                .load::<WorkspaceRec>(scope, workspace_id)?
+                .ok_or_else(|| not_found("WorkSpace", workspace_id))?;
+            w.rec.set_state(s);
+            w.rec.modifying = None;
+            if s == ws::WorkspaceState::Error {
+                w.rec.error_code = Some("InternalFailure".to_string());
+                w.rec.error_message = Some("Forced into ERROR by the localspaces admin route.".to_string());
+            } else {
+                w.rec.error_code = None;
+                w.rec.error_message = None;
+            }
+            state_changed(&mut w.rec, self.clock.now());
+            tx.put(scope, &w.rec, Expect::Rev(w.rev))?;
+            tx.cancel_transition(scope, WORKSPACE_KIND, workspace_id);
+            Ok(())
+        })
     }
 }
 
 // ---------------------------------------------------------------- image capture (images.rs)
-
-/// What CreateWorkspaceImage needs of its source WorkSpace.
-pub(crate) struct CaptureSource {
-    pub state: ws::WorkspaceState,
-    /// `OperatingSystemName` wire value.
-    pub os: String,
-    /// `Compute` wire value.
-    pub compute: String,
-    /// `Protocol` wire value (the first of the WorkSpace's protocols).
-    pub protocol: String,
-    pub encrypted: bool,
-    /// The write that shows the WorkSpace SUSPENDED while its image is captured (spec §7.4);
-    /// commit it only if `state` is AVAILABLE.
-    pub suspend: Write,
-}
-
-/// The WorkSpace `id` as an image source, if it exists.
-pub(crate) fn capture_source(svc: &Service, scope: &Scope, id: &str) -> Result<Option<CaptureSource>, Error> {
-    let Some(w) = svc.load::<WorkspaceRec>(scope, id)? else {
-        return Ok(None);
-    };
-    let mut suspended = w.rec.clone();
-    suspended.set_state(ws::WorkspaceState::Suspended);
-    Ok(Some(CaptureSource {
-        state: w.rec.state(),
-        os: w.rec.os.clone(),
-        compute: w.rec.compute.clone(),
-        protocol: w
-            .rec
-            .protocols
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "PCOIP".to_string()),
-        encrypted: w.rec.root_encrypted || w.rec.user_encrypted,
-        suspend: Service::put(scope, &suspended, Expect::Rev(w.rev))?,
-    }))
-}
-
-/// The writes that end an image capture: a SUSPENDED WorkSpace is AVAILABLE again (with its
-/// auto-stop timer re-armed). Called while the engine applies the image's transition.
-pub(crate) fn end_capture(svc: &Service, scope: &Scope, id: &str, now: f64) -> Result<Vec<Write>, Error> {
-    let Some(mut w) = svc.load::<WorkspaceRec>(scope, id)? else {
-        return Ok(Vec::new());
-    };
-    if w.rec.state() != ws::WorkspaceState::Suspended {
-        return Ok(Vec::new());
-    }
-    w.rec.set_state(ws::WorkspaceState::Available);
-    let mut writes = vec![Service::put(scope, &w.rec, Expect::Rev(w.rev))?];
-    if let Some((tw, t)) = auto_stop_timer(svc, scope, &w.rec, now)? {
-        writes.push(tw);
-        // The write lock is held until the commit, so the engine cannot apply it earlier.
-        svc.engine.schedule(t.key(scope), t.due);
-    }
-    Ok(writes)
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,114 @@
+//! The errors every family shares: one internal fault type, and the helpers for the
+//! answers most handlers give (bad parameter, missing resource, lost race).
+
+use localspaces_api::ds;
+use localspaces_api::workspaces::{Error, ErrorCode};
+use localspaces_store::StoreError;
+
+/// A failure the caller cannot fix: the store failed, or a stored record is unreadable.
+/// It becomes each API's internal failure (logged, never shown in detail) and, on the
+/// engine's path, a store error.
+#[derive(Debug)]
+pub(crate) struct Fault(pub StoreError);
+
+impl From<StoreError> for Fault {
+    fn from(e: StoreError) -> Self {
+        Fault(e)
+    }
+}
+
+impl From<Fault> for StoreError {
+    fn from(f: Fault) -> Self {
+        f.0
+    }
+}
+
+/// The message AWS gives with `InternalFailure`.
+const INTERNAL: &str = "We encountered an internal error. Please try again.";
+
+impl From<Fault> for Error {
+    fn from(f: Fault) -> Self {
+        tracing::error!(error = %f.0, "store failure");
+        Error::new(ErrorCode::InternalFailure, INTERNAL)
+    }
+}
+
+impl From<Fault> for ds::Error {
+    fn from(f: Fault) -> Self {
+        tracing::error!(error = %f.0, "store failure");
+        ds::Error::new(ds::ErrorCode::InternalFailure, INTERNAL)
+    }
+}
+
+/// `InvalidParameterValuesException`: a request value the operation refuses.
+pub(crate) fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidParameterValuesException, msg)
+}
+
+/// `ResourceNotFoundException` naming the missing resource.
+pub(crate) fn not_found(what: &str, id: &str) -> Error {
+    Error::new(
+        ErrorCode::ResourceNotFoundException,
+        format!("The specified {what} {id} could not be found."),
+    )
+    .with_resource(id)
+}
+
+/// What a lost race means to the caller. A conditional write fails when another request
+/// changed the same records between this request's read and its commit (another replica,
+/// or a transition the engine applied). Each situation has one error code, chosen among
+/// those the operations that meet it model.
+#[derive(Debug, Clone)]
+pub(crate) enum Conflict {
+    /// The resource (named) changed meanwhile: `InvalidResourceStateException`, which
+    /// every state-changing operation models. Retrying reads the new state.
+    Changed(&'static str),
+    /// For operations whose model has `ConflictException` (account links): the named
+    /// resource changed meanwhile.
+    Concurrent(&'static str),
+    /// For operations that model neither `InvalidResourceStateException` nor
+    /// `ConflictException` (client branding and add-ins): `InvalidParameterValuesException`.
+    Retry(&'static str),
+    /// A resource with the same unique name or key was created meanwhile:
+    /// `ResourceAlreadyExistsException` with the given message.
+    Exists(String),
+}
+
+impl From<Conflict> for Error {
+    fn from(c: Conflict) -> Self {
+        match c {
+            Conflict::Changed(what) => Error::new(
+                ErrorCode::InvalidResourceStateException,
+                format!("The {what} was modified by another request. Try again."),
+            ),
+            Conflict::Concurrent(what) => Error::new(
+                ErrorCode::ConflictException,
+                format!("The {what} was modified by another request. Try again."),
+            ),
+            Conflict::Retry(what) => {
+                invalid(format!("The {what} was modified by another request. Try again."))
+            }
+            Conflict::Exists(message) => Error::new(ErrorCode::ResourceAlreadyExistsException, message),
+        }
+    }
+}
+
+impl From<Conflict> for ds::Error {
+    fn from(c: Conflict) -> Self {
+        match c {
+            Conflict::Changed(what) | Conflict::Concurrent(what) | Conflict::Retry(what) => ds::Error::new(
+                ds::ErrorCode::ClientException,
+                format!("The {what} was modified by another request. Try again."),
+            ),
+            Conflict::Exists(message) => ds::Error::new(ds::ErrorCode::ClientException, message),
+        }
+    }
+}
+
+/// On the engine's path a lost race is not an error: the newer request's own transition
+/// stands.
+impl From<Conflict> for StoreError {
+    fn from(c: Conflict) -> Self {
+        StoreError::Conflict(format!("{c:?}"))
+    }
+}

@@ -1,0 +1,96 @@
+//! The records floor: every stored kind with its record type, store kind, indexes, wire
+//! conversion and the reads other families need; the shared errors; and the one write
+//! path. Families (the floor above) import this floor, never each other.
+//!
+//! The [`Service`] is the handle every handler gets: the store, the clock, the quotas and
+//! the lifecycle engine, plus the write lock and the decoded-record cache that only this
+//! floor touches.
+
+pub(crate) mod account;
+pub(crate) mod applications;
+pub(crate) mod bundles;
+pub(crate) mod client;
+pub(crate) mod connection_aliases;
+pub(crate) mod directories;
+pub(crate) mod ds;
+pub(crate) mod errors;
+pub(crate) mod ids;
+pub(crate) mod images;
+pub(crate) mod ip_groups;
+mod limits;
+pub(crate) mod pagination;
+pub(crate) mod pools;
+pub(crate) mod records;
+pub(crate) mod tags;
+pub(crate) mod workspaces;
+pub(crate) mod write;
+
+pub use limits::Limits;
+
+pub(crate) use errors::{invalid, not_found, Conflict, Fault};
+pub(crate) use records::{Resource, Stored};
+pub(crate) use tags::{check_tag_keys, merge_tags, StoredTag, Taggable};
+pub(crate) use write::Tx;
+
+use crate::clock::Clock;
+use crate::engine::Engine;
+use localspaces_store::{Scope, Store};
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// Per-request context handed to every handler.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The (account, region) the caller acts in.
+    pub scope: Scope,
+    /// The request id (also in `x-amzn-RequestId`).
+    pub request_id: String,
+}
+
+/// The WorkSpaces service over a store.
+pub struct Service {
+    /// Where every record lives.
+    pub(crate) store: Arc<dyn Store>,
+    /// The service clock (the engine's; the admin `advance` route moves it).
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Quotas per account and Region.
+    pub(crate) limits: Limits,
+    /// Timed transitions: queued after each commit, applied when due.
+    pub(crate) engine: Engine,
+    /// Serializes read-check-write sequences (quotas, uniqueness) within this process;
+    /// conditional writes keep them correct across processes. Taken only by [`write`].
+    write: Mutex<()>,
+    /// Records already decoded (see [`records::DecodedCache`]).
+    decoded: records::DecodedCache,
+}
+
+impl Service {
+    /// A service over `store`, reading time from `clock`, with timed transitions queued
+    /// on `engine` (which must use the same clock).
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, limits: Limits, engine: Engine) -> Self {
+        Service {
+            store,
+            clock,
+            limits,
+            engine,
+            write: Mutex::new(()),
+            decoded: records::DecodedCache::default(),
+        }
+    }
+
+    /// The lifecycle engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The store (admin endpoints, shutdown).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
+
+/// The scope of records that belong to no single account and Region (connection-string
+/// reservations, account links).
+pub(crate) fn global() -> Scope {
+    Scope::new("global", "global")
+}
