@@ -5,10 +5,10 @@
     python3 scripts/coverage.py --check   # exit 1 if COVERAGE.md is stale (CI)
 
 For each WorkSpaces operation of the model (and the Directory Service subset):
-- implemented: the handler trait method is overridden in `impl WorkspacesApi for Service`
-  (or `impl DirectoryServiceApi for Service`) in crates/localspaces/src/service/mod.rs;
-  every other operation answers NotImplemented through the generated default;
-- lifecycle: the operation's handler (found by name in crates/localspaces/src/service/*.rs)
+- implemented: a family file under crates/localspaces/src/service/ defines the operation's
+  handler (`pub fn <snake_name>(`), which the generated `impl_*_api!` macro wires into the
+  handler trait; every other operation answers NotImplemented;
+- lifecycle: the operation's handler (found by name in crates/localspaces/src/service/)
   schedules a timed transition (`svc.transition(` / `TransitionKind::`);
 - tests: which clients call it in the test suites — the Rust SDK (`.op_name()` in
   crates/localspaces/tests/*.rs), boto3 (`.op_name(` or a paginator in tests/python/*.py;
@@ -40,35 +40,21 @@ def kebab(name):
     return snake(name).replace("_", "-")
 
 
-def impl_block(src, trait):
-    m = re.search(rf"impl (?:\w+::)?{trait} for Service \{{", src)
-    if not m:
-        return ""
-    start = m.start()
-    depth, i = 0, src.index("{", start)
-    for j in range(i, len(src)):
-        if src[j] == "{":
-            depth += 1
-        elif src[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return src[i:j]
-    return src[i:]
-
-
 def handler_bodies():
-    """`pub fn name(` → its body text, across the service files."""
+    """`pub fn name(` → its body text, across the service files (folders included)."""
     bodies = {}
     d = os.path.join(ROOT, "crates/localspaces/src/service")
-    for fn in sorted(os.listdir(d)):
-        if not fn.endswith(".rs"):
-            continue
-        src = read("crates/localspaces/src/service", fn)
-        parts = re.split(r"\n(?=(?:pub(?:\(crate\))? )?fn |impl |#\[cfg\(test\)\])", src)
-        for p in parts:
-            m = re.match(r"(?:pub(?:\(crate\))? )?fn ([a-z0-9_]+)", p)
-            if m:
-                bodies.setdefault(m.group(1), p)
+    for dirpath, _, names in sorted(os.walk(d)):
+        for fn in sorted(names):
+            if not fn.endswith(".rs"):
+                continue
+            with open(os.path.join(dirpath, fn), encoding="utf-8") as f:
+                src = f.read()
+            parts = re.split(r"\n(?=(?:pub(?:\(crate\))? )?fn |impl |#\[cfg\(test\)\])", src)
+            for p in parts:
+                m = re.match(r"(?:pub(?:\(crate\))? )?fn ([a-z0-9_]+)", p)
+                if m:
+                    bodies.setdefault(m.group(1), p)
     return bodies
 
 
@@ -81,7 +67,7 @@ def schedules(bodies, name, depth=2):
     if depth == 0:
         return False
     # Re-arming the auto-stop timer is not a state transition of the operation itself.
-    calls = set(re.findall(r"\b([a-z_][a-z0-9_]*)\(", body.split("{", 1)[-1])) - {name, "auto_stop_timer"}
+    calls = set(re.findall(r"\b([a-z_][a-z0-9_]*)\(", body.split("{", 1)[-1])) - {name, "arm_auto_stop", "auto_stop_at"}
     return any(schedules(bodies, c, depth - 1) for c in calls if c in bodies)
 
 
@@ -99,14 +85,12 @@ def test_sources():
 
 
 def rows(service, trait, ops):
-    mod = read("crates/localspaces/src/service/mod.rs")
-    block = impl_block(mod, trait)
     bodies = handler_bodies()
     rust, python = test_sources()
     out = []
     for op in ops:
         s = snake(op)
-        implemented = re.search(rf"\bfn {s}\(", block) is not None
+        implemented = re.search(rf"^pub fn {s}\(", bodies.get(s, "")) is not None
         lifecycle = implemented and schedules(bodies, s)
         sdk_rust = any(re.search(rf"\.{s}\(\)", src) for src in rust.values())
         boto_files = [

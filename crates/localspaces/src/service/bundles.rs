@@ -11,7 +11,7 @@ use super::tables::ids::new_id;
 use super::tables::images::{load_owned, ImageRec};
 use super::tables::pools::pools_on_bundle;
 use super::tables::workspaces::{WorkspaceRec, BUNDLE_INDEX};
-use super::tables::{invalid, merge_tags, not_found, pagination, Conflict, Context, Service};
+use super::tables::{invalid, new_tags, not_found, pagination, Conflict, Context, Service};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::{Expect, IndexEntry, Scope};
 
@@ -170,12 +170,7 @@ pub fn create_workspace_bundle(
              or a root of 175-2000 GiB with a user volume of 100-2000 GiB."
         )));
     }
-    let mut tags = Vec::new();
-    merge_tags(
-        &mut tags,
-        input.tags.as_deref().unwrap_or_default(),
-        svc.limits.tags_per_resource,
-    )?;
+    let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let exists = || {
         Error::new(
             ErrorCode::ResourceAlreadyExistsException,

@@ -17,7 +17,7 @@ use super::tables::connection_aliases::{
 use super::tables::directories::directory_view;
 use super::tables::ids::new_id;
 use super::tables::{
-    global, invalid, merge_tags, not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx,
+    global, invalid, new_tags, not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx,
 };
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
@@ -69,12 +69,7 @@ pub fn create_connection_alias(
             "The connection string {string} is not a fully qualified domain name."
         )));
     }
-    let mut tags = Vec::new();
-    merge_tags(
-        &mut tags,
-        input.tags.as_deref().unwrap_or_default(),
-        svc.limits.tags_per_resource,
-    )?;
+    let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let exists = || {
         Error::new(
             ErrorCode::ResourceAlreadyExistsException,

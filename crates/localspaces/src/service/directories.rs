@@ -10,9 +10,7 @@ use super::tables::ds::{ds_directory, DsDirectory};
 use super::tables::ids::new_id;
 use super::tables::ip_groups::IpGroup;
 use super::tables::pools::pools_on_directory;
-use super::tables::{
-    check_tag_keys, invalid, merge_tags, not_found, pagination, Conflict, Context, Fault, Service, Tx,
-};
+use super::tables::{invalid, new_tags, not_found, pagination, Conflict, Context, Fault, Service, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::{Expect, Scope};
@@ -153,10 +151,7 @@ pub fn register_workspace_directory(
             "Dedicated tenancy requires an account enabled for BYOL (ModifyAccount).",
         ));
     }
-    let tags = input.tags.clone().unwrap_or_default();
-    check_tag_keys(&tags)?;
-    let mut stored_tags = Vec::new();
-    merge_tags(&mut stored_tags, &tags, svc.limits.tags_per_resource)?;
+    let stored_tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     if let Some(s) = &input.subnet_ids {
         if s.len() != 2 || s[0] == s[1] {
             return Err(Error::new(

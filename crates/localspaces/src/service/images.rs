@@ -15,9 +15,7 @@ use super::tables::bundles::image_in_use;
 use super::tables::ids::new_id;
 use super::tables::images::{find, load_owned, CustomImport, ImageRec, SharePointer, IMAGE_KIND, NAME_INDEX};
 use super::tables::workspaces::{capture_source, end_capture};
-use super::tables::{
-    invalid, merge_tags, pagination, Conflict, Context, Fault, Service, Stored, StoredTag, Tx,
-};
+use super::tables::{invalid, new_tags, pagination, Conflict, Context, Fault, Service, Stored, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::{Expect, IndexEntry, Scope};
@@ -79,12 +77,6 @@ fn check_new(svc: &Service, scope: &Scope, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn tags_of(svc: &Service, tags: Option<&[ws::Tag]>) -> Result<Vec<StoredTag>, Error> {
-    let mut out = Vec::new();
-    merge_tags(&mut out, tags.unwrap_or_default(), svc.limits.tags_per_resource)?;
-    Ok(out)
-}
-
 fn byol_required() -> Error {
     Error::new(
         ErrorCode::AccessDeniedException,
@@ -136,7 +128,7 @@ pub fn create_workspace_image(
     cx: &Context,
     input: ws::CreateWorkspaceImageRequest,
 ) -> Result<ws::CreateWorkspaceImageResult, Error> {
-    let tags = tags_of(svc, input.tags.as_deref())?;
+    let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let rec = svc.write(name_race(&input.name), |tx| {
         let Some(src) = capture_source(svc, &cx.scope, &input.workspace_id)? else {
             return Err(Error::new(
@@ -198,7 +190,7 @@ pub fn create_updated_workspace_image(
     cx: &Context,
     input: ws::CreateUpdatedWorkspaceImageRequest,
 ) -> Result<ws::CreateUpdatedWorkspaceImageResult, Error> {
-    let tags = tags_of(svc, input.tags.as_deref())?;
+    let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let id = svc.write(name_race(&input.name), |tx| {
         let src = load_owned(svc, &cx.scope, &input.source_image_id)?
             .ok_or_else(|| image_not_found(&input.source_image_id))?;
@@ -249,7 +241,7 @@ pub fn copy_workspace_image(
             format!("Copying images from {src_region} to {dst_region} is not supported."),
         ));
     }
-    let tags = tags_of(svc, input.tags.as_deref())?;
+    let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let source_scope = Scope::new(cx.scope.account.clone(), input.source_region.clone());
     let id = svc.write(name_race(&input.name), |tx| {
         let (_, src) = find(svc, &source_scope, &input.source_image_id)?
@@ -290,7 +282,7 @@ pub fn import_workspace_image(
     if input.applications.as_ref().is_some_and(|a| a.len() > 1) {
         return Err(invalid("Only one application can be specified in Applications."));
     }
-    let tags = tags_of(svc, input.tags.as_deref())?;
+    let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let id = svc.write(name_race(&input.image_name), |tx| {
         if !byol_enabled(svc, &cx.scope)? {
             return Err(byol_required());
@@ -345,7 +337,7 @@ pub fn import_custom_workspace_image(
             "Windows 11 images cannot use the PCOIP protocol; use DCV or BYOP.",
         ));
     }
-    let tags = tags_of(svc, input.tags.as_deref())?;
+    let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let id = svc.write(name_race(&input.image_name), |tx| {
         if !byol_enabled(svc, &cx.scope)? {
             return Err(byol_required());

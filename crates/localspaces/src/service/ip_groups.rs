@@ -4,7 +4,7 @@
 use super::tables::directories::{WsDirectory, IP_GROUP_INDEX};
 use super::tables::ids::new_id;
 use super::tables::ip_groups::{IpGroup, IpRule};
-use super::tables::{check_tag_keys, invalid, merge_tags, not_found, pagination, Conflict, Context, Service};
+use super::tables::{invalid, new_tags, not_found, pagination, Conflict, Context, Service};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode, IpRuleItem};
 use localspaces_store::{Expect, IndexEntry};
 use std::net::Ipv4Addr;
@@ -80,10 +80,7 @@ pub fn create_ip_group(
 ) -> Result<ws::CreateIpGroupResult, Error> {
     let rules = check_rules(input.user_rules.as_deref().unwrap_or_default(), &[])?;
     rule_limit(svc, rules.len())?;
-    let tags = input.tags.unwrap_or_default();
-    check_tag_keys(&tags)?;
-    let mut stored_tags = Vec::new();
-    merge_tags(&mut stored_tags, &tags, svc.limits.tags_per_resource)?;
+    let stored_tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let group = IpGroup {
         id: new_id("wsipg-", 9),
         name: input.group_name,

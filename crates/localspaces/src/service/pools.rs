@@ -18,7 +18,7 @@ use super::tables::directories::directory_view;
 use super::tables::ids::new_id;
 use super::tables::pools::{session_index, PoolRec, SessionRec, SettingsBucket, POOL_KIND, SESSION_KIND};
 use super::tables::{
-    invalid, merge_tags, not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx,
+    invalid, new_tags, not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx,
 };
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
@@ -220,12 +220,7 @@ pub fn create_workspaces_pool(
     cx: &Context,
     input: ws::CreateWorkspacesPoolRequest,
 ) -> Result<ws::CreateWorkspacesPoolResult, Error> {
-    let mut tags = Vec::new();
-    merge_tags(
-        &mut tags,
-        input.tags.as_deref().unwrap_or_default(),
-        svc.limits.tags_per_resource,
-    )?;
+    let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     check_capacity(&input.capacity)?;
     let exists = || {
         Error::new(

@@ -29,7 +29,7 @@ pub use limits::Limits;
 
 pub(crate) use errors::{invalid, not_found, Conflict, Fault};
 pub(crate) use records::{Resource, Stored};
-pub(crate) use tags::{check_tag_keys, merge_tags, StoredTag, Taggable};
+pub(crate) use tags::{merge_tags, new_tags, StoredTag, Taggable};
 pub(crate) use write::Tx;
 
 use crate::clock::Clock;

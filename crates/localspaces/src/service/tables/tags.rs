@@ -59,6 +59,14 @@ pub fn merge_tags(tags: &mut Vec<StoredTag>, add: &[Tag], limit: usize) -> Resul
     Ok(())
 }
 
+/// The stored tags of a new resource created with `tags` (checked and limited as by
+/// CreateTags).
+pub fn new_tags(tags: Option<&[Tag]>, limit: usize) -> Result<Vec<StoredTag>, Error> {
+    let mut out = Vec::new();
+    merge_tags(&mut out, tags.unwrap_or_default(), limit)?;
+    Ok(out)
+}
+
 /// Rejects reserved `aws:` keys (general AWS rule; error code inferred).
 pub fn check_tag_keys(tags: &[Tag]) -> Result<(), Error> {
     if let Some(t) = tags

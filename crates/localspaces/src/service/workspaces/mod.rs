@@ -20,7 +20,7 @@ use super::tables::workspaces::{
     arm_auto_stop, auto_stop_at, state_changed, state_of, user_key, WorkspaceRec, BUNDLE_INDEX,
     DIRECTORY_INDEX, NAME_INDEX, USER_INDEX, WORKSPACE_KIND,
 };
-use super::tables::{invalid, merge_tags, not_found, pagination, Conflict, Context, Fault, Service, Tx};
+use super::tables::{invalid, new_tags, not_found, pagination, Conflict, Context, Fault, Service, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::{Expect, IndexEntry, Scope};
@@ -196,13 +196,8 @@ fn build_workspace(
             format!("The volume sizes root {root} GiB / user {user} GiB are not supported for this bundle."),
         ));
     }
-    let mut tags = Vec::new();
-    merge_tags(
-        &mut tags,
-        req.tags.as_deref().unwrap_or_default(),
-        svc.limits.tags_per_resource,
-    )
-    .map_err(|e| (localspaces_api::error::ErrorTable::name(e.code), e.message))?;
+    let tags = new_tags(req.tags.as_deref(), svc.limits.tags_per_resource)
+        .map_err(|e| (localspaces_api::error::ErrorTable::name(e.code), e.message))?;
     let protocols = match &props.protocols {
         Some(p) if !p.is_empty() => p.iter().map(|x| x.as_str().to_string()).collect(),
         _ => vec![bundle.protocol.as_str().to_string()],
