@@ -1,0 +1,188 @@
+//! The batch actions (StartWorkspaces, StopWorkspaces, RebootWorkspaces, RebuildWorkspaces,
+//! TerminateWorkspaces): per-item failures, one commit for the rest.
+
+use super::*;
+
+fn failed(id: &str, code: &str, message: &str) -> ws::FailedWorkspaceChangeRequest {
+    ws::FailedWorkspaceChangeRequest {
+        workspace_id: Some(id.to_string()),
+        error_code: Some(code.to_string()),
+        error_message: Some(message.to_string()),
+    }
+}
+
+fn not_found_item(id: &str) -> ws::FailedWorkspaceChangeRequest {
+    failed(
+        id,
+        "ResourceNotFound.Workspace",
+        "The specified WorkSpace cannot be found. Confirm that the workspace exists in your AWS account, and try again.",
+    )
+}
+
+fn bad_state_item(id: &str) -> ws::FailedWorkspaceChangeRequest {
+    failed(
+        id,
+        "InvalidResourceState.Workspace",
+        "The specified WorkSpace has an invalid state for this operation.",
+    )
+}
+
+/// What a batch action does to one WorkSpace: the transitional state and its transition, or
+/// `None` when the WorkSpace's state does not allow the action.
+type Action = fn(&WorkspaceRec) -> Option<(ws::WorkspaceState, TransitionKind)>;
+
+/// Runs a batch action over `ids`: per-item failures, one commit for the rest.
+fn batch(
+    svc: &Service,
+    cx: &Context,
+    ids: Vec<String>,
+    action: Action,
+) -> Result<Vec<ws::FailedWorkspaceChangeRequest>, Error> {
+    let mut failures = Vec::new();
+    svc.write(CHANGED, |tx| {
+        let mut seen: Vec<&str> = Vec::new();
+        for id in &ids {
+            if seen.contains(&id.as_str()) {
+                continue;
+            }
+            seen.push(id);
+            let Some(mut w) = svc.load::<WorkspaceRec>(&cx.scope, id)? else {
+                failures.push(not_found_item(id));
+                continue;
+            };
+            let Some((state, kind)) = action(&w.rec) else {
+                failures.push(bad_state_item(id));
+                continue;
+            };
+            if kind == TransitionKind::WorkspaceTerminate
+                && matches!(
+                    w.rec.state(),
+                    ws::WorkspaceState::Terminating | ws::WorkspaceState::Terminated
+                )
+            {
+                // Already on its way out: terminating again succeeds and changes nothing
+                // (terminate is allowed in every state but SUSPENDED).
+                continue;
+            }
+            w.rec.set_state(state);
+            if kind == TransitionKind::WorkspaceTerminate {
+                w.rec.modifying = None;
+            }
+            tx.put(&cx.scope, &w.rec, Expect::Rev(w.rev))?;
+            tx.transition(&cx.scope, kind, WORKSPACE_KIND, id)?;
+        }
+        Ok::<_, Error>(())
+    })?;
+    Ok(failures)
+}
+
+fn stoppable_mode(w: &WorkspaceRec) -> bool {
+    matches!(
+        w.running_mode(),
+        ws::RunningMode::AutoStop | ws::RunningMode::Manual
+    )
+}
+
+pub fn start_workspaces(
+    svc: &Service,
+    cx: &Context,
+    input: ws::StartWorkspacesRequest,
+) -> Result<ws::StartWorkspacesResult, Error> {
+    let ids = input
+        .start_workspace_requests
+        .into_iter()
+        .filter_map(|r| r.workspace_id)
+        .collect();
+    let failed = batch(svc, cx, ids, |w| {
+        (w.state() == ws::WorkspaceState::Stopped && stoppable_mode(w))
+            .then_some((ws::WorkspaceState::Starting, TransitionKind::WorkspaceStart))
+    })?;
+    Ok(ws::StartWorkspacesResult {
+        failed_requests: Some(failed),
+    })
+}
+
+pub fn stop_workspaces(
+    svc: &Service,
+    cx: &Context,
+    input: ws::StopWorkspacesRequest,
+) -> Result<ws::StopWorkspacesResult, Error> {
+    use ws::WorkspaceState as S;
+    let ids = input
+        .stop_workspace_requests
+        .into_iter()
+        .filter_map(|r| r.workspace_id)
+        .collect();
+    let failed = batch(svc, cx, ids, |w| {
+        (matches!(w.state(), S::Available | S::Impaired | S::Unhealthy | S::Error) && stoppable_mode(w))
+            .then_some((S::Stopping, TransitionKind::WorkspaceStop))
+    })?;
+    Ok(ws::StopWorkspacesResult {
+        failed_requests: Some(failed),
+    })
+}
+
+pub fn reboot_workspaces(
+    svc: &Service,
+    cx: &Context,
+    input: ws::RebootWorkspacesRequest,
+) -> Result<ws::RebootWorkspacesResult, Error> {
+    use ws::WorkspaceState as S;
+    let ids = input
+        .reboot_workspace_requests
+        .into_iter()
+        .map(|r| r.workspace_id)
+        .collect();
+    let failed = batch(svc, cx, ids, |w| {
+        matches!(
+            w.state(),
+            S::Available | S::Unhealthy | S::Impaired | S::Rebooting
+        )
+        .then_some((S::Rebooting, TransitionKind::WorkspaceReboot))
+    })?;
+    Ok(ws::RebootWorkspacesResult {
+        failed_requests: Some(failed),
+    })
+}
+
+pub fn rebuild_workspaces(
+    svc: &Service,
+    cx: &Context,
+    input: ws::RebuildWorkspacesRequest,
+) -> Result<ws::RebuildWorkspacesResult, Error> {
+    use ws::WorkspaceState as S;
+    let ids = input
+        .rebuild_workspace_requests
+        .into_iter()
+        .map(|r| r.workspace_id)
+        .collect();
+    let failed = batch(svc, cx, ids, |w| {
+        matches!(
+            w.state(),
+            S::Available | S::Error | S::Unhealthy | S::Stopped | S::Rebooting
+        )
+        .then_some((S::Rebuilding, TransitionKind::WorkspaceRebuild))
+    })?;
+    Ok(ws::RebuildWorkspacesResult {
+        failed_requests: Some(failed),
+    })
+}
+
+pub fn terminate_workspaces(
+    svc: &Service,
+    cx: &Context,
+    input: ws::TerminateWorkspacesRequest,
+) -> Result<ws::TerminateWorkspacesResult, Error> {
+    use ws::WorkspaceState as S;
+    let ids = input
+        .terminate_workspace_requests
+        .into_iter()
+        .map(|r| r.workspace_id)
+        .collect();
+    let failed = batch(svc, cx, ids, |w| {
+        (w.state() != S::Suspended).then_some((S::Terminating, TransitionKind::WorkspaceTerminate))
+    })?;
+    Ok(ws::TerminateWorkspacesResult {
+        failed_requests: Some(failed),
+    })
+}

@@ -1,0 +1,157 @@
+//! CreateWorkspaces: per-item validation and failures, the quota, one commit for the batch.
+
+use super::*;
+
+pub fn create_workspaces(
+    svc: &Service,
+    cx: &Context,
+    input: ws::CreateWorkspacesRequest,
+) -> Result<ws::CreateWorkspacesResult, Error> {
+    let now = svc.clock.now();
+    let mut failed_requests = Vec::new();
+    let mut created: Vec<WorkspaceRec> = Vec::new();
+    let quota_race = Conflict::Exists("A WorkSpace for one of these users was created meanwhile.".into());
+    svc.write(quota_race, |tx| {
+        for req in input.workspaces {
+            match build_workspace(svc, cx, &req, &created, now) {
+                Ok(w) => created.push(w),
+                Err((code, message)) => failed_requests.push(ws::FailedCreateWorkspaceRequest {
+                    workspace_request: Some(req),
+                    error_code: Some(code.to_string()),
+                    error_message: Some(message),
+                }),
+            }
+        }
+        let existing = svc.count::<WorkspaceRec>(&cx.scope, None)?;
+        if existing + created.len() as u64 > svc.limits.workspaces {
+            return Err(Error::new(
+                ErrorCode::ResourceLimitExceededException,
+                format!(
+                    "Your request would exceed the WorkSpaces quota of {} in this Region ({existing} exist).",
+                    svc.limits.workspaces
+                ),
+            ));
+        }
+        for w in &created {
+            tx.put(&cx.scope, w, Expect::Absent)?;
+            tx.transition(&cx.scope, TransitionKind::WorkspaceCreate, WORKSPACE_KIND, &w.id)?;
+        }
+        Ok::<_, Error>(())
+    })?;
+    let pending_requests = created.iter().map(WorkspaceRec::to_wire).collect();
+    Ok(ws::CreateWorkspacesResult {
+        failed_requests: Some(failed_requests),
+        pending_requests: Some(pending_requests),
+    })
+}
+
+/// Validates one WorkspaceRequest and builds the PENDING record, or the item's error.
+fn build_workspace(
+    svc: &Service,
+    cx: &Context,
+    req: &ws::WorkspaceRequest,
+    batch: &[WorkspaceRec],
+    now: f64,
+) -> Result<WorkspaceRec, (&'static str, String)> {
+    let internal = |f: Fault| ("InternalFailure", Error::from(f).message);
+    let dir = directory_view(svc, &cx.scope, &req.directory_id).map_err(internal)?;
+    let Some(dir) = dir.filter(|d| d.state == ws::WorkspaceDirectoryState::Registered) else {
+        return Err((
+            "ResourceNotFound.Directory",
+            "The specified directory could not be found in the specified region.".into(),
+        ));
+    };
+    // Public bundles and the account's custom bundles.
+    let Some(bundle) = resolve_bundle(svc, &cx.scope, &req.bundle_id).map_err(internal)? else {
+        return Err((
+            "ResourceNotFound.Bundle",
+            "The specified bundle could not be found in the specified region.".into(),
+        ));
+    };
+    let key = user_key(&req.directory_id, &req.user_name);
+    let exists = svc
+        .count::<WorkspaceRec>(
+            &cx.scope,
+            Some(IndexEntry {
+                name: USER_INDEX.into(),
+                key: key.clone(),
+            }),
+        )
+        .map_err(internal)?;
+    if exists > 0
+        || batch
+            .iter()
+            .any(|w| user_key(&w.directory_id, &w.user_name) == key)
+    {
+        return Err((
+            "ResourceExists.WorkSpace",
+            "A WorkSpace already exists for the specified user.".into(),
+        ));
+    }
+    let props = req.workspace_properties.clone().unwrap_or_default();
+    let mode = props.running_mode.unwrap_or(ws::RunningMode::AlwaysOn);
+    let auto_stop = check_running_mode(mode, props.running_mode_auto_stop_timeout_in_minutes)?;
+    let root = props.root_volume_size_gib.unwrap_or(bundle.root_gib);
+    let user = props.user_volume_size_gib.unwrap_or(bundle.user_gib);
+    // The bundle gives the defaults; any allowed group may be chosen at launch (Terraform's
+    // provider sends 80/10 unless told otherwise).
+    if !volumes_allowed(root, user) {
+        return Err((
+            "InvalidParameterValuesException",
+            format!("The volume sizes root {root} GiB / user {user} GiB are not supported for this bundle."),
+        ));
+    }
+    let tags = new_tags(req.tags.as_deref(), svc.limits.tags_per_resource)
+        .map_err(|e| (localspaces_api::error::ErrorTable::name(e.code), e.message))?;
+    let protocols = match &props.protocols {
+        Some(p) if !p.is_empty() => p.iter().map(|x| x.as_str().to_string()).collect(),
+        _ => vec![bundle.protocol.as_str().to_string()],
+    };
+    let id = new_id("ws-", 9);
+    let subnets = &dir.subnet_ids;
+    let subnet_id = if subnets.is_empty() {
+        String::new()
+    } else {
+        subnets[(pagination::fingerprint([id.as_str()]) as usize) % subnets.len()].clone()
+    };
+    Ok(WorkspaceRec {
+        id,
+        directory_id: req.directory_id.clone(),
+        user_name: req.user_name.clone(),
+        bundle_id: req.bundle_id.clone(),
+        state: ws::WorkspaceState::Pending.as_str().to_string(),
+        running_mode: mode.as_str().to_string(),
+        auto_stop_minutes: auto_stop,
+        root_gib: root,
+        user_gib: user,
+        compute: props
+            .compute_type_name
+            .unwrap_or(bundle.compute)
+            .as_str()
+            .to_string(),
+        protocols,
+        os: bundle.os.as_str().to_string(),
+        subnet_id,
+        ip_address: None,
+        computer_name: None,
+        workspace_name: req.workspace_name.clone(),
+        volume_encryption_key: req.volume_encryption_key.clone(),
+        root_encrypted: req.root_volume_encryption_enabled.unwrap_or(false),
+        user_encrypted: req.user_volume_encryption_enabled.unwrap_or(false),
+        tags,
+        created: now,
+        last_volume_change: None,
+        last_compute_change: None,
+        prior_state: None,
+        modifying: None,
+        connected: false,
+        last_connection: None,
+        error_code: None,
+        error_message: None,
+        snapshots: Vec::new(),
+        healthy_since: None,
+        migrating_to: None,
+        related: Vec::new(),
+        data_replication: None,
+    })
+}
