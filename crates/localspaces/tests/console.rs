@@ -201,7 +201,10 @@ async fn every_page_answers() {
             format!("/console/workspaces?{q}"),
             vec![ws.as_str(), "seeded", "AVAILABLE"],
         ),
-        (format!("/console/bundles?{q}"), vec![bundle.as_str(), "AMAZON"]),
+        (
+            format!("/console/bundles?{q}&owner=AMAZON"),
+            vec![bundle.as_str(), "AMAZON"],
+        ),
         (format!("/console/images?{q}"), vec!["Images"]),
         (format!("/console/ip-groups?{q}"), vec![group.as_str(), "office"]),
         (
@@ -267,6 +270,24 @@ async fn every_page_answers() {
             .status,
         404
     );
+    // A malformed id in the URL is the client's mistake (400 or 404), never a 502.
+    for path in [
+        "workspaces/not-a-workspace",
+        "directories/d-%ZZ",
+        "bundles/wsb-%3Cx%3E",
+        "images/..",
+        "ip-groups/wsipg-",
+        "aliases/x%20y",
+    ] {
+        let r = get(addr, &format!("/console/{path}?{q}"), "").await;
+        assert!(
+            r.status == 400 || r.status == 404,
+            "GET {path}: {} {}",
+            r.status,
+            r.body
+        );
+        assert!(r.body.contains("role=\"alert\""), "GET {path}: {}", r.body);
+    }
     assert_eq!(
         get(addr, "/console/?account=12&region=us-east-1", "")
             .await
@@ -510,6 +531,156 @@ async fn strict_mode_asks_to_sign_in_and_binds_the_account() {
     // Signing out ends the session.
     post(addr, "/console/logout", &[], &[("Cookie", admin.as_str())]).await;
     assert_eq!(get(addr, "/console/", &admin).await.status, 303);
+    server.stop().await;
+}
+
+/// Lists and their live fragments show one API page at a time (the API's own page size),
+/// with a link to the next page; the fragment polls only the page shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_and_fragments_are_paginated() {
+    let server = TestServer::start(Engine::Memory).await;
+    let addr = server.addr();
+    let account = random_account();
+    let (dir, bundle, _) = seed(&server, &account).await;
+    let c = server.client_as(&account, common::REGION);
+    // 26 WorkSpaces in all (one seeded): DescribeWorkspaces pages hold 25.
+    let requests: Vec<_> = (0..25)
+        .map(|i| {
+            aws_sdk_workspaces::types::WorkspaceRequest::builder()
+                .directory_id(&dir)
+                .user_name(format!("user{i:02}"))
+                .bundle_id(&bundle)
+                .build()
+                .expect("request")
+        })
+        .collect();
+    let out = c
+        .create_workspaces()
+        .set_workspaces(Some(requests))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(out.pending_requests().len(), 25);
+    let q = format!("account={account}&region=us-east-1");
+    let count_rows = |html: &str| html.matches("<tr>").count();
+    let first = get(addr, &format!("/console/workspaces?{q}"), "").await;
+    assert_eq!(first.status, 200);
+    let tbody = first
+        .body
+        .split("poll-body\">")
+        .nth(1)
+        .and_then(|b| b.split("</tbody>").next())
+        .expect("rows");
+    assert_eq!(count_rows(tbody), 25, "{tbody}");
+    let next = first
+        .body
+        .split("id=\"page-next\"")
+        .next()
+        .and_then(|b| b.rsplit("href=\"").next())
+        .and_then(|h| h.split('"').next())
+        .expect("a next-page link")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    assert!(next.contains("page="), "{next}");
+    let poll = first
+        .body
+        .split("data-poll=\"")
+        .nth(1)
+        .and_then(|b| b.split('"').next())
+        .expect("poll URL")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    let frag = get(addr, &poll, "").await;
+    let v: serde_json::Value = serde_json::from_str(&frag.body).expect("fragment JSON");
+    assert_eq!(count_rows(v["rows"].as_str().expect("rows")), 25);
+    let second = get(addr, &next, "").await;
+    assert_eq!(second.status, 200, "{next}: {}", second.body);
+    let tbody = second
+        .body
+        .split("poll-body\">")
+        .nth(1)
+        .and_then(|b| b.split("</tbody>").next())
+        .expect("rows");
+    assert_eq!(count_rows(tbody), 1, "{tbody}");
+    assert!(second.body.contains("page-first") && !second.body.contains("page-next"));
+    let poll = second
+        .body
+        .split("data-poll=\"")
+        .nth(1)
+        .and_then(|b| b.split('"').next())
+        .expect("poll URL")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    assert!(
+        poll.contains("page="),
+        "the fragment polls the page shown: {poll}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&get(addr, &poll, "").await.body).expect("fragment JSON");
+    assert_eq!(count_rows(v["rows"].as_str().expect("rows")), 1);
+    // A forged page token is refused in AWS's words, as the client's mistake.
+    let r = get(addr, &format!("/console/workspaces?{q}&page=bogus"), "").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    server.stop().await;
+}
+
+/// Failed sign-ins are limited per client address (right credentials included while locked
+/// out), and a session unused for 30 minutes of the service clock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_rate_limited_and_idle_sessions_expire() {
+    let server = TestServer::start_with(
+        Engine::Memory,
+        &[
+            "--auth",
+            "strict",
+            "--credentials",
+            "AKIACONSOLE:s3cret:111122223333",
+            "--admin-token",
+            "tok-123",
+        ],
+    )
+    .await;
+    let addr = server.addr();
+    let token = [("X-Localspaces-Admin-Token", "tok-123")];
+    let advance = |secs: u64| async move {
+        let r = post(
+            addr,
+            &format!("/_localspaces/advance?seconds={secs}"),
+            &[],
+            &token,
+        )
+        .await;
+        assert_eq!(r.status, 200, "advance: {}", r.body);
+    };
+    for i in 0..5 {
+        let r = post(addr, "/console/login", &[("token", &format!("guess-{i}"))], &[]).await;
+        assert_eq!(r.status, 401, "attempt {i}: {}", r.body);
+    }
+    // Locked out now, even with the right token, for a minute.
+    let r = post(addr, "/console/login", &[("token", "tok-123")], &[]).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("Too many failed sign-ins"), "{}", r.body);
+    let wait: u64 = r.header("retry-after")[0].parse().expect("Retry-After seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    let r = post(
+        addr,
+        "/console/login",
+        &[("access_key", "AKIACONSOLE"), ("secret_key", "s3cret")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 429);
+    advance(61).await;
+    let r = post(addr, "/console/login", &[("token", "tok-123")], &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let session = r.cookies();
+    // Use keeps the session alive; 30 idle minutes end it.
+    advance(25 * 60).await;
+    assert_eq!(get(addr, "/console/", &session).await.status, 200);
+    advance(25 * 60).await;
+    assert_eq!(get(addr, "/console/", &session).await.status, 200);
+    advance(31 * 60).await;
+    let r = get(addr, "/console/", &session).await;
+    assert_eq!((r.status, r.location().as_str()), (303, "/console/login"));
     server.stop().await;
 }
 

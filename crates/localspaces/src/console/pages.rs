@@ -5,6 +5,7 @@ use super::{call, call_all, html, json_response, message_page, render, CallError
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
+use localspaces_api::error::ErrorTable;
 use localspaces_api::{ds, workspaces as ws};
 use serde_json::{json, Value as J};
 
@@ -248,13 +249,15 @@ fn rows(req: &Req<'_>, k: &Kind, items: &[J]) -> Vec<J> {
         .collect()
 }
 
+/// A refused read, with the HTTP status AWS gives the error (a malformed id or page token
+/// is the client's mistake: 400).
 fn error_page(req: &Req<'_>, e: &CallError) -> Response<Full<Bytes>> {
-    message_page(
-        Some(req),
-        StatusCode::BAD_GATEWAY,
-        "The call was refused",
-        &e.plain(),
-    )
+    let status = ws::ErrorCode::from_name(&e.code)
+        .map(|c| c.status())
+        .or_else(|| ds::ErrorCode::from_name(&e.code).map(|c| c.status()))
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::BAD_REQUEST);
+    message_page(Some(req), status, "The call was refused", &e.plain())
 }
 
 /// Answers a GET under `/console/`.
@@ -323,18 +326,51 @@ async fn dashboard(req: &Req<'_>, fragment: bool) -> Response<Full<Bytes>> {
     html(StatusCode::OK, render("dashboard.html", &ctx))
 }
 
+/// One page of a list, as the API pages it: `page` is the API's `NextToken` of the page
+/// before (none: the first page); bundles pick their owner (`owner=AMAZON`, or the account's own).
+/// The live fragment polls the same page, so only the rows shown are read.
 async fn list(req: &Req<'_>, k: &'static Kind, fragment: bool) -> Response<Full<Bytes>> {
-    let items = match list_items(req, k).await {
-        Ok(i) => i,
+    let token = req.q("page").filter(|t| !t.is_empty());
+    let amazon = k.slug == "bundles" && req.q("owner") == Some("AMAZON");
+    let mut input = json!({});
+    if amazon {
+        input["Owner"] = json!("AMAZON");
+    }
+    if let Some(t) = token {
+        input["NextToken"] = json!(t);
+    }
+    let out = match call(req, Op::Ws(k.op), input).await {
+        Ok(o) => o,
         Err(e) => return error_page(req, &e),
     };
+    let items: Vec<J> = out
+        .get(k.list_key)
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let next = out
+        .get("NextToken")
+        .and_then(|v| v.as_str())
+        .filter(|t| !t.is_empty());
     let states = count_states(&items, k.state_key);
     let mut ctx = req.base_context(k.slug, k.title);
     ctx["kind"] =
         json!({"slug": k.slug, "title": k.title, "singular": k.singular, "live": k.state_key.is_some()});
     ctx["columns"] = J::Array(k.columns.iter().map(|(l, _)| json!(l)).collect());
     ctx["rows"] = J::Array(rows(req, k, &items));
-    let live = summary(k.title, items.len(), &states);
+    let owner_q = if amazon { "&owner=AMAZON" } else { "" };
+    let base = format!("/console/{}?{}{owner_q}", k.slug, req.scope_query());
+    ctx["page_q"] = json!(match token {
+        Some(t) => format!("{owner_q}&page={}", super::pct(t)),
+        None => owner_q.to_string(),
+    });
+    ctx["amazon"] = json!(amazon);
+    ctx["first_href"] = json!(token.map(|_| base.clone()));
+    ctx["next_href"] = json!(next.map(|t| format!("{base}&page={}", super::pct(t))));
+    let mut live = summary(k.title, items.len(), &states);
+    if token.is_some() || next.is_some() {
+        live = format!("This page: {live}");
+    }
     if fragment {
         return json_response(&json!({"rows": render("rows.html", &ctx), "summary": live}));
     }
@@ -373,7 +409,17 @@ async fn list(req: &Req<'_>, k: &'static Kind, fragment: bool) -> Response<Full<
             )
             .await
             .unwrap_or_default();
-            let registered: Vec<String> = items.iter().map(|d| text(d.get("DirectoryId"))).collect();
+            let registered: Vec<String> = call_all(
+                req,
+                Op::Ws(ws::Operation::DescribeWorkspaceDirectories),
+                json!({}),
+                "Directories",
+            )
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|d| text(d.get("DirectoryId")))
+            .collect();
             ctx["ds_directories"] = J::Array(
                 ds_dirs
                     .iter()
