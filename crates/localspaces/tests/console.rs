@@ -534,6 +534,572 @@ async fn strict_mode_asks_to_sign_in_and_binds_the_account() {
     server.stop().await;
 }
 
+/// POSTs an action with the scope and `back`, then follows the redirect: the page's flash
+/// text (panics when the action is refused unless `refused` says it should be).
+async fn act_ok(addr: SocketAddr, account: &str, action: &str, form: &[(&str, &str)]) -> String {
+    let mut f: Vec<(&str, &str)> = vec![
+        ("account", account),
+        ("region", "us-east-1"),
+        ("confirmed", "yes"),
+    ];
+    f.extend_from_slice(form);
+    let (_, page) = act(addr, action, &f).await;
+    let flash = page
+        .body
+        .split("class=\"flash flash-")
+        .nth(1)
+        .and_then(|b| b.split("</div>").next())
+        .unwrap_or_else(|| panic!("{action}: no flash on {}", page.body))
+        .to_string();
+    assert!(flash.starts_with("ok"), "{action} was refused: {flash}");
+    flash
+}
+
+/// The flash of an action AWS refuses.
+async fn act_refused(addr: SocketAddr, account: &str, action: &str, form: &[(&str, &str)]) -> String {
+    let mut f: Vec<(&str, &str)> = vec![
+        ("account", account),
+        ("region", "us-east-1"),
+        ("confirmed", "yes"),
+    ];
+    f.extend_from_slice(form);
+    let (_, page) = act(addr, action, &f).await;
+    assert!(page.body.contains("role=\"alert\""), "{action}: {}", page.body);
+    page.body
+}
+
+/// The id after `prefix` in a flash text (`ws-…`, `wsi-…`).
+fn id_in(text: &str, prefix: &str) -> String {
+    let i = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+    text[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+/// Images, custom bundles, aliases, pools, directory settings, the account and bulk
+/// WorkSpace actions: each through the console, checked through the SDK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_family_goes_through_the_api() {
+    let server = TestServer::start(Engine::Memory).await;
+    let addr = server.addr();
+    let account = random_account();
+    let other = random_account();
+    let (dir, _bundle, ws) = seed(&server, &account).await;
+    let c = server.client_as(&account, common::REGION);
+    let a = account.as_str();
+    let q = format!("account={account}&region=us-east-1");
+
+    // Images: capture, share and unshare, copy into another Region, delete (confirmed).
+    let flash = act_ok(
+        addr,
+        a,
+        "create-image",
+        &[
+            ("workspace_id", &ws),
+            ("name", "golden"),
+            ("description", "from the console"),
+        ],
+    )
+    .await;
+    let image = id_in(&flash, "wsi-");
+    settle(&server).await;
+    let img = c
+        .describe_workspace_images()
+        .image_ids(&image)
+        .send()
+        .await
+        .expect("images");
+    assert_eq!(img.images()[0].name(), Some("golden"));
+    act_ok(
+        addr,
+        a,
+        "share-image",
+        &[("image_id", &image), ("shared_account_id", &other)],
+    )
+    .await;
+    let perms = c
+        .describe_workspace_image_permissions()
+        .image_id(&image)
+        .send()
+        .await
+        .expect("perms");
+    assert_eq!(
+        perms.image_permissions()[0].shared_account_id(),
+        Some(other.as_str())
+    );
+    let page = get(addr, &format!("/console/images/{image}?{q}"), "").await;
+    assert!(
+        page.body.contains(&other) && page.body.contains("Stop sharing"),
+        "{}",
+        page.body
+    );
+    act_ok(
+        addr,
+        a,
+        "unshare-image",
+        &[("image_id", &image), ("shared_account_id", &other)],
+    )
+    .await;
+    let perms = c
+        .describe_workspace_image_permissions()
+        .image_id(&image)
+        .send()
+        .await
+        .expect("perms");
+    assert!(perms.image_permissions().is_empty());
+    let (_, page) = act(
+        addr,
+        "copy-image",
+        &[
+            ("account", a),
+            ("region", "us-west-2"),
+            ("source_image_id", &image),
+            ("source_region", "us-east-1"),
+            ("name", "golden-west"),
+        ],
+    )
+    .await;
+    assert!(page.body.contains("Copying image"), "{}", page.body);
+    let west = server.client_as(&account, "us-west-2");
+    let copies = west
+        .describe_workspace_images()
+        .send()
+        .await
+        .expect("west images");
+    assert!(copies.images().iter().any(|i| i.name() == Some("golden-west")));
+    let refused = act_refused(
+        addr,
+        a,
+        "share-image",
+        &[("image_id", &image), ("shared_account_id", "12345")],
+    )
+    .await;
+    assert!(refused.contains("AWS refused the request"), "{refused}");
+
+    // Custom bundles: create from the image, update to a second image, delete.
+    let flash = act_ok(
+        addr,
+        a,
+        "create-bundle",
+        &[
+            ("image_id", &image),
+            ("name", "golden-bundle"),
+            ("description", "d"),
+            ("compute_type", "STANDARD"),
+            ("root_storage", "80"),
+            ("user_storage", "50"),
+        ],
+    )
+    .await;
+    let bundle = id_in(&flash, "wsb-");
+    let b = c
+        .describe_workspace_bundles()
+        .bundle_ids(&bundle)
+        .send()
+        .await
+        .expect("bundle");
+    assert_eq!(b.bundles()[0].image_id(), Some(image.as_str()));
+    let flash = act_ok(
+        addr,
+        a,
+        "create-image",
+        &[
+            ("workspace_id", &ws),
+            ("name", "golden2"),
+            ("description", "second"),
+        ],
+    )
+    .await;
+    let image2 = id_in(&flash, "wsi-");
+    settle(&server).await;
+    let page = get(addr, &format!("/console/bundles/{bundle}?{q}"), "").await;
+    assert!(
+        page.body.contains(&image2) && page.body.contains("Update bundle"),
+        "{}",
+        page.body
+    );
+    act_ok(
+        addr,
+        a,
+        "update-bundle",
+        &[("bundle_id", &bundle), ("image_id", &image2)],
+    )
+    .await;
+    let b = c
+        .describe_workspace_bundles()
+        .bundle_ids(&bundle)
+        .send()
+        .await
+        .expect("bundle");
+    assert_eq!(b.bundles()[0].image_id(), Some(image2.as_str()));
+    let r = post(
+        addr,
+        "/console/actions/delete-bundle",
+        &[("account", a), ("region", "us-east-1"), ("bundle_id", &bundle)],
+        &[],
+    )
+    .await;
+    assert!(r.status == 200 && r.body.contains("Please confirm"), "{}", r.body);
+    act_ok(addr, a, "delete-bundle", &[("bundle_id", &bundle)]).await;
+    act_ok(addr, a, "delete-image", &[("image_id", &image)]).await;
+    let left = c
+        .describe_workspace_images()
+        .image_ids(&image)
+        .send()
+        .await
+        .expect("images");
+    assert!(left.images().is_empty());
+
+    // Connection aliases: create, share, associate with the directory, disassociate, delete.
+    let flash = act_ok(
+        addr,
+        a,
+        "create-alias",
+        &[("connection_string", "desk.example.com")],
+    )
+    .await;
+    let alias = id_in(&flash, "wsca-");
+    settle(&server).await;
+    act_ok(
+        addr,
+        a,
+        "share-alias",
+        &[("alias_id", &alias), ("shared_account_id", &other)],
+    )
+    .await;
+    let perms = c
+        .describe_connection_alias_permissions()
+        .alias_id(&alias)
+        .send()
+        .await
+        .expect("perms");
+    assert_eq!(
+        perms.connection_alias_permissions()[0].shared_account_id(),
+        other.as_str()
+    );
+    act_ok(
+        addr,
+        a,
+        "associate-alias",
+        &[("alias_id", &alias), ("resource_id", &dir)],
+    )
+    .await;
+    settle(&server).await;
+    let page = get(addr, &format!("/console/aliases/{alias}?{q}"), "").await;
+    assert!(
+        page.body.contains("ASSOCIATED_WITH_OWNER_ACCOUNT") && page.body.contains("Disassociate"),
+        "{}",
+        page.body
+    );
+    let refused = act_refused(addr, a, "delete-alias", &[("alias_id", &alias)]).await;
+    assert!(
+        refused.contains("AWS refused the request"),
+        "an associated alias cannot be deleted"
+    );
+    act_ok(addr, a, "disassociate-alias", &[("alias_id", &alias)]).await;
+    settle(&server).await;
+    let refused = act_refused(addr, a, "delete-alias", &[("alias_id", &alias)]).await;
+    assert!(refused.contains("stop sharing it first"), "{refused}");
+    act_ok(
+        addr,
+        a,
+        "unshare-alias",
+        &[("alias_id", &alias), ("shared_account_id", &other)],
+    )
+    .await;
+    act_ok(addr, a, "delete-alias", &[("alias_id", &alias)]).await;
+
+    // Directory settings: self-service, creation and access properties, IP groups.
+    act_ok(
+        addr,
+        a,
+        "modify-selfservice",
+        &[
+            ("directory_id", &dir),
+            ("RestartWorkspace", "DISABLED"),
+            ("RebuildWorkspace", "ENABLED"),
+        ],
+    )
+    .await;
+    act_ok(
+        addr,
+        a,
+        "modify-creation-properties",
+        &[
+            ("directory_id", &dir),
+            ("EnableInternetAccess", "true"),
+            ("DefaultOu", "OU=Desks,DC=corp,DC=example,DC=com"),
+        ],
+    )
+    .await;
+    act_ok(
+        addr,
+        a,
+        "modify-access-properties",
+        &[
+            ("directory_id", &dir),
+            ("DeviceTypeLinux", "ALLOW"),
+            ("DeviceTypeWeb", "ALLOW"),
+        ],
+    )
+    .await;
+    let group = c
+        .create_ip_group()
+        .group_name("office")
+        .send()
+        .await
+        .expect("ip group")
+        .group_id()
+        .expect("id")
+        .to_string();
+    act_ok(
+        addr,
+        a,
+        "associate-ip-group",
+        &[("directory_id", &dir), ("group_id", &group)],
+    )
+    .await;
+    let d = c
+        .describe_workspace_directories()
+        .directory_ids(&dir)
+        .send()
+        .await
+        .expect("dir");
+    let d = &d.directories()[0];
+    assert_eq!(d.ip_group_ids(), std::slice::from_ref(&group));
+    let sp = d.selfservice_permissions().expect("self-service");
+    assert_eq!(sp.restart_workspace().map(|v| v.as_str()), Some("DISABLED"));
+    assert_eq!(sp.rebuild_workspace().map(|v| v.as_str()), Some("ENABLED"));
+    let cp = d.workspace_creation_properties().expect("creation");
+    assert_eq!(cp.enable_internet_access(), Some(true));
+    assert_eq!(cp.default_ou(), Some("OU=Desks,DC=corp,DC=example,DC=com"));
+    let ap = d.workspace_access_properties().expect("access");
+    assert_eq!(ap.device_type_linux().map(|v| v.as_str()), Some("ALLOW"));
+    let page = get(addr, &format!("/console/directories/{dir}?{q}"), "").await;
+    assert!(
+        page.body.contains("Self-service permissions") && page.body.contains(&group),
+        "{}",
+        page.body
+    );
+    act_ok(
+        addr,
+        a,
+        "disassociate-ip-group",
+        &[("directory_id", &dir), ("group_id", &group)],
+    )
+    .await;
+    let d = c
+        .describe_workspace_directories()
+        .directory_ids(&dir)
+        .send()
+        .await
+        .expect("dir");
+    assert!(d.directories()[0].ip_group_ids().is_empty());
+
+    // Pools: a pools directory, create, start, a user session, update, stop, terminate.
+    let flash = act_ok(
+        addr,
+        a,
+        "register-pools-directory",
+        &[("name", "pools-dir"), ("description", "pools")],
+    )
+    .await;
+    let pdir = id_in(&flash, "wsd-");
+    settle(&server).await;
+    let page = get(addr, &format!("/console/pools?{q}"), "").await;
+    assert!(
+        page.body.contains(&pdir) && page.body.contains("Create a WorkSpaces Pool"),
+        "{}",
+        page.body
+    );
+    let amazon = c
+        .describe_workspace_bundles()
+        .owner("AMAZON")
+        .send()
+        .await
+        .expect("bundles");
+    let pbundle = amazon.bundles()[0].bundle_id().expect("id").to_string();
+    let flash = act_ok(
+        addr,
+        a,
+        "create-pool",
+        &[
+            ("name", "sales"),
+            ("description", "Sales"),
+            ("directory_id", &pdir),
+            ("bundle_id", &pbundle),
+            ("desired_sessions", "2"),
+            ("running_mode", "AUTO_STOP"),
+        ],
+    )
+    .await;
+    let pool = id_in(&flash, "wspool-");
+    settle(&server).await;
+    let pool_state = |c: aws_sdk_workspaces::Client, id: String| async move {
+        let p = c
+            .describe_workspaces_pools()
+            .pool_ids(&id)
+            .send()
+            .await
+            .expect("pools");
+        let p = &p.workspaces_pools()[0];
+        (
+            p.state().as_str().to_string(),
+            p.capacity_status().map(|s| s.desired_user_sessions()),
+            p.description().map(str::to_string),
+        )
+    };
+    assert_eq!(pool_state(c.clone(), pool.clone()).await.0, "STOPPED");
+    act_ok(addr, a, "start-pool", &[("pool_id", &pool)]).await;
+    settle(&server).await;
+    assert_eq!(pool_state(c.clone(), pool.clone()).await.0, "RUNNING");
+    common::admin(
+        &server,
+        &format!("pool-session?account={account}&region=us-east-1&pool_id={pool}&user=alice"),
+    )
+    .await;
+    let page = get(addr, &format!("/console/pools/{pool}?{q}"), "").await;
+    assert!(
+        page.body.contains("alice") && page.body.contains("User sessions"),
+        "{}",
+        page.body
+    );
+    act_ok(
+        addr,
+        a,
+        "update-pool",
+        &[
+            ("pool_id", &pool),
+            ("description", "Sales and support"),
+            ("desired_sessions", "3"),
+        ],
+    )
+    .await;
+    settle(&server).await;
+    let (state, desired, desc) = pool_state(c.clone(), pool.clone()).await;
+    assert_eq!(
+        (state.as_str(), desired, desc.as_deref()),
+        ("RUNNING", Some(3), Some("Sales and support"))
+    );
+    act_ok(addr, a, "stop-pool", &[("pool_id", &pool)]).await;
+    settle(&server).await;
+    act_ok(addr, a, "terminate-pool", &[("pool_id", &pool)]).await;
+    assert_eq!(pool_state(c.clone(), pool.clone()).await.0, "DELETING");
+
+    // Account: BYOL is refused until the account is eligible; links between two accounts.
+    let refused = act_refused(addr, a, "modify-account", &[("cidr", "10.200.0.0/16")]).await;
+    assert!(refused.contains("AccessDeniedException"), "{refused}");
+    common::admin(
+        &server,
+        &format!("byol?account={account}&region=us-east-1&eligible=true"),
+    )
+    .await;
+    act_ok(addr, a, "modify-account", &[("cidr", "10.200.0.0/16")]).await;
+    settle(&server).await;
+    let page = get(addr, &format!("/console/account?{q}"), "").await;
+    assert!(
+        page.body.contains("10.200.0.0&#x2f;16") && page.body.contains("badge-enabled\">ENABLED"),
+        "{}",
+        page.body
+    );
+    let flash = act_ok(addr, a, "create-account-link", &[("target_account_id", &other)]).await;
+    let link = id_in(&flash, "link-");
+    let theirs = get(
+        addr,
+        &format!("/console/account?account={other}&region=us-east-1"),
+        "",
+    )
+    .await;
+    assert!(
+        theirs.body.contains(&link) && theirs.body.contains("Accept"),
+        "{}",
+        theirs.body
+    );
+    act_ok(addr, &other, "accept-account-link", &[("link_id", &link)]).await;
+    let l = c.get_account_link().link_id(&link).send().await.expect("link");
+    assert_eq!(
+        l.account_link()
+            .and_then(|l| l.account_link_status())
+            .map(|s| s.as_str()),
+        Some("LINKED")
+    );
+
+    // Bulk: reboot two WorkSpaces at once; terminate asks first.
+    let out = c
+        .create_workspaces()
+        .workspaces(
+            aws_sdk_workspaces::types::WorkspaceRequest::builder()
+                .directory_id(&dir)
+                .user_name("second")
+                .bundle_id(&pbundle)
+                .build()
+                .expect("request"),
+        )
+        .send()
+        .await
+        .expect("create");
+    let ws2 = out.pending_requests()[0].workspace_id().expect("id").to_string();
+    settle(&server).await;
+    let flash = act_ok(
+        addr,
+        a,
+        "bulk-workspaces",
+        &[("op", "reboot"), ("workspace_ids", &ws), ("workspace_ids", &ws2)],
+    )
+    .await;
+    assert!(flash.contains("Rebooting 2 WorkSpace(s)"), "{flash}");
+    let states = c
+        .describe_workspaces()
+        .workspace_ids(&ws)
+        .workspace_ids(&ws2)
+        .send()
+        .await
+        .expect("d");
+    assert!(
+        states
+            .workspaces()
+            .iter()
+            .all(|w| w.state().map(|s| s.as_str()) == Some("REBOOTING")),
+        "{states:?}"
+    );
+    settle(&server).await;
+    let r = post(
+        addr,
+        "/console/actions/bulk-workspaces",
+        &[
+            ("account", a),
+            ("region", "us-east-1"),
+            ("op", "terminate"),
+            ("workspace_ids", &ws),
+            ("workspace_ids", &ws2),
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        r.status == 200 && r.body.contains("Please confirm") && r.body.contains(&ws2),
+        "{}",
+        r.body
+    );
+    let refused = act_refused(
+        addr,
+        a,
+        "bulk-workspaces",
+        &[("op", "stop"), ("workspace_ids", &ws)],
+    )
+    .await;
+    assert!(
+        refused.contains(&format!("{ws}:")),
+        "an ALWAYS_ON WorkSpace does not stop: {refused}"
+    );
+    let refused = act_refused(addr, a, "bulk-workspaces", &[("op", "start")]).await;
+    assert!(refused.contains("select at least one"), "{refused}");
+    server.stop().await;
+}
+
 /// Lists and their live fragments show one API page at a time (the API's own page size),
 /// with a link to the next page; the fragment polls only the page shown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,7 @@
 
 mod actions;
 pub mod activity;
+mod families;
 pub mod guard;
 mod pages;
 
@@ -93,6 +94,15 @@ impl Req<'_> {
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
     }
+    /// Every non-empty value of a repeated form field (checkboxes).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.form
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
     /// `account=…&region=…`, to carry the scope in links.
     pub fn scope_query(&self) -> String {
         format!(
@@ -156,6 +166,31 @@ fn env() -> &'static minijinja::Environment<'static> {
             ("confirm.html", include_str!("templates/confirm.html")),
             ("login.html", include_str!("templates/login.html")),
             ("message.html", include_str!("templates/message.html")),
+            ("account.html", include_str!("templates/account.html")),
+            ("panels_images.html", include_str!("templates/panels_images.html")),
+            (
+                "panels_bundles.html",
+                include_str!("templates/panels_bundles.html"),
+            ),
+            (
+                "panels_aliases.html",
+                include_str!("templates/panels_aliases.html"),
+            ),
+            ("panels_pools.html", include_str!("templates/panels_pools.html")),
+            (
+                "panels_directories.html",
+                include_str!("templates/panels_directories.html"),
+            ),
+            (
+                "panels_workspaces.html",
+                include_str!("templates/panels_workspaces.html"),
+            ),
+            ("list_aliases.html", include_str!("templates/list_aliases.html")),
+            ("list_pools.html", include_str!("templates/list_pools.html")),
+            (
+                "list_directories.html",
+                include_str!("templates/list_directories.html"),
+            ),
         ];
         for (name, src) in templates {
             e.add_template(name, src)
@@ -774,6 +809,16 @@ mod tests {
             "message.html",
             "rows.html",
             "dash_cards.html",
+            "account.html",
+            "panels_images.html",
+            "panels_bundles.html",
+            "panels_aliases.html",
+            "panels_pools.html",
+            "panels_directories.html",
+            "panels_workspaces.html",
+            "list_aliases.html",
+            "list_pools.html",
+            "list_directories.html",
         ] {
             env().get_template(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         }

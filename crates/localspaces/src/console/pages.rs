@@ -137,6 +137,27 @@ pub(crate) const KINDS: &[Kind] = &[
         state_key: Some("State"),
         tags: true,
     },
+    Kind {
+        slug: "pools",
+        title: "WorkSpaces Pools",
+        singular: "Pool",
+        id_key: "PoolId",
+        list_key: "WorkspacesPools",
+        op: ws::Operation::DescribeWorkspacesPools,
+        ids_member: "PoolIds",
+        columns: &[
+            ("Pool ID", "PoolId"),
+            ("Name", "PoolName"),
+            ("Directory", "DirectoryId"),
+            ("Bundle", "BundleId"),
+            ("Running mode", "RunningMode"),
+            ("Desired sessions", "CapacityStatus.DesiredUserSessions"),
+            ("Active sessions", "CapacityStatus.ActiveUserSessions"),
+            ("State", "State"),
+        ],
+        state_key: Some("State"),
+        tags: true,
+    },
 ];
 
 pub(crate) fn kind(slug: &str) -> Option<&'static Kind> {
@@ -269,6 +290,7 @@ pub(crate) async fn get(req: &Req<'_>) -> Response<Full<Bytes>> {
     match (a, b) {
         ("", None) => dashboard(req, fragment).await,
         ("activity", None) => activity(req),
+        ("account", None) => account(req).await,
         (slug, None) => match kind(slug) {
             Some(k) => list(req, k, fragment).await,
             None => not_found(req),
@@ -400,6 +422,11 @@ async fn list(req: &Req<'_>, k: &'static Kind, fragment: bool) -> Response<Full<
                     .collect(),
             );
         }
+        "pools" => {
+            ctx["directories"] =
+                options(req, "directories", |d| text(d.get("WorkspaceType")) == "POOLS").await;
+            ctx["bundles"] = options(req, "bundles", |_| true).await;
+        }
         "directories" => {
             let ds_dirs = call_all(
                 req,
@@ -437,6 +464,31 @@ async fn list(req: &Req<'_>, k: &'static Kind, fragment: bool) -> Response<Full<
         _ => {}
     }
     html(StatusCode::OK, render("list.html", &ctx))
+}
+
+/// `{id, label}` choices for a form's select: every item of a kind (bundles: the account's
+/// own and AMAZON's) that `keep` accepts.
+async fn options(req: &Req<'_>, slug: &str, keep: impl Fn(&J) -> bool) -> J {
+    let Some(k) = kind(slug) else { return json!([]) };
+    let items = list_items(req, k).await.unwrap_or_default();
+    J::Array(
+        items
+            .iter()
+            .filter(|i| keep(i))
+            .map(|i| {
+                let id = text(at(i, k.id_key));
+                let name = k.columns.get(1).map(|(_, p)| text(at(i, p))).unwrap_or_default();
+                let state = k.state_key.map(|p| text(at(i, p))).unwrap_or_default();
+                let label = match (name.is_empty(), state.is_empty()) {
+                    (true, true) => id.clone(),
+                    (false, true) => format!("{id} – {name}"),
+                    (true, false) => format!("{id} ({state})"),
+                    (false, false) => format!("{id} – {name} ({state})"),
+                };
+                json!({"id": id, "label": label})
+            })
+            .collect(),
+    )
 }
 
 /// One resource by id (`None` when it does not exist).
@@ -506,19 +558,112 @@ async fn detail(req: &Req<'_>, k: &'static Kind, id: &str, fragment: bool) -> Re
                 "user": text(p.get("UserVolumeSizeGib")),
                 "compute": text(p.get("ComputeTypeName")),
             });
-            ctx["compute_types"] = json!([
-                "VALUE",
-                "STANDARD",
-                "PERFORMANCE",
-                "POWER",
-                "GRAPHICS",
-                "POWERPRO",
-                "GRAPHICSPRO",
-                "GRAPHICS_G4DN",
-                "GRAPHICSPRO_G4DN",
-                "GENERALPURPOSE_4XLARGE",
-                "GENERALPURPOSE_8XLARGE"
-            ]);
+            ctx["compute_types"] = json!(COMPUTE_TYPES);
+        }
+        "images" => {
+            ctx["own"] = json!(text(item.get("OwnerAccountId")) == req.scope.account.as_str());
+            ctx["regions"] = json!(super::REGIONS);
+            ctx["compute_types"] = json!(COMPUTE_TYPES);
+            if let Ok(p) = call_all(
+                req,
+                Op::Ws(ws::Operation::DescribeWorkspaceImagePermissions),
+                json!({"ImageId": id}),
+                "ImagePermissions",
+            )
+            .await
+            {
+                ctx["shared_with"] =
+                    J::Array(p.iter().map(|x| json!(text(x.get("SharedAccountId")))).collect());
+            }
+        }
+        "bundles" => {
+            ctx["own"] = json!(!is_amazon_bundle);
+            ctx["images"] = options(req, "images", |i| text(i.get("State")) == "AVAILABLE").await;
+        }
+        "aliases" => {
+            ctx["own"] = json!(text(item.get("OwnerAccountId")) == req.scope.account.as_str());
+            ctx["associations"] = item.get("Associations").cloned().unwrap_or_else(|| json!([]));
+            ctx["directories"] = options(req, "directories", |_| true).await;
+            if let Ok(p) = call_all(
+                req,
+                Op::Ws(ws::Operation::DescribeConnectionAliasPermissions),
+                json!({"AliasId": id}),
+                "ConnectionAliasPermissions",
+            )
+            .await
+            {
+                ctx["shared_with"] = J::Array(
+                    p.iter()
+                        .filter(|x| x.get("AllowAssociation") == Some(&json!(true)))
+                        .map(|x| json!(text(x.get("SharedAccountId"))))
+                        .collect(),
+                );
+            }
+        }
+        "pools" => {
+            ctx["pool"] = json!({
+                "description": text(item.get("Description")),
+                "desired": text(at(&item, "CapacityStatus.DesiredUserSessions")),
+                "running_mode": text(item.get("RunningMode")),
+                "bundle": text(item.get("BundleId")),
+            });
+            ctx["bundles"] = options(req, "bundles", |_| true).await;
+            match call_all(
+                req,
+                Op::Ws(ws::Operation::DescribeWorkspacesPoolSessions),
+                json!({"PoolId": id}),
+                "Sessions",
+            )
+            .await
+            {
+                Ok(sessions) => ctx["sessions"] = J::Array(
+                    sessions
+                        .iter()
+                        .map(|x| {
+                            json!({
+                                "id": text(x.get("SessionId")), "user": text(x.get("UserId")),
+                                "state": text(x.get("ConnectionState")), "start": text(x.get("StartTime")),
+                                "expires": text(x.get("ExpirationTime")),
+                            })
+                        })
+                        .collect(),
+                ),
+                Err(e) => ctx["sessions_error"] = json!(e.plain()),
+            }
+        }
+        "directories" => {
+            let sp = item.get("SelfservicePermissions").cloned().unwrap_or(J::Null);
+            ctx["selfservice"] = J::Array(
+                super::families::SELFSERVICE
+                    .iter()
+                    .map(|m| json!({"name": m, "value": text(sp.get(*m))}))
+                    .collect(),
+            );
+            let ap = item.get("WorkspaceAccessProperties").cloned().unwrap_or(J::Null);
+            ctx["access"] = J::Array(
+                super::families::DEVICE_TYPES
+                    .iter()
+                    .map(|m| json!({"name": m, "label": m.trim_start_matches("DeviceType"), "value": text(ap.get(*m))}))
+                    .collect(),
+            );
+            let cp = item
+                .get("WorkspaceCreationProperties")
+                .cloned()
+                .unwrap_or(J::Null);
+            ctx["creation"] = json!({
+                "EnableInternetAccess": text(cp.get("EnableInternetAccess")),
+                "EnableMaintenanceMode": text(cp.get("EnableMaintenanceMode")),
+                "UserEnabledAsLocalAdministrator": text(cp.get("UserEnabledAsLocalAdministrator")),
+                "DefaultOu": text(cp.get("DefaultOu")),
+                "CustomSecurityGroupId": text(cp.get("CustomSecurityGroupId")),
+            });
+            let assoc: Vec<String> = item
+                .get("ipGroupIds")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().map(|g| text(Some(g))).collect())
+                .unwrap_or_default();
+            ctx["ip_groups_on"] = json!(assoc);
+            ctx["ip_groups"] = options(req, "ip-groups", |g| !assoc.contains(&text(g.get("groupId")))).await;
         }
         "ip-groups" => {
             let rules: Vec<String> = item
@@ -542,6 +687,94 @@ async fn detail(req: &Req<'_>, k: &'static Kind, id: &str, fragment: bool) -> Re
         _ => {}
     }
     html(StatusCode::OK, render("detail.html", &ctx))
+}
+
+/// Compute types a WorkSpace or bundle may have.
+const COMPUTE_TYPES: &[&str] = &[
+    "VALUE",
+    "STANDARD",
+    "PERFORMANCE",
+    "POWER",
+    "GRAPHICS",
+    "POWERPRO",
+    "GRAPHICSPRO",
+    "GRAPHICS_G4DN",
+    "GRAPHICSPRO_G4DN",
+    "GENERALPURPOSE_4XLARGE",
+    "GENERALPURPOSE_8XLARGE",
+];
+
+/// The account page: BYOL (dedicated tenancy) settings and their modifications, and account
+/// links, each read through its API operation.
+async fn account(req: &Req<'_>) -> Response<Full<Bytes>> {
+    let mut ctx = req.base_context("account", "Account");
+    match call(req, Op::Ws(ws::Operation::DescribeAccount), json!({})).await {
+        Ok(a) => {
+            ctx["tenancy"] = json!({
+                "support": text(a.get("DedicatedTenancySupport")),
+                "cidr": text(a.get("DedicatedTenancyManagementCidrRange")),
+                "type": text(a.get("DedicatedTenancyAccountType")),
+                "message": text(a.get("Message")),
+            })
+        }
+        Err(e) => return error_page(req, &e),
+    }
+    match call(
+        req,
+        Op::Ws(ws::Operation::DescribeAccountModifications),
+        json!({}),
+    )
+    .await
+    {
+        Ok(m) => {
+            let mods: Vec<J> = m
+                .get("AccountModifications")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            json!({
+                                "status": text(x.get("ModificationState")),
+                                "support": text(x.get("DedicatedTenancySupport")),
+                                "cidr": text(x.get("DedicatedTenancyManagementCidrRange")),
+                                "start": text(x.get("StartTime")),
+                                "error": text(x.get("ErrorMessage")),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ctx["modifications"] = J::Array(mods);
+        }
+        Err(e) => ctx["modifications_error"] = json!(e.plain()),
+    }
+    match call_all(
+        req,
+        Op::Ws(ws::Operation::ListAccountLinks),
+        json!({}),
+        "AccountLinks",
+    )
+    .await
+    {
+        Ok(links) => {
+            let me = req.scope.account.to_string();
+            ctx["links"] = J::Array(
+                links
+                    .iter()
+                    .map(|l| {
+                        let target = text(l.get("TargetAccountId"));
+                        json!({
+                            "id": text(l.get("AccountLinkId")), "status": text(l.get("AccountLinkStatus")),
+                            "source": text(l.get("SourceAccountId")), "target": target,
+                            "incoming": target == me,
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        Err(e) => ctx["links_error"] = json!(e.plain()),
+    }
+    html(StatusCode::OK, render("account.html", &ctx))
 }
 
 /// The activity log, filtered by the query (`op`, `resource`, `status`, `protocol`, and

@@ -17,8 +17,14 @@
         .then(function (data) {
           if (!data) return;
           if (body && typeof data.rows === "string" && data.rows !== last) {
+            // Keep the rows the user selected (bulk actions) across the refresh.
+            var checked = {};
+            var boxes = body.querySelectorAll("input[type=checkbox]:checked");
+            for (var i = 0; i < boxes.length; i++) checked[boxes[i].value] = true;
             body.innerHTML = data.rows;
             last = data.rows;
+            boxes = body.querySelectorAll("input[type=checkbox]");
+            for (var j = 0; j < boxes.length; j++) if (checked[boxes[j].value]) boxes[j].checked = true;
           }
           if (live && typeof data.summary === "string" && live.textContent !== data.summary) {
             live.textContent = data.summary;
