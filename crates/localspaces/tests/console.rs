@@ -1384,6 +1384,223 @@ mod browser {
             .to_string()
     }
 
+    async fn admin_post(addr: SocketAddr, route: &str) {
+        let (status, body) =
+            common::http(addr, &format!("/_localspaces/{route}"), Vec::new(), Vec::new()).await;
+        assert_eq!(status, 200, "{route}: {body}");
+    }
+
+    async fn fill(c: &Client, css: &str, text: &str) {
+        let e = c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        e.clear().await.expect("clear");
+        e.send_keys(text).await.expect("type");
+    }
+
+    async fn click(c: &Client, css: &str) {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    /// Submits the form posting to `action` (its submit button) and waits for the flash.
+    async fn submit(c: &Client, action: &str, needle: &str) -> String {
+        click(c, &format!("form[action$='/{action}'] button[type=submit]")).await;
+        let flash = wait_text(c, ".flash", needle, 15).await;
+        assert!(!flash.contains("Refused"), "{action}: {flash}");
+        flash
+    }
+
+    fn id_after(text: &str, prefix: &str) -> String {
+        let i = text
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+        text[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect()
+    }
+
+    /// One action of each family added beside the WorkSpace actions, through real clicks.
+    async fn families(
+        c: &Client,
+        sdk: &aws_sdk_workspaces::Client,
+        addr: SocketAddr,
+        base: &str,
+        account: &str,
+        dir: &str,
+    ) {
+        let q = format!("account={account}&region=us-east-1");
+        let other = random_account();
+        let bundle = sdk
+            .describe_workspace_bundles()
+            .owner("AMAZON")
+            .send()
+            .await
+            .expect("bundles")
+            .bundles()[0]
+            .bundle_id()
+            .expect("id")
+            .to_string();
+        let mut ids = Vec::new();
+        for user in ["bob", "carol"] {
+            let out = sdk
+                .create_workspaces()
+                .workspaces(
+                    aws_sdk_workspaces::types::WorkspaceRequest::builder()
+                        .directory_id(dir)
+                        .user_name(user)
+                        .bundle_id(&bundle)
+                        .build()
+                        .expect("request"),
+                )
+                .send()
+                .await
+                .expect("create");
+            ids.push(out.pending_requests()[0].workspace_id().expect("id").to_string());
+        }
+        admin_post(addr, "settle").await;
+
+        // Images: capture from a WorkSpace, share, make a bundle of it.
+        c.goto(&format!("{base}/console/workspaces/{}?{q}", ids[0]))
+            .await
+            .expect("goto");
+        fill(c, "#img-name", "golden").await;
+        fill(c, "#img-desc", "captured in the browser").await;
+        let image = id_after(&submit(c, "create-image", "Creating image").await, "wsi-");
+        admin_post(addr, "settle").await;
+        c.goto(&format!("{base}/console/images/{image}?{q}"))
+            .await
+            .expect("goto");
+        fill(c, "#share-account", &other).await;
+        submit(c, "share-image", "is shared with").await;
+        let perms = sdk
+            .describe_workspace_image_permissions()
+            .image_id(&image)
+            .send()
+            .await
+            .expect("perms");
+        assert_eq!(perms.image_permissions().len(), 1);
+        fill(c, "#bundle-name", "golden-bundle").await;
+        fill(c, "#bundle-desc", "from the browser").await;
+        let custom = id_after(&submit(c, "create-bundle", "Created bundle").await, "wsb-");
+        shot(c, "bundles").await;
+        assert!(text_of(c, "table.list tbody").await.contains(&custom));
+
+        // Aliases: create, associate with the directory.
+        c.goto(&format!("{base}/console/aliases?{q}"))
+            .await
+            .expect("goto");
+        fill(c, "#alias-cs", "desk.example.com").await;
+        let alias = id_after(
+            &submit(c, "create-alias", "Created connection alias").await,
+            "wsca-",
+        );
+        admin_post(addr, "settle").await;
+        c.goto(&format!("{base}/console/aliases/{alias}?{q}"))
+            .await
+            .expect("goto");
+        c.find(Locator::Css("#alias-dir"))
+            .await
+            .expect("dir")
+            .select_by_value(dir)
+            .await
+            .expect("select");
+        submit(c, "associate-alias", "Associating alias").await;
+        shot(c, "alias-detail").await;
+
+        // Directory settings: self-service permissions.
+        c.goto(&format!("{base}/console/directories/{dir}?{q}"))
+            .await
+            .expect("goto");
+        c.find(Locator::Css("#ss-RestartWorkspace"))
+            .await
+            .expect("select")
+            .select_by_value("DISABLED")
+            .await
+            .expect("select");
+        submit(c, "modify-selfservice", "self-service permissions").await;
+        let d = sdk
+            .describe_workspace_directories()
+            .directory_ids(dir)
+            .send()
+            .await
+            .expect("dir");
+        let restart = d.directories()[0]
+            .selfservice_permissions()
+            .and_then(|p| p.restart_workspace())
+            .map(|v| v.as_str().to_string());
+        assert_eq!(restart.as_deref(), Some("DISABLED"));
+        shot(c, "directory-settings").await;
+
+        // Pools: register a pools directory, create a pool, start it.
+        c.goto(&format!("{base}/console/directories?{q}"))
+            .await
+            .expect("goto");
+        fill(c, "#pd-name", "pools-dir").await;
+        fill(c, "#pd-desc", "for pools").await;
+        submit(c, "register-pools-directory", "Registering pools directory").await;
+        admin_post(addr, "settle").await;
+        c.goto(&format!("{base}/console/pools?{q}")).await.expect("goto");
+        fill(c, "#pool-name", "sales").await;
+        fill(c, "#pool-cdesc", "Sales desktops").await;
+        let pool = id_after(&submit(c, "create-pool", "Creating pool").await, "wspool-");
+        admin_post(addr, "settle").await;
+        c.goto(&format!("{base}/console/pools/{pool}?{q}"))
+            .await
+            .expect("goto");
+        click(c, "#action-start-pool").await;
+        wait_text(c, ".flash", "Starting pool", 15).await;
+        wait_text(c, ".state-line", "RUNNING", 30).await;
+        shot(c, "pool-detail").await;
+
+        // Account: enable BYOL on an eligible account.
+        admin_post(
+            addr,
+            &format!("byol?account={account}&region=us-east-1&eligible=true"),
+        )
+        .await;
+        c.goto(&format!("{base}/console/account?{q}"))
+            .await
+            .expect("goto");
+        fill(c, "#byol-cidr", "10.200.0.0/16").await;
+        submit(c, "modify-account", "Enabling BYOL").await;
+        fill(c, "#link-target", &other).await;
+        submit(c, "create-account-link", "Invited account").await;
+        shot(c, "account").await;
+
+        // Bulk: reboot the two selected WorkSpaces; terminate asks first, Cancel keeps them.
+        c.goto(&format!("{base}/console/workspaces?{q}"))
+            .await
+            .expect("goto");
+        for id in &ids {
+            click(c, &format!("input[type=checkbox][value='{id}']")).await;
+        }
+        click(c, "#bulk-reboot").await;
+        wait_text(c, ".flash", "Rebooting 2 WorkSpace(s)", 15).await;
+        for id in &ids {
+            let st = ws_state(sdk, id).await;
+            assert!(st == "REBOOTING" || st == "AVAILABLE", "{st}");
+        }
+        admin_post(addr, "settle").await;
+        click(c, &format!("input[type=checkbox][value='{}']", ids[1])).await;
+        click(c, "#bulk-terminate").await;
+        wait_text(c, "h1", "Please confirm", 15).await;
+        assert!(text_of(c, ".confirm").await.contains(&ids[1]));
+        click(c, "#confirm-cancel").await;
+        wait_text(c, "h1", "WorkSpaces", 15).await;
+        assert_eq!(
+            ws_state(sdk, &ids[1]).await,
+            "AVAILABLE",
+            "cancelled: nothing terminated"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn console_in_a_browser() {
         let Some(driver) = start_driver().await else {
@@ -1395,6 +1612,7 @@ mod browser {
         let account = random_account();
         let sdk = server.client_as(&account, common::REGION);
         let base = server.url();
+        let addr = server.addr();
         let q = format!("account={account}&region=us-east-1");
         // Made through the SDK, seen in the console.
         let dir = registered_directory(&server, &account).await;
@@ -1584,6 +1802,9 @@ mod browser {
                 assert!(log.contains(op), "activity lacks {op}: {log}");
             }
             shot(&c, "activity").await;
+
+            // Every other action family, one form each, in the same session.
+            families(&c, &sdk, addr, &base, &account, &dir).await;
 
             // Phone width: still usable.
             c.set_window_size(390, 844).await.expect("resize");
