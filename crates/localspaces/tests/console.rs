@@ -1183,6 +1183,36 @@ async fn lists_and_fragments_are_paginated() {
     );
     let v: serde_json::Value = serde_json::from_str(&get(addr, &poll, "").await.body).expect("fragment JSON");
     assert_eq!(count_rows(v["rows"].as_str().expect("rows")), 1);
+    // The activity log pages by 100 calls.
+    for _ in 0..105 {
+        c.describe_workspace_directories().send().await.expect("describe");
+    }
+    let act1 = get(
+        addr,
+        &format!("/console/activity?{q}&op=DescribeWorkspaceDirectories"),
+        "",
+    )
+    .await;
+    assert_eq!(act1.body.matches("<tr>").count(), 100 + 1, "header and 100 rows");
+    let older = act1
+        .body
+        .split("id=\"page-next\"")
+        .next()
+        .and_then(|b| b.rsplit("href=\"").next())
+        .and_then(|h| h.split('"').next())
+        .expect("an older-calls link")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    assert!(
+        older.contains("op=DescribeWorkspaceDirectories") && older.contains("skip=100"),
+        "{older}"
+    );
+    let act2 = get(addr, &older, "").await;
+    assert!(
+        act2.body.matches("<tr>").count() > 1 && act2.body.contains("page-first"),
+        "{}",
+        act2.body
+    );
     // A forged page token is refused in AWS's words, as the client's mistake.
     let r = get(addr, &format!("/console/workspaces?{q}&page=bogus"), "").await;
     assert_eq!(r.status, 400, "{}", r.body);

@@ -777,6 +777,9 @@ async fn account(req: &Req<'_>) -> Response<Full<Bytes>> {
     html(StatusCode::OK, render("account.html", &ctx))
 }
 
+/// Activity entries per page.
+const ACTIVITY_PAGE: usize = 100;
+
 /// The activity log, filtered by the query (`op`, `resource`, `status`, `protocol`, and
 /// `all_accounts=1` in open mode).
 fn activity(req: &Req<'_>) -> Response<Full<Bytes>> {
@@ -787,7 +790,8 @@ fn activity(req: &Req<'_>) -> Response<Full<Bytes>> {
     let all_accounts = req.viewer.fixed_account.is_none() && req.q("all_accounts").is_some();
     let account = req.scope.account.to_string();
     let total = req.app.activity.len();
-    let entries: Vec<J> = req
+    let skip: usize = req.q("skip").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut entries: Vec<J> = req
         .app
         .activity
         .newest_first()
@@ -801,7 +805,8 @@ fn activity(req: &Req<'_>) -> Response<Full<Bytes>> {
             _ => true,
         })
         .filter(|e| protocol.is_empty() || e.protocol == protocol)
-        .take(500)
+        .skip(skip)
+        .take(ACTIVITY_PAGE + 1)
         .map(|e| {
             json!({
                 "time": super::iso_time(e.time), "account": e.account, "region": e.region,
@@ -810,7 +815,23 @@ fn activity(req: &Req<'_>) -> Response<Full<Bytes>> {
             })
         })
         .collect();
+    let more = entries.len() > ACTIVITY_PAGE;
+    entries.truncate(ACTIVITY_PAGE);
     let mut ctx = req.base_context("activity", "Activity");
+    let filter_q: String = [
+        ("op", &op),
+        ("resource", &resource),
+        ("status", &status),
+        ("protocol", &protocol),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| format!("&{k}={}", super::pct(v)))
+    .chain(all_accounts.then(|| "&all_accounts=1".to_string()))
+    .collect();
+    let here = format!("/console/activity?{}{filter_q}", req.scope_query());
+    ctx["first_href"] = json!((skip > 0).then(|| here.clone()));
+    ctx["next_href"] = json!(more.then(|| format!("{here}&skip={}", skip + ACTIVITY_PAGE)));
     ctx["entries"] = J::Array(entries);
     ctx["total"] = json!(total);
     ctx["capacity"] = json!(super::activity::CAPACITY);
