@@ -1,6 +1,7 @@
 // localspaces console: keeps live parts of a page fresh. Every element with data-poll
-// gets its URL's JSON ({rows, summary}) every 1.5 s; .poll-body takes the HTML and the
-// aria-live .poll-live the summary, only when they changed (so screen readers hear changes).
+// gets its URL's JSON ({rows, summary}) every 1.5 s (or every data-poll-every ms); .poll-body
+// takes the HTML and the aria-live .poll-live the summary, only when they changed (so screen
+// readers hear changes).
 (function () {
   "use strict";
   function poll(el) {
@@ -33,7 +34,7 @@
         .catch(function () {})
         .then(function () { busy = false; });
     }
-    setInterval(tick, 1500);
+    setInterval(tick, parseInt(el.getAttribute("data-poll-every") || "1500", 10));
   }
   document.addEventListener("DOMContentLoaded", function () {
     var els = document.querySelectorAll("[data-poll]");
