@@ -233,6 +233,27 @@ async fn every_page_answers() {
             vec!["16 hq", "team", "blue"],
         ),
         (format!("/console/aliases/{alias}?{q}"), vec!["ConnectionString"]),
+        (
+            format!("/console/pools?{q}"),
+            vec!["WorkSpaces Pools", "Create a WorkSpaces Pool"],
+        ),
+        (
+            format!("/console/account?{q}"),
+            vec!["DedicatedTenancySupport", "Account links", "Send invitation"],
+        ),
+        (
+            format!("/console/workspaces/{ws}?{q}"),
+            vec!["Create an image from this WorkSpace"],
+        ),
+        (
+            format!("/console/directories/{dir}?{q}"),
+            vec![
+                "Self-service permissions",
+                "WorkSpace creation properties",
+                "Access from devices",
+                "IP access control groups",
+            ],
+        ),
         ("/console/static/console.css".to_string(), vec![".badge"]),
         ("/console/static/console.js".to_string(), vec!["data-poll"]),
     ];
@@ -956,16 +977,31 @@ async fn every_action_family_goes_through_the_api() {
     act_ok(addr, a, "start-pool", &[("pool_id", &pool)]).await;
     settle(&server).await;
     assert_eq!(pool_state(c.clone(), pool.clone()).await.0, "RUNNING");
-    common::admin(
+    let session = common::admin(
         &server,
         &format!("pool-session?account={account}&region=us-east-1&pool_id={pool}&user=alice"),
     )
-    .await;
+    .await["session_id"]
+        .as_str()
+        .expect("session id")
+        .to_string();
     let page = get(addr, &format!("/console/pools/{pool}?{q}"), "").await;
     assert!(
-        page.body.contains("alice") && page.body.contains("User sessions"),
+        page.body.contains("alice") && page.body.contains(&session),
         "{}",
         page.body
+    );
+    act_ok(addr, a, "terminate-pool-session", &[("session_id", &session)]).await;
+    settle(&server).await;
+    let sessions = c
+        .describe_workspaces_pool_sessions()
+        .pool_id(&pool)
+        .send()
+        .await
+        .expect("sessions");
+    assert!(
+        sessions.sessions().iter().all(|x| x.session_id() != session),
+        "{sessions:?}"
     );
     act_ok(
         addr,
@@ -1025,6 +1061,34 @@ async fn every_action_family_goes_through_the_api() {
             .and_then(|l| l.account_link_status())
             .map(|s| s.as_str()),
         Some("LINKED")
+    );
+    let third = random_account();
+    let flash = act_ok(addr, a, "create-account-link", &[("target_account_id", &third)]).await;
+    let link2 = id_in(&flash, "link-");
+    act_ok(addr, &third, "reject-account-link", &[("link_id", &link2)]).await;
+    let refused = act_refused(addr, a, "delete-account-link", &[("link_id", &link)]).await;
+    assert!(
+        refused.contains("ConflictException"),
+        "a LINKED link stays: {refused}"
+    );
+    let fourth = random_account();
+    let flash = act_ok(addr, a, "create-account-link", &[("target_account_id", &fourth)]).await;
+    let link3 = id_in(&flash, "link-");
+    let r = post(
+        addr,
+        "/console/actions/delete-account-link",
+        &[("account", a), ("region", "us-east-1"), ("link_id", &link3)],
+        &[],
+    )
+    .await;
+    assert!(r.status == 200 && r.body.contains("Please confirm"), "{}", r.body);
+    act_ok(addr, a, "delete-account-link", &[("link_id", &link3)]).await;
+    let l = c.get_account_link().link_id(&link2).send().await.expect("link");
+    assert_eq!(
+        l.account_link()
+            .and_then(|l| l.account_link_status())
+            .map(|s| s.as_str()),
+        Some("REJECTED")
     );
 
     // Bulk: reboot two WorkSpaces at once; terminate asks first.
