@@ -19,14 +19,14 @@ const DESTRUCTIVE: &[(&str, &str)] = &[
     ("delete-ip-group", "Delete this IP group? It must not be associated with a directory."),
 ];
 
-type Outcome = Result<String, String>;
+pub(super) type Outcome = Result<String, String>;
 
 fn refused(e: CallError) -> String {
     e.plain()
 }
 
 /// Explains the per-item failures of a batch call; `Ok` with `done` when none failed.
-fn batch(out: &J, done: String) -> Outcome {
+pub(super) fn batch(out: &J, done: String) -> Outcome {
     let failed: Vec<String> = out
         .get("FailedRequests")
         .and_then(|f| f.as_array())
@@ -137,7 +137,7 @@ pub(crate) async fn run(req: &Req<'_>) -> Response<Full<Bytes>> {
     }
 }
 
-fn required<'a>(req: &'a Req<'_>, name: &str, label: &str) -> Result<&'a str, String> {
+pub(super) fn required<'a>(req: &'a Req<'_>, name: &str, label: &str) -> Result<&'a str, String> {
     req.f(name).ok_or_else(|| format!("Please fill in {label}."))
 }
 

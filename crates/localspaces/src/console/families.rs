@@ -4,6 +4,7 @@
 //! through the generated dispatcher, then redirects back with what happened or AWS's error
 //! in plain words.
 
+use super::actions::{batch, required, Outcome};
 use super::{call, CallError, Op, Req};
 use localspaces_api::workspaces as ws;
 use serde_json::{json, Value as J};
@@ -49,16 +50,10 @@ pub(crate) const DESTRUCTIVE_BULK: &[(&str, &str)] = &[
     ),
 ];
 
-type Outcome = Result<String, String>;
-
 async fn api(req: &Req<'_>, op: ws::Operation, input: J) -> Result<J, String> {
     call(req, Op::Ws(op), input)
         .await
         .map_err(|e: CallError| e.plain())
-}
-
-fn required<'a>(req: &'a Req<'_>, name: &str, label: &str) -> Result<&'a str, String> {
-    req.f(name).ok_or_else(|| format!("Please fill in {label}."))
 }
 
 fn int(req: &Req<'_>, name: &str, label: &str) -> Result<Option<i64>, String> {
@@ -79,31 +74,6 @@ fn s(v: &J, key: &str) -> String {
 fn tags(req: &Req<'_>) -> Option<J> {
     req.f("tag_key")
         .map(|k| json!([{"Key": k, "Value": req.f("tag_value").unwrap_or("")}]))
-}
-
-/// Explains the per-item failures of a WorkSpaces batch call.
-fn batch(out: &J, done: String) -> Outcome {
-    let failed: Vec<String> = out
-        .get("FailedRequests")
-        .and_then(|f| f.as_array())
-        .map(|a| {
-            a.iter()
-                .map(|f| {
-                    format!(
-                        "{}: {} ({})",
-                        s(f, "WorkspaceId"),
-                        s(f, "ErrorMessage"),
-                        s(f, "ErrorCode")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if failed.is_empty() {
-        Ok(done)
-    } else {
-        Err(format!("AWS refused the request: {}", failed.join("; ")))
-    }
 }
 
 /// Runs one of this module's actions; `None` when `action` is not one of them.
@@ -646,17 +616,6 @@ pub(crate) const DEVICE_TYPES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bulk_failures_name_each_workspace() {
-        let out = json!({"FailedRequests": [{"WorkspaceId": "ws-1", "ErrorCode": "InvalidResourceState.IncompatibleState", "ErrorMessage": "Not now."}]});
-        let e = batch(&out, String::new()).unwrap_err();
-        assert!(
-            e.contains("ws-1: Not now. (InvalidResourceState.IncompatibleState)"),
-            "{e}"
-        );
-        assert_eq!(batch(&json!({}), "ok".into()), Ok("ok".into()));
-    }
 
     #[test]
     fn destructive_actions_have_questions() {
