@@ -1033,6 +1033,13 @@ async fn every_action_family_goes_through_the_api() {
         &format!("byol?account={account}&region=us-east-1&eligible=true"),
     )
     .await;
+    let page = get(addr, &format!("/console/account?{q}"), "").await;
+    assert!(
+        page.body
+            .contains("<datalist id=\"cidr-ranges\"><option value=\"10.0.0.0&#x2f;16\">"),
+        "{}",
+        page.body
+    );
     act_ok(addr, a, "modify-account", &[("cidr", "10.200.0.0/16")]).await;
     settle(&server).await;
     let page = get(addr, &format!("/console/account?{q}"), "").await;

@@ -719,6 +719,19 @@ async fn account(req: &Req<'_>) -> Response<Full<Bytes>> {
         }
         Err(e) => return error_page(req, &e),
     }
+    // Ranges to offer (an account that may not use BYOL is refused: then none are offered).
+    if let Ok(r) = call(
+        req,
+        Op::Ws(ws::Operation::ListAvailableManagementCidrRanges),
+        json!({"ManagementCidrRangeConstraint": "10.0.0.0/8", "MaxResults": 5}),
+    )
+    .await
+    {
+        ctx["cidr_ranges"] = r
+            .get("ManagementCidrRanges")
+            .cloned()
+            .unwrap_or_else(|| json!([]));
+    }
     match call(
         req,
         Op::Ws(ws::Operation::DescribeAccountModifications),
