@@ -1657,6 +1657,7 @@ mod browser {
             .expect("goto");
         click(c, "#action-start-pool").await;
         wait_text(c, ".flash", "Starting pool", 15).await;
+        admin_post(addr, "settle").await;
         wait_text(c, ".state-line", "RUNNING", 30).await;
         shot(c, "pool-detail").await;
 
