@@ -258,8 +258,25 @@ pub(crate) fn redirect(location: &str) -> Response<Full<Bytes>> {
 /// A redirect that carries a flash message (`ok` or `error`) to the next page.
 pub(crate) fn redirect_with_flash(location: &str, kind: &str, text: &str) -> Response<Full<Bytes>> {
     let mut r = redirect(location);
-    set_cookie(&mut r, "ls_flash", format!("{kind}:{text}"), Some(60));
+    set_cookie(
+        &mut r,
+        "ls_flash",
+        format!("{kind}:{}", clip(text, FLASH_MAX)),
+        Some(60),
+    );
     r
+}
+
+/// Characters of a flash message kept: browsers drop cookies over 4 KiB, and a message
+/// may be percent-encoded to three bytes a character.
+const FLASH_MAX: usize = 1000;
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 /// Adds a console cookie (`Path=/console`, HttpOnly, SameSite=Strict); `max_age` 0 deletes
@@ -777,6 +794,15 @@ mod tests {
                 ("z".into(), String::new())
             ]
         );
+    }
+
+    #[test]
+    fn flash_messages_fit_in_a_cookie() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("ééééé", 3), "ééé…");
+        let mut r = redirect_with_flash("/console/", "error", &"x".repeat(10_000));
+        let c = r.headers_mut().get(SET_COOKIE).expect("cookie").len();
+        assert!(c < 4096, "{c} bytes");
     }
 
     #[test]
