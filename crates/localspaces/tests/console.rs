@@ -1690,8 +1690,19 @@ mod browser {
             assert!(st == "REBOOTING" || st == "AVAILABLE", "{st}");
         }
         admin_post(addr, "settle").await;
-        click(c, &format!("input[type=checkbox][value='{}']", ids[1])).await;
-        click(c, "#bulk-terminate").await;
+        // By keyboard alone: Space ticks the row, Enter presses the button.
+        c.find(Locator::Css(&format!("input[type=checkbox][value='{}']", ids[1])))
+            .await
+            .expect("checkbox")
+            .send_keys(" ")
+            .await
+            .expect("space");
+        c.find(Locator::Css("#bulk-terminate"))
+            .await
+            .expect("button")
+            .send_keys("\u{E007}")
+            .await
+            .expect("enter");
         wait_text(c, "h1", "Please confirm", 15).await;
         assert!(text_of(c, ".confirm").await.contains(&ids[1]));
         click(c, "#confirm-cancel").await;
