@@ -121,12 +121,7 @@ impl Authenticator {
     /// strict-mode login); `None` for an unknown key or a wrong secret.
     pub fn check_secret(&self, access_key: &str, secret: &str) -> Option<String> {
         let c = self.credentials.get(access_key)?;
-        let same = c.secret.len() == secret.len()
-            && c.secret
-                .bytes()
-                .zip(secret.bytes())
-                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-                == 0;
+        let same: bool = subtle::ConstantTimeEq::ct_eq(c.secret.as_bytes(), secret.as_bytes()).into();
         same.then(|| self.account_of(access_key))
     }
 

@@ -146,7 +146,7 @@ impl Server {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let (stream, _) = match accepted {
+                    let (stream, peer) = match accepted {
                         Ok(s) => s,
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -162,7 +162,11 @@ impl Server {
                         if !first_bytes(&stream, HEADER_READ_TIMEOUT).await {
                             return;
                         }
-                        let svc = service_fn(move |req| edge::handle(Arc::clone(&app), req));
+                        let client = crate::console::ClientAddr(peer.ip());
+                        let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                            req.extensions_mut().insert(client);
+                            edge::handle(Arc::clone(&app), req)
+                        });
                         let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
                         let _ = watcher.watch(conn).await;
                     });

@@ -19,14 +19,14 @@ const DESTRUCTIVE: &[(&str, &str)] = &[
     ("delete-ip-group", "Delete this IP group? It must not be associated with a directory."),
 ];
 
-type Outcome = Result<String, String>;
+pub(super) type Outcome = Result<String, String>;
 
 fn refused(e: CallError) -> String {
     e.plain()
 }
 
 /// Explains the per-item failures of a batch call; `Ok` with `done` when none failed.
-fn batch(out: &J, done: String) -> Outcome {
+pub(super) fn batch(out: &J, done: String) -> Outcome {
     let failed: Vec<String> = out
         .get("FailedRequests")
         .and_then(|f| f.as_array())
@@ -86,7 +86,18 @@ pub(crate) async fn run(req: &Req<'_>) -> Response<Full<Bytes>> {
         .filter(|b| b.starts_with("/console") && !b.contains("//") && !b.contains(['\r', '\n']))
         .map(str::to_string)
         .unwrap_or_else(|| format!("/console/?{q}"));
-    if let Some((_, question)) = DESTRUCTIVE.iter().find(|(a, _)| *a == action) {
+    let bulk_op = req.f("op").filter(|_| action == "bulk-workspaces");
+    let question = DESTRUCTIVE
+        .iter()
+        .chain(super::families::DESTRUCTIVE)
+        .find(|(a, _)| *a == action)
+        .or_else(|| {
+            super::families::DESTRUCTIVE_BULK
+                .iter()
+                .find(|(o, _)| Some(*o) == bulk_op)
+        })
+        .map(|(_, q)| *q);
+    if let Some(question) = question {
         if req.f("confirmed") != Some("yes") {
             let mut ctx = req.base_context("", "Please confirm");
             ctx["question"] = json!(question);
@@ -99,11 +110,23 @@ pub(crate) async fn run(req: &Req<'_>) -> Response<Full<Bytes>> {
                     .collect(),
             );
             ctx["back"] = json!(back);
-            ctx["target"] = json!(req
-                .f("workspace_id")
-                .or(req.f("directory_id"))
-                .or(req.f("group_id"))
-                .unwrap_or(""));
+            let target = [
+                "workspace_id",
+                "directory_id",
+                "group_id",
+                "image_id",
+                "bundle_id",
+                "alias_id",
+                "pool_id",
+                "session_id",
+                "link_id",
+            ]
+            .iter()
+            .find_map(|n| req.f(n))
+            .map(str::to_string)
+            .unwrap_or_else(|| req.all("workspace_ids").join(", "));
+            ctx["target"] = json!(target);
+            ctx["verb"] = json!(bulk_op.unwrap_or(action).replace('-', " "));
             return html(StatusCode::OK, render("confirm.html", &ctx));
         }
     }
@@ -114,7 +137,7 @@ pub(crate) async fn run(req: &Req<'_>) -> Response<Full<Bytes>> {
     }
 }
 
-fn required<'a>(req: &'a Req<'_>, name: &str, label: &str) -> Result<&'a str, String> {
+pub(super) fn required<'a>(req: &'a Req<'_>, name: &str, label: &str) -> Result<&'a str, String> {
     req.f(name).ok_or_else(|| format!("Please fill in {label}."))
 }
 
@@ -384,7 +407,10 @@ async fn perform(req: &Req<'_>, action: &str, back: &str, q: &str) -> (Outcome, 
             };
             (r, loc)
         }
-        other => (Err(format!("The console has no action {other:?}.")), back),
+        other => match super::families::perform(req, other, &back, q).await {
+            Some(done) => done,
+            None => (Err(format!("The console has no action {other:?}.")), back),
+        },
     }
 }
 

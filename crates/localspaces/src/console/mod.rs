@@ -12,11 +12,16 @@
 //!
 //! Access: in `--auth open` anyone may pick any account. In `--auth strict` the console asks
 //! for the admin token (`--admin-token`: any account) or a configured access key and its
-//! secret (only that key's account); sessions live in memory.
+//! secret (only that key's account); sessions live in memory, expire after 30 idle minutes,
+//! and failed sign-ins are limited per client address (see [`guard`]).
 
 mod actions;
 pub mod activity;
+mod families;
+pub mod guard;
 mod pages;
+
+pub use guard::{ClientAddr, ConsoleState};
 
 use crate::edge::App;
 use bytes::Bytes;
@@ -28,8 +33,6 @@ use localspaces_api::error::ErrorTable;
 use localspaces_api::value::Value;
 use localspaces_api::{ds, workspaces as ws};
 use localspaces_store::Scope;
-use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 /// Where the console lives.
@@ -52,13 +55,6 @@ const REGIONS: &[&str] = &[
     "af-south-1",
     "il-central-1",
 ];
-
-/// Console login sessions (strict mode): session id → the account it may see (`None`: any,
-/// for the admin token).
-#[derive(Debug, Default)]
-pub struct ConsoleState {
-    sessions: Mutex<HashMap<String, Option<String>>>,
-}
 
 /// True for paths the console answers.
 pub fn is_console_path(path: &str) -> bool {
@@ -97,6 +93,15 @@ impl Req<'_> {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
+    }
+    /// Every non-empty value of a repeated form field (checkboxes).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.form
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect()
     }
     /// `account=…&region=…`, to carry the scope in links.
     pub fn scope_query(&self) -> String {
@@ -161,6 +166,31 @@ fn env() -> &'static minijinja::Environment<'static> {
             ("confirm.html", include_str!("templates/confirm.html")),
             ("login.html", include_str!("templates/login.html")),
             ("message.html", include_str!("templates/message.html")),
+            ("account.html", include_str!("templates/account.html")),
+            ("panels_images.html", include_str!("templates/panels_images.html")),
+            (
+                "panels_bundles.html",
+                include_str!("templates/panels_bundles.html"),
+            ),
+            (
+                "panels_aliases.html",
+                include_str!("templates/panels_aliases.html"),
+            ),
+            ("panels_pools.html", include_str!("templates/panels_pools.html")),
+            (
+                "panels_directories.html",
+                include_str!("templates/panels_directories.html"),
+            ),
+            (
+                "panels_workspaces.html",
+                include_str!("templates/panels_workspaces.html"),
+            ),
+            ("list_aliases.html", include_str!("templates/list_aliases.html")),
+            ("list_pools.html", include_str!("templates/list_pools.html")),
+            (
+                "list_directories.html",
+                include_str!("templates/list_directories.html"),
+            ),
         ];
         for (name, src) in templates {
             e.add_template(name, src)
@@ -228,14 +258,40 @@ pub(crate) fn redirect(location: &str) -> Response<Full<Bytes>> {
 /// A redirect that carries a flash message (`ok` or `error`) to the next page.
 pub(crate) fn redirect_with_flash(location: &str, kind: &str, text: &str) -> Response<Full<Bytes>> {
     let mut r = redirect(location);
-    let cookie = format!(
-        "ls_flash={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=60",
-        pct(&format!("{kind}:{text}"))
+    set_cookie(
+        &mut r,
+        "ls_flash",
+        format!("{kind}:{}", clip(text, FLASH_MAX)),
+        Some(60),
     );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    r
+}
+
+/// Characters of a flash message kept: browsers drop cookies over 4 KiB, and a message
+/// may be percent-encoded to three bytes a character.
+const FLASH_MAX: usize = 1000;
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Adds a console cookie (`Path=/console`, HttpOnly, SameSite=Strict); `max_age` 0 deletes
+/// it, `None` makes it last as long as the browser session.
+pub(crate) fn set_cookie(r: &mut Response<Full<Bytes>>, name: &str, value: String, max_age: Option<i64>) {
+    let mut c = cookie::Cookie::build((name.to_string(), value))
+        .path(PREFIX)
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict);
+    if let Some(secs) = max_age {
+        c = c.max_age(cookie::time::Duration::seconds(secs));
+    }
+    if let Ok(v) = HeaderValue::from_str(&c.build().encoded().to_string()) {
         r.headers_mut().append(SET_COOKIE, v);
     }
-    r
 }
 
 pub(crate) fn message_page(
@@ -270,60 +326,37 @@ fn static_asset(name: &str) -> Option<Response<Full<Bytes>>> {
 
 // ------------------------------------------------------------------ encoding helpers
 
-/// Percent-encodes for a query string or a cookie value.
+/// Encodes a query-string value or a path segment (`application/x-www-form-urlencoded`).
 pub(crate) fn pct(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Decodes `application/x-www-form-urlencoded` text (also query strings).
+/// Decodes a path segment written by [`pct`].
 pub(crate) fn pct_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() => {
-                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                out.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(format!("v={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
-pub(crate) fn parse_pairs(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (pct_decode(k), pct_decode(v)),
-            None => (pct_decode(kv), String::new()),
-        })
+/// The pairs of a form body or a query string.
+pub(crate) fn parse_pairs(s: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(s)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
-fn cookie<'a>(parts: &'a hyper::http::request::Parts, name: &str) -> Option<&'a str> {
+/// The (decoded) value of a request cookie.
+fn cookie(parts: &hyper::http::request::Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all("cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then_some(v)
-        })
+        .flat_map(cookie::Cookie::split_parse_encoded)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
 /// Epoch seconds as `2026-05-01T12:00:00Z`.
@@ -527,7 +560,9 @@ fn viewer(app: &App, parts: &hyper::http::request::Parts) -> Option<Viewer> {
         });
     }
     let sid = cookie(parts, "ls_session")?;
-    let account = app.console.sessions.lock().get(sid).cloned()?;
+    let account = app
+        .console
+        .touch(&sid, crate::clock::Clock::now(app.clock.as_ref()))?;
     Some(Viewer {
         fixed_account: account,
         signed_in: true,
@@ -584,7 +619,7 @@ async fn handle_inner(
     }
     let form = if is_post {
         match Limited::new(body, 1 << 20).collect().await {
-            Ok(b) => parse_pairs(&String::from_utf8_lossy(&b.to_bytes())),
+            Ok(b) => parse_pairs(&b.to_bytes()),
             Err(_) => {
                 return message_page(
                     None,
@@ -602,19 +637,16 @@ async fn handle_inner(
     }
     if path == "/console/logout" && is_post {
         if let Some(sid) = cookie(parts, "ls_session") {
-            app.console.sessions.lock().remove(sid);
+            app.console.close(&sid);
         }
         let mut r = redirect("/console/login");
-        r.headers_mut().append(
-            SET_COOKIE,
-            HeaderValue::from_static("ls_session=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"),
-        );
+        set_cookie(&mut r, "ls_session", String::new(), Some(0));
         return r;
     }
     let Some(viewer) = viewer(app, parts) else {
         return redirect("/console/login");
     };
-    let query = parse_pairs(parts.uri.query().unwrap_or(""));
+    let query = parse_pairs(parts.uri.query().unwrap_or("").as_bytes());
     let pick = |name: &str| -> Option<String> {
         form.iter()
             .chain(query.iter())
@@ -630,12 +662,9 @@ async fn handle_inner(
     let flash = if is_post {
         None
     } else {
-        cookie(parts, "ls_flash").map(|c| {
-            let t = pct_decode(c);
-            match t.split_once(':') {
-                Some((k, v)) if k == "ok" || k == "error" => (k.to_string(), v.to_string()),
-                _ => ("ok".to_string(), t),
-            }
+        cookie(parts, "ls_flash").map(|t| match t.split_once(':') {
+            Some((k, v)) if k == "ok" || k == "error" => (k.to_string(), v.to_string()),
+            _ => ("ok".to_string(), t),
         })
     };
     let req = Req {
@@ -666,14 +695,14 @@ async fn handle_inner(
         pages::get(&req).await
     };
     if req.flash.is_some() {
-        resp.headers_mut().append(
-            SET_COOKIE,
-            HeaderValue::from_static("ls_flash=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"),
-        );
+        set_cookie(&mut resp, "ls_flash", String::new(), Some(0));
     }
     resp
 }
 
+/// The sign-in page and form (strict mode). Failed attempts are logged and limited per
+/// client address: after [`guard::MAX_FAILURES`] in a row the address waits
+/// [`guard::LOCKOUT_SECS`] (429 with `Retry-After`), right credentials included.
 fn login(
     app: &Arc<App>,
     parts: &hyper::http::request::Parts,
@@ -690,9 +719,20 @@ fn login(
     if !app.auth.is_strict() {
         return redirect("/console/");
     }
-    let _ = parts;
     if !is_post {
         return html(StatusCode::OK, render("login.html", &ctx));
+    }
+    let now = crate::clock::Clock::now(app.clock.as_ref());
+    let client = ClientAddr::of(parts);
+    if let Some(wait) = app.console.locked_for(client, now) {
+        tracing::warn!(client = %client, wait_secs = wait, "console sign-in refused: too many failed attempts");
+        ctx["error"] = serde_json::json!(format!(
+            "Too many failed sign-ins from your address. Try again in {wait} seconds."
+        ));
+        let mut r = html(StatusCode::TOO_MANY_REQUESTS, render("login.html", &ctx));
+        r.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from(wait));
+        return r;
     }
     let get = |n: &str| {
         form.iter()
@@ -701,32 +741,39 @@ fn login(
             .unwrap_or_default()
     };
     let (token, key, secret) = (get("token"), get("access_key"), get("secret_key"));
-    let account: Option<Option<String>> = if !token.is_empty() {
-        app.admin_token
-            .as_ref()
-            .filter(|t| t.len() == token.len() && t.bytes().zip(token.bytes()).all(|(a, b)| a == b))
-            .map(|_| None)
+    let (method, account): (&str, Option<Option<String>>) = if !token.is_empty() {
+        let ok = app
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| guard::secret_eq(t, &token));
+        ("admin token", ok.then_some(None))
     } else if !key.is_empty() {
-        app.auth.check_secret(&key, &secret).map(Some)
+        ("access key", app.auth.check_secret(&key, &secret).map(Some))
     } else {
-        None
+        ("nothing", None)
     };
     let Some(account) = account else {
+        let n = app.console.failed(client, now);
+        tracing::warn!(
+            client = %client,
+            method,
+            access_key = if key.is_empty() { None } else { Some(key.as_str()) },
+            failures = n,
+            "console sign-in failed"
+        );
         ctx["error"] = serde_json::json!("Those credentials were not accepted.");
         return html(StatusCode::UNAUTHORIZED, render("login.html", &ctx));
     };
+    app.console.succeeded(client);
+    tracing::info!(client = %client, method, "console sign-in");
     let sid = uuid::Uuid::new_v4().simple().to_string();
     let target = match &account {
         Some(a) => format!("/console/?account={a}"),
         None => "/console/".to_string(),
     };
-    app.console.sessions.lock().insert(sid.clone(), account);
+    app.console.open(sid.clone(), account, now);
     let mut r = redirect(&target);
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "ls_session={sid}; Path=/console; HttpOnly; SameSite=Strict"
-    )) {
-        r.headers_mut().append(SET_COOKIE, v);
-    }
+    set_cookie(&mut r, "ls_session", sid, None);
     r
 }
 
@@ -740,13 +787,22 @@ mod tests {
         assert_eq!(pct_decode(&pct(s)), s);
         assert_eq!(pct_decode("a+b%2Fc%"), "a b/c%");
         assert_eq!(
-            parse_pairs("x=1&y=a+b&z"),
+            parse_pairs(b"x=1&y=a+b&z"),
             vec![
                 ("x".into(), "1".into()),
                 ("y".into(), "a b".into()),
                 ("z".into(), String::new())
             ]
         );
+    }
+
+    #[test]
+    fn flash_messages_fit_in_a_cookie() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("ééééé", 3), "ééé…");
+        let mut r = redirect_with_flash("/console/", "error", &"x".repeat(10_000));
+        let c = r.headers_mut().get(SET_COOKIE).expect("cookie").len();
+        assert!(c < 4096, "{c} bytes");
     }
 
     #[test]
@@ -779,6 +835,16 @@ mod tests {
             "message.html",
             "rows.html",
             "dash_cards.html",
+            "account.html",
+            "panels_images.html",
+            "panels_bundles.html",
+            "panels_aliases.html",
+            "panels_pools.html",
+            "panels_directories.html",
+            "panels_workspaces.html",
+            "list_aliases.html",
+            "list_pools.html",
+            "list_directories.html",
         ] {
             env().get_template(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         }

@@ -5,6 +5,7 @@ use super::{call, call_all, html, json_response, message_page, render, CallError
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
+use localspaces_api::error::ErrorTable;
 use localspaces_api::{ds, workspaces as ws};
 use serde_json::{json, Value as J};
 
@@ -136,6 +137,27 @@ pub(crate) const KINDS: &[Kind] = &[
         state_key: Some("State"),
         tags: true,
     },
+    Kind {
+        slug: "pools",
+        title: "WorkSpaces Pools",
+        singular: "Pool",
+        id_key: "PoolId",
+        list_key: "WorkspacesPools",
+        op: ws::Operation::DescribeWorkspacesPools,
+        ids_member: "PoolIds",
+        columns: &[
+            ("Pool ID", "PoolId"),
+            ("Name", "PoolName"),
+            ("Directory", "DirectoryId"),
+            ("Bundle", "BundleId"),
+            ("Running mode", "RunningMode"),
+            ("Desired sessions", "CapacityStatus.DesiredUserSessions"),
+            ("Active sessions", "CapacityStatus.ActiveUserSessions"),
+            ("State", "State"),
+        ],
+        state_key: Some("State"),
+        tags: true,
+    },
 ];
 
 pub(crate) fn kind(slug: &str) -> Option<&'static Kind> {
@@ -248,13 +270,15 @@ fn rows(req: &Req<'_>, k: &Kind, items: &[J]) -> Vec<J> {
         .collect()
 }
 
+/// A refused read, with the HTTP status AWS gives the error (a malformed id or page token
+/// is the client's mistake: 400).
 fn error_page(req: &Req<'_>, e: &CallError) -> Response<Full<Bytes>> {
-    message_page(
-        Some(req),
-        StatusCode::BAD_GATEWAY,
-        "The call was refused",
-        &e.plain(),
-    )
+    let status = ws::ErrorCode::from_name(&e.code)
+        .map(|c| c.status())
+        .or_else(|| ds::ErrorCode::from_name(&e.code).map(|c| c.status()))
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::BAD_REQUEST);
+    message_page(Some(req), status, "The call was refused", &e.plain())
 }
 
 /// Answers a GET under `/console/`.
@@ -266,6 +290,7 @@ pub(crate) async fn get(req: &Req<'_>) -> Response<Full<Bytes>> {
     match (a, b) {
         ("", None) => dashboard(req, fragment).await,
         ("activity", None) => activity(req),
+        ("account", None) => account(req).await,
         (slug, None) => match kind(slug) {
             Some(k) => list(req, k, fragment).await,
             None => not_found(req),
@@ -323,18 +348,51 @@ async fn dashboard(req: &Req<'_>, fragment: bool) -> Response<Full<Bytes>> {
     html(StatusCode::OK, render("dashboard.html", &ctx))
 }
 
+/// One page of a list, as the API pages it: `page` is the API's `NextToken` of the page
+/// before (none: the first page); bundles pick their owner (`owner=AMAZON`, or the account's own).
+/// The live fragment polls the same page, so only the rows shown are read.
 async fn list(req: &Req<'_>, k: &'static Kind, fragment: bool) -> Response<Full<Bytes>> {
-    let items = match list_items(req, k).await {
-        Ok(i) => i,
+    let token = req.q("page").filter(|t| !t.is_empty());
+    let amazon = k.slug == "bundles" && req.q("owner") == Some("AMAZON");
+    let mut input = json!({});
+    if amazon {
+        input["Owner"] = json!("AMAZON");
+    }
+    if let Some(t) = token {
+        input["NextToken"] = json!(t);
+    }
+    let out = match call(req, Op::Ws(k.op), input).await {
+        Ok(o) => o,
         Err(e) => return error_page(req, &e),
     };
+    let items: Vec<J> = out
+        .get(k.list_key)
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let next = out
+        .get("NextToken")
+        .and_then(|v| v.as_str())
+        .filter(|t| !t.is_empty());
     let states = count_states(&items, k.state_key);
     let mut ctx = req.base_context(k.slug, k.title);
     ctx["kind"] =
         json!({"slug": k.slug, "title": k.title, "singular": k.singular, "live": k.state_key.is_some()});
     ctx["columns"] = J::Array(k.columns.iter().map(|(l, _)| json!(l)).collect());
     ctx["rows"] = J::Array(rows(req, k, &items));
-    let live = summary(k.title, items.len(), &states);
+    let owner_q = if amazon { "&owner=AMAZON" } else { "" };
+    let base = format!("/console/{}?{}{owner_q}", k.slug, req.scope_query());
+    ctx["page_q"] = json!(match token {
+        Some(t) => format!("{owner_q}&page={}", super::pct(t)),
+        None => owner_q.to_string(),
+    });
+    ctx["amazon"] = json!(amazon);
+    ctx["first_href"] = json!(token.map(|_| base.clone()));
+    ctx["next_href"] = json!(next.map(|t| format!("{base}&page={}", super::pct(t))));
+    let mut live = summary(k.title, items.len(), &states);
+    if token.is_some() || next.is_some() {
+        live = format!("This page: {live}");
+    }
     if fragment {
         return json_response(&json!({"rows": render("rows.html", &ctx), "summary": live}));
     }
@@ -364,6 +422,11 @@ async fn list(req: &Req<'_>, k: &'static Kind, fragment: bool) -> Response<Full<
                     .collect(),
             );
         }
+        "pools" => {
+            ctx["directories"] =
+                options(req, "directories", |d| text(d.get("WorkspaceType")) == "POOLS").await;
+            ctx["bundles"] = options(req, "bundles", |_| true).await;
+        }
         "directories" => {
             let ds_dirs = call_all(
                 req,
@@ -373,7 +436,17 @@ async fn list(req: &Req<'_>, k: &'static Kind, fragment: bool) -> Response<Full<
             )
             .await
             .unwrap_or_default();
-            let registered: Vec<String> = items.iter().map(|d| text(d.get("DirectoryId"))).collect();
+            let registered: Vec<String> = call_all(
+                req,
+                Op::Ws(ws::Operation::DescribeWorkspaceDirectories),
+                json!({}),
+                "Directories",
+            )
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|d| text(d.get("DirectoryId")))
+            .collect();
             ctx["ds_directories"] = J::Array(
                 ds_dirs
                     .iter()
@@ -391,6 +464,31 @@ async fn list(req: &Req<'_>, k: &'static Kind, fragment: bool) -> Response<Full<
         _ => {}
     }
     html(StatusCode::OK, render("list.html", &ctx))
+}
+
+/// `{id, label}` choices for a form's select: every item of a kind (bundles: the account's
+/// own and AMAZON's) that `keep` accepts.
+async fn options(req: &Req<'_>, slug: &str, keep: impl Fn(&J) -> bool) -> J {
+    let Some(k) = kind(slug) else { return json!([]) };
+    let items = list_items(req, k).await.unwrap_or_default();
+    J::Array(
+        items
+            .iter()
+            .filter(|i| keep(i))
+            .map(|i| {
+                let id = text(at(i, k.id_key));
+                let name = k.columns.get(1).map(|(_, p)| text(at(i, p))).unwrap_or_default();
+                let state = k.state_key.map(|p| text(at(i, p))).unwrap_or_default();
+                let label = match (name.is_empty(), state.is_empty()) {
+                    (true, true) => id.clone(),
+                    (false, true) => format!("{id} – {name}"),
+                    (true, false) => format!("{id} ({state})"),
+                    (false, false) => format!("{id} – {name} ({state})"),
+                };
+                json!({"id": id, "label": label})
+            })
+            .collect(),
+    )
 }
 
 /// One resource by id (`None` when it does not exist).
@@ -460,19 +558,112 @@ async fn detail(req: &Req<'_>, k: &'static Kind, id: &str, fragment: bool) -> Re
                 "user": text(p.get("UserVolumeSizeGib")),
                 "compute": text(p.get("ComputeTypeName")),
             });
-            ctx["compute_types"] = json!([
-                "VALUE",
-                "STANDARD",
-                "PERFORMANCE",
-                "POWER",
-                "GRAPHICS",
-                "POWERPRO",
-                "GRAPHICSPRO",
-                "GRAPHICS_G4DN",
-                "GRAPHICSPRO_G4DN",
-                "GENERALPURPOSE_4XLARGE",
-                "GENERALPURPOSE_8XLARGE"
-            ]);
+            ctx["compute_types"] = json!(COMPUTE_TYPES);
+        }
+        "images" => {
+            ctx["own"] = json!(text(item.get("OwnerAccountId")) == req.scope.account.as_str());
+            ctx["regions"] = json!(super::REGIONS);
+            ctx["compute_types"] = json!(COMPUTE_TYPES);
+            if let Ok(p) = call_all(
+                req,
+                Op::Ws(ws::Operation::DescribeWorkspaceImagePermissions),
+                json!({"ImageId": id}),
+                "ImagePermissions",
+            )
+            .await
+            {
+                ctx["shared_with"] =
+                    J::Array(p.iter().map(|x| json!(text(x.get("SharedAccountId")))).collect());
+            }
+        }
+        "bundles" => {
+            ctx["own"] = json!(!is_amazon_bundle);
+            ctx["images"] = options(req, "images", |i| text(i.get("State")) == "AVAILABLE").await;
+        }
+        "aliases" => {
+            ctx["own"] = json!(text(item.get("OwnerAccountId")) == req.scope.account.as_str());
+            ctx["associations"] = item.get("Associations").cloned().unwrap_or_else(|| json!([]));
+            ctx["directories"] = options(req, "directories", |_| true).await;
+            if let Ok(p) = call_all(
+                req,
+                Op::Ws(ws::Operation::DescribeConnectionAliasPermissions),
+                json!({"AliasId": id}),
+                "ConnectionAliasPermissions",
+            )
+            .await
+            {
+                ctx["shared_with"] = J::Array(
+                    p.iter()
+                        .filter(|x| x.get("AllowAssociation") == Some(&json!(true)))
+                        .map(|x| json!(text(x.get("SharedAccountId"))))
+                        .collect(),
+                );
+            }
+        }
+        "pools" => {
+            ctx["pool"] = json!({
+                "description": text(item.get("Description")),
+                "desired": text(at(&item, "CapacityStatus.DesiredUserSessions")),
+                "running_mode": text(item.get("RunningMode")),
+                "bundle": text(item.get("BundleId")),
+            });
+            ctx["bundles"] = options(req, "bundles", |_| true).await;
+            match call_all(
+                req,
+                Op::Ws(ws::Operation::DescribeWorkspacesPoolSessions),
+                json!({"PoolId": id}),
+                "Sessions",
+            )
+            .await
+            {
+                Ok(sessions) => ctx["sessions"] = J::Array(
+                    sessions
+                        .iter()
+                        .map(|x| {
+                            json!({
+                                "id": text(x.get("SessionId")), "user": text(x.get("UserId")),
+                                "state": text(x.get("ConnectionState")), "start": text(x.get("StartTime")),
+                                "expires": text(x.get("ExpirationTime")),
+                            })
+                        })
+                        .collect(),
+                ),
+                Err(e) => ctx["sessions_error"] = json!(e.plain()),
+            }
+        }
+        "directories" => {
+            let sp = item.get("SelfservicePermissions").cloned().unwrap_or(J::Null);
+            ctx["selfservice"] = J::Array(
+                super::families::SELFSERVICE
+                    .iter()
+                    .map(|m| json!({"name": m, "value": text(sp.get(*m))}))
+                    .collect(),
+            );
+            let ap = item.get("WorkspaceAccessProperties").cloned().unwrap_or(J::Null);
+            ctx["access"] = J::Array(
+                super::families::DEVICE_TYPES
+                    .iter()
+                    .map(|m| json!({"name": m, "label": m.trim_start_matches("DeviceType"), "value": text(ap.get(*m))}))
+                    .collect(),
+            );
+            let cp = item
+                .get("WorkspaceCreationProperties")
+                .cloned()
+                .unwrap_or(J::Null);
+            ctx["creation"] = json!({
+                "EnableInternetAccess": text(cp.get("EnableInternetAccess")),
+                "EnableMaintenanceMode": text(cp.get("EnableMaintenanceMode")),
+                "UserEnabledAsLocalAdministrator": text(cp.get("UserEnabledAsLocalAdministrator")),
+                "DefaultOu": text(cp.get("DefaultOu")),
+                "CustomSecurityGroupId": text(cp.get("CustomSecurityGroupId")),
+            });
+            let assoc: Vec<String> = item
+                .get("ipGroupIds")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().map(|g| text(Some(g))).collect())
+                .unwrap_or_default();
+            ctx["ip_groups_on"] = json!(assoc);
+            ctx["ip_groups"] = options(req, "ip-groups", |g| !assoc.contains(&text(g.get("groupId")))).await;
         }
         "ip-groups" => {
             let rules: Vec<String> = item
@@ -498,6 +689,110 @@ async fn detail(req: &Req<'_>, k: &'static Kind, id: &str, fragment: bool) -> Re
     html(StatusCode::OK, render("detail.html", &ctx))
 }
 
+/// Compute types a WorkSpace or bundle may have.
+const COMPUTE_TYPES: &[&str] = &[
+    "VALUE",
+    "STANDARD",
+    "PERFORMANCE",
+    "POWER",
+    "GRAPHICS",
+    "POWERPRO",
+    "GRAPHICSPRO",
+    "GRAPHICS_G4DN",
+    "GRAPHICSPRO_G4DN",
+    "GENERALPURPOSE_4XLARGE",
+    "GENERALPURPOSE_8XLARGE",
+];
+
+/// The account page: BYOL (dedicated tenancy) settings and their modifications, and account
+/// links, each read through its API operation.
+async fn account(req: &Req<'_>) -> Response<Full<Bytes>> {
+    let mut ctx = req.base_context("account", "Account");
+    match call(req, Op::Ws(ws::Operation::DescribeAccount), json!({})).await {
+        Ok(a) => {
+            ctx["tenancy"] = json!({
+                "support": text(a.get("DedicatedTenancySupport")),
+                "cidr": text(a.get("DedicatedTenancyManagementCidrRange")),
+                "type": text(a.get("DedicatedTenancyAccountType")),
+                "message": text(a.get("Message")),
+            })
+        }
+        Err(e) => return error_page(req, &e),
+    }
+    // Ranges to offer (an account that may not use BYOL is refused: then none are offered).
+    if let Ok(r) = call(
+        req,
+        Op::Ws(ws::Operation::ListAvailableManagementCidrRanges),
+        json!({"ManagementCidrRangeConstraint": "10.0.0.0/8", "MaxResults": 5}),
+    )
+    .await
+    {
+        ctx["cidr_ranges"] = r
+            .get("ManagementCidrRanges")
+            .cloned()
+            .unwrap_or_else(|| json!([]));
+    }
+    match call(
+        req,
+        Op::Ws(ws::Operation::DescribeAccountModifications),
+        json!({}),
+    )
+    .await
+    {
+        Ok(m) => {
+            let mods: Vec<J> = m
+                .get("AccountModifications")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            json!({
+                                "status": text(x.get("ModificationState")),
+                                "support": text(x.get("DedicatedTenancySupport")),
+                                "cidr": text(x.get("DedicatedTenancyManagementCidrRange")),
+                                "start": text(x.get("StartTime")),
+                                "error": text(x.get("ErrorMessage")),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ctx["modifications"] = J::Array(mods);
+        }
+        Err(e) => ctx["modifications_error"] = json!(e.plain()),
+    }
+    match call_all(
+        req,
+        Op::Ws(ws::Operation::ListAccountLinks),
+        json!({}),
+        "AccountLinks",
+    )
+    .await
+    {
+        Ok(links) => {
+            let me = req.scope.account.to_string();
+            ctx["links"] = J::Array(
+                links
+                    .iter()
+                    .map(|l| {
+                        let target = text(l.get("TargetAccountId"));
+                        json!({
+                            "id": text(l.get("AccountLinkId")), "status": text(l.get("AccountLinkStatus")),
+                            "source": text(l.get("SourceAccountId")), "target": target,
+                            "incoming": target == me,
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        Err(e) => ctx["links_error"] = json!(e.plain()),
+    }
+    html(StatusCode::OK, render("account.html", &ctx))
+}
+
+/// Activity entries per page.
+const ACTIVITY_PAGE: usize = 100;
+
 /// The activity log, filtered by the query (`op`, `resource`, `status`, `protocol`, and
 /// `all_accounts=1` in open mode).
 fn activity(req: &Req<'_>) -> Response<Full<Bytes>> {
@@ -508,7 +803,8 @@ fn activity(req: &Req<'_>) -> Response<Full<Bytes>> {
     let all_accounts = req.viewer.fixed_account.is_none() && req.q("all_accounts").is_some();
     let account = req.scope.account.to_string();
     let total = req.app.activity.len();
-    let entries: Vec<J> = req
+    let skip: usize = req.q("skip").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut entries: Vec<J> = req
         .app
         .activity
         .newest_first()
@@ -522,7 +818,8 @@ fn activity(req: &Req<'_>) -> Response<Full<Bytes>> {
             _ => true,
         })
         .filter(|e| protocol.is_empty() || e.protocol == protocol)
-        .take(500)
+        .skip(skip)
+        .take(ACTIVITY_PAGE + 1)
         .map(|e| {
             json!({
                 "time": super::iso_time(e.time), "account": e.account, "region": e.region,
@@ -531,7 +828,23 @@ fn activity(req: &Req<'_>) -> Response<Full<Bytes>> {
             })
         })
         .collect();
+    let more = entries.len() > ACTIVITY_PAGE;
+    entries.truncate(ACTIVITY_PAGE);
     let mut ctx = req.base_context("activity", "Activity");
+    let filter_q: String = [
+        ("op", &op),
+        ("resource", &resource),
+        ("status", &status),
+        ("protocol", &protocol),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| format!("&{k}={}", super::pct(v)))
+    .chain(all_accounts.then(|| "&all_accounts=1".to_string()))
+    .collect();
+    let here = format!("/console/activity?{}{filter_q}", req.scope_query());
+    ctx["first_href"] = json!((skip > 0).then(|| here.clone()));
+    ctx["next_href"] = json!(more.then(|| format!("{here}&skip={}", skip + ACTIVITY_PAGE)));
     ctx["entries"] = J::Array(entries);
     ctx["total"] = json!(total);
     ctx["capacity"] = json!(super::activity::CAPACITY);

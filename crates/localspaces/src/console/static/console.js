@@ -1,6 +1,7 @@
 // localspaces console: keeps live parts of a page fresh. Every element with data-poll
-// gets its URL's JSON ({rows, summary}) every 1.5 s; .poll-body takes the HTML and the
-// aria-live .poll-live the summary, only when they changed (so screen readers hear changes).
+// gets its URL's JSON ({rows, summary}) every 1.5 s (or every data-poll-every ms); .poll-body
+// takes the HTML and the aria-live .poll-live the summary, only when they changed (so screen
+// readers hear changes).
 (function () {
   "use strict";
   function poll(el) {
@@ -17,8 +18,14 @@
         .then(function (data) {
           if (!data) return;
           if (body && typeof data.rows === "string" && data.rows !== last) {
+            // Keep the rows the user selected (bulk actions) across the refresh.
+            var checked = {};
+            var boxes = body.querySelectorAll("input[type=checkbox]:checked");
+            for (var i = 0; i < boxes.length; i++) checked[boxes[i].value] = true;
             body.innerHTML = data.rows;
             last = data.rows;
+            boxes = body.querySelectorAll("input[type=checkbox]");
+            for (var j = 0; j < boxes.length; j++) if (checked[boxes[j].value]) boxes[j].checked = true;
           }
           if (live && typeof data.summary === "string" && live.textContent !== data.summary) {
             live.textContent = data.summary;
@@ -27,7 +34,7 @@
         .catch(function () {})
         .then(function () { busy = false; });
     }
-    setInterval(tick, 1500);
+    setInterval(tick, parseInt(el.getAttribute("data-poll-every") || "1500", 10));
   }
   document.addEventListener("DOMContentLoaded", function () {
     var els = document.querySelectorAll("[data-poll]");
