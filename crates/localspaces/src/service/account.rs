@@ -66,7 +66,7 @@ impl Resource for AccountRec {
 
 /// An account link (global scope).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct LinkRec {
+pub(crate) struct LinkRec {
     id: String,
     source: String,
     target: String,

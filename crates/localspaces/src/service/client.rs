@@ -87,7 +87,7 @@ struct PlatformBranding {
 
 /// A directory's client branding (id = directory id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Branding {
+pub(crate) struct Branding {
     id: String,
     /// `seq` of the directory registration this belongs to.
     directory_seq: u64,
@@ -105,7 +105,7 @@ impl Resource for Branding {
 
 /// A directory's Amazon Connect client add-in (id = directory id: at most one each).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct AddIn {
+pub(crate) struct AddIn {
     id: String,
     directory_seq: u64,
     add_in_id: String,

@@ -84,7 +84,7 @@ impl Taggable for AliasRec {
 
 /// The reservation of a connection string (global scope, id = lowercase string).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Reservation {
+pub(crate) struct Reservation {
     id: String,
     owner: String,
 }
@@ -99,7 +99,7 @@ impl Resource for Reservation {
 
 /// In a shared account's scope: "alias `id` of `owner` is shared with me".
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SharePointer {
+pub(crate) struct SharePointer {
     id: String,
     owner: String,
 }

@@ -113,7 +113,7 @@ impl Taggable for ImageRec {
 
 /// In a shared account's scope: "image `id` of `owner` is shared with me".
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SharePointer {
+pub(crate) struct SharePointer {
     id: String,
     owner: String,
 }

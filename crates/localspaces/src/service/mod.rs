@@ -15,6 +15,7 @@ mod lifecycle;
 mod pagination;
 mod pools;
 mod records;
+pub(crate) mod saved;
 mod snapshots;
 mod standby;
 mod tags;

@@ -158,7 +158,7 @@ impl Resource for SessionRec {
 
 /// The account's application-settings bucket (created once per account and Region).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SettingsBucket {
+pub(crate) struct SettingsBucket {
     id: String,
     name: String,
 }
