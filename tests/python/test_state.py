@@ -167,6 +167,10 @@ def test_round_trip_of_every_kind(engine):
         path = write_doc(doc)
         out = import_file(dst.url, path)
         assert out.returncode == 0, out.stderr
+        # not a terminal: no progress bar, one summary line
+        n = sum(len(k["records"]) for s in doc["scopes"] for k in s.get("resources", {}).values())
+        t = sum(len(s.get("transitions", [])) for s in doc["scopes"])
+        assert out.stderr == f"imported {n} resources and {t} pending transitions\n"
         assert_same_document(doc, export(dst.url))
         before = views(env)
         assert views(same_clients(env, dst.url)) == before
