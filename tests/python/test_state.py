@@ -8,6 +8,7 @@ a second import conflicts and changes nothing; resources exported mid-transition
 after the import."""
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -246,6 +247,11 @@ def test_mid_transition_resources_continue_after_import(engine):
         assert t["kind"] == "workspace_create" and t["remaining_seconds"] > 60
 
         assert import_file(dst.url, write_doc(doc)).returncode == 0
+        if engine == "sqlite":
+            # the import is durable: killed and restarted, the server still has the
+            # transition pending
+            dst.stop(signal.SIGKILL)
+            dst = Server(*dst.args).start()
         dws = make_client(dst.url, "json", acct)
         assert ws_state(dws, wid) == "PENDING"
         # not due yet; moving the clock past its remaining time completes it

@@ -630,3 +630,99 @@ pub async fn run(args: StateArgs) -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{prepare, Document, Filter, ImportError};
+    use localspaces_store::{Expect, Scope, Write};
+    use serde_json::json;
+
+    fn doc(v: serde_json::Value) -> Document {
+        serde_json::from_value(v).expect("a document")
+    }
+
+    fn group(id: &str, name: &str) -> serde_json::Value {
+        json!({"id": id, "name": name, "rules": [], "tags": [{"key": "k", "value": "v"}], "created": 1.0})
+    }
+
+    fn invalid(d: &Document) -> String {
+        match prepare(d, 0.0, &|| {}) {
+            Err(ImportError::Invalid(m)) => m,
+            Err(e) => panic!("not invalid: {e}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn a_document_becomes_creates_with_indexes_and_transitions_due_after_their_remaining_time() {
+        let d = doc(json!({"localspaces_state": 1, "scopes": [{
+            "account": "111122223333", "region": "us-east-1",
+            "resources": {"ipgroup": {"version": 1, "records": [group("wsipg-aaaaaaaaa", "office")]}},
+            "transitions": [{"kind": "workspace_create", "resource_kind": "workspace",
+                             "resource_id": "ws-abcdefghi", "remaining_seconds": 2.5}]}]}));
+        let count = std::cell::Cell::new(0);
+        let p = prepare(&d, 100.0, &|| count.set(count.get() + 1)).expect("valid");
+        assert_eq!((p.resources(), count.get(), p.writes.len()), (1, 2, 2));
+        let Write::Put(put) = &p.writes[0] else {
+            panic!("a put")
+        };
+        assert_eq!(put.expect, Expect::Absent);
+        assert_eq!(put.key.id, "wsipg-aaaaaaaaa");
+        assert!(put.indexes.iter().any(|i| i.key == "office"), "{:?}", put.indexes);
+        assert!(!put.unique.is_empty());
+        let (scope, t) = &p.transitions[0];
+        assert_eq!(scope, &Scope::new("111122223333", "us-east-1"));
+        assert_eq!(t.due, 102.5);
+    }
+
+    #[test]
+    fn malformed_documents_are_refused_with_the_reason() {
+        let scope = |resources: serde_json::Value| {
+            doc(json!({"localspaces_state": 1, "scopes": [
+                {"account": "111122223333", "region": "us-east-1", "resources": resources}]}))
+        };
+        assert!(invalid(&doc(json!({"localspaces_state": 7, "scopes": []}))).contains("format version 7"));
+        assert!(
+            invalid(&scope(json!({"nope": {"version": 1, "records": []}}))).contains("unknown resource kind")
+        );
+        assert!(
+            invalid(&scope(json!({"ipgroup": {"version": 1, "records": [{"id": 1}]}}))).contains("ipgroup")
+        );
+        assert!(invalid(&scope(
+            json!({"ipgroup": {"version": 9, "records": [group("wsipg-aaaaaaaaa", "a")]}})
+        ))
+        .contains("version 9"));
+        let twice = json!({"ipgroup": {"version": 1, "records": [
+            group("wsipg-aaaaaaaaa", "a"), group("wsipg-aaaaaaaaa", "b")]}});
+        assert!(invalid(&scope(twice)).contains("appears twice"));
+        let same_scope = doc(json!({"localspaces_state": 1, "scopes": [
+            {"account": "111122223333", "region": "us-east-1"},
+            {"account": "111122223333", "region": "us-east-1"}]}));
+        assert!(invalid(&same_scope).contains("appears twice"));
+        let negative = doc(json!({"localspaces_state": 1, "scopes": [
+            {"account": "111122223333", "region": "us-east-1", "transitions": [
+                {"kind": "pool_start", "resource_kind": "workspaces_pool", "resource_id": "p",
+                 "remaining_seconds": -1.0}]}]}));
+        assert!(invalid(&negative).contains("remaining_seconds"));
+        assert!(
+            serde_json::from_value::<Document>(json!({"localspaces_state": 1, "scopes": [], "x": 1}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_filter_picks_scopes_by_account_and_region() {
+        let f = Filter {
+            account: Some("111122223333".into()),
+            region: None,
+        };
+        assert!(f.matches(&Scope::new("111122223333", "eu-west-1")));
+        assert!(!f.matches(&Scope::new("global", "global")));
+        assert!(Filter::default().matches(&Scope::new("global", "global")));
+        let r = Filter {
+            account: None,
+            region: Some("us-east-1".into()),
+        };
+        assert!(!r.matches(&Scope::new("111122223333", "eu-west-1")));
+    }
+}
