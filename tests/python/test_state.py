@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -372,3 +373,41 @@ def test_serve_is_also_an_explicit_subcommand():
     finally:
         proc.terminate()
         assert proc.wait(timeout=20) == 0
+
+
+def test_console_download_and_upload(instant_server):
+    url = instant_server.url
+    acct = random_account()
+    make_client(url, "json", acct).create_ip_group(GroupName="from-console", Tags=[{"Key": "a", "Value": "b"}])
+    with urllib.request.urlopen(f"{url}/console/environment.json?account={acct}&region={REGION}", timeout=10) as r:
+        assert "attachment" in r.headers["Content-Disposition"]
+        doc = json.loads(r.read())
+    assert doc == export(url, "--account", acct, "--region", REGION)
+    assert "download" in urllib.request.urlopen(f"{url}/console/?account={acct}&region={REGION}").read().decode()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+
+    def upload(account, document):
+        body = urllib.parse.urlencode({"document": json.dumps(document)}).encode()
+        req = urllib.request.Request(f"{url}/console/environment?account={account}&region={REGION}", data=body,
+                                     method="POST")
+        try:
+            opener.open(req, timeout=10)
+        except urllib.error.HTTPError as e:
+            assert e.code == 303
+            return urllib.parse.unquote(e.headers["Set-Cookie"].split(";")[0])
+        raise AssertionError("no redirect")
+
+    # into the account it came from: every resource exists already, nothing changes
+    assert "already exist" in upload(acct, doc)
+    # the console imports only into the account and Region it shows
+    other = random_account()
+    assert "imports only into" in upload(other, doc)
+    moved = json.loads(json.dumps(doc).replace(acct, other))
+    assert "ok:Imported 1 resources" in upload(other, moved)
+    groups = make_client(url, "json", other).describe_ip_groups()["Result"]
+    assert [g["groupName"] for g in groups] == ["from-console"]
