@@ -115,8 +115,13 @@ fn round_ms(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Every resource and pending transition of the scopes `filter` picks.
+/// Every resource and pending transition of the scopes `filter` picks, read while no
+/// request or transition writes (one consistent state).
 pub fn export(svc: &Service, filter: &Filter) -> Result<Document, String> {
+    svc.exclusive(|| export_now(svc, filter))
+}
+
+fn export_now(svc: &Service, filter: &Filter) -> Result<Document, String> {
     let store = svc.store();
     let now = svc.now();
     let mut scopes: BTreeMap<Scope, ScopeState> = BTreeMap::new();

@@ -94,6 +94,12 @@ impl Service {
         self.clock.now()
     }
 
+    /// Runs `f` with every writer of this process held off (a consistent export).
+    pub(crate) fn exclusive<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _w = self.write.lock();
+        f()
+    }
+
     /// Which of `keys` exist now, shown as `account/region/kind/id`.
     fn existing(&self, keys: &[Key]) -> Result<Vec<String>, StoreError> {
         let mut found = Vec::new();
