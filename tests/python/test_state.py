@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from botocore.exceptions import ClientError
 
 from conftest import REGION, Server, binary, make_client, random_account
 from flows import admin, bundle_id, create_one, ds_client, registered_directory, ws_state
@@ -240,12 +241,22 @@ def test_mid_transition_resources_continue_after_import(engine):
         assert admin(src.url, "settle")[0] == 200
         ws.register_workspace_directory(DirectoryId=did)
         assert admin(src.url, "settle")[0] == 200
-        wid = create_one(ws, did, bundle_id(ws), "alice", wait=False)
-        assert ws_state(ws, wid) == "PENDING"
+        create_one(ws, did, bundle_id(ws), "alice", wait=False)
+        doomed = ds.create_directory(
+            Name="old.example.com", Password="Passw0rd!", Size="Small",
+            VpcSettings={"VpcId": "vpc-0123456789abcdef0",
+                         "SubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]},
+        )["DirectoryId"]
+        assert admin(src.url, "settle")[0] == 200  # completes those; now start the ones exported
+        wid = create_one(ws, did, bundle_id(ws), "bob", wait=False)
+        alias = ws.create_connection_alias(ConnectionString=f"mid2-{acct}.example.com")["AliasId"]
+        ds.delete_directory(DirectoryId=doomed)
         doc = export(src.url, "--account", acct, "--region", REGION)
         (scope,) = doc["scopes"]
+        kinds = {t["resource_id"]: t["kind"] for t in scope["transitions"]}
+        assert kinds == {wid: "workspace_create", alias: "alias_create", doomed: "ds_delete"}, kinds
         (t,) = [t for t in scope["transitions"] if t["resource_id"] == wid]
-        assert t["kind"] == "workspace_create" and t["remaining_seconds"] > 60
+        assert t["remaining_seconds"] > 60
 
         assert import_file(dst.url, write_doc(doc)).returncode == 0
         if engine == "sqlite":
@@ -254,11 +265,19 @@ def test_mid_transition_resources_continue_after_import(engine):
             dst.stop(signal.SIGKILL)
             dst = Server(*dst.args).start()
         dws = make_client(dst.url, "json", acct)
+        dds = ds_client(dst.url, acct)
         assert ws_state(dws, wid) == "PENDING"
-        # not due yet; moving the clock past its remaining time completes it
-        status, body = admin(dst.url, "advance", seconds=t["remaining_seconds"] + 1)
-        assert status == 200 and body["applied"] >= 1, body
+        assert dws.describe_connection_aliases(AliasIds=[alias])["ConnectionAliases"][0]["State"] == "CREATING"
+        assert dds.describe_directories(DirectoryIds=[doomed])["DirectoryDescriptions"][0]["Stage"] == "Deleting"
+        # not due yet; moving the clock past the longest remaining time completes them all
+        longest = max(t["remaining_seconds"] for t in scope["transitions"])
+        status, body = admin(dst.url, "advance", seconds=longest + 1)
+        assert status == 200 and body["applied"] >= 3, body
         assert ws_state(dws, wid) == "AVAILABLE"
+        assert dws.describe_connection_aliases(AliasIds=[alias])["ConnectionAliases"][0]["State"] == "CREATED"
+        with pytest.raises(ClientError) as e:
+            dds.describe_directories(DirectoryIds=[doomed])
+        assert e.value.response["Error"]["Code"] == "EntityDoesNotExistException"
     finally:
         src.stop()
         dst.stop()
