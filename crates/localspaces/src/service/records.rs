@@ -94,7 +94,7 @@ struct EnvelopeIn<'a> {
     r: &'a serde_json::value::RawValue,
 }
 
-fn encode<R: Resource>(rec: &R) -> Result<Vec<u8>, Error> {
+pub(crate) fn encode<R: Resource>(rec: &R) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(&EnvelopeOut {
         v: R::VERSION,
         r: rec,

@@ -2,7 +2,7 @@
 //! kind with a typed codec (body ⇄ readable JSON, indexes re-derived from the record), and
 //! one atomic commit of an import with its pending transitions handed to the engine.
 
-use super::records::{decode, Resource};
+use super::records::{decode, encode, Resource};
 use super::Service;
 use crate::engine::{PendingTransition, TRANSITION_KIND};
 use localspaces_store::{Expect, Key, Scope, StoreError, Write};
@@ -41,7 +41,13 @@ fn codec<R: Resource>() -> KindCodec {
             } else {
                 R::migrate(version, value)?
             };
-            let put = Service::put(scope, &rec, Expect::Absent).map_err(|e| e.message.clone())?;
+            let put = Write::Put(localspaces_store::Put {
+                key: Service::key::<R>(scope, rec.id()),
+                body: encode(&rec).map_err(|e| e.message.clone())?,
+                indexes: rec.indexes(),
+                unique: R::unique(),
+                expect: Expect::Absent,
+            });
             Ok((rec.id().to_string(), put))
         },
         seq_ref: None,
