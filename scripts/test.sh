@@ -26,6 +26,19 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import boto3, pytest, xdi
   .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
 fi
 
+echo "== wheel: build, install into a fresh venv, plugin tests"
+# The wheel packages the debug build (LOCALSPACES_WHEEL_PROFILE=dev: only the binary is
+# relinked, no second full compile); users' wheels come from `scripts/wheel.sh` (release).
+rm -f target/wheels/localspaces-*.whl
+LOCALSPACES_WHEEL_PROFILE=dev bash scripts/wheel.sh >/dev/null
+rm -rf target/wheel-smoke-venv
+python3 -m venv target/wheel-smoke-venv
+target/wheel-smoke-venv/bin/pip install -q --disable-pip-version-check target/wheels/localspaces-*.whl \
+  "$(grep '^boto3==' tests/python/requirements.txt)" "$(grep '^pytest==' tests/python/requirements.txt)"
+# No LOCALSPACES_BIN and no source tree on the path: the installed binary and entry point.
+(cd target && env -u LOCALSPACES_BIN -u PYTHONPATH wheel-smoke-venv/bin/python -m pytest -q \
+  -p no:cacheprovider ../python/tests)
+
 echo "== boto3 / AWS CLI tests"
 # Four workers: most tests wait on lifecycle timing (the `fast` profile), not on CPU.
 LOCALSPACES_BIN="$PWD/target/debug/localspaces" .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-4}" tests/python "$@"

@@ -70,6 +70,10 @@ pub struct ServeConfig {
     /// answer AccessDeniedException. The admin route `byol` overrides it per account.
     #[arg(long, env = "LOCALSPACES_BYOL_ELIGIBLE", default_value_t = false)]
     pub byol_eligible: bool,
+    /// A saved environment (`localspaces state export`) to import at start. Skipped when the
+    /// store already holds all of it (a restart on the same data); a partial overlap is an error.
+    #[arg(long, env = "LOCALSPACES_SEED")]
+    pub seed: Option<PathBuf>,
 }
 
 /// `$XDG_DATA_HOME/localspaces`, else `~/.local/share/localspaces`, else `./.localspaces`.

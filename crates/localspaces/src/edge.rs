@@ -328,8 +328,13 @@ pub async fn handle(
         .path()
         .strip_prefix(crate::admin::PREFIX)
         .map(str::to_string);
-    let outcome = match crate::admin::route(&app, &parts).await {
-        Some(resp) => Outcome {
+    // Saved-environment routes read a body; any other path gets it back.
+    let admin = match crate::state::admin_route(&app, &parts, body).await {
+        Ok(resp) => Ok(resp),
+        Err(body) => crate::admin::route(&app, &parts).await.ok_or(body),
+    };
+    let outcome = match admin {
+        Ok(resp) => Outcome {
             protocol: Protocol::Json,
             operation: Some("admin"),
             account: None,
@@ -337,7 +342,7 @@ pub async fn handle(
             resource: None,
             response: resp,
         },
-        None => process(&app, parts, body, &request_id).await,
+        Err(body) => process(&app, parts, body, &request_id).await,
     };
     let mut response = outcome.response;
     if let Ok(v) = HeaderValue::from_str(&request_id) {

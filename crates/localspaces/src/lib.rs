@@ -13,3 +13,4 @@ pub mod engine;
 pub mod logging;
 pub mod server;
 pub mod service;
+pub mod state;

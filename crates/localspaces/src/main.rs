@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the service (the default).
     Serve(ServeConfig),
+    /// Save or restore the state of a running server (saved environments).
+    State(localspaces::state::StateArgs),
 }
 
 /// Installs the log subscriber. Lines are batched for a background flusher
@@ -50,12 +52,21 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let cfg = match cli.command {
         Some(Command::Serve(cfg)) => cfg,
+        Some(Command::State(args)) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            return rt.block_on(localspaces::state::run(args));
+        }
         None => cli.serve,
     };
     let _log_guard = init_logging(cfg.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let server = Server::bind(&cfg).await?;
+        if let Some(path) = &cfg.seed {
+            seed(&server, path)?;
+        }
         let shutdown = shutdown_signal();
         // The ready line: one line on stdout, the address to point clients at.
         println!(
@@ -67,4 +78,23 @@ fn main() -> anyhow::Result<()> {
         );
         server.run(shutdown).await
     })
+}
+
+/// Imports the `--seed` document into the service before it serves (a progress bar on a
+/// terminal). Skipped when the store already holds all of it.
+fn seed(server: &Server, path: &std::path::Path) -> anyhow::Result<()> {
+    let doc = localspaces::state::read_document(path)?;
+    let bar = localspaces::state::progress_bar(localspaces::state::size(&doc), "seeding");
+    let done = localspaces::state::import(server.service(), &doc, true, &|| bar.inc(1))
+        .map_err(|e| anyhow::anyhow!("--seed {}: {e}", path.display()))?;
+    bar.finish_and_clear();
+    match done {
+        Some(n) => {
+            tracing::info!(resources = n.resources, transitions = n.transitions, seed = %path.display(), "seeded")
+        }
+        None => {
+            tracing::info!(seed = %path.display(), "the store already holds the seed; not imported again")
+        }
+    }
+    Ok(())
 }

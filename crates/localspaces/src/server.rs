@@ -125,6 +125,11 @@ impl Server {
         self.addr
     }
 
+    /// The service (start-up work such as `--seed`).
+    pub fn service(&self) -> &Arc<Service> {
+        &self.app.service
+    }
+
     /// A description of the store, for the ready line.
     pub fn store_desc(&self) -> &str {
         &self.store_desc

@@ -17,6 +17,7 @@
 
 mod actions;
 pub mod activity;
+mod environment;
 mod families;
 pub mod guard;
 mod pages;
@@ -688,6 +689,9 @@ async fn handle_inner(
             "Invalid account or Region",
             &format!("{account:?} / {region:?}: an account is 12 digits and a Region looks like us-east-1."),
         );
+    }
+    if let Some(resp) = environment::route(&req, is_post).await {
+        return resp;
     }
     let mut resp = if is_post {
         actions::run(&req).await

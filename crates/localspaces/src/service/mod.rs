@@ -17,6 +17,8 @@ mod ip_groups;
 mod lifecycle;
 mod pools;
 mod tables;
+
+pub(crate) use tables::saved;
 mod tags;
 mod workspaces;
 

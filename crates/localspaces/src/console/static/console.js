@@ -36,8 +36,20 @@
     }
     setInterval(tick, parseInt(el.getAttribute("data-poll-every") || "1500", 10));
   }
+  // A file input with data-fill="ID" copies the chosen file's text into the textarea ID
+  // (saved environments; pasting works without JavaScript).
+  function fill(input) {
+    input.addEventListener("change", function () {
+      var target = document.getElementById(input.getAttribute("data-fill"));
+      var file = input.files && input.files[0];
+      if (!target || !file) return;
+      file.text().then(function (t) { target.value = t; });
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var els = document.querySelectorAll("[data-poll]");
     for (var i = 0; i < els.length; i++) poll(els[i]);
+    var fills = document.querySelectorAll("[data-fill]");
+    for (var j = 0; j < fills.length; j++) fill(fills[j]);
   });
 })();

@@ -21,6 +21,7 @@ mod limits;
 pub(crate) mod pagination;
 pub(crate) mod pools;
 pub(crate) mod records;
+pub(crate) mod saved;
 pub(crate) mod tags;
 pub(crate) mod workspaces;
 pub(crate) mod write;

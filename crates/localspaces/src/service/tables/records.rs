@@ -82,7 +82,7 @@ fn current_version_body(body: &[u8], version: u32) -> Option<&[u8]> {
     rest[digits..].strip_prefix(b",\"r\":")?.strip_suffix(b"}")
 }
 
-fn decode<R: Resource>(body: &[u8]) -> Result<R, Fault> {
+pub(crate) fn decode<R: Resource>(body: &[u8]) -> Result<R, Fault> {
     // Fast path: a record of the current version, exactly as `encode` wrote it
     // (`{"v":N,"r":…}`), is parsed once, straight into its type. Anything else (an older
     // version, other spacing) takes the general path below.

@@ -53,6 +53,21 @@ impl Tx<'_> {
         self.writes.push(w);
     }
 
+    /// Hands a pending transition whose record is already staged (an import) to the engine
+    /// after the commit.
+    pub fn resume(&mut self, scope: Scope, t: PendingTransition) {
+        self.pending.push((scope, t));
+    }
+
+    /// Commits what is staged so far, still under the write lock (an import whose later
+    /// writes need the creation order of its first ones). Later writes commit at the end.
+    pub fn commit_now(&mut self) -> Result<(), StoreError> {
+        if self.writes.is_empty() {
+            return Ok(());
+        }
+        self.svc.store.commit(std::mem::take(&mut self.writes))
+    }
+
     /// Stages a pending transition of `kind` for a resource, due after the configured
     /// duration; commit it with the resource's transitional state.
     pub fn transition(
@@ -154,6 +169,12 @@ impl Service {
             self.engine.scheduled(self, keys);
         }
         Ok(out)
+    }
+
+    /// Runs `f` with every writer of this process held off (a consistent export).
+    pub(crate) fn exclusive<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _lock = self.write.lock();
+        f()
     }
 
     /// Applies due transitions under the write lock: `prepare` stages each entry's writes on
