@@ -42,7 +42,7 @@ fn query_param<'a>(parts: &'a hyper::http::request::Parts, name: &str) -> Option
     })
 }
 
-fn authorized(app: &App, parts: &hyper::http::request::Parts) -> bool {
+pub(crate) fn authorized(app: &App, parts: &hyper::http::request::Parts) -> bool {
     match &app.admin_token {
         Some(token) => parts
             .headers

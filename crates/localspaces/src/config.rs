@@ -70,6 +70,14 @@ pub struct ServeConfig {
     /// answer AccessDeniedException. The admin route `byol` overrides it per account.
     #[arg(long, env = "LOCALSPACES_BYOL_ELIGIBLE", default_value_t = false)]
     pub byol_eligible: bool,
+    /// Desktops behind WorkSpaces: `none` (states move on the clock only) or `local` (a
+    /// sandboxed Linux desktop per WorkSpace on this host; see the README).
+    #[arg(long, env = "LOCALSPACES_DESKTOPS", value_enum, default_value_t = crate::desktop::DesktopsMode::None)]
+    pub desktops: crate::desktop::DesktopsMode,
+    /// Most desktops running (or starting) at once with `--desktops local`; default: one
+    /// per 256 MiB of available memory.
+    #[arg(long, env = "LOCALSPACES_MAX_DESKTOPS")]
+    pub max_desktops: Option<usize>,
 }
 
 /// `$XDG_DATA_HOME/localspaces`, else `~/.local/share/localspaces`, else `./.localspaces`.

@@ -319,7 +319,11 @@ pub async fn handle(
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    // desktop seam: the console's desktop stream (a WebSocket upgrade).
+    if let Some(resp) = crate::desktop::rfb::route(&app, &mut parts).await {
+        return Ok(resp);
+    }
     if crate::console::is_console_path(parts.uri.path()) {
         return Ok(crate::console::handle(&app, parts, body, &request_id).await);
     }
@@ -328,16 +332,28 @@ pub async fn handle(
         .path()
         .strip_prefix(crate::admin::PREFIX)
         .map(str::to_string);
-    let outcome = match crate::admin::route(&app, &parts).await {
-        Some(resp) => Outcome {
+    // desktop seam: the desktop-exec admin route reads a body.
+    let outcome = if crate::desktop::exec::is_exec_path(parts.uri.path()) {
+        Outcome {
             protocol: Protocol::Json,
             operation: Some("admin"),
             account: None,
             region: None,
             resource: None,
-            response: resp,
-        },
-        None => process(&app, parts, body, &request_id).await,
+            response: crate::desktop::exec::route(&app, &parts, body).await,
+        }
+    } else {
+        match crate::admin::route(&app, &parts).await {
+            Some(resp) => Outcome {
+                protocol: Protocol::Json,
+                operation: Some("admin"),
+                account: None,
+                region: None,
+                resource: None,
+                response: resp,
+            },
+            None => process(&app, parts, body, &request_id).await,
+        }
     };
     let mut response = outcome.response;
     if let Ok(v) = HeaderValue::from_str(&request_id) {

@@ -24,6 +24,36 @@ struct Cli {
 enum Command {
     /// Run the service (the default).
     Serve(ServeConfig),
+    /// Act on WorkSpaces' desktops (`--desktops local`).
+    #[command(subcommand)]
+    Desktop(DesktopCommand),
+}
+
+/// `localspaces desktop …`
+#[derive(Debug, Subcommand)]
+enum DesktopCommand {
+    /// Run a command in a WorkSpace's desktop sandbox (through the server's desktop-exec
+    /// admin route), e.g. `localspaces desktop exec ws-abc -- ls -la`.
+    Exec {
+        /// The WorkSpace.
+        workspace_id: String,
+        /// The server.
+        #[arg(long, env = "LOCALSPACES_ENDPOINT", default_value = "http://127.0.0.1:4599")]
+        endpoint: String,
+        /// The account (default: the server's default account).
+        #[arg(long, env = "LOCALSPACES_ACCOUNT")]
+        account: Option<String>,
+        #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
+        region: String,
+        /// Run as the sandbox's root instead of the WorkSpace's user.
+        #[arg(long)]
+        root: bool,
+        #[arg(long, env = "LOCALSPACES_ADMIN_TOKEN")]
+        admin_token: Option<String>,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 /// Installs the log subscriber. Lines are batched for a background flusher
@@ -50,6 +80,26 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let cfg = match cli.command {
         Some(Command::Serve(cfg)) => cfg,
+        Some(Command::Desktop(DesktopCommand::Exec {
+            workspace_id,
+            endpoint,
+            account,
+            region,
+            root,
+            admin_token,
+            command,
+        })) => {
+            let code = localspaces::desktop::exec::cli(
+                &endpoint,
+                account.as_deref(),
+                &region,
+                admin_token.as_deref(),
+                &workspace_id,
+                root.then_some("root"),
+                &command,
+            )?;
+            std::process::exit(code);
+        }
         None => cli.serve,
     };
     let _log_guard = init_logging(cfg.log_format);

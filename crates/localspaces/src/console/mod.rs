@@ -499,7 +499,7 @@ fn valid_region(r: &str) -> bool {
 /// POSTs must come from a page of this server: `Origin` (or, without it, `Referer`) must
 /// name this host. Clients that send neither (curl, scripts) are not browsers and cannot be
 /// driven by another site, so they pass.
-fn same_origin(parts: &hyper::http::request::Parts) -> bool {
+pub(crate) fn same_origin(parts: &hyper::http::request::Parts) -> bool {
     let host = parts
         .headers
         .get("host")
@@ -519,7 +519,7 @@ fn same_origin(parts: &hyper::http::request::Parts) -> bool {
     true
 }
 
-fn viewer(app: &App, parts: &hyper::http::request::Parts) -> Option<Viewer> {
+pub(crate) fn viewer(app: &App, parts: &hyper::http::request::Parts) -> Option<Viewer> {
     if !app.auth.is_strict() {
         return Some(Viewer {
             fixed_account: None,

@@ -6,6 +6,7 @@ mod applications;
 mod bundles;
 mod client;
 mod connection_aliases;
+mod desktops;
 mod directories;
 mod ds;
 mod ids;
@@ -50,6 +51,8 @@ pub struct Service {
     write: Mutex<()>,
     /// Records already decoded (see [`records::DecodedCache`]).
     decoded: records::DecodedCache,
+    /// The desktops behind WorkSpaces (`--desktops local`); unset: none.
+    desktops: std::sync::OnceLock<Arc<dyn crate::desktop::DesktopDriver>>,
 }
 
 impl Service {
@@ -63,6 +66,7 @@ impl Service {
             engine,
             write: Mutex::new(()),
             decoded: records::DecodedCache::default(),
+            desktops: std::sync::OnceLock::new(),
         }
     }
 

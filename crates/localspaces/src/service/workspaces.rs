@@ -165,7 +165,7 @@ fn state_of(s: &str) -> ws::WorkspaceState {
 }
 
 impl WorkspaceRec {
-    fn state(&self) -> ws::WorkspaceState {
+    pub(crate) fn state(&self) -> ws::WorkspaceState {
         state_of(&self.state)
     }
 
@@ -173,7 +173,7 @@ impl WorkspaceRec {
         self.state = s.as_str().to_string();
     }
 
-    fn running_mode(&self) -> ws::RunningMode {
+    pub(crate) fn running_mode(&self) -> ws::RunningMode {
         ws::RunningMode::from_wire(&self.running_mode).unwrap_or(ws::RunningMode::AlwaysOn)
     }
 
@@ -330,6 +330,22 @@ pub fn create_workspaces(
         let _w = svc.write.lock();
         for req in input.workspaces {
             match build_workspace(svc, cx, &req, &created, now) {
+                // desktop seam: each new WorkSpace needs a desktop slot.
+                Ok(w)
+                    if !svc.desktops().is_none_or(|d| {
+                        super::desktops::key(&cx.scope, &w.id).is_none_or(|k| d.reserve(&k))
+                    }) =>
+                {
+                    let (code, message) = svc
+                        .desktops()
+                        .map(|d| super::desktops::capacity_error(d.as_ref()))
+                        .unwrap_or_default();
+                    failed_requests.push(ws::FailedCreateWorkspaceRequest {
+                        workspace_request: Some(req),
+                        error_code: Some(code.to_string()),
+                        error_message: Some(message),
+                    })
+                }
                 Ok(w) => created.push(w),
                 Err((code, message)) => failed_requests.push(ws::FailedCreateWorkspaceRequest {
                     workspace_request: Some(req),
@@ -368,6 +384,7 @@ pub fn create_workspaces(
         pending
     };
     let pending_requests = created.iter().map(WorkspaceRec::to_wire).collect();
+    svc.desktop_kickoff(&cx.scope, &pending); // desktop seam
     svc.scheduled(&cx.scope, &pending);
     Ok(ws::CreateWorkspacesResult {
         failed_requests: Some(failed_requests),
@@ -640,6 +657,7 @@ fn batch(
         }
         pending
     };
+    svc.desktop_kickoff(&cx.scope, &pending); // desktop seam
     svc.scheduled(&cx.scope, &pending);
     Ok(failures)
 }
@@ -656,15 +674,23 @@ pub fn start_workspaces(
     cx: &Context,
     input: ws::StartWorkspacesRequest,
 ) -> Result<ws::StartWorkspacesResult, Error> {
-    let ids = input
+    let mut ids: Vec<String> = input
         .start_workspace_requests
         .into_iter()
         .filter_map(|r| r.workspace_id)
         .collect();
-    let failed = batch(svc, cx, ids, |w| {
+    // desktop seam: a WorkSpace starts only with a desktop slot.
+    let refused = svc.desktop_reserve_starts(&cx.scope, &ids);
+    ids.retain(|id| !refused.iter().any(|(r, _)| r == id));
+    let mut failed = batch(svc, cx, ids, |w| {
         (w.state() == ws::WorkspaceState::Stopped && stoppable_mode(w))
             .then_some((ws::WorkspaceState::Starting, TransitionKind::WorkspaceStart))
     })?;
+    failed.extend(
+        refused
+            .into_iter()
+            .map(|(id, e)| super::desktops::capacity_failure(&id, e)),
+    );
     Ok(ws::StartWorkspacesResult {
         failed_requests: Some(failed),
     })
@@ -1065,6 +1091,10 @@ pub(crate) fn apply_transition(
         resource_kind: WORKSPACE_KIND.to_string(),
         resource_id: w.id.clone(),
     };
+    // desktop seam: the transition applies only once the desktop got there.
+    if let Some(wait) = super::desktops::gate(svc, scope, t, &w.rec, w.rev, now)? {
+        return Ok(wait);
+    }
     let mut next = None;
     match (t.kind, w.rec.state()) {
         (K::WorkspaceCreate, S::Pending)
