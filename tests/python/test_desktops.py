@@ -39,10 +39,11 @@ def desk():
     srv.stderr = open(os.path.join(data, "server.log"), "w")
     srv.start()
     srv.data = data
+    srv.wids = []
     yield srv
     if srv.proc.poll() is None:
         assert srv.stop() == 0
-    assert not xvnc_pids(), "desktops outlived the server"
+    poll(lambda: [p for w in srv.wids for p in xvnc_pids(w)], lambda p: not p, timeout=10)
     srv.stderr.close()
     shutil.copy(os.path.join(data, "server.log"), os.path.join(tempfile.gettempdir(), "ls-desktops-last.log"))
     shutil.rmtree(data, ignore_errors=True)
@@ -78,6 +79,7 @@ def setup(srv, account, *modes):
     out = ws.create_workspaces(Workspaces=reqs)
     assert out["FailedRequests"] == [], out
     ids = [w["WorkspaceId"] for w in out["PendingRequests"]]
+    srv.wids.extend(ids)
     with concurrent.futures.ThreadPoolExecutor(len(ids)) as pool:
         list(pool.map(lambda w: wait_ws(ws, w, "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=TIMEOUT), ids))
     return ws, ids
@@ -276,12 +278,17 @@ def test_restart_reconciles_and_capacity(desk):
     orphan = os.path.join(desk.data, "desktops", "ws", account, REGION, "ws-orphan0000")
     os.makedirs(os.path.join(orphan, "home"))
 
+    before = set(xvnc_pids(running))
+    assert before
     desk.stop(signal.SIGKILL)
-    poll(lambda: xvnc_pids(), lambda p: not p, timeout=10)
+    # SIGKILL leaves the sandboxes behind; the restart's reconciliation ends them.
     again = Server("--data-dir", desk.data, "--desktops", "local", "--timing", "instant", "--max-desktops", "2")
     desk.proc, desk.url = again.start().proc, again.url
     ws = make_client(desk.url, "json", account)
-    poll(lambda: bool(xvnc_pids(running)), bool, timeout=TIMEOUT)
+    # The old desktops are gone; the AVAILABLE one runs again (a new X server).
+    poll(lambda: set(xvnc_pids(running)), lambda p: p and not p & before, timeout=TIMEOUT)
+    for pid in before:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z"
     assert ws_state(ws, running) == "AVAILABLE"
     assert not xvnc_pids(stopped)
     poll(lambda: os.path.exists(orphan), lambda e: not e, timeout=10)

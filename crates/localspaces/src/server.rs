@@ -204,6 +204,10 @@ impl Server {
         {
             tracing::warn!("some connections did not finish within 10 s");
         }
+        // desktop seam: desktops stop with the server.
+        if let Some(d) = self.app.service.desktops() {
+            tokio::task::spawn_blocking(move || d.shutdown()).await.ok();
+        }
         self.store
             .close()
             .map_err(|e| anyhow::anyhow!("closing the store: {e}"))?;

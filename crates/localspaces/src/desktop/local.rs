@@ -316,6 +316,30 @@ impl Inner {
         Ok(Some(uid))
     }
 
+    /// Kills sandboxes over this driver's volumes that no entry owns: those left running by
+    /// a previous localspaces process that was killed (a sandbox's init drops privileges, so
+    /// the kernel's parent-death signal does not reach it).
+    fn kill_orphans(&self) -> usize {
+        let marker = format!("{}/", self.base.join("ws").display());
+        let mut killed = 0;
+        for name in read_names(Path::new("/proc")) {
+            let Ok(pid) = name.parse::<u32>() else { continue };
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                continue;
+            };
+            let mut args = cmdline.split(|b| *b == 0);
+            let is_bwrap = args.next().is_some_and(|a| a.ends_with(b"bwrap"));
+            if is_bwrap && args.any(|a| a.starts_with(marker.as_bytes())) {
+                if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+                    if rustix::process::kill_process(p, rustix::process::Signal::KILL).is_ok() {
+                        killed += 1;
+                    }
+                }
+            }
+        }
+        killed
+    }
+
     fn known(&self) -> Vec<DesktopKey> {
         let mut out = Vec::new();
         let ws = self.base.join("ws");
@@ -606,7 +630,6 @@ impl Inner {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        self.reserved.lock().remove(key);
         Ok(())
     }
 
@@ -887,6 +910,10 @@ impl DesktopDriver for LocalDriver {
         inner.submit(Box::new(move || {
             let started = Instant::now();
             let res = inner2.run_op(&key2, &op2, &spec2);
+            // The desktop's slot is free once it stopped for good or failed to run.
+            if matches!(op2, Op::Stop | Op::Terminate) || res.is_err() {
+                inner2.reserved.lock().remove(&key2);
+            }
             let p = match res {
                 Ok(()) => Progress::Done,
                 Err(msg) => {
@@ -1020,6 +1047,17 @@ impl DesktopDriver for LocalDriver {
 
     fn known(&self) -> Vec<DesktopKey> {
         self.inner.known()
+    }
+
+    fn shutdown(&self) {
+        let keys: Vec<DesktopKey> = self.inner.entries.lock().keys().cloned().collect();
+        for k in keys {
+            let _ = self.inner.stop(&k);
+        }
+    }
+
+    fn kill_orphans(&self) -> usize {
+        self.inner.kill_orphans()
     }
 
     fn pids(&self, key: &DesktopKey) -> Vec<u32> {

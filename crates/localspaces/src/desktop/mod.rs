@@ -148,6 +148,10 @@ pub trait DesktopDriver: Send + Sync {
     ) -> Result<ExecOutput, String>;
     /// Every desktop with volumes on disk (for reconciliation after a restart).
     fn known(&self) -> Vec<DesktopKey>;
+    /// Stops every desktop (the server is stopping).
+    fn shutdown(&self);
+    /// Kills desktops a previous process left running; answers how many.
+    fn kill_orphans(&self) -> usize;
     /// Process ids of the desktop's processes, as seen from the host (tests, benchmarks).
     fn pids(&self, key: &DesktopKey) -> Vec<u32>;
 }

@@ -8,7 +8,7 @@ use super::lifecycle::Applied;
 use super::workspaces::{WorkspaceRec, WORKSPACE_KIND};
 use super::{Context, Service};
 use crate::desktop::{DesktopDriver, DesktopKey, Op, Progress, Spec};
-use crate::engine::{PendingTransition, TransitionKind};
+use crate::engine::{transition_key, PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error};
 use localspaces_store::{Expect, Scope, StoreError};
 use std::sync::Arc;
@@ -91,15 +91,21 @@ pub(crate) fn gate(
             }
             Ok(None)
         }
-        Progress::Working => Ok(Some(Applied {
-            writes: Vec::new(),
-            next: Some(PendingTransition {
-                kind: t.kind,
-                due: now + RECHECK,
-                resource_kind: WORKSPACE_KIND.to_string(),
-                resource_id: w.id.clone(),
-            }),
-        })),
+        Progress::Working => {
+            // Also wakes the engine's task: a follow-up found while an admin route applies
+            // due transitions is only queued, and the task may be asleep until much later.
+            svc.engine
+                .schedule(transition_key(scope, WORKSPACE_KIND, &w.id), now + RECHECK);
+            Ok(Some(Applied {
+                writes: Vec::new(),
+                next: Some(PendingTransition {
+                    kind: t.kind,
+                    due: now + RECHECK,
+                    resource_kind: WORKSPACE_KIND.to_string(),
+                    resource_id: w.id.clone(),
+                }),
+            }))
+        }
         Progress::Failed(msg) if matches!(op, Op::Stop | Op::Terminate) => {
             tracing::warn!(workspace = %w.id, error = %msg, "desktop did not stop cleanly");
             Ok(None)
