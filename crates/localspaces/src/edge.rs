@@ -324,6 +324,9 @@ pub async fn handle(
     if let Some(resp) = crate::desktop::rfb::route(&app, &mut parts).await {
         return Ok(resp);
     }
+    if let Some(resp) = crate::desktop::viewer::route(&app, &parts) {
+        return Ok(resp);
+    }
     if crate::console::is_console_path(parts.uri.path()) {
         return Ok(crate::console::handle(&app, parts, body, &request_id).await);
     }

@@ -125,6 +125,7 @@ impl Req<'_> {
             "flash": self.flash.as_ref().map(|(k, t)| serde_json::json!({"kind": k, "text": t})),
             "path": self.path,
             "version": env!("CARGO_PKG_VERSION"),
+            "desktops": self.app.service.desktops().is_some(),
         })
     }
 }

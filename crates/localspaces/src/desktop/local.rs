@@ -70,8 +70,10 @@ x=$!
 i=0
 while [ ! -S /tmp/.X11-unix/X0 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 openbox >/run/desktop/session.log 2>&1 &
-xterm -geometry 100x30+30+30 -title Terminal >>/run/desktop/session.log 2>&1 &
 pcmanfm /home/user >>/run/desktop/session.log 2>&1 &
+sleep 0.3
+# Last, so that it has the keyboard focus.
+xterm -geometry 100x30+30+30 -title Terminal >>/run/desktop/session.log 2>&1 &
 # Up once the terminal's window is on screen (or after 10 s with the display answering).
 i=0
 while [ $i -lt 100 ] && ! xdotool search --onlyvisible --class xterm >/dev/null 2>&1; do

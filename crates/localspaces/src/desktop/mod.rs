@@ -14,6 +14,7 @@
 pub mod exec;
 pub mod local;
 pub mod rfb;
+pub mod viewer;
 
 use clap::ValueEnum;
 use std::path::PathBuf;
