@@ -320,12 +320,14 @@ pub async fn handle(
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (mut parts, body) = req.into_parts();
-    // desktop seam: the console's desktop stream (a WebSocket upgrade).
-    if let Some(resp) = crate::desktop::rfb::route(&app, &mut parts).await {
-        return Ok(resp);
-    }
-    if let Some(resp) = crate::desktop::viewer::route(&app, &parts) {
-        return Ok(resp);
+    // desktop seam: the console's desktop stream (a WebSocket upgrade), page and noVNC.
+    if app.service.desktops().is_some() {
+        if let Some(resp) = crate::desktop::rfb::route(&app, &mut parts).await {
+            return Ok(resp);
+        }
+        if let Some(resp) = crate::desktop::viewer::route(&app, &parts) {
+            return Ok(resp);
+        }
     }
     if crate::console::is_console_path(parts.uri.path()) {
         return Ok(crate::console::handle(&app, parts, body, &request_id).await);

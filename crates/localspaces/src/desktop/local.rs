@@ -949,6 +949,12 @@ impl DesktopDriver for LocalDriver {
         true
     }
 
+    fn release(&self, key: &DesktopKey) {
+        if !self.inner.is_running(key) {
+            self.inner.reserved.lock().remove(key);
+        }
+    }
+
     fn max_desktops(&self) -> usize {
         self.inner.max
     }
@@ -1070,5 +1076,44 @@ impl DesktopDriver for LocalDriver {
             .and_then(|e| e.proc.as_ref())
             .map(|p| sandbox_pids(p.child.id()))
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compute_types_grow() {
+        let order = ["VALUE", "STANDARD", "PERFORMANCE", "POWER", "POWERPRO"];
+        let mems: Vec<u64> = order.iter().map(|c| compute_limits(c).1).collect();
+        assert!(mems.windows(2).all(|w| w[0] < w[1]), "{mems:?}");
+        assert!(default_max_desktops() >= 1);
+    }
+
+    #[test]
+    fn liveness_from_proc() {
+        assert!(alive(std::process::id()));
+        assert!(!alive(u32::MAX / 2));
+        let mut child = Command::new("true").spawn().expect("spawn true");
+        let pid = child.id();
+        std::thread::sleep(Duration::from_millis(200));
+        // Exited, not yet reaped: a zombie is not alive.
+        assert!(!alive(pid));
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn base_image_has_mount_points_and_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let image = dir.path().join("base");
+        write_base_image(&image).expect("image");
+        write_base_image(&image).expect("idempotent");
+        assert!(image.join("home/user").is_dir());
+        assert!(image.join("run/desktop").is_dir());
+        assert_eq!(
+            std::fs::read_link(image.join("bin")).expect("link"),
+            Path::new("usr/bin")
+        );
     }
 }

@@ -129,6 +129,8 @@ pub trait DesktopDriver: Send + Sync {
     /// Holds a desktop slot for `key` (create or start); false when `--max-desktops` desktops
     /// are running or held already. Released when the desktop stops or is terminated.
     fn reserve(&self, key: &DesktopKey) -> bool;
+    /// Gives back a slot held by [`DesktopDriver::reserve`] for a desktop that will not run.
+    fn release(&self, key: &DesktopKey);
     /// The limit on running desktops.
     fn max_desktops(&self) -> usize;
     /// Takes a snapshot of both volumes labelled `at` (service time), in the background,

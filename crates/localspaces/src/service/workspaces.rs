@@ -356,6 +356,14 @@ pub fn create_workspaces(
         }
         let existing = svc.count::<WorkspaceRec>(&cx.scope, None)?;
         if existing + created.len() as u64 > svc.limits.workspaces {
+            // desktop seam: the slots held for these WorkSpaces go back.
+            if let Some(d) = svc.desktops() {
+                for w in &created {
+                    if let Some(k) = super::desktops::key(&cx.scope, &w.id) {
+                        d.release(&k);
+                    }
+                }
+            }
             return Err(Error::new(
                 ErrorCode::ResourceLimitExceededException,
                 format!(
