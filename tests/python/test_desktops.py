@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import struct
+import subprocess
 import tempfile
 import time
 import urllib.error
@@ -201,6 +202,13 @@ def test_desktop_lifecycle(desk):
     wait_ws(ws, wid, "AVAILABLE", {"STARTING", "AVAILABLE"}, timeout=TIMEOUT)
     assert xvnc_pids(wid)
     assert run(desk, account, wid, "cat ~/note.txt")["stdout"] == "hello\n"
+    # The same through the CLI: output on stdout, the command's exit code as its own.
+    cli = subprocess.run(
+        [desk.proc.args[0], "desktop", "exec", "--endpoint", desk.url, "--account", account, wid, "--",
+         "sh", "-c", "cat ~/note.txt; exit 3"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert (cli.returncode, cli.stdout) == (3, "hello\n"), cli
 
     # A periodic snapshot (12 hours on) holds the home file; a rebuild recreates the root
     # volume from the image and the home from that snapshot.
@@ -318,3 +326,23 @@ def test_exec_route_rules(desk):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=10)
     assert e.value.code == 400
+
+
+def test_stream_is_same_origin_and_signed_in(desk):
+    account = random_account()
+    base = desk.url.replace("http://", "ws://") + f"/console/workspaces/ws-abc123/rfb?account={account}&region={REGION}"
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(base, timeout=10, origin="http://evil.example")
+    assert e.value.status_code == 403
+    # Its own data directory: a driver owns the desktops under its data directory.
+    strict_data = tempfile.mkdtemp(prefix="ls-desktops-strict-")
+    strict = Server("--in-memory", "--data-dir", strict_data, "--auth", "strict", "--credentials", "AKIDEXAMPLE:secret",
+                    "--desktops", "local").start()
+    try:
+        url = strict.url.replace("http://", "ws://") + f"/console/workspaces/ws-abc123/rfb?account={account}&region={REGION}"
+        with pytest.raises(websocket.WebSocketBadStatusException) as e:
+            websocket.create_connection(url, timeout=10)
+        assert e.value.status_code == 401
+    finally:
+        strict.stop()
+        shutil.rmtree(strict_data, ignore_errors=True)
