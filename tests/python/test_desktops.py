@@ -66,6 +66,17 @@ def xvnc_pids(wid=None):
     return out
 
 
+def cgroup_of(wid):
+    """The desktop's cgroup v1 memory group, if the machine has one."""
+    for root, dirs, _ in os.walk("/sys/fs/cgroup/memory"):
+        for d in dirs:
+            if d.startswith("localspaces-") and d.endswith(f"-{wid}"):
+                return os.path.join(root, d)
+        if root.count("/") > 7:
+            dirs[:] = []
+    return None
+
+
 def setup(srv, account, *modes):
     """Registered directory and one Linux WorkSpace per running mode, all AVAILABLE."""
     ws = make_client(srv.url, "json", account)
@@ -181,6 +192,14 @@ def test_desktop_lifecycle(desk):
     account = random_account()
     ws, (wid,) = setup(desk, account, "MANUAL")
     assert xvnc_pids(wid), "AVAILABLE without a running X server"
+    # The compute type's limits (STANDARD: 1 GiB) hold the desktop's processes, where this
+    # machine has a writable cgroup v1 memory controller.
+    group = cgroup_of(wid)
+    if group:
+        with open(os.path.join(group, "memory.limit_in_bytes")) as f:
+            assert int(f.read()) == 1 << 30
+        with open(os.path.join(group, "cgroup.procs")) as f:
+            assert f.read().split(), "no process in the desktop's cgroup"
 
     # A real viewer: handshake, ServerInit, a frame with more than one colour; CONNECTED.
     rfb = Rfb(desk, account, wid)

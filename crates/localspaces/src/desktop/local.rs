@@ -631,6 +631,10 @@ impl Inner {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
+            // Empty now; the next start creates them afresh (with the compute type of then).
+            if let Some(c) = &self.cgroups {
+                c.remove(key);
+            }
         }
         Ok(())
     }
