@@ -16,12 +16,25 @@ if ! command -v chromedriver >/dev/null; then
   fi
 fi
 
+echo "== desktop packages for the --desktops local tests"
+# tests/python/test_desktops.py runs real desktops: bubblewrap, TigerVNC's Xvnc, openbox,
+# xterm, pcmanfm, xdotool (LOCALSPACES_SKIP_DESKTOPS=1 skips those tests instead).
+if [ "${LOCALSPACES_SKIP_DESKTOPS:-}" != 1 ] && ! { command -v Xvnc && command -v bwrap && command -v openbox \
+    && command -v xterm && command -v pcmanfm && command -v xdotool; } >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends tigervnc-standalone-server \
+      bubblewrap openbox xterm pcmanfm xdotool
+  else
+    echo "desktop packages are missing: apt-get install tigervnc-standalone-server bubblewrap openbox xterm pcmanfm xdotool (or set LOCALSPACES_SKIP_DESKTOPS=1)" >&2
+  fi
+fi
+
 echo "== cargo test"
 cargo build --locked -p localspaces
 cargo test --locked --workspace
 
 echo "== python venv"
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import boto3, pytest, xdist' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import boto3, pytest, xdist, websocket' 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
 fi

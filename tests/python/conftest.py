@@ -36,12 +36,13 @@ class Server:
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.url = None
+        self.stderr = subprocess.DEVNULL
 
     def start(self):
         self.proc = subprocess.Popen(
             [binary(), "--port", "0", *self.args],
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.stderr,
             env=self.env,
             text=True,
         )

@@ -11,6 +11,7 @@
 //! | `POST /_localspaces/byol?account=A&region=R&eligible=true\|false` | makes an account BYOL-eligible (ModifyAccount, ListAvailableManagementCidrRanges) or not |
 //! | `POST /_localspaces/workspace-state?account=A&region=R&workspace_id=ws-…&state=S` | forces a WorkSpace into state S (ERROR, UNHEALTHY, IMPAIRED, …: states no API reaches) |
 //! | `POST /_localspaces/pool-session?account=A&region=R&pool_id=wspool-…&user=U` | user U logs into a RUNNING WorkSpaces Pool with available capacity (a user with a session gets it back): answers `{"session_id": …}`; DescribeWorkspacesPoolSessions shows the session |
+//! | `POST /_localspaces/desktop-exec?account=A&region=R&workspace_id=ws-…` | runs a command in the WorkSpace's desktop sandbox (`--desktops local`; see [`crate::desktop::exec`]) |
 //!
 //! Only the admin identity may call them: the `X-Localspaces-Admin-Token` header when the
 //! server has `--admin-token`; otherwise anyone in `--auth open` and nobody in `--auth strict`.

@@ -74,6 +74,14 @@ pub struct ServeConfig {
     /// store already holds all of it (a restart on the same data); a partial overlap is an error.
     #[arg(long, env = "LOCALSPACES_SEED")]
     pub seed: Option<PathBuf>,
+    /// Desktops behind WorkSpaces: `none` (states move on the clock only) or `local` (a
+    /// sandboxed Linux desktop per WorkSpace on this host; see the README).
+    #[arg(long, env = "LOCALSPACES_DESKTOPS", value_enum, default_value_t = crate::desktop::DesktopsMode::None)]
+    pub desktops: crate::desktop::DesktopsMode,
+    /// Most desktops running (or starting) at once with `--desktops local`; default: one
+    /// per 256 MiB of available memory.
+    #[arg(long, env = "LOCALSPACES_MAX_DESKTOPS")]
+    pub max_desktops: Option<usize>,
 }
 
 /// `$XDG_DATA_HOME/localspaces`, else `~/.local/share/localspaces`, else `./.localspaces`.

@@ -319,7 +319,16 @@ pub async fn handle(
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    // desktop seam: the console's desktop stream (a WebSocket upgrade), page and noVNC.
+    if app.service.desktops().is_some() {
+        if let Some(resp) = crate::desktop::rfb::route(&app, &mut parts).await {
+            return Ok(resp);
+        }
+        if let Some(resp) = crate::desktop::viewer::route(&app, &parts) {
+            return Ok(resp);
+        }
+    }
     if crate::console::is_console_path(parts.uri.path()) {
         return Ok(crate::console::handle(&app, parts, body, &request_id).await);
     }
@@ -328,9 +337,13 @@ pub async fn handle(
         .path()
         .strip_prefix(crate::admin::PREFIX)
         .map(str::to_string);
-    // Saved-environment routes read a body; any other path gets it back.
+    // Saved-environment and desktop-exec routes read a body; any other path gets it back.
     let admin = match crate::state::admin_route(&app, &parts, body).await {
         Ok(resp) => Ok(resp),
+        // desktop seam: the desktop-exec admin route.
+        Err(body) if crate::desktop::exec::is_exec_path(parts.uri.path()) => {
+            Ok(crate::desktop::exec::route(&app, &parts, body).await)
+        }
         Err(body) => crate::admin::route(&app, &parts).await.ok_or(body),
     };
     let outcome = match admin {

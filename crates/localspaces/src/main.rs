@@ -26,6 +26,33 @@ enum Command {
     Serve(ServeConfig),
     /// Save or restore the state of a running server (saved environments).
     State(localspaces::state::StateArgs),
+    /// Act on WorkSpaces' desktops (`--desktops local`).
+    #[command(subcommand)]
+    Desktop(DesktopCommand),
+}
+
+/// `localspaces desktop …`
+#[derive(Debug, Subcommand)]
+enum DesktopCommand {
+    /// Run a command in a WorkSpace's desktop sandbox (through the server's desktop-exec
+    /// admin route), e.g. `localspaces desktop exec ws-abc -- ls -la`.
+    Exec {
+        /// The WorkSpace.
+        workspace_id: String,
+        #[command(flatten)]
+        client: localspaces::state::AdminClient,
+        /// The account (default: the server's default account).
+        #[arg(long, env = "LOCALSPACES_ACCOUNT")]
+        account: Option<String>,
+        #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
+        region: String,
+        /// Run as the sandbox's root instead of the WorkSpace's user.
+        #[arg(long)]
+        root: bool,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 /// Installs the log subscriber. Lines are batched for a background flusher
@@ -57,6 +84,25 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             return rt.block_on(localspaces::state::run(args));
+        }
+        Some(Command::Desktop(DesktopCommand::Exec {
+            workspace_id,
+            client,
+            account,
+            region,
+            root,
+            command,
+        })) => {
+            let code = localspaces::desktop::exec::cli(
+                &client.endpoint_url,
+                account.as_deref(),
+                &region,
+                client.admin_token.as_deref(),
+                &workspace_id,
+                root.then_some("root"),
+                &command,
+            )?;
+            std::process::exit(code);
         }
         None => cli.serve,
     };

@@ -97,6 +97,17 @@ impl Server {
             tracing::info!(pending, "resuming pending lifecycle transitions");
         }
         let service = Arc::new(Service::new(Arc::clone(&store), dyn_clock, limits, engine));
+        // desktop seam: `--desktops local` puts a driver behind the WorkSpaces.
+        if cfg.desktops == crate::desktop::DesktopsMode::Local {
+            let max = cfg
+                .max_desktops
+                .unwrap_or_else(crate::desktop::local::default_max_desktops);
+            let driver = crate::desktop::local::LocalDriver::new(&cfg.data_dir, max)?;
+            service.set_desktops(Arc::new(driver));
+            service
+                .desktop_reconcile()
+                .map_err(|e| anyhow::anyhow!("reconciling desktops: {}", e.message))?;
+        }
         let app = Arc::new(App {
             service,
             auth: Authenticator::from_config(cfg)?,
@@ -142,6 +153,17 @@ impl Server {
         let engine = self.app.service.engine().clone();
         let applier: Arc<dyn Applier> = Arc::clone(&self.app.service) as Arc<dyn Applier>;
         let engine_task = tokio::spawn(engine.run(applier));
+        // desktop seam: dead desktops and due snapshots are noticed every half second.
+        let desktop_task = self.app.service.desktops().map(|_| {
+            let svc = Arc::clone(&self.app.service);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let svc = Arc::clone(&svc);
+                    let _ = tokio::task::spawn_blocking(move || svc.desktop_tick()).await;
+                }
+            })
+        });
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -172,7 +194,8 @@ impl Server {
                             req.extensions_mut().insert(client);
                             edge::handle(Arc::clone(&app), req)
                         });
-                        let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                        // Upgrades: the console's desktop stream is a WebSocket.
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
                         let _ = watcher.watch(conn).await;
                     });
                 }
@@ -181,12 +204,19 @@ impl Server {
         }
         drop(self.listener);
         engine_task.abort();
+        if let Some(t) = desktop_task {
+            t.abort();
+        }
         tracing::info!("shutting down: waiting for in-flight requests");
         if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
             .await
             .is_err()
         {
             tracing::warn!("some connections did not finish within 10 s");
+        }
+        // desktop seam: desktops stop with the server.
+        if let Some(d) = self.app.service.desktops() {
+            tokio::task::spawn_blocking(move || d.shutdown()).await.ok();
         }
         self.store
             .close()

@@ -131,6 +131,7 @@ impl Req<'_> {
             "flash": self.flash.as_ref().map(|(k, t)| serde_json::json!({"kind": k, "text": t})),
             "path": self.path,
             "version": env!("CARGO_PKG_VERSION"),
+            "desktops": self.app.service.desktops().is_some(),
         })
     }
 }
@@ -533,7 +534,7 @@ fn valid_region(r: &str) -> bool {
 /// POSTs must come from a page of this server: `Origin` (or, without it, `Referer`) must
 /// name this host. Clients that send neither (curl, scripts) are not browsers and cannot be
 /// driven by another site, so they pass.
-fn same_origin(parts: &hyper::http::request::Parts) -> bool {
+pub(crate) fn same_origin(parts: &hyper::http::request::Parts) -> bool {
     let host = parts
         .headers
         .get("host")
@@ -553,7 +554,7 @@ fn same_origin(parts: &hyper::http::request::Parts) -> bool {
     true
 }
 
-fn viewer(app: &App, parts: &hyper::http::request::Parts) -> Option<Viewer> {
+pub(crate) fn viewer(app: &App, parts: &hyper::http::request::Parts) -> Option<Viewer> {
     if !app.auth.is_strict() {
         return Some(Viewer {
             fixed_account: None,

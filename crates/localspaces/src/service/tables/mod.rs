@@ -3,8 +3,8 @@
 //! path. Families (the floor above) import this floor, never each other.
 //!
 //! The [`Service`] is the handle every handler gets: the store, the clock, the quotas and
-//! the lifecycle engine, plus the write lock and the decoded-record cache that only this
-//! floor touches.
+//! the lifecycle engine (and, with `--desktops local`, the desktop driver), plus the write
+//! lock and the decoded-record cache that only this floor touches.
 
 pub(crate) mod account;
 pub(crate) mod applications;
@@ -34,10 +34,11 @@ pub(crate) use tags::{merge_tags, new_tags, StoredTag, Taggable};
 pub(crate) use write::Tx;
 
 use crate::clock::Clock;
+use crate::desktop::DesktopDriver;
 use crate::engine::Engine;
 use localspaces_store::{Scope, Store};
 use parking_lot::Mutex;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Per-request context handed to every handler.
 #[derive(Debug, Clone)]
@@ -63,6 +64,10 @@ pub struct Service {
     write: Mutex<()>,
     /// Records already decoded (see [`records::DecodedCache`]).
     decoded: records::DecodedCache,
+    /// The desktops behind WorkSpaces (`--desktops local`), installed once before serving;
+    /// unset (`--desktops none`): WorkSpaces have no desktop and their states move on the
+    /// clock only. The WorkSpaces family's `desktops` module is the service side of it.
+    desktops: OnceLock<Arc<dyn DesktopDriver>>,
 }
 
 impl Service {
@@ -76,7 +81,18 @@ impl Service {
             engine,
             write: Mutex::new(()),
             decoded: records::DecodedCache::default(),
+            desktops: OnceLock::new(),
         }
+    }
+
+    /// Installs the desktop driver (once, before serving).
+    pub fn set_desktops(&self, driver: Arc<dyn DesktopDriver>) {
+        let _ = self.desktops.set(driver);
+    }
+
+    /// The desktop driver, when WorkSpaces have desktops.
+    pub fn desktops(&self) -> Option<Arc<dyn DesktopDriver>> {
+        self.desktops.get().cloned()
     }
 
     /// The lifecycle engine.

@@ -39,6 +39,7 @@ fn batch(
     action: Action,
 ) -> Result<Vec<ws::FailedWorkspaceChangeRequest>, Error> {
     let mut failures = Vec::new();
+    let mut moved: Vec<&str> = Vec::new();
     svc.write(CHANGED, |tx| {
         let mut seen: Vec<&str> = Vec::new();
         for id in &ids {
@@ -70,9 +71,11 @@ fn batch(
             }
             tx.put(&cx.scope, &w.rec, Expect::Rev(w.rev))?;
             tx.transition(&cx.scope, kind, WORKSPACE_KIND, id)?;
+            moved.push(id);
         }
         Ok::<_, Error>(())
     })?;
+    desktops::kickoff(svc, &cx.scope, moved); // desktop seam
     Ok(failures)
 }
 
@@ -93,10 +96,13 @@ pub fn start_workspaces(
         .into_iter()
         .filter_map(|r| r.workspace_id)
         .collect();
+    // desktop seam: a WorkSpace starts only with a desktop slot.
+    let (ids, slots) = desktops::reserve_starts(svc, &cx.scope, ids)?;
     let failed = batch(svc, cx, ids, |w| {
         (w.state() == ws::WorkspaceState::Stopped && stoppable_mode(w))
             .then_some((ws::WorkspaceState::Starting, TransitionKind::WorkspaceStart))
-    })?;
+    });
+    let failed = slots.end(svc, &cx.scope, failed)?;
     Ok(ws::StartWorkspacesResult {
         failed_requests: Some(failed),
     })

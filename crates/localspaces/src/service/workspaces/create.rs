@@ -11,9 +11,12 @@ pub fn create_workspaces(
     let mut failed_requests = Vec::new();
     let mut created: Vec<WorkspaceRec> = Vec::new();
     let quota_race = Conflict::Exists("A WorkSpace for one of these users was created meanwhile.".into());
-    svc.write(quota_race, |tx| {
+    let committed = svc.write(quota_race, |tx| {
         for req in input.workspaces {
-            match build_workspace(svc, cx, &req, &created, now) {
+            // desktop seam: each new WorkSpace needs a desktop slot.
+            let built =
+                build_workspace(svc, cx, &req, &created, now).and_then(|w| desktops::hold(svc, &cx.scope, w));
+            match built {
                 Ok(w) => created.push(w),
                 Err((code, message)) => failed_requests.push(ws::FailedCreateWorkspaceRequest {
                     workspace_request: Some(req),
@@ -37,7 +40,16 @@ pub fn create_workspaces(
             tx.transition(&cx.scope, TransitionKind::WorkspaceCreate, WORKSPACE_KIND, &w.id)?;
         }
         Ok::<_, Error>(())
-    })?;
+    });
+    // desktop seam: slots held for WorkSpaces not created go back; the others start work.
+    let ids = created.iter().map(|w| w.id.as_str());
+    match committed {
+        Ok(()) => desktops::kickoff(svc, &cx.scope, ids),
+        Err(e) => {
+            desktops::release(svc, &cx.scope, ids);
+            return Err(e);
+        }
+    }
     let pending_requests = created.iter().map(WorkspaceRec::to_wire).collect();
     Ok(ws::CreateWorkspacesResult {
         failed_requests: Some(failed_requests),

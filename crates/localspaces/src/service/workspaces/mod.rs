@@ -8,6 +8,7 @@
 
 mod actions;
 mod create;
+mod desktops;
 mod properties;
 mod snapshots;
 mod standby;

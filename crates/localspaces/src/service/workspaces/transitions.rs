@@ -16,6 +16,10 @@ pub(crate) fn apply_transition(
     let Some(mut w) = svc.load::<WorkspaceRec>(scope, &t.resource_id)? else {
         return Ok(None);
     };
+    // desktop seam: the transition applies only once the desktop got there.
+    if let Some(next) = desktops::gate(svc, tx, scope, t, &w, now)? {
+        return Ok(next);
+    }
     let follow = |kind: K, w: &WorkspaceRec| PendingTransition {
         kind,
         due: now + svc.engine.timing().duration(kind),

@@ -1,0 +1,344 @@
+//! The service side of the desktops behind WorkSpaces (`--desktops local`): due WorkSpace
+//! transitions wait for the driver's real progress ([`gate`]), capacity is held at create
+//! and start ([`hold`], [`reserve_starts`]), desktop work starts as soon as its transition is
+//! committed ([`kickoff`]), dead desktops make their WorkSpace UNHEALTHY, the snapshots the
+//! service reports are taken for real, and a restart reconciles desktops with records. With
+//! no driver (`--desktops none`) every function here returns at once and changes nothing.
+//!
+//! The driver's `poll`, `reserve`, `release` and `snapshot` never block: they look at or
+//! start work on the driver's own workers. [`gate`] polls under the write lock on purpose:
+//! a poll that reports `Done` hands the result over once, so only the applier that then
+//! commits the transition may see it.
+
+use super::*;
+use crate::desktop::{DesktopDriver, DesktopKey, Op, Progress, Spec};
+use crate::engine::transition_key;
+use crate::service::tables::workspaces::effective;
+use crate::service::tables::Stored;
+
+/// How soon a transition waiting on its desktop is looked at again, in seconds.
+const RECHECK: f64 = 0.1;
+
+/// The desktop key of a WorkSpace.
+fn key(scope: &Scope, id: &str) -> Option<DesktopKey> {
+    DesktopKey::new(&scope.account, &scope.region, id)
+}
+
+fn spec(rec: &WorkspaceRec) -> Spec {
+    Spec {
+        compute: rec.compute.clone(),
+        root_gib: rec.root_gib,
+        user_gib: rec.user_gib,
+    }
+}
+
+/// The error of a create or start item refused for capacity: the limit error the model
+/// gives these operations (`ResourceLimitExceededException`).
+fn capacity_error(driver: &dyn DesktopDriver) -> (&'static str, String) {
+    (
+        "ResourceLimitExceededException",
+        format!(
+            "No desktop capacity left: {} desktops are running or starting on this host (--max-desktops).",
+            driver.max_desktops()
+        ),
+    )
+}
+
+/// The desktop op a WorkSpace transition of `kind` leads to from the record's state.
+fn op_for(kind: TransitionKind, w: &WorkspaceRec, now: f64) -> Option<Op> {
+    use ws::WorkspaceState as S;
+    use TransitionKind as K;
+    let latest_snapshot = || effective(w, now).last().copied();
+    Some(match (kind, w.state()) {
+        (K::WorkspaceCreate, S::Pending) => Op::Provision,
+        (K::WorkspaceStart, S::Starting) => Op::Start,
+        (K::WorkspaceReboot, S::Rebooting) => Op::Reboot,
+        (K::WorkspaceRebuild, S::Rebuilding) => Op::Rebuild {
+            snapshot_at: latest_snapshot(),
+        },
+        (K::WorkspaceRestore, S::Restoring) => Op::Restore {
+            snapshot_at: latest_snapshot(),
+        },
+        (K::WorkspaceStop, S::Stopping) => Op::Stop,
+        (K::WorkspaceTerminate, S::Terminating) => Op::Terminate,
+        _ => return None,
+    })
+}
+
+/// Gates a due WorkSpace transition on its desktop (called by `apply_transition` with the
+/// record it read): `None` lets the transition apply; `Some(next)` is what the transition
+/// becomes instead — looked at again shortly while the desktop works, or ended (`None`)
+/// with the failure the desktop reported staged on `tx`.
+pub(super) fn gate(
+    svc: &Service,
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    t: &PendingTransition,
+    w: &Stored<WorkspaceRec>,
+    now: f64,
+) -> Result<Option<Option<PendingTransition>>, Fault> {
+    use ws::WorkspaceState as S;
+    let (Some(driver), Some(key)) = (svc.desktops(), key(scope, &w.rec.id)) else {
+        return Ok(None);
+    };
+    let Some(op) = op_for(t.kind, &w.rec, now) else {
+        return Ok(None);
+    };
+    match driver.poll(&key, &op, &spec(&w.rec)) {
+        Progress::Done => {
+            if op == Op::Provision {
+                // The creation snapshot pair (the service records it as the WorkSpace
+                // becomes AVAILABLE).
+                driver.snapshot(&key, now);
+            }
+            Ok(None)
+        }
+        // The engine is told of the follow-up (and woken for it) after the commit.
+        Progress::Working => Ok(Some(Some(PendingTransition {
+            kind: t.kind,
+            due: now + RECHECK,
+            resource_kind: WORKSPACE_KIND.to_string(),
+            resource_id: w.rec.id.clone(),
+        }))),
+        Progress::Failed(msg) if matches!(op, Op::Stop | Op::Terminate) => {
+            tracing::warn!(workspace = %w.rec.id, error = %msg, "desktop did not stop cleanly");
+            Ok(None)
+        }
+        Progress::Failed(msg) => {
+            let mut rec = w.rec.clone();
+            if op == Op::Provision {
+                rec.set_state(S::Error);
+                rec.error_code = Some("InternalFailure".to_string());
+                rec.error_message = Some(format!("The desktop could not be created: {msg}"));
+            } else {
+                rec.set_state(S::Unhealthy);
+            }
+            state_changed(&mut rec, now);
+            tx.put(scope, &rec, Expect::Rev(w.rev))?;
+            Ok(Some(None))
+        }
+    }
+}
+
+/// Holds a desktop slot for a WorkSpace about to be created, or answers the item's
+/// capacity error.
+pub(super) fn hold(
+    svc: &Service,
+    scope: &Scope,
+    w: WorkspaceRec,
+) -> Result<WorkspaceRec, (&'static str, String)> {
+    match (svc.desktops(), key(scope, &w.id)) {
+        (Some(driver), Some(k)) if !driver.reserve(&k) => Err(capacity_error(driver.as_ref())),
+        _ => Ok(w),
+    }
+}
+
+/// Gives back the slots held for WorkSpaces that will not run (their create failed).
+pub(super) fn release<'a>(svc: &Service, scope: &Scope, ids: impl IntoIterator<Item = &'a str>) {
+    let Some(driver) = svc.desktops() else { return };
+    for k in ids.into_iter().filter_map(|id| key(scope, id)) {
+        driver.release(&k);
+    }
+}
+
+/// The desktop slots of a start batch: held for the STOPPED WorkSpaces it starts, refused
+/// for those beyond capacity.
+#[derive(Default)]
+pub(super) struct StartSlots {
+    held: Vec<String>,
+    refused: Vec<ws::FailedWorkspaceChangeRequest>,
+}
+
+/// Holds desktop capacity for the STOPPED WorkSpaces among `ids` about to start; answers the
+/// ids left to start (those refused for capacity removed) and the slots.
+pub(super) fn reserve_starts(
+    svc: &Service,
+    scope: &Scope,
+    mut ids: Vec<String>,
+) -> Result<(Vec<String>, StartSlots), Fault> {
+    let mut slots = StartSlots::default();
+    let Some(driver) = svc.desktops() else {
+        return Ok((ids, slots));
+    };
+    for id in &ids {
+        let Some(w) = svc.load::<WorkspaceRec>(scope, id)? else {
+            continue;
+        };
+        let Some(k) = key(scope, id).filter(|_| w.rec.state() == ws::WorkspaceState::Stopped) else {
+            continue;
+        };
+        if driver.reserve(&k) {
+            slots.held.push(id.clone());
+        } else {
+            let (code, message) = capacity_error(driver.as_ref());
+            slots.refused.push(ws::FailedWorkspaceChangeRequest {
+                workspace_id: Some(id.clone()),
+                error_code: Some(code.to_string()),
+                error_message: Some(message),
+            });
+        }
+    }
+    ids.retain(|id| !slots.refused.iter().any(|f| f.workspace_id.as_ref() == Some(id)));
+    Ok((ids, slots))
+}
+
+impl StartSlots {
+    /// After the start batch: the slots held for items that did not start go back; the items
+    /// refused for capacity join the batch's failures.
+    pub(super) fn end(
+        self,
+        svc: &Service,
+        scope: &Scope,
+        batch: Result<Vec<ws::FailedWorkspaceChangeRequest>, Error>,
+    ) -> Result<Vec<ws::FailedWorkspaceChangeRequest>, Error> {
+        let started = |id: &&String| {
+            batch
+                .as_ref()
+                .is_ok_and(|failed| !failed.iter().any(|f| f.workspace_id.as_ref() == Some(*id)))
+        };
+        release(
+            svc,
+            scope,
+            self.held.iter().filter(|id| !started(id)).map(String::as_str),
+        );
+        let mut failed = batch?;
+        failed.extend(self.refused);
+        Ok(failed)
+    }
+}
+
+/// Starts the desktop work of WorkSpace transitions just committed, so it runs while the
+/// transition's time passes (the transition still waits for it when due). Call after the
+/// commit, with no lock held.
+pub(super) fn kickoff<'a>(svc: &Service, scope: &Scope, ids: impl IntoIterator<Item = &'a str>) {
+    let Some(driver) = svc.desktops() else { return };
+    let now = svc.clock.now();
+    for id in ids {
+        let Some(k) = key(scope, id) else { continue };
+        let Ok(Some((t, _))) = svc.load_transition(&transition_key(scope, WORKSPACE_KIND, id)) else {
+            continue;
+        };
+        if let Ok(Some(w)) = svc.load::<WorkspaceRec>(scope, id) {
+            if let Some(op) = op_for(t.kind, &w.rec, now) {
+                driver.poll(&k, &op, &spec(&w.rec));
+            }
+        }
+    }
+}
+
+impl Service {
+    /// The WorkSpace's state (wire value), if it exists.
+    pub fn desktop_state(&self, scope: &Scope, id: &str) -> Option<String> {
+        self.load::<WorkspaceRec>(scope, id)
+            .ok()
+            .flatten()
+            .map(|w| w.rec.state)
+    }
+
+    /// A viewer wants the desktop: a STOPPED AUTO_STOP WorkSpace starts (as AWS starts one
+    /// when its user connects); a WorkSpace in another state that will not run is refused.
+    pub fn desktop_wake(&self, scope: &Scope, id: &str) -> Result<(), String> {
+        use ws::WorkspaceState as S;
+        let w = self
+            .load::<WorkspaceRec>(scope, id)
+            .map_err(|f| Error::from(f).message)?
+            .ok_or_else(|| format!("There is no WorkSpace {id}."))?;
+        match w.rec.state() {
+            S::Available
+            | S::Pending
+            | S::Starting
+            | S::Rebooting
+            | S::Rebuilding
+            | S::Restoring
+            | S::Updating => Ok(()),
+            S::Stopped if w.rec.running_mode() == ws::RunningMode::AutoStop => {
+                let cx = Context {
+                    scope: scope.clone(),
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                };
+                let out = start_workspaces(
+                    self,
+                    &cx,
+                    ws::StartWorkspacesRequest {
+                        start_workspace_requests: vec![ws::StartRequest {
+                            workspace_id: Some(id.to_string()),
+                        }],
+                    },
+                )
+                .map_err(|e| e.message)?;
+                match out.failed_requests.unwrap_or_default().into_iter().next() {
+                    Some(f) => Err(f
+                        .error_message
+                        .unwrap_or_else(|| "The WorkSpace could not start.".into())),
+                    None => Ok(()),
+                }
+            }
+            s => Err(format!("The WorkSpace is {}.", s.as_str())),
+        }
+    }
+
+    /// Periodic work: WorkSpaces whose desktop died become UNHEALTHY; running desktops take
+    /// the snapshots the service reports (every 12 hours of healthy time).
+    pub fn desktop_tick(&self) {
+        let Some(driver) = self.desktops() else { return };
+        for k in driver.take_failures() {
+            let scope = Scope::new(k.account.clone(), k.region.clone());
+            if let Ok(Some(w)) = self.load::<WorkspaceRec>(&scope, &k.workspace_id) {
+                if w.rec.state() == ws::WorkspaceState::Available {
+                    if let Err(e) = self.admin_force_state(&scope, &k.workspace_id, "UNHEALTHY") {
+                        tracing::warn!(error = %e.message, "marking a WorkSpace UNHEALTHY failed");
+                    }
+                }
+            }
+        }
+        let now = self.clock.now();
+        for k in driver.known() {
+            if !driver.is_running(&k) {
+                continue;
+            }
+            let scope = Scope::new(k.account.clone(), k.region.clone());
+            if let Ok(Some(w)) = self.load::<WorkspaceRec>(&scope, &k.workspace_id) {
+                if let Some(at) = effective(&w.rec, now).last() {
+                    driver.snapshot(&k, *at);
+                }
+            }
+        }
+    }
+
+    /// After a restart: desktops of AVAILABLE WorkSpaces run again; volumes of WorkSpaces
+    /// that are gone are deleted. (Transitional states resume through their transitions.)
+    pub fn desktop_reconcile(&self) -> Result<(), Error> {
+        use ws::WorkspaceState as S;
+        let Some(driver) = self.desktops() else {
+            return Ok(());
+        };
+        let (mut started, mut removed) = (0, 0);
+        for k in driver.known() {
+            let scope = Scope::new(k.account.clone(), k.region.clone());
+            let w = self.load::<WorkspaceRec>(&scope, &k.workspace_id)?;
+            match w.as_ref().map(|w| w.rec.state()) {
+                None | Some(S::Terminated) => {
+                    driver.poll(
+                        &k,
+                        &Op::Terminate,
+                        &Spec {
+                            compute: String::new(),
+                            root_gib: 0,
+                            user_gib: 0,
+                        },
+                    );
+                    removed += 1;
+                }
+                Some(S::Available | S::Impaired | S::Unhealthy) => {
+                    if let Some(w) = &w {
+                        driver.poll(&k, &Op::Start, &spec(&w.rec));
+                        started += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        tracing::info!(started, removed, "desktops reconciled");
+        Ok(())
+    }
+}
