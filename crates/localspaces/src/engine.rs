@@ -510,7 +510,9 @@ impl Engine {
             for ((due, key), res) in batch.into_iter().zip(results) {
                 match res {
                     Ok(Outcome::Done(Some(next_due))) => {
-                        self.inner.queue.lock().push(Reverse((millis(next_due), key)));
+                        // Wakes the engine task too: this pass may run on a request's
+                        // thread (the admin `advance`) while the task sleeps until later.
+                        self.schedule(key, next_due);
                         applied += 1;
                     }
                     Ok(Outcome::Done(None)) => applied += 1,
@@ -522,7 +524,10 @@ impl Engine {
                 }
             }
         }
-        self.inner.queue.lock().extend(deferred);
+        if !deferred.is_empty() {
+            self.inner.queue.lock().extend(deferred);
+            self.inner.notify.notify_one();
+        }
         Ok(applied)
     }
 
@@ -576,6 +581,67 @@ mod tests {
             );
             assert!(Timing::profile("realistic").unwrap().duration(*k) != 0.0);
         }
+    }
+
+    /// Applies each entry once with a follow-up due `FOLLOW` seconds later, then the
+    /// follow-up with none; counts what it applied.
+    struct Chain {
+        applied: Mutex<Vec<f64>>,
+    }
+
+    const FOLLOW: f64 = 0.05;
+
+    impl Applier for Chain {
+        fn apply(&self, _key: &Key, now: f64) -> Result<Outcome, StoreError> {
+            let mut applied = self.applied.lock();
+            applied.push(now);
+            Ok(Outcome::Done((applied.len() == 1).then_some(now + FOLLOW)))
+        }
+
+        fn due_at(&self, _key: &Key) -> Option<f64> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_follow_up_queued_off_the_engine_task_wakes_it() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let clock = Arc::new(crate::clock::ManualClock::new(1_000.0));
+        let engine = Engine::new(
+            Arc::clone(&clock) as Arc<dyn Clock>,
+            Timing::profile("fast").unwrap(),
+        );
+        let chain = Arc::new(Chain {
+            applied: Mutex::new(Vec::new()),
+        });
+        let key = Key {
+            scope: localspaces_store::Scope::new("123456789012", "us-east-1"),
+            kind: TRANSITION_KIND.to_string(),
+            id: "workspace/ws-chain".to_string(),
+        };
+        rt.spawn(engine.clone().run(Arc::clone(&chain) as Arc<dyn Applier>));
+        // Due in an hour: the task goes to sleep for an hour.
+        engine.schedule(key, 1_000.0 + 3_600.0);
+        std::thread::sleep(Duration::from_millis(100));
+        // The admin `advance`: the clock jumps, and the request's thread applies what is due;
+        // the follow-up it queues must not wait for the hour the task sleeps.
+        clock.advance(3_600.0);
+        assert_eq!(engine.run_due(chain.as_ref()).unwrap(), 1);
+        clock.advance(FOLLOW);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while chain.applied.lock().len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            chain.applied.lock().len(),
+            2,
+            "the engine task applied the follow-up"
+        );
+        rt.shutdown_background();
     }
 
     #[test]
