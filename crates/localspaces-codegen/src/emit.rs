@@ -120,9 +120,61 @@ fn raw_str(s: &str) -> String {
 const JAVA_CLASSES: &[(&str, &str)] = &[(r"\p{LD}", r"[\p{L}\p{Nd}]"), (r"\p{Punct}", r"[[:punct:]]")];
 
 fn rust_pattern(p: &str) -> String {
-    JAVA_CLASSES
+    let p = JAVA_CLASSES
         .iter()
-        .fold(p.to_string(), |acc, (from, to)| acc.replace(from, to))
+        .fold(p.to_string(), |acc, (from, to)| acc.replace(from, to));
+    ascii_classes(&p)
+}
+
+/// The models' patterns are Java regexes, where `\d`, `\w` and `\s` are ASCII (`[0-9]`,
+/// `[a-zA-Z_0-9]`, `[ \t\n\x0B\f\r]`); in Rust's engines they are Unicode (`２` would be a
+/// digit). Each of them and of their negations `\D`, `\W`, `\S` becomes the POSIX class with the
+/// same ASCII set (`[:digit:]`, `[:word:]`, `[:space:]`, which both engines read as ASCII),
+/// bracketed outside a character class and bare inside one.
+fn ascii_classes(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 16);
+    let mut in_class = 0usize;
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(n) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let class = match n {
+                    'd' | 'D' => Some("digit"),
+                    'w' | 'W' => Some("word"),
+                    's' | 'S' => Some("space"),
+                    _ => None,
+                };
+                match class {
+                    Some(name) => {
+                        let neg = if n.is_ascii_uppercase() { "^" } else { "" };
+                        if in_class > 0 {
+                            let _ = write!(out, "[:{neg}{name}:]");
+                        } else {
+                            let _ = write!(out, "[[:{neg}{name}:]]");
+                        }
+                    }
+                    None => {
+                        out.push(c);
+                        out.push(n);
+                    }
+                }
+            }
+            '[' => {
+                in_class += 1;
+                out.push(c);
+            }
+            ']' if in_class > 0 => {
+                in_class -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn re_name(shape: &str) -> String {
@@ -791,4 +843,42 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
     o.push_str("    };\n    if let Err(e) = &result {\n        debug_assert!(may_answer(op, e.code), \"{op} answered {:?}, which it does not model\", e.code);\n    }\n    result\n}\n\n");
     let _ = writeln!(o, "/// Like [`dispatch_output`], with the output as a [`Value`] tree.\npub fn dispatch<S: {t} + ?Sized>(svc: &S, cx: &S::Context, op: Operation, input: &Value) -> Result<Value, Error> {{\n    dispatch_output(svc, cx, op, input).map(|o| o.to_value())\n}}");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One case per class, outside and inside a character class, and escapes left alone.
+    #[test]
+    fn java_classes_become_ascii() {
+        assert_eq!(ascii_classes(r"^\d{12}$"), r"^[[:digit:]]{12}$");
+        assert_eq!(ascii_classes(r"\D"), r"[[:^digit:]]");
+        assert_eq!(ascii_classes(r"[&\w+-.@]+"), r"[&[:word:]+-.@]+");
+        assert_eq!(ascii_classes(r"\W"), r"[[:^word:]]");
+        assert_eq!(ascii_classes(r"[a-z_.\s-]"), r"[a-z_.[:space:]-]");
+        assert_eq!(
+            ascii_classes(r"^(http|https)\://\S+$"),
+            r"^(http|https)\://[[:^space:]]+$"
+        );
+        assert_eq!(ascii_classes(r"[^A-Za-z0-9\s]"), r"[^A-Za-z0-9[:space:]]");
+        assert_eq!(ascii_classes(r"[\\a\]\d]"), r"[\\a\][:digit:]]");
+        assert_eq!(ascii_classes(r"\p{L}\.\\d"), r"\p{L}\.\\d");
+        for (re, yes, no) in [
+            (r"^\d+$", "0123456789", "２"),
+            (r"^\D+$", "２a", "1"),
+            (r"^\w+$", "aZ0_", "é"),
+            (r"^\W+$", "é-", "a"),
+            (r"^\s+$", " \t\n\x0B\x0C\r", "\u{a0}"),
+            (r"^\S+$", "\u{a0}\u{3000}", " "),
+            (r"^[\d\s]+$", "1 2", "１"),
+        ] {
+            let r = regex::Regex::new(&ascii_classes(re)).unwrap();
+            assert!(r.is_match(yes), "{re} should match {yes:?}");
+            assert!(!r.is_match(no), "{re} should not match {no:?}");
+            let f = fancy_regex::Regex::new(&ascii_classes(re)).unwrap();
+            assert!(f.is_match(yes).unwrap(), "{re} (fancy) should match {yes:?}");
+            assert!(!f.is_match(no).unwrap(), "{re} (fancy) should not match {no:?}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 static RE_ALIAS_NAME: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Backtracking(
-        fancy_regex::Regex::new(r#"^(?!D-|d-)([\da-zA-Z]+)([-]*[\da-zA-Z])*"#)
+        fancy_regex::Regex::new(r#"^(?!D-|d-)([[:digit:]a-zA-Z]+)([-]*[[:digit:]a-zA-Z])*"#)
             .expect("pattern checked by codegen"),
     )
 });
@@ -22,11 +22,11 @@ static RE_ASSESSMENT_INSTANCE_ID: LazyLock<Pattern> = LazyLock::new(|| {
     )
 });
 static RE_CUSTOMER_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^(\d{12})$"#).expect("pattern checked by codegen"))
+    Pattern::Linear(regex::Regex::new(r#"^([[:digit:]]{12})$"#).expect("pattern checked by codegen"))
 });
 static RE_DESCRIPTION: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(
-        regex::Regex::new(r#"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./!\s-]*$"#)
+        regex::Regex::new(r#"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./![:space:]-]*$"#)
             .expect("pattern checked by codegen"),
     )
 });
@@ -55,7 +55,7 @@ static RE_IPV6_ADDR: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(regex::Regex::new(r#"^(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:)|fe80:(:[0-9a-fA-F]{0,4}){0,4}%[0-9a-zA-Z]{1,}|::(ffff(:0{1,4}){0,1}:){0,1}((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\.){3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])|([0-9a-fA-F]{1,4}:){1,4}:((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\.){3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9]))$"#).expect("pattern checked by codegen"))
 });
 static RE_PASSWORD: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Backtracking(fancy_regex::Regex::new(r#"(?=^.{8,64}$)((?=.*\d)(?=.*[A-Z])(?=.*[a-z])|(?=.*\d)(?=.*[^A-Za-z0-9\s])(?=.*[a-z])|(?=.*[^A-Za-z0-9\s])(?=.*[A-Z])(?=.*[a-z])|(?=.*\d)(?=.*[A-Z])(?=.*[^A-Za-z0-9\s]))^.*"#).expect("pattern checked by codegen"))
+    Pattern::Backtracking(fancy_regex::Regex::new(r#"(?=^.{8,64}$)((?=.*[[:digit:]])(?=.*[A-Z])(?=.*[a-z])|(?=.*[[:digit:]])(?=.*[^A-Za-z0-9[:space:]])(?=.*[a-z])|(?=.*[^A-Za-z0-9[:space:]])(?=.*[A-Z])(?=.*[a-z])|(?=.*[[:digit:]])(?=.*[A-Z])(?=.*[^A-Za-z0-9[:space:]]))^.*"#).expect("pattern checked by codegen"))
 });
 static RE_RADIUS_SHARED_SECRET: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(

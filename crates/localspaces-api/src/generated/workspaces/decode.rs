@@ -15,7 +15,9 @@ static RE_ARN: LazyLock<Pattern> = LazyLock::new(|| {
 static RE_ADD_IN_NAME: LazyLock<Pattern> =
     LazyLock::new(|| Pattern::Linear(regex::Regex::new(r#"^.*$"#).expect("pattern checked by codegen")));
 static RE_ADD_IN_URL: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^(http|https)\://\S+"#).expect("pattern checked by codegen"))
+    Pattern::Linear(
+        regex::Regex::new(r#"^(http|https)\://[[:^space:]]+"#).expect("pattern checked by codegen"),
+    )
 });
 static RE_ALPHANUMERIC_DASH_UNDERSCORE_NON_EMPTY_STRING: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9\_\-]{1,1000}$"#).expect("pattern checked by codegen"))
@@ -26,16 +28,14 @@ static RE_AMAZON_UUID: LazyLock<Pattern> = LazyLock::new(|| {
             .expect("pattern checked by codegen"),
     )
 });
-static RE_AWS_ACCOUNT: LazyLock<Pattern> =
-    LazyLock::new(|| Pattern::Linear(regex::Regex::new(r#"^\d{12}$"#).expect("pattern checked by codegen")));
+static RE_AWS_ACCOUNT: LazyLock<Pattern> = LazyLock::new(|| {
+    Pattern::Linear(regex::Regex::new(r#"^[[:digit:]]{12}$"#).expect("pattern checked by codegen"))
+});
 static RE_BUNDLE_ID: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(regex::Regex::new(r#"^wsb-[0-9a-z]{8,63}$"#).expect("pattern checked by codegen"))
 });
 static RE_CERTIFICATE_AUTHORITY_ARN: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"arn:[\w+=/,.@-]+:[\w+=/,.@-]+:[\w+=/,.@-]*:[0-9]*:[\w+=,.@-]+(/[\w+=,.@-]+)*"#)
-            .expect("pattern checked by codegen"),
-    )
+    Pattern::Linear(regex::Regex::new(r#"arn:[[:word:]+=/,.@-]+:[[:word:]+=/,.@-]+:[[:word:]+=/,.@-]*:[0-9]*:[[:word:]+=,.@-]+(/[[:word:]+=,.@-]+)*"#).expect("pattern checked by codegen"))
 });
 static RE_CLIENT_EMAIL: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(
@@ -54,7 +54,9 @@ static RE_CLIENT_LOGIN_MESSAGE: LazyLock<Pattern> =
 static RE_CLIENT_TOKEN: LazyLock<Pattern> =
     LazyLock::new(|| Pattern::Linear(regex::Regex::new(r#"^.{1,64}$"#).expect("pattern checked by codegen")));
 static RE_CLIENT_URL: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^(http|https)\://\S+"#).expect("pattern checked by codegen"))
+    Pattern::Linear(
+        regex::Regex::new(r#"^(http|https)\://[[:^space:]]+"#).expect("pattern checked by codegen"),
+    )
 });
 static RE_CONNECTION_ALIAS_ID: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(regex::Regex::new(r#"^wsca-[0-9a-z]{8,63}$"#).expect("pattern checked by codegen"))
@@ -133,7 +135,9 @@ static RE_S3_BUCKET_NAME: LazyLock<Pattern> = LazyLock::new(|| {
     )
 });
 static RE_SAML_USER_ACCESS_URL: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^(http|https)\://\S+$"#).expect("pattern checked by codegen"))
+    Pattern::Linear(
+        regex::Regex::new(r#"^(http|https)\://[[:^space:]]+$"#).expect("pattern checked by codegen"),
+    )
 });
 static RE_SECRETS_MANAGER_ARN: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(regex::Regex::new(r#"^arn:aws[a-z-]{0,7}:secretsmanager:[A-za-z0-9_/.-]{0,63}:[A-za-z0-9_/.-]{0,63}:secret:[A-Za-z0-9][A-za-z0-9_/.-]{8,519}$"#).expect("pattern checked by codegen"))
@@ -163,7 +167,7 @@ static RE_WORK_SPACE_APPLICATION_ID: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(regex::Regex::new(r#"^wsa-[0-9a-z]{8,63}$"#).expect("pattern checked by codegen"))
 });
 static RE_WORK_SPACE_APPLICATION_OWNER: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^\d{12}|AMAZON$"#).expect("pattern checked by codegen"))
+    Pattern::Linear(regex::Regex::new(r#"^[[:digit:]]{12}|AMAZON$"#).expect("pattern checked by codegen"))
 });
 static RE_WORKSPACE_BUNDLE_DESCRIPTION: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9_./() -]+$"#).expect("pattern checked by codegen"))
@@ -173,13 +177,14 @@ static RE_WORKSPACE_BUNDLE_NAME: LazyLock<Pattern> = LazyLock::new(|| {
 });
 static RE_WORKSPACE_DIRECTORY_DESCRIPTION: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(
-        regex::Regex::new(r#"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./!\s-]{1,255}$"#)
+        regex::Regex::new(r#"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./![:space:]-]{1,255}$"#)
             .expect("pattern checked by codegen"),
     )
 });
 static RE_WORKSPACE_DIRECTORY_NAME: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(
-        regex::Regex::new(r#"^[a-zA-Z0-9][a-zA-Z0-9_.\s-]{1,64}$"#).expect("pattern checked by codegen"),
+        regex::Regex::new(r#"^[a-zA-Z0-9][a-zA-Z0-9_.[:space:]-]{1,64}$"#)
+            .expect("pattern checked by codegen"),
     )
 });
 static RE_WORKSPACE_ID: LazyLock<Pattern> = LazyLock::new(|| {
