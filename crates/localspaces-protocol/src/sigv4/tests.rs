@@ -633,3 +633,23 @@ fn sigv4_amz_date_round_trip() {
     );
     assert_eq!(parse_http_date("Sun, 30 Aug 2015 12:36:00 UTC"), None);
 }
+
+#[test]
+fn civil_dates_of_day_counts() {
+    assert_eq!(civil_from_days(0), (1970, 1, 1));
+    assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+    // Every day agrees with the amz-date formatter over several centuries.
+    for days in (-150_000..150_000).step_by(97) {
+        let (y, m, d) = civil_from_days(days);
+        assert_eq!(
+            format_amz_date(days * 86_400)[..8],
+            format!("{y:04}{m:02}{d:02}"),
+            "{days}"
+        );
+    }
+    // Out of range: clamped, no panic.
+    assert_eq!(civil_from_days(i64::MAX).0, 9999);
+    assert_eq!(civil_from_days(i64::MIN).0, -9999);
+}
