@@ -17,6 +17,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
+use localspaces_api::encode::Encode;
 use localspaces_api::error::{ErrorTable, Fault, ServiceError};
 use localspaces_api::value::Value;
 use localspaces_api::{ds, workspaces as ws};
@@ -494,11 +495,12 @@ async fn process(
             })
     };
     let resource = match (&result, resource_in.as_str()) {
-        (Ok(v), "-") => crate::console::activity::resource_of(&Value::Null, Some(v)),
+        (Ok(v), "-") => crate::console::activity::resource_of(&Value::Null, Some(&v.to_value())),
         _ => resource_in,
     };
     let response = match result {
-        Ok(v) => ok_response(protocol, &v),
+        Ok(Answer::Ws(v)) => ok_response(protocol, &v),
+        Ok(Answer::Ds(v)) => ok_response(protocol, &v),
         Err(e) => {
             if e.fault == Fault::Server && e.status == 500 {
                 tracing::error!(request_id, error = e.name, "internal failure");
@@ -516,12 +518,31 @@ async fn process(
     }
 }
 
-fn call(app: &App, cx: &Context, target: Target, input: &Value) -> Result<Value, ErrorOut> {
-    match target {
-        Target::Workspaces(op) => {
-            ws::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ws)
+/// A handler's typed output, encoded straight to the wire. One lives per request and moves
+/// twice: cheaper than boxing the larger variant.
+#[allow(clippy::large_enum_variant)]
+enum Answer {
+    Ws(ws::Output),
+    Ds(ds::Output),
+}
+
+impl Answer {
+    fn to_value(&self) -> Value {
+        match self {
+            Answer::Ws(o) => o.to_value(),
+            Answer::Ds(o) => o.to_value(),
         }
-        Target::Ds(op) => ds::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ds),
+    }
+}
+
+fn call(app: &App, cx: &Context, target: Target, input: &Value) -> Result<Answer, ErrorOut> {
+    match target {
+        Target::Workspaces(op) => ws::dispatch_output(app.service.as_ref(), cx, op, input)
+            .map(Answer::Ws)
+            .map_err(ErrorOut::from_ws),
+        Target::Ds(op) => ds::dispatch_output(app.service.as_ref(), cx, op, input)
+            .map(Answer::Ds)
+            .map_err(ErrorOut::from_ds),
     }
 }
 
@@ -584,8 +605,8 @@ fn build(status: u16, protocol: Protocol, body: Vec<u8>) -> Response<Full<Bytes>
     r
 }
 
-/// A success answer.
-pub fn ok_response(protocol: Protocol, v: &Value) -> Response<Full<Bytes>> {
+/// A success answer: `v` (a typed output or a [`Value`]) written straight to the wire.
+pub fn ok_response<T: Encode + ?Sized>(protocol: Protocol, v: &T) -> Response<Full<Bytes>> {
     let body = match protocol {
         Protocol::Json => json::encode(v),
         Protocol::Cbor => cbor::encode(v),
