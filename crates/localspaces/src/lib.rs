@@ -4,6 +4,7 @@
 //! [`service`] (no HTTP) → [`localspaces_store`] → encode in the request's protocol.
 
 pub mod admin;
+pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;

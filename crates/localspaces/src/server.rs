@@ -1,13 +1,19 @@
 //! The HTTP server: listener, connections, graceful shutdown, admin routes.
 
+use crate::app::{activity, App, Outcome};
 use crate::auth::Authenticator;
 use crate::clock::{Clock, OffsetClock};
 use crate::config::AuthMode;
 use crate::config::ServeConfig;
-use crate::edge::{self, App};
 use crate::engine::{Applier, Engine, Timing};
 use crate::service::{Limits, Service};
+use crate::{admin, console, edge};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -15,7 +21,7 @@ use localspaces_store::{MemoryStore, SqliteStore, Store};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 /// How long a client may take to send a request head (hyper's HTTP/1 timer) and, before
@@ -46,6 +52,61 @@ async fn first_bytes(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Answers one HTTP request: the console, the admin routes or the API, by path; then the
+/// request log line and the activity log entry. Never fails and never panics out.
+async fn serve_request(
+    app: Arc<App>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+    if console::is_console_path(parts.uri.path()) {
+        return Ok(console::handle(&app, parts, body, &request_id).await);
+    }
+    let admin_path = parts.uri.path().strip_prefix(admin::PREFIX).map(str::to_string);
+    let outcome = match admin::route(&app, &parts).await {
+        Some(response) => Outcome {
+            protocol: "admin",
+            operation: Some(format!("admin {}", admin_path.as_deref().unwrap_or("")).into()),
+            account: None,
+            region: None,
+            resource: None,
+            response,
+        },
+        None => edge::handle(&app, parts, body, &request_id).await,
+    };
+    let mut response = outcome.response;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-amzn-requestid"), v);
+    }
+    let is_admin = admin_path.is_some();
+    tracing::info!(
+        target: "localspaces::request",
+        request_id = %request_id,
+        account = outcome.account.as_deref().unwrap_or("-"),
+        operation = if is_admin { "admin" } else { outcome.operation.as_deref().unwrap_or("-") },
+        protocol = if is_admin { "json" } else { outcome.protocol },
+        status = response.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    app.activity.record(activity::Entry {
+        seq: 0,
+        time: app.clock.now(),
+        account: outcome.account.unwrap_or_else(|| "-".into()),
+        region: outcome.region.unwrap_or_else(|| "-".into()),
+        operation: outcome.operation.unwrap_or("-".into()),
+        resource: outcome.resource.unwrap_or_else(|| "-".into()),
+        protocol: outcome.protocol,
+        status: response.status().as_u16(),
+        request_id,
+    });
+    Ok(response)
 }
 
 /// A server that is listening.
@@ -162,7 +223,7 @@ impl Server {
                         if !first_bytes(&stream, HEADER_READ_TIMEOUT).await {
                             return;
                         }
-                        let svc = service_fn(move |req| edge::handle(Arc::clone(&app), req));
+                        let svc = service_fn(move |req| serve_request(Arc::clone(&app), req));
                         let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
                         let _ = watcher.watch(conn).await;
                     });
