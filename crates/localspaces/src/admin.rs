@@ -12,6 +12,8 @@
 //! | `POST /_localspaces/workspace-state?account=A&region=R&workspace_id=ws-…&state=S` | forces a WorkSpace into state S (ERROR, UNHEALTHY, IMPAIRED, …: states no API reaches) |
 //! | `POST /_localspaces/pool-session?account=A&region=R&pool_id=wspool-…&user=U` | user U logs into a RUNNING WorkSpaces Pool with available capacity (a user with a session gets it back): answers `{"session_id": …}`; DescribeWorkspacesPoolSessions shows the session |
 //!
+//! Requests must carry `X-Localspaces-Admin: 1` (or the token header) and no `Origin`, so
+//! that no web page can call them (a custom header needs a CORS preflight, never granted).
 //! Only the admin identity may call them: the `X-Localspaces-Admin-Token` header when the
 //! server has `--admin-token`; otherwise anyone in `--auth open` and nobody in `--auth strict`.
 
@@ -49,6 +51,24 @@ impl Query {
     }
 }
 
+/// Why a request may have been sent by a web page, which admin routes refuse: it carries
+/// `Origin` or a `Sec-Fetch-Site` other than `none` (browsers add them), or it lacks the
+/// `X-Localspaces-Admin` (or token) header, a header no page can add to a cross-site request
+/// without a CORS preflight, which these routes never grant.
+fn cross_site(parts: &hyper::http::request::Parts) -> Option<&'static str> {
+    let h = &parts.headers;
+    if h.contains_key("origin") {
+        return Some("admin routes refuse requests from web pages (Origin header)");
+    }
+    if h.get("sec-fetch-site").is_some_and(|v| v.as_bytes() != b"none") {
+        return Some("admin routes refuse requests from web pages (Sec-Fetch-Site header)");
+    }
+    if !h.contains_key("x-localspaces-admin") && !h.contains_key("x-localspaces-admin-token") {
+        return Some("admin routes need the header X-Localspaces-Admin: 1 (or X-Localspaces-Admin-Token)");
+    }
+    None
+}
+
 fn authorized(app: &App, parts: &hyper::http::request::Parts) -> bool {
     match &app.admin_token {
         Some(token) => parts
@@ -73,6 +93,9 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             StatusCode::OK,
             serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
         ));
+    }
+    if let Some(why) = cross_site(parts) {
+        return Some(json(StatusCode::FORBIDDEN, serde_json::json!({"message": why})));
     }
     if !authorized(app, parts) {
         return Some(json(
@@ -99,17 +122,18 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             .await
         }
         "advance" => {
-            let Some(secs) = q
-                .get("seconds")
-                .and_then(|s| s.parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-            else {
+            let Some(secs) = q.get("seconds").and_then(|s| s.parse::<f64>().ok()) else {
                 return Some(json(
                     StatusCode::BAD_REQUEST,
                     serde_json::json!({"message": "seconds must be a non-negative number"}),
                 ));
             };
-            app.clock.advance(secs);
+            if let Err(message) = app.clock.advance(secs) {
+                return Some(json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"message": message}),
+                ));
+            }
             let offset = app.clock.offset();
             blocking(move || {
                 service

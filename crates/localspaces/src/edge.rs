@@ -19,7 +19,6 @@ use localspaces_api::workspaces as ws;
 use localspaces_protocol::{cbor, json};
 use localspaces_store::Scope;
 use std::sync::Arc;
-use std::time::Duration;
 
 fn header<'a>(req: &'a hyper::http::request::Parts, name: &str) -> Option<&'a str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
@@ -38,9 +37,33 @@ pub async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let maybe_body = declared_len != Some(0);
+    // A declared body over the limit is refused at once; the body is read and dropped
+    // meanwhile (bounded in size and time) so that a client still sending it reads the
+    // answer instead of a reset connection.
+    if declared_len.is_some_and(|n| n > app.max_body as u64) {
+        let p = router::protocol_of(parts.uri.path());
+        let read_timeout = app.read_timeout;
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(read_timeout, read_body(body, 0)).await;
+        });
+        let response = error_response(p, &too_large(app.max_body));
+        return Outcome {
+            protocol: p.name(),
+            operation: None,
+            account: None,
+            region: None,
+            resource: None,
+            response,
+        };
+    }
     let (protocol, target) = match router::route(&parts, maybe_body) {
         Ok(t) => t,
-        Err((p, rejection)) => return rejected(p, &rejection),
+        Err((p, rejection)) => {
+            // Read the body first (it is within the limit), so that a client still sending
+            // it gets the answer rather than a reset connection.
+            let _ = tokio::time::timeout(app.read_timeout, read_body(body, app.max_body)).await;
+            return rejected(p, &rejection);
+        }
     };
     let fail = |e: ErrorOut, account: Option<String>| Outcome {
         protocol: protocol.name(),
@@ -50,7 +73,7 @@ pub async fn handle(
         resource: None,
         response: error_response(protocol, &e),
     };
-    let bytes = match tokio::time::timeout(Duration::from_secs(30), read_body(body, app.max_body)).await {
+    let bytes = match tokio::time::timeout(app.read_timeout, read_body(body, app.max_body)).await {
         Ok(Ok(b)) => b,
         Ok(Err(BodyError::TooLarge)) => return fail(too_large(app.max_body), None),
         Ok(Err(BodyError::Unreadable)) => {

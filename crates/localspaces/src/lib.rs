@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod conn;
 pub mod console;
 pub mod edge;
 pub mod engine;

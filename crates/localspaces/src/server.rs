@@ -1,10 +1,12 @@
 //! The HTTP server: listener, connections, graceful shutdown, admin routes.
 
+use crate::app::hosts::AllowedHosts;
 use crate::app::{activity, App, Outcome};
 use crate::auth::Authenticator;
 use crate::clock::{Clock, OffsetClock};
 use crate::config::AuthMode;
 use crate::config::ServeConfig;
+use crate::conn;
 use crate::engine::{Applier, Engine, Timing};
 use crate::service::{Limits, Service};
 use crate::{admin, console, edge};
@@ -24,34 +26,46 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-/// How long a client may take to send a request head (hyper's HTTP/1 timer) and, before
-/// that, the first bytes that tell HTTP/1 from HTTP/2.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Waits up to `limit` for the first bytes of a connection, until they tell HTTP/1 from the
-/// HTTP/2 preface (what hyper-util's auto builder reads first, without a timer of its own:
-/// a client that never sent a byte held its connection forever). False: close it.
-async fn first_bytes(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
-    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut buf = [0u8; 24];
-    loop {
-        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
-            Ok(Ok(n)) => n,
-            _ => return false,
-        };
-        if n == 0 {
-            return false;
+/// Takes the data directory's lock file (`localspaces.lock`, holding the pid of the server
+/// that owns the directory) for as long as the returned file is kept open. Two servers on
+/// one database would each cache and number records on their own, so a second one refuses
+/// to start, naming the first one's pid.
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join("localspaces.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                "another process".to_string()
+            } else {
+                format!("another localspaces (pid {holder})")
+            };
+            anyhow::bail!(
+                "the data directory {} is in use by {who}; stop it or pick another --data-dir",
+                dir.display()
+            );
         }
-        if n == buf.len() || buf[..n] != H2_PREFACE[..n] {
-            return true;
+        Err(std::fs::TryLockError::Error(e)) => {
+            anyhow::bail!("cannot lock {}: {e}", path.display())
         }
-        // A prefix of the HTTP/2 preface: wait for the rest, within the same deadline.
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write the lock file {}: {e}", path.display()))?;
+    Ok(file)
 }
 
 /// Answers one HTTP request: the console, the admin routes or the API, by path; then the
@@ -63,6 +77,9 @@ async fn serve_request(
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
+    if !app.allowed_hosts.allows_request(&parts) {
+        return Ok(wrong_host(&app, &parts, &request_id));
+    }
     if console::is_console_path(parts.uri.path()) {
         return Ok(console::handle(&app, parts, body, &request_id).await);
     }
@@ -109,6 +126,52 @@ async fn serve_request(
     Ok(response)
 }
 
+/// The answer to a request whose `Host` is not an allowed name (a DNS-rebinding page, a
+/// proxy that was not declared with `--allowed-hosts`): 403, in the caller's terms.
+fn wrong_host(app: &App, parts: &hyper::http::request::Parts, request_id: &str) -> Response<Full<Bytes>> {
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| parts.headers.get("host").and_then(|v| v.to_str().ok()))
+        .unwrap_or("");
+    tracing::warn!(
+        request_id,
+        host,
+        path = parts.uri.path(),
+        "refused a request for a host name that is not allowed"
+    );
+    let text = format!(
+        "This server does not answer to the host name {host:?}: add it with --allowed-hosts if it is yours."
+    );
+    let path = parts.uri.path();
+    let mut r = if console::is_console_path(path) || path.starts_with(admin::PREFIX) {
+        let mut r = Response::new(Full::new(Bytes::from(
+            serde_json::json!({"message": text}).to_string(),
+        )));
+        *r.status_mut() = hyper::StatusCode::FORBIDDEN;
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    } else {
+        let protocol = crate::app::router::protocol_of(path);
+        let mut e = crate::app::ErrorOut::ws(
+            localspaces_api::workspaces::ErrorCode::AccessDeniedException,
+            text,
+        );
+        e.status = 403;
+        edge::error_response(protocol, &e)
+    };
+    let _ = app;
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut()
+            .insert(HeaderName::from_static("x-amzn-requestid"), v);
+    }
+    r
+}
+
 /// A server that is listening.
 pub struct Server {
     addr: SocketAddr,
@@ -116,22 +179,31 @@ pub struct Server {
     app: Arc<App>,
     store: Arc<dyn Store>,
     store_desc: String,
+    /// The data directory's lock, held until the server stops.
+    lock: Option<std::fs::File>,
+    max_connections: usize,
+    read_timeout: Duration,
+    idle_timeout: Duration,
 }
 
 impl Server {
     /// Opens the store and binds the listener (port 0 picks a free port).
     pub async fn bind(cfg: &ServeConfig) -> anyhow::Result<Server> {
+        let mut lock = None;
         let (store, store_desc): (Arc<dyn Store>, String) = if cfg.in_memory {
             (Arc::new(MemoryStore::new()), "in-memory".to_string())
         } else {
             std::fs::create_dir_all(&cfg.data_dir)
                 .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
+            lock = Some(lock_data_dir(&cfg.data_dir)?);
             let path = cfg.data_dir.join("localspaces.db");
             let s = SqliteStore::open(&path)
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             (Arc::new(s), format!("sqlite {}", path.display()))
         };
-        Self::bind_with_store(cfg, store, store_desc).await
+        let mut server = Self::bind_with_store(cfg, store, store_desc).await?;
+        server.lock = lock;
+        Ok(server)
     }
 
     /// Like [`Server::bind`], on a store the caller opened (tests wrap a store to watch
@@ -167,6 +239,9 @@ impl Server {
             admin_open: cfg.auth == AuthMode::Open,
             activity: Default::default(),
             console: Default::default(),
+            read_timeout: Duration::from_secs(cfg.read_timeout.max(1)),
+            allowed_hosts: AllowedHosts::new(&cfg.host, &cfg.allowed_hosts),
+            writers: tokio::sync::Semaphore::new(crate::app::WRITERS),
         });
         let listener = TcpListener::bind((cfg.host.as_str(), cfg.port))
             .await
@@ -178,6 +253,10 @@ impl Server {
             app,
             store,
             store_desc,
+            lock: None,
+            max_connections: cfg.max_connections.max(1),
+            read_timeout: Duration::from_secs(cfg.read_timeout.max(1)),
+            idle_timeout: Duration::from_secs(cfg.idle_timeout.max(1)),
         })
     }
 
@@ -201,13 +280,17 @@ impl Server {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(self.read_timeout)
+            // A client that half-closes after pipelining requests still gets every answer.
+            .half_close(true)
             .timer(hyper_util::rt::TokioTimer::new());
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        let (read_timeout, idle_timeout) = (self.read_timeout, self.idle_timeout);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let (stream, _) = match accepted {
+                    let (mut stream, _) = match accepted {
                         Ok(s) => s,
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -215,17 +298,51 @@ impl Server {
                             continue;
                         }
                     };
+                    // Over the cap the connection is closed at once: clients see a refused
+                    // connection, the server keeps its descriptors and memory.
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        tracing::debug!("connection refused: --max-connections reached");
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let app = Arc::clone(&self.app);
                     let builder = builder.clone();
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        if !first_bytes(&stream, HEADER_READ_TIMEOUT).await {
-                            return;
+                        let _slot = slot;
+                        match conn::first_bytes(&stream, read_timeout).await {
+                            conn::FirstBytes::Http => {}
+                            conn::FirstBytes::NotHttp => {
+                                use tokio::io::AsyncWriteExt;
+                                let _ = tokio::time::timeout(read_timeout, async {
+                                    let _ = stream.write_all(conn::NOT_HTTP_RESPONSE).await;
+                                    let _ = stream.shutdown().await;
+                                })
+                                .await;
+                                return;
+                            }
+                            conn::FirstBytes::Silent => return,
                         }
-                        let svc = service_fn(move |req| serve_request(Arc::clone(&app), req));
-                        let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-                        let _ = watcher.watch(conn).await;
+                        let activity = conn::Activity::new();
+                        let requests = Arc::clone(&activity);
+                        let svc = service_fn(move |req| {
+                            let guard = requests.request();
+                            let app = Arc::clone(&app);
+                            async move {
+                                let r = serve_request(app, req).await;
+                                drop(guard);
+                                r
+                            }
+                        });
+                        let io = TokioIo::new(conn::Watched::new(stream, Arc::clone(&activity)));
+                        let conn = builder.serve_connection(io, svc).into_owned();
+                        tokio::select! {
+                            _ = watcher.watch(conn) => {}
+                            () = activity.watchdog(idle_timeout, read_timeout) => {
+                                tracing::debug!("closed an idle connection");
+                            }
+                        }
                     });
                 }
                 () = &mut shutdown => break,
@@ -243,6 +360,7 @@ impl Server {
         self.store
             .close()
             .map_err(|e| anyhow::anyhow!("closing the store: {e}"))?;
+        drop(self.lock);
         tracing::info!("stopped");
         Ok(())
     }

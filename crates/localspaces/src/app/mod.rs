@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod activity;
+pub mod hosts;
 pub mod router;
 
 use crate::auth::Authenticator;
@@ -37,7 +38,17 @@ pub struct App {
     pub activity: activity::ActivityLog,
     /// The console's login sessions (strict mode).
     pub console: crate::console::ConsoleState,
+    /// How long a client may take to send a request's head, and its body.
+    pub read_timeout: std::time::Duration,
+    /// The `Host` names requests may carry.
+    pub allowed_hosts: hosts::AllowedHosts,
+    /// Writes running at once ([`invoke`]): SQLite commits one at a time anyway, so a few
+    /// threads keep it busy; more would only hold memory while they wait.
+    pub writers: tokio::sync::Semaphore,
 }
+
+/// How many writes [`invoke`] runs at once (see [`App::writers`]).
+pub const WRITERS: usize = 8;
 
 /// Wire protocol of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +159,8 @@ pub struct Outcome {
 
 /// Runs one operation through its generated dispatcher (decode into the typed input,
 /// validate, typed handler, encode into a value): the one path by which the API edge and
-/// the console reach the service. Reads run here; writes run off the async workers. A panicking handler answers `InternalFailure`.
+/// the console reach the service. Reads run here; writes run on the blocking pool, at most
+/// [`WRITERS`] at once. A panicking handler answers `InternalFailure`.
 pub async fn invoke(app: &Arc<App>, cx: Context, target: Target, input: Value) -> Result<Value, ErrorOut> {
     let panicked = |_| {
         tracing::error!(operation = target.name(), "handler panicked");
@@ -158,6 +170,10 @@ pub async fn invoke(app: &Arc<App>, cx: Context, target: Target, input: Value) -
         std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(app, &cx, target, &input)))
             .unwrap_or_else(panicked)
     } else {
+        // Queued writers wait here, as a future, rather than each holding a thread.
+        let Ok(_permit) = app.writers.acquire().await else {
+            return Err(ErrorOut::internal());
+        };
         let app = Arc::clone(app);
         tokio::task::spawn_blocking(move || dispatch(&app, &cx, target, &input))
             .await

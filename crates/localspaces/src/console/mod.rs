@@ -547,9 +547,19 @@ async fn handle_inner(
         );
     }
     let form = if is_post {
-        match Limited::new(body, 1 << 20).collect().await {
-            Ok(b) => parse_pairs(&String::from_utf8_lossy(&b.to_bytes())),
+        // Bounded in size and in time: a declared body that never arrives is given up on.
+        let read = tokio::time::timeout(app.read_timeout, Limited::new(body, 1 << 20).collect()).await;
+        match read {
+            Ok(Ok(b)) => parse_pairs(&String::from_utf8_lossy(&b.to_bytes())),
             Err(_) => {
+                return message_page(
+                    None,
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Timed out",
+                    "The form did not arrive in time.",
+                )
+            }
+            Ok(Err(_)) => {
                 return message_page(
                     None,
                     StatusCode::PAYLOAD_TOO_LARGE,

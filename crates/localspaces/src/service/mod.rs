@@ -77,13 +77,27 @@ impl Service {
     }
 }
 
-/// Storage failures are internal faults: logged by the edge, never shown to the caller.
+/// Storage failures are server faults, logged here with what failed and never shown to the
+/// caller: `ServiceUnavailable` (503, worth retrying) when the storage cannot take writes
+/// for now (disk full, read-only, busy, I/O error), `InternalFailure` (500) otherwise.
 pub(crate) fn internal(e: StoreError) -> Error {
-    tracing::error!(error = %e, "store failure");
-    Error::new(
-        ws::ErrorCode::InternalFailure,
-        "We encountered an internal error. Please try again.",
-    )
+    let text = e.to_string().to_ascii_lowercase();
+    let transient = ["full", "readonly", "read-only", "disk i/o", "locked", "busy"]
+        .iter()
+        .any(|w| text.contains(w));
+    if transient {
+        tracing::error!(error = %e, "storage fault: the store cannot take this write now; answering ServiceUnavailable");
+        Error::new(
+            ws::ErrorCode::ServiceUnavailable,
+            "The service is unavailable. Please try again later.",
+        )
+    } else {
+        tracing::error!(error = %e, "storage fault; answering InternalFailure");
+        Error::new(
+            ws::ErrorCode::InternalFailure,
+            "We encountered an internal error. Please try again.",
+        )
+    }
 }
 
 impl WorkspacesApi for Service {
