@@ -1975,3 +1975,18 @@ fn regression_describe_account_modifications_bad_token_is_a_modeled_error() {
         ));
     }
 }
+
+/// Found by the outside attack: a string member the model leaves without a maximum length
+/// (CreateIpGroup's GroupName) was stored as sent, 15 MB of it. Such members now hold at
+/// most 2048 characters (an inferred limit, listed in COVERAGE.md).
+#[test]
+fn regression_strings_the_model_leaves_unbounded_are_bounded() {
+    let _g = exclusive();
+    for proto in [Proto::Json, Proto::Cbor] {
+        for len in [2049, 3 * 1024 * 1024] {
+            let v = Value::Map(vec![("GroupName".into(), Value::String("g".repeat(len)))]);
+            let r = expect_error(ws_request(proto, "CreateIpGroup", encode(proto, &v)));
+            assert_eq!(r, "ValidationException", "{proto:?}, {len} characters");
+        }
+    }
+}

@@ -1734,6 +1734,7 @@ fn d_assessment_instance_id(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_ASSESSMENT_INSTANCE_ID,
@@ -1764,7 +1765,7 @@ fn e_assessment_instance_ids(x: Vec<String>) -> Value {
 
 fn d_availability_zone(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -1869,6 +1870,7 @@ fn e_create_microsoft_ad_result(x: CreateMicrosoftADResult) -> Value {
 
 fn d_customer_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_CUSTOMER_ID, r#"^(\d{12})$"#, p, cx);
     Ok(s)
 }
@@ -2026,6 +2028,7 @@ fn e_directory_edition(x: DirectoryEdition) -> Value {
 
 fn d_directory_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_DIRECTORY_ID, r#"^d-[0-9a-f]{10}$"#, p, cx);
     Ok(s)
 }
@@ -2045,6 +2048,7 @@ fn e_directory_ids(x: Vec<String>) -> Value {
 
 fn d_directory_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DIRECTORY_NAME,
@@ -2065,6 +2069,7 @@ fn d_directory_short_name(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DIRECTORY_SHORT_NAME,
@@ -2180,7 +2185,7 @@ fn e_dns_ipv6_addrs(x: Vec<String>) -> Value {
 
 fn d_exception_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -2202,6 +2207,7 @@ fn e_hybrid_settings_description(x: HybridSettingsDescription) -> Value {
 
 fn d_ip_addr(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_IP_ADDR,
@@ -2236,6 +2242,7 @@ fn e_ip_v6_addrs(x: Vec<String>) -> Value {
 
 fn d_ipv6_addr(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_IPV6_ADDR,
@@ -2295,7 +2302,7 @@ fn e_network_type(x: NetworkType) -> Value {
 
 fn d_next_token(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -2342,6 +2349,7 @@ fn e_owner_directory_description(x: OwnerDirectoryDescription) -> Value {
 
 fn d_password(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_PASSWORD,
@@ -2481,6 +2489,7 @@ fn e_regions_info(x: RegionsInfo) -> Value {
 
 fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_REQUEST_ID,
@@ -2497,6 +2506,7 @@ fn e_request_id(x: String) -> Value {
 
 fn d_security_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_SECURITY_GROUP_ID,
@@ -2571,7 +2581,7 @@ fn e_sso_enabled(x: bool) -> Value {
 
 fn d_stage_reason(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -2581,6 +2591,7 @@ fn e_stage_reason(x: String) -> Value {
 
 fn d_subnet_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_SUBNET_ID,
@@ -2654,7 +2665,7 @@ fn e_use_same_username(x: bool) -> Value {
 
 fn d_user_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    check_len(&s, Some(1), None, p, cx);
+    check_len(&s, Some(1), Some(2048), p, cx);
     check_pattern(&s, &RE_USER_NAME, r#"[a-zA-Z0-9._-]+"#, p, cx);
     Ok(s)
 }
@@ -2665,6 +2676,7 @@ fn e_user_name(x: String) -> Value {
 
 fn d_vpc_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_VPC_ID, r#"^(vpc-[0-9a-f]{8}|vpc-[0-9a-f]{17})$"#, p, cx);
     Ok(s)
 }

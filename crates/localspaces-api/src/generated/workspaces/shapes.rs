@@ -14963,6 +14963,7 @@ fn e_aga_preferred_protocol_for_work_space(x: AGAPreferredProtocolForWorkSpace) 
 
 fn d_arn(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_ARN,
@@ -15197,7 +15198,7 @@ fn e_add_in_url(x: String) -> Value {
 
 fn d_alias(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -15211,6 +15212,7 @@ fn d_alphanumeric_dash_underscore_non_empty_string(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_ALPHANUMERIC_DASH_UNDERSCORE_NON_EMPTY_STRING,
@@ -15575,6 +15577,7 @@ fn e_available_user_sessions(x: i32) -> Value {
 
 fn d_aws_account(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_AWS_ACCOUNT, r#"^\d{12}$"#, p, cx);
     Ok(s)
 }
@@ -15626,6 +15629,7 @@ fn e_bundle_associated_resource_type_list(x: Vec<BundleAssociatedResourceType>) 
 
 fn d_bundle_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_BUNDLE_ID, r#"^wsb-[0-9a-z]{8,63}$"#, p, cx);
     Ok(s)
 }
@@ -15659,7 +15663,7 @@ fn e_bundle_list(x: Vec<WorkspaceBundle>) -> Value {
 
 fn d_bundle_owner(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -15909,6 +15913,7 @@ fn e_client_properties_result(x: ClientPropertiesResult) -> Value {
 
 fn d_client_token(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_CLIENT_TOKEN, r#"^.{1,64}$"#, p, cx);
     Ok(s)
 }
@@ -15962,7 +15967,7 @@ fn e_compute_type(x: ComputeType) -> Value {
 
 fn d_computer_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -16592,6 +16597,7 @@ fn d_dedicated_tenancy_management_cidr_range(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DEDICATED_TENANCY_MANAGEMENT_CIDR_RANGE,
@@ -16706,7 +16712,7 @@ fn e_default_logo(x: Vec<u8>) -> Value {
 
 fn d_default_ou(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -17475,6 +17481,7 @@ fn d_describe_workspace_directories_filter_value(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DESCRIBE_WORKSPACE_DIRECTORIES_FILTER_VALUE,
@@ -17804,7 +17811,7 @@ fn e_describe_workspaces_result(x: DescribeWorkspacesResult) -> Value {
 
 fn d_description(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -17868,7 +17875,7 @@ fn e_directory_list(x: Vec<WorkspaceDirectory>) -> Value {
 
 fn d_directory_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -17990,6 +17997,7 @@ fn e_dns_ipv6_addresses(x: Vec<String>) -> Value {
 
 fn d_domain_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DOMAIN_NAME,
@@ -18006,6 +18014,7 @@ fn e_domain_name(x: String) -> Value {
 
 fn d_ec2_image_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_EC2_IMAGE_ID,
@@ -18089,7 +18098,7 @@ fn e_error_details_list(x: Vec<ErrorDetails>) -> Value {
 
 fn d_error_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18099,7 +18108,7 @@ fn e_error_message(x: String) -> Value {
 
 fn d_error_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18113,7 +18122,7 @@ fn d_exception_error_code(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18123,7 +18132,7 @@ fn e_exception_error_code(x: String) -> Value {
 
 fn d_exception_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18712,7 +18721,7 @@ fn e_ios_logo(x: Vec<u8>) -> Value {
 
 fn d_ip_address(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18722,7 +18731,7 @@ fn e_ip_address(x: String) -> Value {
 
 fn d_ip_group_desc(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18732,6 +18741,7 @@ fn e_ip_group_desc(x: String) -> Value {
 
 fn d_ip_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_IP_GROUP_ID, r#"wsipg-[0-9a-z]{8,63}$"#, p, cx);
     Ok(s)
 }
@@ -18755,7 +18765,7 @@ fn e_ip_group_id_list(x: Vec<String>) -> Value {
 
 fn d_ip_group_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18778,7 +18788,7 @@ fn e_ip_revoked_rule_list(x: Vec<String>) -> Value {
 
 fn d_ip_rule(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18788,7 +18798,7 @@ fn e_ip_rule(x: String) -> Value {
 
 fn d_ip_rule_desc(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -18819,6 +18829,7 @@ fn e_ip_rule_list(x: Vec<IpRuleItem>) -> Value {
 
 fn d_ipv6_address(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_IPV6_ADDRESS,
@@ -18855,6 +18866,7 @@ fn e_limit50(x: i32) -> Value {
 
 fn d_link_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_LINK_ID, r#"^link-.{8,24}$"#, p, cx);
     Ok(s)
 }
@@ -18969,6 +18981,7 @@ fn d_management_cidr_range_constraint(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_MANAGEMENT_CIDR_RANGE_CONSTRAINT,
@@ -19023,7 +19036,7 @@ fn e_maximum_length(x: i32) -> Value {
 
 fn d_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -19049,6 +19062,7 @@ fn d_microsoft_entra_config_tenant_id(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_MICROSOFT_ENTRA_CONFIG_TENANT_ID,
@@ -19430,7 +19444,7 @@ fn e_network_access_configuration(x: NetworkAccessConfiguration) -> Value {
 
 fn d_non_empty_string(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    check_len(&s, Some(1), None, p, cx);
+    check_len(&s, Some(1), Some(2048), p, cx);
     Ok(s)
 }
 
@@ -20014,6 +20028,7 @@ fn e_saml_user_access_url(x: String) -> Value {
 
 fn d_secrets_manager_arn(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_SECRETS_MANAGER_ARN,
@@ -20078,6 +20093,7 @@ fn e_session_connection_state(x: SessionConnectionState) -> Value {
 
 fn d_session_instance_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_SESSION_INSTANCE_ID,
@@ -20940,7 +20956,7 @@ fn d_volume_encryption_key(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -20978,6 +20994,7 @@ fn d_work_space_application_id(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORK_SPACE_APPLICATION_ID,
@@ -21044,6 +21061,7 @@ fn d_work_space_application_owner(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_WORK_SPACE_APPLICATION_OWNER, r#"^\d{12}|AMAZON$"#, p, cx);
     Ok(s)
 }
@@ -21259,6 +21277,7 @@ fn d_workspace_directory_description(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORKSPACE_DIRECTORY_DESCRIPTION,
@@ -21279,6 +21298,7 @@ fn d_workspace_directory_name(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORKSPACE_DIRECTORY_NAME,
@@ -21351,7 +21371,7 @@ fn d_workspace_error_code(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -21361,6 +21381,7 @@ fn e_workspace_error_code(x: String) -> Value {
 
 fn d_workspace_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_WORKSPACE_ID, r#"^ws-[0-9a-z]{8,63}$"#, p, cx);
     Ok(s)
 }
@@ -21422,7 +21443,7 @@ fn d_workspace_image_error_code(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -21451,6 +21472,7 @@ fn e_workspace_image_error_detail_code(x: WorkspaceImageErrorDetailCode) -> Valu
 
 fn d_workspace_image_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_WORKSPACE_IMAGE_ID, r#"wsi-[0-9a-z]{9,63}$"#, p, cx);
     Ok(s)
 }
@@ -21573,6 +21595,7 @@ fn e_workspace_list(x: Vec<Workspace>) -> Value {
 
 fn d_workspace_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORKSPACE_NAME,
@@ -21790,6 +21813,7 @@ fn e_workspaces_pool_errors(x: Vec<WorkspacesPoolError>) -> Value {
 
 fn d_workspaces_pool_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_WORKSPACES_POOL_ID, r#"^wspool-[0-9a-z]{9}$"#, p, cx);
     Ok(s)
 }
@@ -21818,6 +21842,7 @@ fn d_workspaces_pool_name(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORKSPACES_POOL_NAME,
