@@ -78,7 +78,7 @@ async fn serve_request(
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
     if !app.allowed_hosts.allows_request(&parts) {
-        return Ok(wrong_host(&app, &parts, &request_id));
+        return Ok(wrong_host(&parts, &request_id));
     }
     if console::is_console_path(parts.uri.path()) {
         return Ok(console::handle(&app, parts, body, &request_id).await);
@@ -128,7 +128,7 @@ async fn serve_request(
 
 /// The answer to a request whose `Host` is not an allowed name (a DNS-rebinding page, a
 /// proxy that was not declared with `--allowed-hosts`): 403, in the caller's terms.
-fn wrong_host(app: &App, parts: &hyper::http::request::Parts, request_id: &str) -> Response<Full<Bytes>> {
+fn wrong_host(parts: &hyper::http::request::Parts, request_id: &str) -> Response<Full<Bytes>> {
     let host = parts
         .uri
         .authority()
@@ -164,7 +164,6 @@ fn wrong_host(app: &App, parts: &hyper::http::request::Parts, request_id: &str) 
         e.status = 403;
         edge::error_response(protocol, &e)
     };
-    let _ = app;
     if let Ok(v) = HeaderValue::from_str(request_id) {
         r.headers_mut()
             .insert(HeaderName::from_static("x-amzn-requestid"), v);
