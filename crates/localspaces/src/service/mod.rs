@@ -777,3 +777,23 @@ impl ds_api::DirectoryServiceApi for Service {
         ds::describe_directories(self, cx, input)
     }
 }
+
+#[cfg(test)]
+mod storage_fault_tests {
+    use super::*;
+
+    #[test]
+    fn storage_faults_answer_service_unavailable_or_internal_failure() {
+        for transient in [
+            "database or disk is full",
+            "attempt to write a readonly database",
+            "database is locked",
+            "disk I/O error",
+        ] {
+            let e = internal(StoreError::Backend(transient.into()));
+            assert_eq!(e.code, ws::ErrorCode::ServiceUnavailable, "{transient}");
+        }
+        let e = internal(StoreError::Corrupt("bad record".into()));
+        assert_eq!(e.code, ws::ErrorCode::InternalFailure);
+    }
+}
