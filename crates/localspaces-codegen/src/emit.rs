@@ -100,6 +100,11 @@ fn ty(m: &Model, name: &str) -> String {
     }
 }
 
+/// Characters a string member may hold when the model sets no maximum (a name, a
+/// description, a CIDR, an OU): the largest maximum the WorkSpaces model sets on any string.
+/// Without it such members would store whatever fits in a request body.
+pub const UNBOUNDED_STRING_MAX: i64 = 2048;
+
 fn opt(v: Option<i64>) -> String {
     match v {
         Some(n) => format!("Some({n})"),
@@ -472,9 +477,10 @@ fn decoders(m: &Model) -> String {
             }
             Kind::String { pattern, .. } => {
                 o.push_str("    let s = read_string(v, p)?;\n");
-                if sh.min.is_some() || sh.max.is_some() {
-                    let _ = writeln!(o, "    check_len(&s, {}, {}, p, cx);", opt(sh.min), opt(sh.max));
-                }
+                // Every string is bounded: one the model leaves without a maximum gets
+                // UNBOUNDED_STRING_MAX.
+                let max = sh.max.or(Some(UNBOUNDED_STRING_MAX));
+                let _ = writeln!(o, "    check_len(&s, {}, {}, p, cx);", opt(sh.min), opt(max));
                 if let Some(pat) = pattern {
                     let _ = writeln!(
                         o,
@@ -482,9 +488,6 @@ fn decoders(m: &Model) -> String {
                         re_name(name),
                         raw_str(pat)
                     );
-                }
-                if sh.min.is_none() && sh.max.is_none() && pattern.is_none() {
-                    o.push_str("    let _ = cx;\n");
                 }
                 o.push_str("    Ok(s)\n");
             }

@@ -225,6 +225,13 @@ impl SqliteStore {
                 "cannot enable WAL journal mode (got {mode})"
             )));
         }
+        // SQLite silently opens a file it may not write read-only; every write would fail.
+        if conn.is_readonly(rusqlite::DatabaseName::Main).map_err(backend)? {
+            return Err(StoreError::Backend(format!(
+                "{} is read-only: localspaces needs to write its database",
+                path.display()
+            )));
+        }
         let store = Self::with_writer(conn, Some(path.to_path_buf()))?;
         // Fail now rather than on the first read if read connections cannot be opened.
         if let Some(readers) = &store.readers {

@@ -382,12 +382,24 @@ impl Engine {
     /// Loads every stored pending transition (start-up).
     pub fn recover(&self, store: &dyn Store) -> Result<usize, StoreError> {
         let recs = store.scan_all_scopes(TRANSITION_KIND)?;
-        let n = recs.len();
+        let mut n = 0;
         let mut q = self.inner.queue.lock();
         for r in recs {
-            let t: PendingTransition = serde_json::from_slice(&r.body)
-                .map_err(|e| StoreError::Corrupt(format!("transition: {e}")))?;
-            q.push(Reverse((millis(t.due), r.key)));
+            // One undecodable record is set aside (logged, left in the store untouched)
+            // rather than keeping the whole service from starting.
+            match serde_json::from_slice::<PendingTransition>(&r.body) {
+                Ok(t) => {
+                    q.push(Reverse((millis(t.due), r.key)));
+                    n += 1;
+                }
+                Err(e) => tracing::error!(
+                    account = %r.key.scope.account,
+                    region = %r.key.scope.region,
+                    id = %r.key.id,
+                    error = %e,
+                    "quarantined an undecodable pending transition: skipped, the rest is served"
+                ),
+            }
         }
         drop(q);
         self.inner.notify.notify_one();

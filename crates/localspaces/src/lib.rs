@@ -4,9 +4,11 @@
 //! [`service`] (no HTTP) → [`localspaces_store`] → encode in the request's protocol.
 
 pub mod admin;
+pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod conn;
 pub mod console;
 pub mod edge;
 pub mod engine;

@@ -1019,6 +1019,7 @@ fn d_assessment_instance_id(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_ASSESSMENT_INSTANCE_ID,
@@ -1041,7 +1042,7 @@ fn d_assessment_instance_ids(
 
 fn d_availability_zone(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -1110,6 +1111,7 @@ fn d_create_microsoft_ad_result(
 
 fn d_customer_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_CUSTOMER_ID, r#"^(\d{12})$"#, p, cx);
     Ok(s)
 }
@@ -1219,6 +1221,7 @@ fn d_directory_edition(
 
 fn d_directory_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_DIRECTORY_ID, r#"^d-[0-9a-f]{10}$"#, p, cx);
     Ok(s)
 }
@@ -1230,6 +1233,7 @@ fn d_directory_ids(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<S
 
 fn d_directory_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DIRECTORY_NAME,
@@ -1246,6 +1250,7 @@ fn d_directory_short_name(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DIRECTORY_SHORT_NAME,
@@ -1329,7 +1334,7 @@ fn d_dns_ipv6_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<
 
 fn d_exception_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -1343,6 +1348,7 @@ fn d_hybrid_settings_description(
 
 fn d_ip_addr(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_IP_ADDR,
@@ -1365,6 +1371,7 @@ fn d_ip_v6_addrs(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<Str
 
 fn d_ipv6_addr(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_IPV6_ADDR,
@@ -1404,7 +1411,7 @@ fn d_network_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Networ
 
 fn d_next_token(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -1435,6 +1442,7 @@ fn d_owner_directory_description(
 
 fn d_password(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_PASSWORD,
@@ -1530,6 +1538,7 @@ fn d_regions_info(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Region
 
 fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_REQUEST_ID,
@@ -1542,6 +1551,7 @@ fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
 
 fn d_security_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_SECURITY_GROUP_ID,
@@ -1592,12 +1602,13 @@ fn d_sso_enabled(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<bool, S
 
 fn d_stage_reason(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
 fn d_subnet_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_SUBNET_ID,
@@ -1643,13 +1654,14 @@ fn d_use_same_username(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<b
 
 fn d_user_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    check_len(&s, Some(1), None, p, cx);
+    check_len(&s, Some(1), Some(2048), p, cx);
     check_pattern(&s, &RE_USER_NAME, r#"[a-zA-Z0-9._-]+"#, p, cx);
     Ok(s)
 }
 
 fn d_vpc_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_VPC_ID, r#"^(vpc-[0-9a-f]{8}|vpc-[0-9a-f]{17})$"#, p, cx);
     Ok(s)
 }

@@ -8840,6 +8840,7 @@ fn d_aga_preferred_protocol_for_work_space(
 
 fn d_arn(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_ARN,
@@ -9002,7 +9003,7 @@ fn d_add_in_url(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
 
 fn d_alias(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -9012,6 +9013,7 @@ fn d_alphanumeric_dash_underscore_non_empty_string(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_ALPHANUMERIC_DASH_UNDERSCORE_NON_EMPTY_STRING,
@@ -9272,6 +9274,7 @@ fn d_available_user_sessions(
 
 fn d_aws_account(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_AWS_ACCOUNT, r#"^\d{12}$"#, p, cx);
     Ok(s)
 }
@@ -9307,6 +9310,7 @@ fn d_bundle_associated_resource_type_list(
 
 fn d_bundle_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_BUNDLE_ID, r#"^wsb-[0-9a-z]{8,63}$"#, p, cx);
     Ok(s)
 }
@@ -9328,7 +9332,7 @@ fn d_bundle_list(
 
 fn d_bundle_owner(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -9506,6 +9510,7 @@ fn d_client_properties_result(
 
 fn d_client_token(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_CLIENT_TOKEN, r#"^.{1,64}$"#, p, cx);
     Ok(s)
 }
@@ -9539,7 +9544,7 @@ fn d_compute_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Comput
 
 fn d_computer_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -9971,6 +9976,7 @@ fn d_dedicated_tenancy_management_cidr_range(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DEDICATED_TENANCY_MANAGEMENT_CIDR_RANGE,
@@ -10057,7 +10063,7 @@ fn d_default_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8
 
 fn d_default_ou(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -10572,6 +10578,7 @@ fn d_describe_workspace_directories_filter_value(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DESCRIBE_WORKSPACE_DIRECTORIES_FILTER_VALUE,
@@ -10797,7 +10804,7 @@ fn d_describe_workspaces_result(
 
 fn d_description(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -10841,7 +10848,7 @@ fn d_directory_list(
 
 fn d_directory_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -10923,6 +10930,7 @@ fn d_dns_ipv6_addresses(
 
 fn d_domain_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_DOMAIN_NAME,
@@ -10935,6 +10943,7 @@ fn d_domain_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String,
 
 fn d_ec2_image_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_EC2_IMAGE_ID,
@@ -10994,13 +11003,13 @@ fn d_error_details_list(
 
 fn d_error_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
 fn d_error_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -11010,13 +11019,13 @@ fn d_exception_error_code(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
 fn d_exception_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -11429,18 +11438,19 @@ fn d_ios_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>, S
 
 fn d_ip_address(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
 fn d_ip_group_desc(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
 fn d_ip_group_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_IP_GROUP_ID, r#"wsipg-[0-9a-z]{8,63}$"#, p, cx);
     Ok(s)
 }
@@ -11456,7 +11466,7 @@ fn d_ip_group_id_list(
 
 fn d_ip_group_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -11471,13 +11481,13 @@ fn d_ip_revoked_rule_list(
 
 fn d_ip_rule(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
 fn d_ip_rule_desc(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -11496,6 +11506,7 @@ fn d_ip_rule_list(
 
 fn d_ipv6_address(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_IPV6_ADDRESS,
@@ -11520,6 +11531,7 @@ fn d_limit50(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, Serial
 
 fn d_link_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_LINK_ID, r#"^link-.{8,24}$"#, p, cx);
     Ok(s)
 }
@@ -11598,6 +11610,7 @@ fn d_management_cidr_range_constraint(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_MANAGEMENT_CIDR_RANGE_CONSTRAINT,
@@ -11636,7 +11649,7 @@ fn d_maximum_length(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32,
 
 fn d_message(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -11654,6 +11667,7 @@ fn d_microsoft_entra_config_tenant_id(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_MICROSOFT_ENTRA_CONFIG_TENANT_ID,
@@ -11913,7 +11927,7 @@ fn d_network_access_configuration(
 
 fn d_non_empty_string(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    check_len(&s, Some(1), None, p, cx);
+    check_len(&s, Some(1), Some(2048), p, cx);
     Ok(s)
 }
 
@@ -12317,6 +12331,7 @@ fn d_saml_user_access_url(
 
 fn d_secrets_manager_arn(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_SECRETS_MANAGER_ARN,
@@ -12365,6 +12380,7 @@ fn d_session_connection_state(
 
 fn d_session_instance_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_SESSION_INSTANCE_ID,
@@ -12951,7 +12967,7 @@ fn d_volume_encryption_key(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -12977,6 +12993,7 @@ fn d_work_space_application_id(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORK_SPACE_APPLICATION_ID,
@@ -13027,6 +13044,7 @@ fn d_work_space_application_owner(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_WORK_SPACE_APPLICATION_OWNER, r#"^\d{12}|AMAZON$"#, p, cx);
     Ok(s)
 }
@@ -13182,6 +13200,7 @@ fn d_workspace_directory_description(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORKSPACE_DIRECTORY_DESCRIPTION,
@@ -13198,6 +13217,7 @@ fn d_workspace_directory_name(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORKSPACE_DIRECTORY_NAME,
@@ -13254,12 +13274,13 @@ fn d_workspace_error_code(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
 fn d_workspace_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_WORKSPACE_ID, r#"^ws-[0-9a-z]{8,63}$"#, p, cx);
     Ok(s)
 }
@@ -13305,7 +13326,7 @@ fn d_workspace_image_error_code(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
-    let _ = cx;
+    check_len(&s, None, Some(2048), p, cx);
     Ok(s)
 }
 
@@ -13326,6 +13347,7 @@ fn d_workspace_image_error_detail_code(
 
 fn d_workspace_image_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_WORKSPACE_IMAGE_ID, r#"wsi-[0-9a-z]{9,63}$"#, p, cx);
     Ok(s)
 }
@@ -13416,6 +13438,7 @@ fn d_workspace_list(
 
 fn d_workspace_name(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORKSPACE_NAME,
@@ -13573,6 +13596,7 @@ fn d_workspaces_pool_errors(
 
 fn d_workspaces_pool_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(&s, &RE_WORKSPACES_POOL_ID, r#"^wspool-[0-9a-z]{9}$"#, p, cx);
     Ok(s)
 }
@@ -13593,6 +13617,7 @@ fn d_workspaces_pool_name(
     cx: &mut Violations,
 ) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
     check_pattern(
         &s,
         &RE_WORKSPACES_POOL_NAME,
