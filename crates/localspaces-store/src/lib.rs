@@ -2,17 +2,19 @@
 //! indexes, creation-ordered cursors and atomic conditional batches.
 //!
 //! The trait is deliberately narrow so that engines are small: SQLite (durable, the
-//! default), in-memory (tests), and later Postgres for several replicas. The store knows
+//! default), in-memory (tests), and Postgres (several replicas on one database). The store knows
 //! nothing about WorkSpaces: bodies are opaque bytes the service encodes (with a version
 //! marker) and decodes (migrating older versions).
 
 mod common;
 mod memory;
+mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod suite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Who owns a record. Global records (e.g. pending transitions) use an empty account.
@@ -93,6 +95,15 @@ pub enum Write {
     Delete {
         key: Key,
         expect: Expect,
+    },
+    /// A guard, not a change: after the writes before it in the batch, at most `max`
+    /// records of (`scope`, `kind`) exist, or the whole batch fails with a conflict.
+    /// Count quotas put it in the batch that creates records, so that the quota holds
+    /// even when several processes create at once.
+    AtMost {
+        scope: Scope,
+        kind: String,
+        max: u64,
     },
 }
 
