@@ -147,8 +147,18 @@ struct Manager {
 
 /// A pooled connection with the statements it has prepared.
 struct Conn {
-    client: Client,
+    /// Always `Some` until dropped.
+    client: Option<Client>,
     statements: HashMap<&'static str, Statement>,
+}
+
+impl Drop for Conn {
+    /// Closing sends a goodbye through the driver's own runtime: not on a runtime worker.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            off_runtime(move || drop(client));
+        }
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -157,17 +167,20 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Conn, postgres::Error> {
         Ok(Conn {
-            client: self.config.connect(NoTls)?,
+            client: Some(self.config.connect(NoTls)?),
             statements: HashMap::new(),
         })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
-        conn.client.simple_query("").map(|_| ())
+        match conn.client.as_mut() {
+            Some(c) => off_runtime(|| c.simple_query("").map(|_| ())),
+            None => Ok(()),
+        }
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        conn.client.as_ref().is_none_or(Client::is_closed)
     }
 }
 
@@ -205,6 +218,23 @@ fn backend(e: postgres::Error) -> StoreError {
 fn retryable(e: &postgres::Error) -> bool {
     e.code()
         .is_some_and(|c| *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+/// Runs `f`, which blocks on the database, where blocking is allowed. The driver runs
+/// each connection's I/O on a runtime of its own, which must not start inside another
+/// runtime's worker: there `f` runs under `block_in_place` (a multi-thread runtime) or on a
+/// scoped thread (a current-thread runtime, e.g. a test's); elsewhere (blocking threads,
+/// plain threads) it runs as is.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => f(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+    }
 }
 
 /// Whether the connection broke (closed or an I/O error): nothing more can be sent on it.
@@ -293,7 +323,7 @@ impl PostgresStore {
         };
         let start = Instant::now();
         loop {
-            match store.migrate() {
+            match off_runtime(|| store.migrate()) {
                 Ok(()) => return Ok(store),
                 Err(e) if start.elapsed() < wait && matches!(e, StoreError::Backend(_)) => {
                     tracing::warn!(database = %store.desc, error = %e, "database not ready; retrying");
@@ -321,7 +351,8 @@ impl PostgresStore {
     /// Brings the schema to [`SCHEMA_VERSION`]; refuses a database written by a newer build.
     fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        let mut tx = conn.client.transaction().map_err(backend)?;
+        let client = conn.client.as_mut().ok_or_else(closed)?;
+        let mut tx = client.transaction().map_err(backend)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .map_err(backend)?;
         tx.batch_execute(
@@ -352,7 +383,14 @@ impl PostgresStore {
 
     /// Runs a read on a pooled connection; a connection found closed (the database
     /// restarted since it was opened) is dropped and the read tried once more on a new one.
-    fn read<T>(
+    fn read<T: Send>(
+        &self,
+        f: impl Fn(&mut Client, &mut HashMap<&'static str, Statement>) -> Result<T, postgres::Error> + Send,
+    ) -> Result<T, StoreError> {
+        off_runtime(|| self.read_now(f))
+    }
+
+    fn read_now<T>(
         &self,
         f: impl Fn(&mut Client, &mut HashMap<&'static str, Statement>) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
@@ -360,9 +398,10 @@ impl PostgresStore {
         for _ in 0..2 {
             let mut conn = self.conn()?;
             let Conn { client, statements } = &mut *conn;
+            let client = client.as_mut().ok_or_else(closed)?;
             match f(client, statements) {
                 Ok(v) => return Ok(v),
-                Err(e) if client.is_closed() => last = Some(e),
+                Err(e) if connection_lost(&e) || client.is_closed() => last = Some(e),
                 Err(e) => return Err(backend(e)),
             }
         }
@@ -385,6 +424,7 @@ impl PostgresStore {
             attempt += 1;
             let mut conn = self.conn()?;
             let Conn { client, statements } = &mut *conn;
+            let client = client.as_mut().ok_or_else(closed)?;
             let mut tx = match client.transaction() {
                 Ok(tx) => tx,
                 Err(e) if attempt < WRITE_ATTEMPTS && connection_lost(&e) => {
@@ -717,6 +757,17 @@ impl Store for PostgresStore {
     }
 
     fn clear_scope(&self, scope: &Scope) -> Result<u64, StoreError> {
+        off_runtime(|| self.clear_scope_now(scope))
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        self.closed.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+impl PostgresStore {
+    fn clear_scope_now(&self, scope: &Scope) -> Result<u64, StoreError> {
         self.write(|tx, st, _| {
             let (account, region) = (scope.account.as_bytes(), scope.region.as_bytes());
             let args: [&(dyn postgres::types::ToSql + Sync); 2] = [&account, &region];
@@ -727,11 +778,6 @@ impl Store for PostgresStore {
             let q = stmt(tx, st, CLEAR)?;
             Ok(tx.execute(&q, &args)?)
         })
-    }
-
-    fn close(&self) -> Result<(), StoreError> {
-        self.closed.store(true, Ordering::Release);
-        Ok(())
     }
 }
 

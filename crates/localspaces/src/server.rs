@@ -11,7 +11,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use localspaces_store::{MemoryStore, SqliteStore, Store};
+use localspaces_store::{MemoryStore, PostgresStore, SqliteStore, Store};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,12 +55,21 @@ pub struct Server {
     app: Arc<App>,
     store: Arc<dyn Store>,
     store_desc: String,
+    /// One of several replicas on a shared store (see [`crate::replicas`]).
+    shared: bool,
 }
 
 impl Server {
     /// Opens the store and binds the listener (port 0 picks a free port).
     pub async fn bind(cfg: &ServeConfig) -> anyhow::Result<Server> {
-        let (store, store_desc): (Arc<dyn Store>, String) = if cfg.in_memory {
+        let (store, store_desc): (Arc<dyn Store>, String) = if let Some(url) = &cfg.store_url {
+            let (url, wait) = (url.clone(), Duration::from_secs(cfg.store_wait));
+            let s = tokio::task::spawn_blocking(move || PostgresStore::connect(&url, wait))
+                .await?
+                .map_err(|e| anyhow::anyhow!("cannot open the store database: {e}"))?;
+            let desc = format!("postgres {}", s.description());
+            (Arc::new(s), desc)
+        } else if cfg.in_memory {
             (Arc::new(MemoryStore::new()), "in-memory".to_string())
         } else {
             std::fs::create_dir_all(&cfg.data_dir)
@@ -70,7 +79,12 @@ impl Server {
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             (Arc::new(s), format!("sqlite {}", path.display()))
         };
-        Self::bind_with_store(cfg, store, store_desc).await
+        let mut server = Self::bind_with_store(cfg, store, store_desc).await?;
+        if cfg.store_url.is_some() {
+            server.shared = true;
+            server.app.service.engine().share(Arc::clone(&server.store));
+        }
+        Ok(server)
     }
 
     /// Like [`Server::bind`], on a store the caller opened (tests wrap a store to watch
@@ -90,9 +104,12 @@ impl Server {
         let clock = Arc::new(OffsetClock::default());
         let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
         let engine = Engine::new(Arc::clone(&dyn_clock), timing);
-        let pending = engine
-            .recover(store.as_ref())
-            .map_err(|e| anyhow::anyhow!("reading pending transitions: {e}"))?;
+        // On a blocking thread: a store may block (the Postgres client runs its own I/O).
+        let pending = {
+            let (engine, store) = (engine.clone(), Arc::clone(&store));
+            tokio::task::spawn_blocking(move || engine.recover(store.as_ref())).await?
+        }
+        .map_err(|e| anyhow::anyhow!("reading pending transitions: {e}"))?;
         if pending > 0 {
             tracing::info!(pending, "resuming pending lifecycle transitions");
         }
@@ -117,6 +134,7 @@ impl Server {
             app,
             store,
             store_desc,
+            shared: false,
         })
     }
 
@@ -136,7 +154,11 @@ impl Server {
         let graceful = GracefulShutdown::new();
         let engine = self.app.service.engine().clone();
         let applier: Arc<dyn Applier> = Arc::clone(&self.app.service) as Arc<dyn Applier>;
-        let engine_task = tokio::spawn(engine.run(applier));
+        let engine_task = tokio::spawn(engine.clone().run(applier));
+        let replica_task = self.shared.then(|| {
+            let clock = Arc::clone(&self.app.clock);
+            tokio::spawn(crate::replicas::run(Arc::clone(&self.store), engine, clock))
+        });
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -172,6 +194,9 @@ impl Server {
         }
         drop(self.listener);
         engine_task.abort();
+        if let Some(task) = replica_task {
+            task.abort();
+        }
         tracing::info!("shutting down: waiting for in-flight requests");
         if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
             .await

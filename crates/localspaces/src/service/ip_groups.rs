@@ -6,7 +6,7 @@ use super::pagination;
 use super::records::{check_tag_keys, not_found, Resource, StoredTag, Taggable};
 use super::{Context, Service};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode, IpRuleItem, WorkspacesIpGroup};
-use localspaces_store::{Expect, IndexEntry};
+use localspaces_store::{Expect, IndexEntry, Write};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
@@ -175,14 +175,17 @@ pub fn create_ip_group(
     };
     let _w = svc.write.lock();
     let n = svc.count::<IpGroup>(&cx.scope, None)?;
-    if n >= svc.limits.ip_groups {
-        return Err(Error::new(
+    let over_limit = || {
+        Error::new(
             ErrorCode::ResourceLimitExceededException,
             format!(
                 "You have reached the limit of {} IP access control groups in this Region.",
                 svc.limits.ip_groups
             ),
-        ));
+        )
+    };
+    if n >= svc.limits.ip_groups {
+        return Err(over_limit());
     }
     let exists = svc.count::<IpGroup>(
         &cx.scope,
@@ -200,7 +203,19 @@ pub fn create_ip_group(
     if exists > 0 {
         return Err(duplicate());
     }
-    svc.commit(vec![Service::put(&cx.scope, &group, Expect::Absent)?], duplicate)?;
+    // The quota is checked again in the commit: another process may create meanwhile.
+    let quota = Write::AtMost {
+        scope: cx.scope.clone(),
+        kind: IpGroup::KIND.to_string(),
+        max: svc.limits.ip_groups,
+    };
+    svc.commit(
+        vec![Service::put(&cx.scope, &group, Expect::Absent)?, quota],
+        || match svc.count::<IpGroup>(&cx.scope, None) {
+            Ok(n) if n >= svc.limits.ip_groups => over_limit(),
+            _ => duplicate(),
+        },
+    )?;
     Ok(ws::CreateIpGroupResult {
         group_id: Some(group.id),
     })

@@ -358,10 +358,16 @@ pub fn create_workspaces(
             pending.push(t);
         }
         if !writes.is_empty() {
+            // The quota is checked again in the commit: another process may create meanwhile.
+            writes.push(Write::AtMost {
+                scope: cx.scope.clone(),
+                kind: WORKSPACE_KIND.to_string(),
+                max: svc.limits.workspaces,
+            });
             svc.commit(writes, || {
                 Error::new(
                     ErrorCode::ResourceLimitExceededException,
-                    "A WorkSpace for one of these users was created meanwhile.",
+                    "A WorkSpace for one of these users, or more WorkSpaces than the quota allows, was created meanwhile.",
                 )
             })?;
         }
@@ -631,6 +637,12 @@ fn batch(
             pending.push(t);
         }
         if !writes.is_empty() {
+            // The quota is checked again in the commit: another process may create meanwhile.
+            writes.push(Write::AtMost {
+                scope: cx.scope.clone(),
+                kind: WORKSPACE_KIND.to_string(),
+                max: svc.limits.workspaces,
+            });
             svc.commit(writes, || {
                 Error::new(
                     ErrorCode::InvalidResourceStateException,
