@@ -16,22 +16,41 @@ fn with_tags<R: Taggable>(
     cx: &Context,
     id: &str,
     write: bool,
-    f: impl FnOnce(&mut Vec<super::records::StoredTag>) -> Result<(), Error>,
+    f: impl Fn(&mut Vec<super::records::StoredTag>) -> Result<(), Error>,
 ) -> Result<Vec<Tag>, Error> {
-    let _w = if write { Some(svc.write.lock()) } else { None };
-    let mut r = svc
-        .load::<R>(&cx.scope, id)?
-        .ok_or_else(|| not_found("resource", id))?;
-    f(r.rec.tags_mut())?;
-    if write {
-        svc.commit(vec![Service::put(&cx.scope, &r.rec, Expect::Rev(r.rev))?], || {
-            Error::new(
-                ws::ErrorCode::InvalidParameterValuesException,
-                "The resource was modified meanwhile. Try again.",
-            )
-        })?;
+    // Another process (a replica on the same store) may write the resource between the
+    // read and the commit: read again and retry a few times before giving up.
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let _w = if write { Some(svc.write.lock()) } else { None };
+        let mut r = svc
+            .load::<R>(&cx.scope, id)?
+            .ok_or_else(|| not_found("resource", id))?;
+        f(r.rec.tags_mut())?;
+        if write {
+            let mut raced = false;
+            svc.commit(vec![Service::put(&cx.scope, &r.rec, Expect::Rev(r.rev))?], || {
+                raced = true;
+                Error::new(
+                    ws::ErrorCode::InvalidParameterValuesException,
+                    "The resource was modified meanwhile. Try again.",
+                )
+            })
+            .or_else(|e| {
+                if raced && attempt < ATTEMPTS {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+            if raced {
+                continue;
+            }
+        }
+        return Ok(r.rec.tags().iter().map(|t| t.to_wire()).collect());
     }
-    Ok(r.rec.tags().iter().map(|t| t.to_wire()).collect())
 }
 
 fn dispatch(
@@ -39,7 +58,7 @@ fn dispatch(
     cx: &Context,
     id: &str,
     write: bool,
-    f: impl FnOnce(&mut Vec<super::records::StoredTag>) -> Result<(), Error>,
+    f: impl Fn(&mut Vec<super::records::StoredTag>) -> Result<(), Error>,
 ) -> Result<Vec<Tag>, Error> {
     if id.starts_with("wsipg-") {
         with_tags::<IpGroup>(svc, cx, id, write, f)
