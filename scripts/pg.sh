@@ -2,7 +2,8 @@
 # A throwaway PostgreSQL for tests: `source scripts/pg.sh && pg_start` runs one on a
 # temporary directory and a free port (installing Debian's `postgresql` when the server
 # binaries are missing and we are root), exports LOCALSPACES_TEST_PG_URL (and PG_BIN,
-# PG_DATA, PG_PORT for tests that stop and restart it) and `pg_stop` removes it.
+# PG_DATA, PG_PORT for tests that stop and restart it) and `pg_stop` removes it. fsync is
+# off unless PG_FSYNC=on (benchmarks): test data need not survive a power cut.
 
 pg_bin_dir() {
   local d
@@ -39,7 +40,7 @@ pg_start() {
   "${as[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U localspaces --auth=trust -E UTF8 >"$PG_ROOT/initdb.log" 2>&1 \
     || { cat "$PG_ROOT/initdb.log" >&2; return 1; }
   pg_up || return 1
-  "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U localspaces localspaces_test
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U localspaces localspaces_test || return 1
   export PG_BIN PG_DATA PG_PORT PG_ROOT
   export LOCALSPACES_TEST_PG_URL="postgres://localspaces@127.0.0.1:$PG_PORT/localspaces_test"
   echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on port $PG_PORT ($PG_DATA)"
@@ -48,7 +49,7 @@ pg_start() {
 # Starts (again) the server of pg_start's data directory.
 pg_up() {
   "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_ROOT/server.log" -w -t 30 \
-    -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null \
+    -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${PG_FSYNC:-off}" start >/dev/null \
     || { cat "$PG_ROOT/server.log" >&2; return 1; }
 }
 

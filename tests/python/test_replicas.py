@@ -23,6 +23,21 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def test_store_url_is_refused_with_a_data_dir():
+    import subprocess
+
+    from conftest import binary
+
+    out = subprocess.run(
+        [binary(), "--store-url", "postgres://x@127.0.0.1/db", "--data-dir", "/tmp/x"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 2
+    assert "'--store-url <STORE_URL>' cannot be used with '--data-dir <DATA_DIR>'" in out.stderr
+
+
 def start_replicas(url, n, *args):
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
         return list(pool.map(lambda _: Server("--store-url", url, *args).start(), range(n)))
