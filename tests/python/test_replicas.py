@@ -130,6 +130,25 @@ def test_a_tag_written_on_one_replica_is_read_on_the_others_at_once(replicas):
         assert cs[(i + 2) % 3].describe_tags(ResourceId=gid)["TagList"][0]["Value"] == str(i)
 
 
+def test_the_console_activity_log_shows_every_replicas_calls(replicas):
+    import urllib.request
+
+    account = random_account()
+    cs = clients(replicas, account)
+    ids = []
+    for i, ws in enumerate(cs[:2]):
+        out = ws.create_ip_group(GroupName=f"logged{i}")
+        ids.append(out["ResponseMetadata"]["RequestId"])
+
+    def page():
+        url = f"{replicas[2].url}/console/activity?account={account}&region=us-east-1"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.read().decode()
+
+    # Written by each replica within a poll interval.
+    poll(page, lambda html: all(i in html for i in ids), timeout=5)
+
+
 def test_paginating_across_replicas_misses_and_repeats_nothing(cluster):
     # Its own replicas: the quota of the shared ones is 5 groups.
     rs = start_replicas(cluster.url, 3, "--quota", "ip_groups=100")

@@ -152,4 +152,19 @@ pub trait Store: Send + Sync + 'static {
     fn clear_scope(&self, scope: &Scope) -> Result<u64, StoreError>;
     /// Flushes and closes; later calls may fail.
     fn close(&self) -> Result<(), StoreError>;
+
+    /// Appends entries (opaque bytes, oldest first) to the log that every process on this
+    /// store shares (the console's activity log), then keeps only its newest `keep`.
+    /// `Ok(false)`: the engine has no shared log (one process per store: each keeps its own).
+    fn log_append(&self, entries: &[Vec<u8>], keep: u64) -> Result<bool, StoreError> {
+        let _ = (entries, keep);
+        Ok(false)
+    }
+
+    /// The newest `limit` entries of the shared log, newest first; `None` when the engine
+    /// has none (see [`Store::log_append`]).
+    fn log_recent(&self, limit: usize) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let _ = limit;
+        Ok(None)
+    }
 }

@@ -22,7 +22,8 @@
 //! - `ls_record_index(account, region, kind, name, key, seq, id)`, keyed by
 //!   (account, region, kind, name, key, seq), plus `seq`;
 //! - `ls_record_counts(account, region, kind, n)`: record counts kept by each commit;
-//! - `ls_meta(name, value)`: `schema_version` and `next_seq`.
+//! - `ls_meta(name, value)`: `schema_version` and `next_seq`;
+//! - `ls_activity(seq, body)` (version 2): the shared activity log, trimmed on append.
 //!
 //! Names (account, region, kind, id, index names and keys) are stored as their UTF-8
 //! bytes (`BYTEA`): compared bytewise as SQLite does, and a NUL, which `TEXT` refuses,
@@ -38,10 +39,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The schema version this build writes.
-const SCHEMA_VERSION: usize = 1;
+const SCHEMA_VERSION: usize = 2;
 
 /// `MIGRATIONS[v]` brings a database from version `v` to `v + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION] = [r"
+const MIGRATIONS: [&str; SCHEMA_VERSION] = [
+    r"
 INSERT INTO ls_meta (name, value) VALUES ('next_seq', 1);
 CREATE TABLE ls_records (
     seq     BIGINT PRIMARY KEY,
@@ -74,7 +76,15 @@ CREATE TABLE ls_record_counts (
     n       BIGINT NOT NULL,
     PRIMARY KEY (account, region, kind)
 );
-"];
+",
+    r"
+-- Version 2: the activity log shared by the replicas (bounded by the writers).
+CREATE TABLE ls_activity (
+    seq  BIGSERIAL PRIMARY KEY,
+    body BYTEA NOT NULL
+);
+",
+];
 
 /// Key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x6c6f_6361_6c73_7063;
@@ -121,6 +131,9 @@ const COUNT_DOWN: &str = "UPDATE ls_record_counts SET n = n - 1 \
 const CLEAR_INDEX: &str = "DELETE FROM ls_record_index WHERE account = $1 AND region = $2";
 const CLEAR: &str = "DELETE FROM ls_records WHERE account = $1 AND region = $2";
 const CLEAR_COUNTS: &str = "DELETE FROM ls_record_counts WHERE account = $1 AND region = $2";
+const LOG_APPEND: &str = "INSERT INTO ls_activity (body) SELECT unnest($1::bytea[])";
+const LOG_TRIM: &str = "DELETE FROM ls_activity WHERE seq <= (SELECT max(seq) FROM ls_activity) - $1";
+const LOG_RECENT: &str = "SELECT body FROM ls_activity ORDER BY seq DESC LIMIT $1";
 const LOCK_SEQ: &str = "SELECT value FROM ls_meta WHERE name = 'next_seq' FOR UPDATE";
 const SET_SEQ: &str = "UPDATE ls_meta SET value = $1 WHERE name = 'next_seq'";
 
@@ -763,6 +776,32 @@ impl Store for PostgresStore {
     fn close(&self) -> Result<(), StoreError> {
         self.closed.store(true, Ordering::Release);
         Ok(())
+    }
+
+    fn log_append(&self, entries: &[Vec<u8>], keep: u64) -> Result<bool, StoreError> {
+        if entries.is_empty() {
+            return Ok(true);
+        }
+        let keep = int(keep);
+        self.read(|c, st| {
+            let append = stmt(c, st, LOG_APPEND)?;
+            let trim = stmt(c, st, LOG_TRIM)?;
+            c.execute(&append, &[&entries])?;
+            c.execute(&trim, &[&keep])
+        })?;
+        Ok(true)
+    }
+
+    fn log_recent(&self, limit: usize) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let limit = int(limit as u64);
+        let rows = self.read(|c, st| {
+            let q = stmt(c, st, LOG_RECENT)?;
+            c.query(&q, &[&limit])
+        })?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect::<Result<Vec<Vec<u8>>, _>>()
+            .map(Some)
     }
 }
 

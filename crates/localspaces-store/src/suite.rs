@@ -782,6 +782,21 @@ mod postgres_only {
         assert!(err.to_string().contains("newer"), "{err}");
     }
 
+    /// The shared log: what one store appends another reads, newest first, trimmed.
+    #[test]
+    fn shared_log_is_bounded_and_newest_first() {
+        let Some(stores) = stores(2) else { return };
+        let entries = |r: std::ops::Range<u8>| r.map(|i| vec![i]).collect::<Vec<_>>();
+        assert!(stores[0].log_append(&entries(0..5), 8).unwrap());
+        assert!(stores[1].log_append(&entries(5..12), 8).unwrap());
+        let got = stores[0].log_recent(100).unwrap().unwrap();
+        assert_eq!(got, entries(4..12).into_iter().rev().collect::<Vec<_>>());
+        assert_eq!(
+            stores[1].log_recent(2).unwrap().unwrap(),
+            vec![vec![11], vec![10]]
+        );
+    }
+
     /// An unreachable database is an error after the wait, not a hang.
     #[test]
     fn unreachable_database_fails_after_the_wait() {

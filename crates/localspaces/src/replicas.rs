@@ -9,7 +9,9 @@
 //!   (see [`Engine::adopt`]), a lease after their due time, so those of a replica that died
 //!   are finished by the others, and each is applied once (the first commit wins);
 //! - the clock offset of the admin `advance` route: stored as a record, every replica
-//!   moves its clock to the largest offset any replica reached (offsets only grow).
+//!   moves its clock to the largest offset any replica reached (offsets only grow);
+//! - the console's activity log: each pass writes the replica's new entries to the store's
+//!   shared log.
 
 use crate::clock::OffsetClock;
 use crate::engine::Engine;
@@ -74,12 +76,27 @@ pub fn sync_once(store: &dyn Store, engine: &Engine, clock: &OffsetClock) -> Res
     Ok(())
 }
 
-/// The poll loop of a replica; runs until aborted.
-pub async fn run(store: Arc<dyn Store>, engine: Engine, clock: Arc<OffsetClock>) {
+/// The poll loop of a replica; runs until aborted. `flush` writes what else the replica
+/// buffers for the others (the console's activity log).
+pub async fn run(
+    store: Arc<dyn Store>,
+    engine: Engine,
+    clock: Arc<OffsetClock>,
+    flush: Arc<dyn Fn() -> Result<(), StoreError> + Send + Sync>,
+) {
     let mut failing = false;
     loop {
-        let (s, e, c) = (Arc::clone(&store), engine.clone(), Arc::clone(&clock));
-        match tokio::task::spawn_blocking(move || sync_once(s.as_ref(), &e, &c)).await {
+        let (s, e, c, f) = (
+            Arc::clone(&store),
+            engine.clone(),
+            Arc::clone(&clock),
+            Arc::clone(&flush),
+        );
+        let pass = move || {
+            let synced = sync_once(s.as_ref(), &e, &c);
+            f().and(synced)
+        };
+        match tokio::task::spawn_blocking(pass).await {
             Ok(Ok(())) if failing => {
                 tracing::info!("shared store reachable again");
                 failing = false;

@@ -83,6 +83,7 @@ impl Server {
         if cfg.store_url.is_some() {
             server.shared = true;
             server.app.service.engine().share(Arc::clone(&server.store));
+            server.app.activity.share(Arc::clone(&server.store));
         }
         Ok(server)
     }
@@ -157,7 +158,14 @@ impl Server {
         let engine_task = tokio::spawn(engine.clone().run(applier));
         let replica_task = self.shared.then(|| {
             let clock = Arc::clone(&self.app.clock);
-            tokio::spawn(crate::replicas::run(Arc::clone(&self.store), engine, clock))
+            let app = Arc::clone(&self.app);
+            let flush = Arc::new(move || app.activity.flush());
+            tokio::spawn(crate::replicas::run(
+                Arc::clone(&self.store),
+                engine,
+                clock,
+                flush,
+            ))
         });
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
@@ -196,6 +204,10 @@ impl Server {
         engine_task.abort();
         if let Some(task) = replica_task {
             task.abort();
+            let app = Arc::clone(&self.app);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || app.activity.flush()).await {
+                tracing::warn!(error = %e, "cannot write the last activity entries");
+            }
         }
         tracing::info!("shutting down: waiting for in-flight requests");
         if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
