@@ -20,10 +20,15 @@ fn with_tags<R: Taggable>(
 ) -> Result<Vec<Tag>, Error> {
     // Another process (a replica on the same store) may write the resource between the
     // read and the commit: read again and retry a few times before giving up.
-    const ATTEMPTS: usize = 5;
+    const ATTEMPTS: u64 = 16;
     let mut attempt = 0;
     loop {
         attempt += 1;
+        if attempt > 1 {
+            // Let the winner's commit through before reading again (jitter-free is enough:
+            // the store serializes commits).
+            std::thread::sleep(std::time::Duration::from_micros(200 * attempt));
+        }
         let _w = if write { Some(svc.write.lock()) } else { None };
         let mut r = svc
             .load::<R>(&cx.scope, id)?
