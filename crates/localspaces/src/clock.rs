@@ -78,6 +78,13 @@ impl OffsetClock {
             .map_err(|_| refuse())
     }
 
+    /// Moves this clock to at least `secs` ahead of real time (the offset another replica
+    /// stored); never back. True if it moved.
+    pub fn raise_to(&self, secs: f64) -> bool {
+        let ms = (secs.max(0.0) * 1000.0) as i64;
+        self.offset_ms.fetch_max(ms, std::sync::atomic::Ordering::SeqCst) < ms
+    }
+
     /// Seconds this clock is ahead of real time.
     pub fn offset(&self) -> f64 {
         self.offset_ms.load(std::sync::atomic::Ordering::SeqCst) as f64 / 1000.0

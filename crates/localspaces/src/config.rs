@@ -35,6 +35,15 @@ pub struct ServeConfig {
     /// Keep all state in memory (nothing survives a restart).
     #[arg(long, env = "LOCALSPACES_IN_MEMORY", default_value_t = false)]
     pub in_memory: bool,
+    /// A PostgreSQL database instead of the embedded SQLite one
+    /// (`postgres://user[:password]@host[:port]/db`): any number of replicas on one
+    /// database serve one consistent service. Not combinable with `--data-dir` or
+    /// `--in-memory`.
+    #[arg(long, env = "LOCALSPACES_STORE_URL", conflicts_with_all = ["data_dir", "in_memory"])]
+    pub store_url: Option<String>,
+    /// Seconds to wait at start for the `--store-url` database to be reachable.
+    #[arg(long, env = "LOCALSPACES_STORE_WAIT", default_value_t = 60)]
+    pub store_wait: u64,
     /// Authentication mode.
     #[arg(long, env = "LOCALSPACES_AUTH", value_enum, default_value_t = AuthMode::Open)]
     pub auth: AuthMode,

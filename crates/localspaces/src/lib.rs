@@ -13,6 +13,7 @@ pub mod console;
 pub mod edge;
 pub mod engine;
 pub mod logging;
+pub mod replicas;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -19,7 +19,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use localspaces_store::{MemoryStore, SqliteStore, Store};
+use localspaces_store::{MemoryStore, PostgresStore, SqliteStore, Store};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -188,13 +188,22 @@ pub struct Server {
     max_connections: usize,
     read_timeout: Duration,
     idle_timeout: Duration,
+    /// One of several replicas on a shared store (see [`crate::replicas`]).
+    shared: bool,
 }
 
 impl Server {
     /// Opens the store and binds the listener (port 0 picks a free port).
     pub async fn bind(cfg: &ServeConfig) -> anyhow::Result<Server> {
         let mut lock = None;
-        let (store, store_desc): (Arc<dyn Store>, String) = if cfg.in_memory {
+        let (store, store_desc): (Arc<dyn Store>, String) = if let Some(url) = &cfg.store_url {
+            let (url, wait) = (url.clone(), Duration::from_secs(cfg.store_wait));
+            let s = tokio::task::spawn_blocking(move || PostgresStore::connect(&url, wait))
+                .await?
+                .map_err(|e| anyhow::anyhow!("cannot open the store database: {e}"))?;
+            let desc = format!("postgres {}", s.description());
+            (Arc::new(s), desc)
+        } else if cfg.in_memory {
             (Arc::new(MemoryStore::new()), "in-memory".to_string())
         } else {
             std::fs::create_dir_all(&cfg.data_dir)
@@ -207,6 +216,11 @@ impl Server {
         };
         let mut server = Self::bind_with_store(cfg, store, store_desc).await?;
         server.lock = lock;
+        if cfg.store_url.is_some() {
+            server.shared = true;
+            server.app.service.engine().share(Arc::clone(&server.store));
+            server.app.activity.share(Arc::clone(&server.store));
+        }
         Ok(server)
     }
 
@@ -227,9 +241,12 @@ impl Server {
         let clock = Arc::new(OffsetClock::default());
         let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
         let engine = Engine::new(Arc::clone(&dyn_clock), timing);
-        let pending = engine
-            .recover(store.as_ref())
-            .map_err(|e| anyhow::anyhow!("reading pending transitions: {e}"))?;
+        // On a blocking thread: a store may block (the Postgres client runs its own I/O).
+        let pending = {
+            let (engine, store) = (engine.clone(), Arc::clone(&store));
+            tokio::task::spawn_blocking(move || engine.recover(store.as_ref())).await?
+        }
+        .map_err(|e| anyhow::anyhow!("reading pending transitions: {e}"))?;
         if pending > 0 {
             tracing::info!(pending, "resuming pending lifecycle transitions");
         }
@@ -261,6 +278,7 @@ impl Server {
             max_connections: cfg.max_connections.max(1),
             read_timeout: Duration::from_secs(cfg.read_timeout.max(1)),
             idle_timeout: Duration::from_secs(cfg.idle_timeout.max(1)),
+            shared: false,
         })
     }
 
@@ -285,7 +303,18 @@ impl Server {
         let graceful = GracefulShutdown::new();
         let engine = self.app.service.engine().clone();
         let applier: Arc<dyn Applier> = Arc::clone(&self.app.service) as Arc<dyn Applier>;
-        let engine_task = tokio::spawn(engine.run(applier));
+        let engine_task = tokio::spawn(engine.clone().run(applier));
+        let replica_task = self.shared.then(|| {
+            let clock = Arc::clone(&self.app.clock);
+            let app = Arc::clone(&self.app);
+            let flush = Arc::new(move || app.activity.flush());
+            tokio::spawn(crate::replicas::run(
+                Arc::clone(&self.store),
+                engine,
+                clock,
+                flush,
+            ))
+        });
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -361,6 +390,13 @@ impl Server {
         }
         drop(self.listener);
         engine_task.abort();
+        if let Some(task) = replica_task {
+            task.abort();
+            let app = Arc::clone(&self.app);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || app.activity.flush()).await {
+                tracing::warn!(error = %e, "cannot write the last activity entries");
+            }
+        }
         tracing::info!("shutting down: waiting for in-flight requests");
         if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
             .await

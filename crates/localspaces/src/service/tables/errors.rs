@@ -96,6 +96,9 @@ pub(crate) enum Conflict {
     /// For operations that model neither `InvalidResourceStateException` nor
     /// `ConflictException` (client branding and add-ins): `InvalidParameterValuesException`.
     Retry(&'static str),
+    /// Another request took the last slot of a quota: `ResourceLimitExceededException`
+    /// with the given message.
+    Quota(String),
     /// A resource with the same unique name or key was created meanwhile:
     /// `ResourceAlreadyExistsException` with the given message.
     Exists(String),
@@ -115,6 +118,7 @@ impl From<Conflict> for Error {
             Conflict::Retry(what) => {
                 invalid(format!("The {what} was modified by another request. Try again."))
             }
+            Conflict::Quota(message) => Error::new(ErrorCode::ResourceLimitExceededException, message),
             Conflict::Exists(message) => Error::new(ErrorCode::ResourceAlreadyExistsException, message),
         }
     }
@@ -127,6 +131,9 @@ impl From<Conflict> for ds::Error {
                 ds::ErrorCode::ClientException,
                 format!("The {what} was modified by another request. Try again."),
             ),
+            Conflict::Quota(message) => {
+                ds::Error::new(ds::ErrorCode::DirectoryLimitExceededException, message)
+            }
             Conflict::Exists(message) => ds::Error::new(ds::ErrorCode::ClientException, message),
         }
     }
