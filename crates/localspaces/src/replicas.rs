@@ -127,11 +127,11 @@ mod tests {
         let (a, b) = (Arc::new(OffsetClock::default()), Arc::new(OffsetClock::default()));
         let engine_b = Engine::new(Arc::clone(&b) as Arc<dyn Clock>, Timing::profile("fast").unwrap());
         let engine_a = Engine::new(Arc::clone(&a) as Arc<dyn Clock>, Timing::profile("fast").unwrap());
-        a.advance(30.0);
+        a.advance(30.0).expect("advance");
         sync_once(&store, &engine_a, &a).unwrap();
         sync_once(&store, &engine_b, &b).unwrap();
         assert!((b.offset() - 30.0).abs() < 1e-9);
-        b.advance(5.0);
+        b.advance(5.0).expect("advance");
         sync_once(&store, &engine_b, &b).unwrap();
         sync_once(&store, &engine_a, &a).unwrap();
         assert!((a.offset() - 35.0).abs() < 1e-9);
