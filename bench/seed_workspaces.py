@@ -39,7 +39,7 @@ def main():
         return json.loads(data)
 
     def settle():
-        conn.request("POST", "/_localspaces/settle")
+        conn.request("POST", "/_localspaces/settle", headers={"X-Localspaces-Admin": "1"})
         r = conn.getresponse()
         r.read()
 

@@ -143,6 +143,8 @@ def render():
         "timed states on the lifecycle engine. *boto3 cbor*: the boto3 tests also run with the "
         "client forced to Smithy RPC v2 CBOR.",
         "",
+        unbounded_note(ws_model),
+        "",
         "## WorkSpaces (`WorkspacesService`, 2015-04-08)",
         "",
         *table(ws_rows, "workspaces"),
@@ -155,6 +157,23 @@ def render():
         "",
     ]
     return "\n".join(lines)
+
+
+def unbounded_note(model):
+    """The limit on string members the model leaves without a maximum length."""
+    m = re.search(r"UNBOUNDED_STRING_MAX: i64 = (\d+);", read("crates/localspaces-codegen/src/emit.rs"))
+    limit = m.group(1) if m else "?"
+    names = sorted(
+        n for n, sh in model["shapes"].items()
+        if sh["type"] == "string" and "max" not in sh and "enum" not in sh
+    )
+    return (
+        f"*Limits the model leaves open* (inferred): a string whose shape sets no maximum length "
+        f"({len(names)} WorkSpaces shapes: {', '.join('`' + n + '`' for n in names)}) holds at most "
+        f"{limit} characters (`UNBOUNDED_STRING_MAX` in localspaces-codegen, the largest maximum "
+        "the model sets on any string); longer values answer `ValidationException`. Request "
+        "bodies are capped by `--max-body` (16 MiB by default, `RequestEntityTooLargeException`)."
+    )
 
 
 def main():

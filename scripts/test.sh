@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: Rust unit and integration tests (including the official
 # aws-sdk-workspaces crate against a running server), then boto3 and AWS CLI tests against
-# the built binary on both protocols and both store engines. Sets up its Python venv itself.
+# the built binary on both protocols and both store engines, and replicas on a throwaway
+# PostgreSQL. Sets up its Python venv itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -27,6 +28,18 @@ if [ "${LOCALSPACES_SKIP_DESKTOPS:-}" != 1 ] && ! { command -v Xvnc && command -
   else
     echo "desktop packages are missing: apt-get install tigervnc-standalone-server bubblewrap openbox xterm pcmanfm xdotool (or set LOCALSPACES_SKIP_DESKTOPS=1)" >&2
   fi
+fi
+
+echo "== PostgreSQL (the store suite's Postgres engine, replica tests)"
+# A throwaway server on a temporary directory and a free port, removed at exit (also on
+# failure); installs Debian's postgresql when the server binaries are missing (as root).
+source scripts/pg.sh
+if pg_start; then
+  trap pg_stop EXIT
+elif [ "${CI:-}" = true ]; then
+  echo "CI needs PostgreSQL for the store suite" >&2; exit 1
+else
+  echo "no PostgreSQL: the store suite's Postgres cases and the replica tests are skipped" >&2
 fi
 
 echo "== cargo test"

@@ -33,7 +33,8 @@ def ds_client(url, account, region=REGION):
 def admin(url, route, **params):
     """POSTs an admin route; returns (HTTP status, JSON body)."""
     q = urllib.parse.urlencode(params)
-    req = urllib.request.Request(f"{url}/_localspaces/{route}" + (f"?{q}" if q else ""), data=b"", method="POST")
+    req = urllib.request.Request(f"{url}/_localspaces/{route}" + (f"?{q}" if q else ""), data=b"", method="POST",
+                                 headers={"X-Localspaces-Admin": "1"})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read() or b"{}")

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 TIMEOUT = 60
+ADMIN = {"X-Localspaces-Admin": "1"}
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def exec_in(srv, account, wid, script, user=None):
     if user:
         body["user"] = user
     url = f"{srv.url}/_localspaces/desktop-exec?account={account}&region={REGION}&workspace_id={wid}"
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=ADMIN)
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, json.loads(r.read())
@@ -341,10 +342,20 @@ def test_exec_route_rules(desk):
     status, body = exec_in(desk, account, "ws-nosuch0000", "true")
     assert status == 404, body
     url = f"{desk.url}/_localspaces/desktop-exec?account={account}&workspace_id=ws-abc"
-    req = urllib.request.Request(url, data=b'{"command": []}', method="POST")
+    req = urllib.request.Request(url, data=b'{"command": []}', method="POST", headers=ADMIN)
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=10)
     assert e.value.code == 400
+    # Admin routes refuse what a web page can send.
+    req = urllib.request.Request(url, data=b'{"command": ["true"]}', method="POST")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 403
+    req = urllib.request.Request(url, data=b'{"command": ["true"]}', method="POST",
+                                 headers={**ADMIN, "Origin": "http://evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 403
 
 
 def test_stream_is_same_origin_and_signed_in(desk):

@@ -41,7 +41,9 @@ def test_strict_admin_routes_refused_without_token(strict):
     import urllib.error
     import urllib.request
 
-    req = urllib.request.Request(strict.url + "/_localspaces/settle", method="POST")
+    req = urllib.request.Request(
+        strict.url + "/_localspaces/settle", method="POST", headers={"X-Localspaces-Admin": "1"}
+    )
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req)
     assert e.value.code == 403

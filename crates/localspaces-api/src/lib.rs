@@ -3,6 +3,7 @@
 //! tables, and constraint validation. The `generated` modules are written by
 //! `localspaces-codegen` from `model/`; do not edit them by hand. No HTTP, no I/O.
 
+pub mod encode;
 pub mod error;
 mod generated;
 pub mod shape;

@@ -8,6 +8,7 @@
 //!   recorded in [`Violations`] and decoding goes on, so that one `ValidationException`
 //!   lists every problem ("2 validation errors detected: ...").
 
+use crate::encode::Encode;
 use crate::value::{MapKey, Value};
 use base64::Engine as _;
 use std::fmt::Write as _;
@@ -381,16 +382,6 @@ pub fn show_list(n: usize) -> String {
     format!("[{n} items]")
 }
 
-/// Encoding helpers for generated output code.
-pub mod out {
-    use crate::value::Value;
-
-    /// Appends `name: value` to a structure's entries.
-    pub fn member(entries: &mut Vec<(String, Value)>, name: &str, value: Value) {
-        entries.push((name.to_string(), value));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,19 +454,17 @@ mod tests {
     }
 }
 
-/// A structure that can be read from and written to the wire.
-pub trait Shape: Sized {
+/// A structure that can be read from and written to the wire (written through [`Encode`]).
+pub trait Shape: Sized + Encode {
     /// Reads the structure, recording constraint violations in `cx`.
     fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError>;
-    /// Turns the structure into its wire tree, moving its strings and lists into it (no
-    /// copies: handlers' outputs are encoded once); absent optional members are omitted.
-    fn into_value(self) -> Value;
+    /// The structure's wire tree; absent optional members are omitted.
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
     /// Like [`Shape::into_value`], for a structure that is kept.
-    fn encode(&self) -> Value
-    where
-        Self: Clone,
-    {
-        self.clone().into_value()
+    fn encode(&self) -> Value {
+        self.to_value()
     }
 }
 

@@ -100,6 +100,11 @@ fn ty(m: &Model, name: &str) -> String {
     }
 }
 
+/// Characters a string member may hold when the model sets no maximum (a name, a
+/// description, a CIDR, an OU): the largest maximum the WorkSpaces model sets on any string.
+/// Without it such members would store whatever fits in a request body.
+pub const UNBOUNDED_STRING_MAX: i64 = 2048;
+
 fn opt(v: Option<i64>) -> String {
     match v {
         Some(n) => format!("Some({n})"),
@@ -120,9 +125,61 @@ fn raw_str(s: &str) -> String {
 const JAVA_CLASSES: &[(&str, &str)] = &[(r"\p{LD}", r"[\p{L}\p{Nd}]"), (r"\p{Punct}", r"[[:punct:]]")];
 
 fn rust_pattern(p: &str) -> String {
-    JAVA_CLASSES
+    let p = JAVA_CLASSES
         .iter()
-        .fold(p.to_string(), |acc, (from, to)| acc.replace(from, to))
+        .fold(p.to_string(), |acc, (from, to)| acc.replace(from, to));
+    ascii_classes(&p)
+}
+
+/// The models' patterns are Java regexes, where `\d`, `\w` and `\s` are ASCII (`[0-9]`,
+/// `[a-zA-Z_0-9]`, `[ \t\n\x0B\f\r]`); in Rust's engines they are Unicode (`２` would be a
+/// digit). Each of them and of their negations `\D`, `\W`, `\S` becomes the POSIX class with the
+/// same ASCII set (`[:digit:]`, `[:word:]`, `[:space:]`, which both engines read as ASCII),
+/// bracketed outside a character class and bare inside one.
+fn ascii_classes(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 16);
+    let mut in_class = 0usize;
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(n) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let class = match n {
+                    'd' | 'D' => Some("digit"),
+                    'w' | 'W' => Some("word"),
+                    's' | 'S' => Some("space"),
+                    _ => None,
+                };
+                match class {
+                    Some(name) => {
+                        let neg = if n.is_ascii_uppercase() { "^" } else { "" };
+                        if in_class > 0 {
+                            let _ = write!(out, "[:{neg}{name}:]");
+                        } else {
+                            let _ = write!(out, "[[:{neg}{name}:]]");
+                        }
+                    }
+                    None => {
+                        out.push(c);
+                        out.push(n);
+                    }
+                }
+            }
+            '[' => {
+                in_class += 1;
+                out.push(c);
+            }
+            ']' if in_class > 0 => {
+                in_class -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn re_name(shape: &str) -> String {
@@ -135,6 +192,8 @@ pub fn service(spec: &ServiceSpec, m: &Model, framework: &[FrameworkError]) -> V
         ("mod.rs", module(spec, m)),
         ("enums.rs", enums(m)),
         ("shapes.rs", shapes(m)),
+        ("decode.rs", decoders(m)),
+        ("encode.rs", encoders(m)),
         ("errors.rs", errors(spec, m, framework)),
         ("operations.rs", operations(spec, m)),
     ]
@@ -149,7 +208,9 @@ fn module(spec: &ServiceSpec, m: &Model) -> String {
         m.api_version,
         m.operations.len()
     );
-    o.push_str("pub mod enums;\npub mod errors;\npub mod operations;\npub mod shapes;\n\n");
+    o.push_str(
+        "mod decode;\nmod encode;\npub mod enums;\npub mod errors;\npub mod operations;\npub mod shapes;\n\n",
+    );
     o.push_str("pub use enums::*;\npub use errors::*;\npub use operations::*;\npub use shapes::*;\n");
     o
 }
@@ -220,37 +281,13 @@ fn enums(m: &Model) -> String {
 fn shapes(m: &Model) -> String {
     let mut o = String::from(HEADER);
     o.push_str(
-        "//! Structures of the model with their wire decoding (with constraint validation) and encoding.\n",
+        "//! Structures of the model. Required members are plain values; optional ones are `Option`s.\n",
     );
-    o.push_str("//! Required members are plain values; optional ones are `Option`s.\n\n");
-    o.push_str("#![allow(dead_code, clippy::all, clippy::pedantic)]\n\n");
     o.push_str(
-        "use super::enums::*;\nuse crate::shape::*;\nuse crate::value::{MapKey, Value};\nuse std::sync::LazyLock;\n\n",
+        "//! Reading them off the wire (with validation) is in `decode.rs`, writing them in `encode.rs`.\n\n",
     );
-    // Patterns.
-    for (name, sh) in &m.shapes {
-        if let Kind::String {
-            pattern: Some(p),
-            enum_values: None,
-        } = &sh.kind
-        {
-            let p = &rust_pattern(p);
-            let engine = if regex::Regex::new(p).is_ok() {
-                "Pattern::Linear(regex::Regex::new"
-            } else if let Err(e) = fancy_regex::Regex::new(p) {
-                panic!("pattern of {name} compiles with neither regex nor fancy_regex: {e}");
-            } else {
-                "Pattern::Backtracking(fancy_regex::Regex::new"
-            };
-            let _ = writeln!(
-                o,
-                "static {}: LazyLock<Pattern> = LazyLock::new(|| {engine}({}).expect(\"pattern checked by codegen\")));",
-                re_name(name),
-                raw_str(p)
-            );
-        }
-    }
-    o.push('\n');
+    o.push_str("#![allow(dead_code, unused_imports, clippy::all, clippy::pedantic)]\n\n");
+    o.push_str("use super::enums::*;\n\n");
     // Structures.
     for (name, sh) in &m.shapes {
         let Kind::Structure { members, union, .. } = &sh.kind else {
@@ -282,7 +319,52 @@ fn shapes(m: &Model) -> String {
             );
         }
         o.push_str("}\n\n");
-        // decode / encode
+    }
+    o
+}
+
+/// `decode.rs`: each structure's `Shape` impl and one reader per shape, checking the model's
+/// constraints (lengths, ranges, patterns, enums) as it reads.
+fn decoders(m: &Model) -> String {
+    let mut o = String::from(HEADER);
+    o.push_str(
+        "//! Reading the structures of `shapes.rs` off the wire tree, checking the model's constraints.\n\n",
+    );
+    o.push_str("#![allow(dead_code, unused_imports, clippy::all, clippy::pedantic)]\n\n");
+    o.push_str(
+        "use super::enums::*;\nuse super::shapes::*;\nuse crate::shape::*;\nuse crate::value::Value;\nuse std::sync::LazyLock;\n\n",
+    );
+    // Patterns.
+    for (name, sh) in &m.shapes {
+        if let Kind::String {
+            pattern: Some(p),
+            enum_values: None,
+        } = &sh.kind
+        {
+            let p = &rust_pattern(p);
+            let engine = if regex::Regex::new(p).is_ok() {
+                "Pattern::Linear(regex::Regex::new"
+            } else if let Err(e) = fancy_regex::Regex::new(p) {
+                panic!("pattern of {name} compiles with neither regex nor fancy_regex: {e}");
+            } else {
+                "Pattern::Backtracking(fancy_regex::Regex::new"
+            };
+            let _ = writeln!(
+                o,
+                "static {}: LazyLock<Pattern> = LazyLock::new(|| {engine}({}).expect(\"pattern checked by codegen\")));",
+                re_name(name),
+                raw_str(p)
+            );
+        }
+    }
+    o.push('\n');
+    for (name, sh) in &m.shapes {
+        let Kind::Structure { members, union, .. } = &sh.kind else {
+            continue;
+        };
+        if is_exception(sh) {
+            continue;
+        }
         let _ = writeln!(o, "impl Shape for {name} {{");
         o.push_str("    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {\n");
         if members.is_empty() {
@@ -338,33 +420,9 @@ fn shapes(m: &Model) -> String {
             }
             o.push_str("        })\n    }\n");
         }
-        o.push_str("    fn into_value(self) -> Value {\n");
-        if members.is_empty() {
-            o.push_str("        Value::Map(Vec::new())\n    }\n}\n\n");
-        } else {
-            let _ = writeln!(o, "        let mut m = Vec::with_capacity({});", members.len());
-            for mem in members {
-                let f = field(&mem.name);
-                if mem.required {
-                    let _ = writeln!(
-                        o,
-                        "        m.push((MapKey::Borrowed({:?}), e_{}(self.{f})));",
-                        mem.name,
-                        snake(&mem.target)
-                    );
-                } else {
-                    let _ = writeln!(
-                        o,
-                        "        if let Some(x) = self.{f} {{\n            m.push((MapKey::Borrowed({:?}), e_{}(x)));\n        }}",
-                        mem.name,
-                        snake(&mem.target)
-                    );
-                }
-            }
-            o.push_str("        Value::Map(m)\n    }\n}\n\n");
-        }
+        o.push_str("}\n\n");
     }
-    // Per-shape decode and encode functions.
+    // One reader per shape.
     for (name, sh) in &m.shapes {
         if is_exception(sh) {
             continue;
@@ -419,9 +477,10 @@ fn shapes(m: &Model) -> String {
             }
             Kind::String { pattern, .. } => {
                 o.push_str("    let s = read_string(v, p)?;\n");
-                if sh.min.is_some() || sh.max.is_some() {
-                    let _ = writeln!(o, "    check_len(&s, {}, {}, p, cx);", opt(sh.min), opt(sh.max));
-                }
+                // Every string is bounded: one the model leaves without a maximum gets
+                // UNBOUNDED_STRING_MAX.
+                let max = sh.max.or(Some(UNBOUNDED_STRING_MAX));
+                let _ = writeln!(o, "    check_len(&s, {}, {}, p, cx);", opt(sh.min), opt(max));
                 if let Some(pat) = pattern {
                     let _ = writeln!(
                         o,
@@ -429,9 +488,6 @@ fn shapes(m: &Model) -> String {
                         re_name(name),
                         raw_str(pat)
                     );
-                }
-                if sh.min.is_none() && sh.max.is_none() && pattern.is_none() {
-                    o.push_str("    let _ = cx;\n");
                 }
                 o.push_str("    Ok(s)\n");
             }
@@ -472,34 +528,101 @@ fn shapes(m: &Model) -> String {
             }
         }
         o.push_str("}\n\n");
-        let _ = writeln!(o, "fn e_{sn}(x: {t}) -> Value {{");
+    }
+    o
+}
+
+/// How to write the value `v` of shape `target`: `v` is a place of the member's type, or a
+/// reference to one when `by_ref`.
+fn write_call(m: &Model, target: &str, v: &str, by_ref: bool) -> String {
+    let r = if by_ref { v.to_string() } else { format!("&{v}") };
+    let val = if by_ref { format!("*{v}") } else { v.to_string() };
+    match &m.shapes[target].kind {
+        Kind::Structure { .. } => format!("{v}.encode_with(e)"),
+        Kind::List { .. } | Kind::Map { .. } => format!("w_{}({r}, e)", snake(target)),
+        Kind::String {
+            enum_values: Some(_), ..
+        } => format!("e.string({v}.as_str())"),
+        Kind::String { .. } => format!("e.string({r})"),
+        Kind::Integer => format!("e.int(i64::from({val}))"),
+        Kind::Long => format!("e.int({val})"),
+        Kind::Boolean => format!("e.bool({val})"),
+        Kind::Timestamp => format!("e.timestamp({val})"),
+        Kind::Blob => format!("e.blob({r})"),
+    }
+}
+
+/// `encode.rs`: each structure's `Encode` impl (members in model order, absent ones
+/// omitted) and one writer per list and map shape.
+fn encoders(m: &Model) -> String {
+    let mut o = String::from(HEADER);
+    o.push_str(
+        "//! Writing the structures of `shapes.rs` to the wire through an [`Encoder`]: straight into\n",
+    );
+    o.push_str("//! the codec's output, no intermediate tree.\n\n");
+    o.push_str("#![allow(dead_code, unused_imports, clippy::all, clippy::pedantic)]\n\n");
+    o.push_str("use super::enums::*;\nuse super::shapes::*;\nuse crate::encode::{Encode, Encoder};\n\n");
+    for (name, sh) in &m.shapes {
+        let Kind::Structure { members, .. } = &sh.kind else {
+            continue;
+        };
+        if is_exception(sh) {
+            continue;
+        }
+        let _ = writeln!(o, "impl Encode for {name} {{");
+        o.push_str("    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {\n");
+        let required = members.iter().filter(|m| m.required).count();
+        let mut count = if required > 0 || members.iter().all(|m| m.required) {
+            vec![required.to_string()]
+        } else {
+            Vec::new()
+        };
+        for mem in members.iter().filter(|m| !m.required) {
+            count.push(format!("usize::from(self.{}.is_some())", field(&mem.name)));
+        }
+        let _ = writeln!(o, "        e.begin_map({});", count.join(" + "));
+        for mem in members {
+            let f = field(&mem.name);
+            if mem.required {
+                let _ = writeln!(
+                    o,
+                    "        e.member({:?});\n        {};",
+                    mem.name,
+                    write_call(m, &mem.target, &format!("self.{f}"), false)
+                );
+            } else {
+                let _ = writeln!(
+                    o,
+                    "        if let Some(x) = &self.{f} {{\n            e.member({:?});\n            {};\n        }}",
+                    mem.name,
+                    write_call(m, &mem.target, "x", true)
+                );
+            }
+        }
+        o.push_str("        e.end_map();\n    }\n}\n\n");
+    }
+    for (name, sh) in &m.shapes {
         match &sh.kind {
-            Kind::Structure { .. } => o.push_str("    x.into_value()\n"),
             Kind::List { member } => {
                 let _ = writeln!(
                     o,
-                    "    Value::List(x.into_iter().map(e_{}).collect())",
-                    snake(member)
+                    "fn w_{}<E: Encoder + ?Sized>(x: &[{}], e: &mut E) {{\n    e.begin_list(x.len());\n    for i in x {{\n        {};\n    }}\n    e.end_list();\n}}\n",
+                    snake(name),
+                    ty(m, member),
+                    write_call(m, member, "i", true)
                 );
             }
             Kind::Map { value, .. } => {
                 let _ = writeln!(
                     o,
-                    "    Value::Map(x.into_iter().map(|(k, v)| (MapKey::Owned(k), e_{}(v))).collect())",
-                    snake(value)
+                    "fn w_{}<E: Encoder + ?Sized>(x: &[(String, {})], e: &mut E) {{\n    e.begin_map(x.len());\n    for (k, v) in x {{\n        e.key(k);\n        {};\n    }}\n    e.end_map();\n}}\n",
+                    snake(name),
+                    ty(m, value),
+                    write_call(m, value, "v", true)
                 );
             }
-            Kind::String {
-                enum_values: Some(_), ..
-            } => o.push_str("    Value::String(x.as_str().to_string())\n"),
-            Kind::String { .. } => o.push_str("    Value::String(x)\n"),
-            Kind::Integer => o.push_str("    Value::Int(i64::from(x))\n"),
-            Kind::Long => o.push_str("    Value::Int(x)\n"),
-            Kind::Boolean => o.push_str("    Value::Bool(x)\n"),
-            Kind::Timestamp => o.push_str("    Value::Timestamp(x)\n"),
-            Kind::Blob => o.push_str("    Value::Blob(x)\n"),
+            _ => {}
         }
-        o.push_str("}\n\n");
     }
     o
 }
@@ -626,7 +749,7 @@ fn errors(spec: &ServiceSpec, m: &Model, framework: &[FrameworkError]) -> String
 fn operations(spec: &ServiceSpec, m: &Model) -> String {
     let mut o = String::from(HEADER);
     o.push_str("//! The operation table, the handler trait (every method defaults to a NotImplemented error\n//! naming the operation) and the dispatcher that decodes, validates, calls and encodes.\n\n");
-    o.push_str("use super::errors::{Error, ErrorCode};\nuse super::shapes::*;\nuse crate::error::ErrorTable as _;\nuse crate::shape::{Paginator, Path, Shape, Violations};\nuse crate::value::Value;\n\n");
+    o.push_str("use super::errors::{Error, ErrorCode};\nuse super::shapes::*;\nuse crate::encode::{Encode, Encoder};\nuse crate::error::ErrorTable as _;\nuse crate::shape::{Paginator, Path, Shape, Violations};\nuse crate::value::Value;\n\n");
     let _ = writeln!(
         o,
         "/// `X-Amz-Target` prefix and CBOR service path segment.\npub const TARGET_PREFIX: &str = {:?};",
@@ -702,16 +825,26 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
         );
     }
     o.push_str("}\n\n");
-    let _ = writeln!(o, "/// Decodes the input of `op`, calls its handler and encodes its output.\npub fn dispatch<S: {t} + ?Sized>(svc: &S, cx: &S::Context, op: Operation, input: &Value) -> Result<Value, Error> {{\n    let result = match op {{");
+    o.push_str("/// The output of one operation, written to the wire through [`Encode`].\n#[derive(Debug, Clone, PartialEq)]\n#[allow(clippy::large_enum_variant)]\npub enum Output {\n");
+    for op in &m.operations {
+        let _ = writeln!(o, "    {}({}),", op.name, op.output);
+    }
+    o.push_str("}\n\nimpl Encode for Output {\n    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {\n        match self {\n");
+    for op in &m.operations {
+        let _ = writeln!(o, "            Output::{}(x) => x.encode_with(e),", op.name);
+    }
+    o.push_str("        }\n    }\n}\n\n");
+    let _ = writeln!(o, "/// Decodes and validates the input of `op`, calls its handler and returns its typed output.\npub fn dispatch_output<S: {t} + ?Sized>(svc: &S, cx: &S::Context, op: Operation, input: &Value) -> Result<Output, Error> {{\n    let result = match op {{");
     for op in &m.operations {
         let _ = writeln!(
             o,
-            "        Operation::{n} => svc.{f}(cx, decode_input(input)?).map(Shape::into_value),",
+            "        Operation::{n} => svc.{f}(cx, decode_input(input)?).map(Output::{n}),",
             n = op.name,
             f = snake(&op.name)
         );
     }
-    o.push_str("    };\n    if let Err(e) = &result {\n        debug_assert!(may_answer(op, e.code), \"{op} answered {:?}, which it does not model\", e.code);\n    }\n    result\n}\n");
+    o.push_str("    };\n    if let Err(e) = &result {\n        debug_assert!(may_answer(op, e.code), \"{op} answered {:?}, which it does not model\", e.code);\n    }\n    result\n}\n\n");
+    let _ = writeln!(o, "/// Like [`dispatch_output`], with the output as a [`Value`] tree.\npub fn dispatch<S: {t} + ?Sized>(svc: &S, cx: &S::Context, op: Operation, input: &Value) -> Result<Value, Error> {{\n    dispatch_output(svc, cx, op, input).map(|o| o.to_value())\n}}");
     // The handler table as a macro: the service implements the trait by naming, per
     // operation, the plain function of the same (snake-case) name in one module.
     let module = spec.module;
@@ -730,4 +863,42 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
     }
     o.push_str("        }\n    };\n}\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One case per class, outside and inside a character class, and escapes left alone.
+    #[test]
+    fn java_classes_become_ascii() {
+        assert_eq!(ascii_classes(r"^\d{12}$"), r"^[[:digit:]]{12}$");
+        assert_eq!(ascii_classes(r"\D"), r"[[:^digit:]]");
+        assert_eq!(ascii_classes(r"[&\w+-.@]+"), r"[&[:word:]+-.@]+");
+        assert_eq!(ascii_classes(r"\W"), r"[[:^word:]]");
+        assert_eq!(ascii_classes(r"[a-z_.\s-]"), r"[a-z_.[:space:]-]");
+        assert_eq!(
+            ascii_classes(r"^(http|https)\://\S+$"),
+            r"^(http|https)\://[[:^space:]]+$"
+        );
+        assert_eq!(ascii_classes(r"[^A-Za-z0-9\s]"), r"[^A-Za-z0-9[:space:]]");
+        assert_eq!(ascii_classes(r"[\\a\]\d]"), r"[\\a\][:digit:]]");
+        assert_eq!(ascii_classes(r"\p{L}\.\\d"), r"\p{L}\.\\d");
+        for (re, yes, no) in [
+            (r"^\d+$", "0123456789", "２"),
+            (r"^\D+$", "２a", "1"),
+            (r"^\w+$", "aZ0_", "é"),
+            (r"^\W+$", "é-", "a"),
+            (r"^\s+$", " \t\n\x0B\x0C\r", "\u{a0}"),
+            (r"^\S+$", "\u{a0}\u{3000}", " "),
+            (r"^[\d\s]+$", "1 2", "１"),
+        ] {
+            let r = regex::Regex::new(&ascii_classes(re)).unwrap();
+            assert!(r.is_match(yes), "{re} should match {yes:?}");
+            assert!(!r.is_match(no), "{re} should not match {no:?}");
+            let f = fancy_regex::Regex::new(&ascii_classes(re)).unwrap();
+            assert!(f.is_match(yes).unwrap(), "{re} (fancy) should match {yes:?}");
+            assert!(!f.is_match(no).unwrap(), "{re} (fancy) should not match {no:?}");
+        }
+    }
 }

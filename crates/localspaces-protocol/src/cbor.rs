@@ -1,4 +1,5 @@
-//! The Smithy RPC v2 CBOR body codec: bytes ⇄ [`Value`].
+//! The Smithy RPC v2 CBOR body codec: bytes ⇄ [`Value`], and typed outputs → bytes through
+//! [`CborWriter`].
 //!
 //! Built on [`minicbor`]'s low-level [`Decoder`]/[`Encoder`] rather than a serde data model:
 //! minicbor is actively maintained, `no_std`-small, borrows strings and byte strings straight
@@ -9,6 +10,7 @@
 //! walk with an explicit depth limit. (ciborium was the alternative; its `Value` path has no
 //! configurable depth limit and its low-level crate sees far fewer releases.)
 
+use localspaces_api::encode::{Encode, Encoder as WireEncoder};
 use localspaces_api::value::{MapKey, Value};
 use minicbor::data::{Int, Type};
 use minicbor::{Decoder, Encoder};
@@ -49,17 +51,16 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
 ///
 /// Maps and arrays use definite lengths and integers their smallest encoding; `Timestamp` is
 /// tag 1 + float64 (`c1 fb …`), `Blob` a byte string, `Float` a float64, `Null` is `f6`.
-pub fn encode(value: &Value) -> Vec<u8> {
+pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     encode_into(value, &mut out);
     out
 }
 
-/// Appends the CBOR encoding of `value` to `out` (see [`encode`]).
-pub fn encode_into(value: &Value, out: &mut Vec<u8>) {
-    let result = write_value(&mut Encoder::new(out), value);
-    // Writing into a `Vec` is infallible and the encoder methods used fail only on writes.
-    debug_assert!(result.is_ok(), "CBOR encoding failed: {result:?}");
+/// Appends the CBOR encoding of `value` (a typed output or a [`Value`]) to `out` (see
+/// [`encode`]).
+pub fn encode_into<T: Encode + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    value.encode_with(&mut CborWriter::new(out));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,46 +265,52 @@ fn decode_tagged(d: &mut Decoder<'_>) -> Result<Value, CodecError> {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-type EncodeResult = Result<(), minicbor::encode::Error<std::convert::Infallible>>;
+/// Writes CBOR into a buffer as an [`Encoder`] is called. Writing into a `Vec` cannot fail,
+/// so the encoder's results carry nothing and are dropped.
+pub struct CborWriter<'a> {
+    e: Encoder<&'a mut Vec<u8>>,
+}
 
-fn write_value(e: &mut Encoder<&mut Vec<u8>>, value: &Value) -> EncodeResult {
-    match value {
-        Value::Null => {
-            e.null()?;
-        }
-        Value::Bool(b) => {
-            e.bool(*b)?;
-        }
-        Value::Int(i) => {
-            e.i64(*i)?;
-        }
-        Value::Float(f) => {
-            e.f64(*f)?;
-        }
-        Value::String(s) => {
-            e.str(s)?;
-        }
-        Value::Blob(b) => {
-            e.bytes(b)?;
-        }
-        Value::Timestamp(t) => {
-            e.tag(minicbor::data::Tag::new(1))?.f64(*t)?;
-        }
-        Value::List(items) => {
-            e.array(items.len() as u64)?;
-            for item in items {
-                write_value(e, item)?;
-            }
-        }
-        Value::Map(entries) => {
-            e.map(entries.len() as u64)?;
-            for (k, v) in entries {
-                e.str(k)?;
-                write_value(e, v)?;
-            }
-        }
+impl<'a> CborWriter<'a> {
+    /// A writer appending to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Self { e: Encoder::new(out) }
     }
-    Ok(())
+}
+
+impl WireEncoder for CborWriter<'_> {
+    fn begin_map(&mut self, len: usize) {
+        let _ = self.e.map(len as u64);
+    }
+    fn key(&mut self, key: &str) {
+        let _ = self.e.str(key);
+    }
+    fn end_map(&mut self) {}
+    fn begin_list(&mut self, len: usize) {
+        let _ = self.e.array(len as u64);
+    }
+    fn end_list(&mut self) {}
+    fn null(&mut self) {
+        let _ = self.e.null();
+    }
+    fn string(&mut self, s: &str) {
+        let _ = self.e.str(s);
+    }
+    fn int(&mut self, n: i64) {
+        let _ = self.e.i64(n);
+    }
+    fn float(&mut self, f: f64) {
+        let _ = self.e.f64(f);
+    }
+    fn bool(&mut self, b: bool) {
+        let _ = self.e.bool(b);
+    }
+    fn timestamp(&mut self, t: f64) {
+        let _ = self.e.tag(minicbor::data::Tag::new(1)).and_then(|e| e.f64(t));
+    }
+    fn blob(&mut self, b: &[u8]) {
+        let _ = self.e.bytes(b);
+    }
 }
 
 #[cfg(test)]

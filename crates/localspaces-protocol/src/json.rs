@@ -3,15 +3,16 @@
 //! Decoding drives `serde_json`'s parser with a custom [`DeserializeSeed`] that builds the
 //! [`Value`] tree directly (no intermediate `serde_json::Value`) and counts nesting depth, so
 //! hostile bodies fail with a [`CodecError`] at depth [`MAX_DEPTH`] long before the stack is at
-//! risk. Encoding implements [`Serialize`] for a borrowed view of the tree and lets
-//! `serde_json` write straight into the output buffer (string escaping, `itoa`/`ryu` numbers).
+//! risk. Encoding is a [`JsonWriter`]: an [`Encoder`] that typed outputs (and [`Value`]s) call
+//! to write straight into the output buffer, with `serde_json`'s escaping and number forms
+//! (`itoa`/`zmij`).
 
 use std::fmt;
 
 use base64::Engine as _;
+use localspaces_api::encode::{Encode, Encoder};
 use localspaces_api::value::Value;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::CodecError;
 
@@ -38,21 +39,19 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
     Ok(value)
 }
 
-/// Encodes `value` as JSON.
+/// Encodes `value` (a typed output or a [`Value`]) as JSON.
 ///
-/// `Null` → `null`; `Timestamp` → epoch seconds (an integer when whole, else at most
-/// millisecond precision); `Blob` → padded standard base64 string; non-finite floats → `null`.
-pub fn encode(value: &Value) -> Vec<u8> {
+/// `Null` → `null`; timestamps → epoch seconds (an integer when whole, else at most
+/// millisecond precision); blobs → padded standard base64 strings; non-finite floats → `null`.
+pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     encode_into(value, &mut out);
     out
 }
 
 /// Appends the JSON encoding of `value` to `out` (see [`encode`]).
-pub fn encode_into(value: &Value, out: &mut Vec<u8>) {
-    let result = serde_json::to_writer(out, &Json(value));
-    // Writing into a `Vec` cannot fail and `Json` never raises a custom error.
-    debug_assert!(result.is_ok(), "JSON encoding failed: {result:?}");
+pub fn encode_into<T: Encode + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    value.encode_with(&mut JsonWriter::new(out));
 }
 
 fn codec_error(e: &serde_json::Error) -> CodecError {
@@ -178,62 +177,148 @@ impl<'de> Visitor<'de> for ValueSeed {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-/// A borrowed [`Value`] that serializes as awsJson1_1.
-struct Json<'a>(&'a Value);
+/// Writes compact JSON into a buffer as an [`Encoder`] is called.
+pub struct JsonWriter<'a> {
+    out: &'a mut Vec<u8>,
+    /// Where this document starts in `out` (bytes before it are not ours).
+    start: usize,
+}
 
-impl Serialize for Json<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::Null => s.serialize_unit(),
-            Value::Bool(b) => s.serialize_bool(*b),
-            Value::Int(i) => s.serialize_i64(*i),
-            // serde_json writes non-finite floats as `null`.
-            Value::Float(f) => s.serialize_f64(*f),
-            Value::String(v) => s.serialize_str(v),
-            Value::Blob(b) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b)),
-            Value::Timestamp(t) => serialize_timestamp(*t, s),
-            Value::List(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(&Json(item))?;
-                }
-                seq.end()
-            }
-            Value::Map(entries) => {
-                let mut map = s.serialize_map(Some(entries.len()))?;
-                for (k, v) in entries {
-                    map.serialize_entry(k, &Json(v))?;
-                }
-                map.end()
-            }
+impl<'a> JsonWriter<'a> {
+    /// A writer appending one document to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        let start = out.len();
+        Self { out, start }
+    }
+
+    /// The `,` before a key or a list item: needed unless it opens its container or follows
+    /// a key (a complete value never ends in `{`, `[` or `:`).
+    fn sep(&mut self) {
+        if self.out.len() > self.start && !matches!(self.out.last(), Some(b'{' | b'[' | b':')) {
+            self.out.push(b',');
         }
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `s` as a JSON string, escaping as `serde_json` does: `"`, `\`, and control
+/// characters (short forms where JSON has them, else `\u00xx`); everything else as is.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(short);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+impl Encoder for JsonWriter<'_> {
+    fn begin_map(&mut self, _len: usize) {
+        self.sep();
+        self.out.push(b'{');
+    }
+    fn key(&mut self, key: &str) {
+        self.sep();
+        write_str(self.out, key);
+        self.out.push(b':');
+    }
+    fn end_map(&mut self) {
+        self.out.push(b'}');
+    }
+    fn begin_list(&mut self, _len: usize) {
+        self.sep();
+        self.out.push(b'[');
+    }
+    fn end_list(&mut self) {
+        self.out.push(b']');
+    }
+    fn null(&mut self) {
+        self.sep();
+        self.out.extend_from_slice(b"null");
+    }
+    fn string(&mut self, s: &str) {
+        self.sep();
+        write_str(self.out, s);
+    }
+    fn int(&mut self, n: i64) {
+        self.sep();
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+    fn float(&mut self, f: f64) {
+        if f.is_finite() {
+            self.sep();
+            self.out
+                .extend_from_slice(zmij::Buffer::new().format_finite(f).as_bytes());
+        } else {
+            self.null();
+        }
+    }
+    fn bool(&mut self, b: bool) {
+        self.sep();
+        self.out.extend_from_slice(if b { b"true" } else { b"false" });
+    }
+    /// Epoch seconds as a JSON number: whole seconds as an integer, otherwise rounded to the
+    /// millisecond (`1700000000.123`); non-finite values as `null`.
+    fn timestamp(&mut self, t: f64) {
+        if !t.is_finite() {
+            return self.null();
+        }
+        let millis = (t * 1000.0).round();
+        if millis.abs() < EXACT_INT_LIMIT {
+            // `millis` is an exact integer here, so `%` and `/` are exact too, and dividing by
+            // 1000 yields the double nearest to the decimal, whose shortest form has ≤ 3 decimals.
+            if millis % 1000.0 == 0.0 {
+                self.int((millis / 1000.0) as i64);
+            } else {
+                self.float(millis / 1000.0);
+            }
+        } else if t.fract() == 0.0 && t.abs() < 9.2e18 {
+            self.int(t as i64);
+        } else {
+            self.float(t);
+        }
+    }
+    fn blob(&mut self, b: &[u8]) {
+        self.sep();
+        self.out.push(b'"');
+        let encoded = base64::engine::general_purpose::STANDARD.encode(b);
+        self.out.extend_from_slice(encoded.as_bytes());
+        self.out.push(b'"');
     }
 }
 
 /// 2^53: below it every integer is exactly representable as `f64`.
 const EXACT_INT_LIMIT: f64 = 9_007_199_254_740_992.0;
-
-/// Epoch seconds as a JSON number: whole seconds as an integer, otherwise rounded to the
-/// millisecond (`1700000000.123`); non-finite values as `null`.
-fn serialize_timestamp<S: Serializer>(t: f64, s: S) -> Result<S::Ok, S::Error> {
-    if !t.is_finite() {
-        return s.serialize_unit();
-    }
-    let millis = (t * 1000.0).round();
-    if millis.abs() < EXACT_INT_LIMIT {
-        // `millis` is an exact integer here, so `%` and `/` are exact too, and dividing by
-        // 1000 yields the double nearest to the decimal, which ryu prints with ≤ 3 decimals.
-        if millis % 1000.0 == 0.0 {
-            s.serialize_i64((millis / 1000.0) as i64)
-        } else {
-            s.serialize_f64(millis / 1000.0)
-        }
-    } else if t.fract() == 0.0 && t.abs() < 9.2e18 {
-        s.serialize_i64(t as i64)
-    } else {
-        s.serialize_f64(t)
-    }
-}
 
 #[cfg(test)]
 mod tests {

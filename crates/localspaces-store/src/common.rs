@@ -42,3 +42,11 @@ pub(crate) fn unique_conflict(key: &Key, name: &str, index_key: &str, holder: &s
 pub(crate) fn closed() -> StoreError {
     StoreError::Backend("store is closed".to_string())
 }
+
+/// The conflict of an [`crate::Write::AtMost`] guard that does not hold.
+pub(crate) fn too_many(scope: &crate::Scope, kind: &str, n: u64, max: u64) -> StoreError {
+    StoreError::Conflict(format!(
+        "{}/{}: {n} records of kind {kind}, at most {max} allowed",
+        scope.account, scope.region
+    ))
+}

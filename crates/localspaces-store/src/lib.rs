@@ -2,17 +2,19 @@
 //! indexes, creation-ordered cursors and atomic conditional batches.
 //!
 //! The trait is deliberately narrow so that engines are small: SQLite (durable, the
-//! default), in-memory (tests), and later Postgres for several replicas. The store knows
+//! default), in-memory (tests), and Postgres (several replicas on one database). The store knows
 //! nothing about WorkSpaces: bodies are opaque bytes the service encodes (with a version
 //! marker) and decodes (migrating older versions).
 
 mod common;
 mod memory;
+mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod suite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Who owns a record. Global records (e.g. pending transitions) use an empty account.
@@ -94,6 +96,15 @@ pub enum Write {
         key: Key,
         expect: Expect,
     },
+    /// A guard, not a change: after the writes before it in the batch, at most `max`
+    /// records of (`scope`, `kind`) exist, or the whole batch fails with a conflict.
+    /// Count quotas put it in the batch that creates records, so that the quota holds
+    /// even when several processes create at once.
+    AtMost {
+        scope: Scope,
+        kind: String,
+        max: u64,
+    },
 }
 
 /// Which records a scan returns, always in creation (`seq`) order.
@@ -141,4 +152,19 @@ pub trait Store: Send + Sync + 'static {
     fn clear_scope(&self, scope: &Scope) -> Result<u64, StoreError>;
     /// Flushes and closes; later calls may fail.
     fn close(&self) -> Result<(), StoreError>;
+
+    /// Appends entries (opaque bytes, oldest first) to the log that every process on this
+    /// store shares (the console's activity log), then keeps only its newest `keep`.
+    /// `Ok(false)`: the engine has no shared log (one process per store: each keeps its own).
+    fn log_append(&self, entries: &[Vec<u8>], keep: u64) -> Result<bool, StoreError> {
+        let _ = (entries, keep);
+        Ok(false)
+    }
+
+    /// The newest `limit` entries of the shared log, newest first; `None` when the engine
+    /// has none (see [`Store::log_append`]).
+    fn log_recent(&self, limit: usize) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let _ = limit;
+        Ok(None)
+    }
 }

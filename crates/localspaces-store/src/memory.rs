@@ -5,7 +5,7 @@
 //! answer costs. A commit runs under the write lock and applies its writes in order with
 //! an undo log: if a condition fails, the earlier writes of the batch are undone.
 
-use crate::common::{check_expect, closed, unique_conflict};
+use crate::common::{check_expect, closed, too_many, unique_conflict};
 use crate::{IndexEntry, Key, Put, Query, Record, Scope, Store, StoreError, Write};
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, BTreeSet};
@@ -175,6 +175,13 @@ impl Inner {
                 check_expect(&key, self.current(&key).map(|r| r.rev), expect)?;
                 if let Some(old) = self.remove(&key) {
                     undo.push((key, Some(old)));
+                }
+                Ok(())
+            }
+            Write::AtMost { scope, kind, max } => {
+                let n = self.table(&scope, &kind).map_or(0, |t| t.records.len() as u64);
+                if n > max {
+                    return Err(too_many(&scope, &kind, n, max));
                 }
                 Ok(())
             }

@@ -16,7 +16,7 @@
 //! - `meta(name, value)`: `next_seq`, the persisted monotonic `seq` counter (a deleted
 //!   newest record never has its `seq` reused, so pagination cursors stay valid).
 
-use crate::common::{check_expect, closed, unique_conflict};
+use crate::common::{check_expect, closed, too_many, unique_conflict};
 use crate::{IndexEntry, Key, Put, Query, Record, Scope, Store, StoreError, Write};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
@@ -225,6 +225,13 @@ impl SqliteStore {
                 "cannot enable WAL journal mode (got {mode})"
             )));
         }
+        // SQLite silently opens a file it may not write read-only; every write would fail.
+        if conn.is_readonly(rusqlite::DatabaseName::Main).map_err(backend)? {
+            return Err(StoreError::Backend(format!(
+                "{} is read-only: localspaces needs to write its database",
+                path.display()
+            )));
+        }
         let store = Self::with_writer(conn, Some(path.to_path_buf()))?;
         // Fail now rather than on the first read if read connections cannot be opened.
         if let Some(readers) = &store.readers {
@@ -344,7 +351,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 /// Index entries as stored in `records.indexes`: per entry, the name then the key, each
 /// as a little-endian `u32` byte length followed by UTF-8 bytes.
-fn encode_indexes(entries: &[IndexEntry]) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn encode_indexes(entries: &[IndexEntry]) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::new();
     for s in entries.iter().flat_map(|e| [&e.name, &e.key]) {
         let len = u32::try_from(s.len()).map_err(|_| StoreError::Backend("index entry too long".into()))?;
@@ -354,7 +361,7 @@ fn encode_indexes(entries: &[IndexEntry]) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-fn decode_indexes(mut bytes: &[u8]) -> Result<Vec<IndexEntry>, StoreError> {
+pub(crate) fn decode_indexes(mut bytes: &[u8]) -> Result<Vec<IndexEntry>, StoreError> {
     fn take(bytes: &mut &[u8]) -> Result<String, StoreError> {
         let corrupt = || StoreError::Corrupt("malformed index entries".into());
         let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
@@ -515,6 +522,19 @@ fn apply(conn: &Connection, write: &Write, next_seq: &mut u64) -> Result<(), Sto
             }
             Ok(())
         }
+        Write::AtMost { scope, kind, max } => {
+            let n: u64 = conn
+                .prepare_cached(COUNT)
+                .map_err(backend)?
+                .query_row(params![scope.account, scope.region, kind], |r| r.get(0))
+                .optional()
+                .map_err(backend)?
+                .unwrap_or(0);
+            if n > *max {
+                return Err(too_many(scope, kind, n, *max));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -600,9 +620,10 @@ impl Store for SqliteStore {
 
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let keys = || {
-            writes.iter().map(|w| match w {
-                Write::Put(p) => &p.key,
-                Write::Delete { key, .. } => key,
+            writes.iter().filter_map(|w| match w {
+                Write::Put(p) => Some(&p.key),
+                Write::Delete { key, .. } => Some(key),
+                Write::AtMost { .. } => None,
             })
         };
         self.write(

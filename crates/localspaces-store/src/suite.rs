@@ -544,7 +544,46 @@ fn closed_store_refuses_calls(s: &dyn Store) {
     s.close().unwrap();
 }
 
-/// Instantiates every case for the memory engine, SQLite on a file and SQLite in memory.
+fn at_most(n: u64) -> Write {
+    Write::AtMost {
+        scope: main_scope(),
+        kind: "thing".to_string(),
+        max: n,
+    }
+}
+
+/// An `AtMost` guard counts the batch's own earlier writes and fails the whole batch.
+fn at_most_guards_the_batch(s: &dyn Store) {
+    s.commit(vec![put(key("a"), "1", Expect::Absent), at_most(1)])
+        .unwrap();
+    assert_conflict(s.commit(vec![put(key("b"), "1", Expect::Absent), at_most(1)]));
+    assert!(get(s, &key("b")).is_none());
+    assert_eq!(s.count(&query(None)).unwrap(), 1);
+    // Replacing a record does not count twice; deleting one first makes room.
+    s.commit(vec![put(key("a"), "2", Expect::Rev(1)), at_most(1)])
+        .unwrap();
+    s.commit(vec![
+        del(key("a"), Expect::Rev(2)),
+        put(key("b"), "1", Expect::Absent),
+        at_most(1),
+    ])
+    .unwrap();
+    // Other kinds and scopes are not counted.
+    s.commit(vec![
+        put(key_in(&main_scope(), "other", "x"), "", Expect::Absent),
+        put(
+            key_in(&scope("999988887777", "us-east-1"), "thing", "x"),
+            "",
+            Expect::Absent,
+        ),
+        at_most(1),
+    ])
+    .unwrap();
+    assert_eq!(ids(&s.scan(&query(None)).unwrap()), ["b"]);
+}
+
+/// Instantiates every case for the memory engine, SQLite on a file, SQLite in memory and
+/// Postgres.
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod memory {
@@ -568,6 +607,16 @@ macro_rules! suite {
                 super::$case(&crate::SqliteStore::open_in_memory().unwrap());
             })*
         }
+        /// On the database of `LOCALSPACES_TEST_PG_URL` (a fresh schema per case); each
+        /// case prints why it is skipped when none is configured.
+        mod postgres {
+            $(#[test]
+            fn $case() {
+                if let Some(store) = crate::postgres::testing::store() {
+                    super::$case(&store);
+                }
+            })*
+        }
     };
 }
 
@@ -589,7 +638,180 @@ suite!(
     scan_all_scopes_in_creation_order,
     clear_scope_clears_one_scope,
     closed_store_refuses_calls,
+    at_most_guards_the_batch,
 );
+
+/// Cases for the Postgres engine with several stores (each its own connection pool, as
+/// several processes have) on one database.
+mod postgres_only {
+    use super::*;
+    use crate::postgres::testing;
+    use crate::PostgresStore;
+    use std::time::Duration;
+
+    /// `n` stores on one fresh schema, or `None` without a test database.
+    fn stores(n: usize) -> Option<Vec<PostgresStore>> {
+        let url = testing::fresh_url(&testing::url()?);
+        Some(
+            (0..n)
+                .map(|_| PostgresStore::connect(&url, Duration::ZERO).unwrap())
+                .collect(),
+        )
+    }
+
+    /// Read-modify-write with `Expect::Rev` from threads on three stores loses no update.
+    #[test]
+    fn rev_retries_across_stores_lose_no_update() {
+        let Some(stores) = stores(3) else { return };
+        stores[0]
+            .commit(vec![put(key("counter"), "0", Expect::Absent)])
+            .unwrap();
+        std::thread::scope(|t| {
+            for i in 0..6 {
+                let s = &stores[i % 3];
+                t.spawn(move || {
+                    for _ in 0..15 {
+                        loop {
+                            let r = get(s, &key("counter")).unwrap();
+                            let n: u64 = std::str::from_utf8(&r.body).unwrap().parse().unwrap();
+                            let w = put(key("counter"), &(n + 1).to_string(), Expect::Rev(r.rev));
+                            match s.commit(vec![w]) {
+                                Ok(()) => break,
+                                Err(StoreError::Conflict(_)) => {}
+                                Err(e) => panic!("{e}"),
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(get(&stores[2], &key("counter")).unwrap().body, b"90");
+    }
+
+    /// Racing creates on several stores: a unique name is taken once, and an `AtMost`
+    /// quota is never exceeded.
+    #[test]
+    fn racing_creates_keep_uniqueness_and_quotas() {
+        let Some(stores) = stores(3) else { return };
+        let won = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|t| {
+            for i in 0..12 {
+                let (s, won) = (&stores[i % 3], &won);
+                t.spawn(move || {
+                    let unique = put_unique(key(&format!("u{i}")), "name", "same", Expect::Absent);
+                    if s.commit(vec![unique]).is_ok() {
+                        won.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    for j in 0..5 {
+                        let k = key_in(&main_scope(), "quota", &format!("q{i}-{j}"));
+                        let guard = Write::AtMost {
+                            scope: main_scope(),
+                            kind: "quota".into(),
+                            max: 7,
+                        };
+                        match s.commit(vec![put(k, "", Expect::Absent), guard]) {
+                            Ok(()) | Err(StoreError::Conflict(_)) => {}
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(won.into_inner(), 1);
+        assert_eq!(stores[0].count(&query(Some(ix("name", "same")))).unwrap(), 1);
+        let quota = Query {
+            kind: "quota".into(),
+            ..query(None)
+        };
+        assert_eq!(stores[1].count(&quota).unwrap(), 7);
+        assert_eq!(stores[2].scan(&quota).unwrap().len(), 7);
+    }
+
+    /// `seq` grows in commit order across stores, so paging by `seq` while others insert
+    /// never skips a record: every record committed after a page was read comes later.
+    #[test]
+    fn seq_follows_commit_order_across_stores() {
+        let Some(stores) = stores(2) else { return };
+        std::thread::scope(|t| {
+            for (i, s) in stores.iter().enumerate() {
+                t.spawn(move || {
+                    for j in 0..40 {
+                        s.commit(vec![put(key(&format!("{i}-{j}")), "", Expect::Absent)])
+                            .unwrap();
+                    }
+                });
+            }
+            t.spawn(|| {
+                let mut seen = std::collections::HashSet::new();
+                let mut after = None;
+                while seen.len() < 80 {
+                    let page = stores[0]
+                        .scan(&Query {
+                            after_seq: after,
+                            limit: Some(7),
+                            ..query(None)
+                        })
+                        .unwrap();
+                    for r in &page {
+                        assert!(seen.insert(r.key.id.clone()), "{} twice", r.key.id);
+                    }
+                    after = page.last().map(|r| r.seq).or(after);
+                }
+            });
+        });
+    }
+
+    /// Replicas starting together migrate once; a newer schema is refused.
+    #[test]
+    fn concurrent_migrations_and_newer_schema() {
+        let Some(base) = testing::url() else { return };
+        let url = testing::fresh_url(&base);
+        std::thread::scope(|t| {
+            for _ in 0..4 {
+                t.spawn(|| PostgresStore::connect(&url, Duration::ZERO).unwrap());
+            }
+        });
+        let schema = url.rsplit("%3D").next().unwrap().to_string();
+        let mut admin = ::postgres::Client::connect(&base, ::postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!(
+                "UPDATE {schema}.ls_meta SET value = 99 WHERE name = 'schema_version'"
+            ))
+            .unwrap();
+        let err = PostgresStore::connect(&url, Duration::ZERO).unwrap_err();
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    /// The shared log: what one store appends another reads, newest first, trimmed.
+    #[test]
+    fn shared_log_is_bounded_and_newest_first() {
+        let Some(stores) = stores(2) else { return };
+        let entries = |r: std::ops::Range<u8>| r.map(|i| vec![i]).collect::<Vec<_>>();
+        assert!(stores[0].log_append(&entries(0..5), 8).unwrap());
+        assert!(stores[1].log_append(&entries(5..12), 8).unwrap());
+        let got = stores[0].log_recent(100).unwrap().unwrap();
+        assert_eq!(got, entries(4..12).into_iter().rev().collect::<Vec<_>>());
+        assert_eq!(
+            stores[1].log_recent(2).unwrap().unwrap(),
+            vec![vec![11], vec![10]]
+        );
+    }
+
+    /// An unreachable database is an error after the wait, not a hang.
+    #[test]
+    fn unreachable_database_fails_after_the_wait() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("postgres://nobody@127.0.0.1:{port}/none");
+        let start = std::time::Instant::now();
+        let err = PostgresStore::connect(&url, Duration::from_millis(1500)).unwrap_err();
+        assert!(matches!(err, StoreError::Backend(_)), "{err}");
+        assert!(start.elapsed() >= Duration::from_millis(1000));
+    }
+}
 
 /// Cases that only make sense for the durable engine.
 mod sqlite_only {

@@ -13,10 +13,12 @@
 //! | `POST /_localspaces/pool-session?account=A&region=R&pool_id=wspool-…&user=U` | user U logs into a RUNNING WorkSpaces Pool with available capacity (a user with a session gets it back): answers `{"session_id": …}`; DescribeWorkspacesPoolSessions shows the session |
 //! | `POST /_localspaces/desktop-exec?account=A&region=R&workspace_id=ws-…` | runs a command in the WorkSpace's desktop sandbox (`--desktops local`; see [`crate::desktop::exec`]) |
 //!
+//! Requests must carry `X-Localspaces-Admin: 1` (or the token header) and no `Origin`, so
+//! that no web page can call them (a custom header needs a CORS preflight, never granted).
 //! Only the admin identity may call them: the `X-Localspaces-Admin-Token` header when the
 //! server has `--admin-token`; otherwise anyone in `--auth open` and nobody in `--auth strict`.
 
-use crate::edge::App;
+use crate::app::App;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
@@ -36,11 +38,36 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     r
 }
 
-fn query_param<'a>(parts: &'a hyper::http::request::Parts, name: &str) -> Option<&'a str> {
-    parts.uri.query()?.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == name).then_some(v)
-    })
+/// The decoded `key=value` pairs of a request's query string.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(parts: &hyper::http::request::Parts) -> Self {
+        let q = parts.uri.query().unwrap_or("");
+        Query(form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+    }
+    /// The first value of `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why a request may have been sent by a web page, which admin routes refuse: it carries
+/// `Origin` or a `Sec-Fetch-Site` other than `none` (browsers add them), or it lacks the
+/// `X-Localspaces-Admin` (or token) header, a header no page can add to a cross-site request
+/// without a CORS preflight, which these routes never grant.
+pub(crate) fn cross_site(parts: &hyper::http::request::Parts) -> Option<&'static str> {
+    let h = &parts.headers;
+    if h.contains_key("origin") {
+        return Some("admin routes refuse requests from web pages (Origin header)");
+    }
+    if h.get("sec-fetch-site").is_some_and(|v| v.as_bytes() != b"none") {
+        return Some("admin routes refuse requests from web pages (Sec-Fetch-Site header)");
+    }
+    if !h.contains_key("x-localspaces-admin") && !h.contains_key("x-localspaces-admin-token") {
+        return Some("admin routes need the header X-Localspaces-Admin: 1 (or X-Localspaces-Admin-Token)");
+    }
+    None
 }
 
 pub(crate) fn authorized(app: &App, parts: &hyper::http::request::Parts) -> bool {
@@ -68,6 +95,9 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
         ));
     }
+    if let Some(why) = cross_site(parts) {
+        return Some(json(StatusCode::FORBIDDEN, serde_json::json!({"message": why})));
+    }
     if !authorized(app, parts) {
         return Some(json(
             StatusCode::FORBIDDEN,
@@ -81,6 +111,7 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
         ));
     }
     let service = Arc::clone(&app.service);
+    let q = Query::parse(parts);
     let result = match rest {
         "settle" => {
             blocking(move || {
@@ -92,16 +123,18 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             .await
         }
         "advance" => {
-            let Some(secs) = query_param(parts, "seconds")
-                .and_then(|s| s.parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-            else {
+            let Some(secs) = q.get("seconds").and_then(|s| s.parse::<f64>().ok()) else {
                 return Some(json(
                     StatusCode::BAD_REQUEST,
                     serde_json::json!({"message": "seconds must be a non-negative number"}),
                 ));
             };
-            app.clock.advance(secs);
+            if let Err(message) = app.clock.advance(secs) {
+                return Some(json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"message": message}),
+                ));
+            }
             let offset = app.clock.offset();
             blocking(move || {
                 service
@@ -112,8 +145,7 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             .await
         }
         "reset" => {
-            let (Some(account), Some(region)) = (query_param(parts, "account"), query_param(parts, "region"))
-            else {
+            let (Some(account), Some(region)) = (q.get("account"), q.get("region")) else {
                 return Some(json(
                     StatusCode::BAD_REQUEST,
                     serde_json::json!({"message": "account and region are required"}),
@@ -129,11 +161,12 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             .await
         }
         "byol" => {
-            let account = query_param(parts, "account")
+            let account = q
+                .get("account")
                 .map(str::to_string)
                 .unwrap_or_else(|| app.auth.default_account().to_string());
-            let region = query_param(parts, "region").unwrap_or("us-east-1").to_string();
-            let eligible = match query_param(parts, "eligible") {
+            let region = q.get("region").unwrap_or("us-east-1").to_string();
+            let eligible = match q.get("eligible") {
                 Some("true") => true,
                 Some("false") => false,
                 _ => {
@@ -155,21 +188,18 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             });
         }
         "pool-session" => {
-            let account = query_param(parts, "account")
+            let account = q
+                .get("account")
                 .map(str::to_string)
                 .unwrap_or_else(|| app.auth.default_account().to_string());
-            let region = query_param(parts, "region").unwrap_or("us-east-1").to_string();
-            let (Some(pool), Some(user)) = (query_param(parts, "pool_id"), query_param(parts, "user")) else {
+            let region = q.get("region").unwrap_or("us-east-1").to_string();
+            let (Some(pool), Some(user)) = (q.get("pool_id"), q.get("user")) else {
                 return Some(json(
                     StatusCode::BAD_REQUEST,
                     serde_json::json!({"message": "pool_id and user are required"}),
                 ));
             };
-            let (scope, pool, user) = (
-                Scope::new(account, region),
-                pool.to_string(),
-                percent_decode(user),
-            );
+            let (scope, pool, user) = (Scope::new(account, region), pool.to_string(), user.to_string());
             let outcome =
                 tokio::task::spawn_blocking(move || service.admin_open_pool_session(&scope, &pool, &user))
                     .await;
@@ -193,12 +223,12 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             });
         }
         "connection" | "workspace-state" => {
-            let account = query_param(parts, "account")
+            let account = q
+                .get("account")
                 .map(str::to_string)
                 .unwrap_or_else(|| app.auth.default_account().to_string());
-            let region = query_param(parts, "region").unwrap_or("us-east-1").to_string();
-            let (Some(id), Some(state)) = (query_param(parts, "workspace_id"), query_param(parts, "state"))
-            else {
+            let region = q.get("region").unwrap_or("us-east-1").to_string();
+            let (Some(id), Some(state)) = (q.get("workspace_id"), q.get("state")) else {
                 return Some(json(
                     StatusCode::BAD_REQUEST,
                     serde_json::json!({"message": "workspace_id and state are required"}),
@@ -262,27 +292,6 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             )
         }
     })
-}
-
-/// Decodes `%XX` escapes and `+` (query values such as user names with `@`).
-fn percent_decode(s: &str) -> String {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes[i], bytes.get(i + 1).copied(), bytes.get(i + 2).copied()) {
-            (b'+', _, _) => out.push(b' '),
-            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
-                let v = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(u8::try_from(v).unwrap_or(b'?'));
-                i += 2;
-            }
-            (b, _, _) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn blocking(

@@ -156,7 +156,7 @@ impl Authenticator {
         let auth: Authorization = sigv4::parse_authorization(header)?;
         if self.mode == AuthMode::Strict {
             sigv4::check_scope(&auth, service)?;
-            let Some(cred) = self.credentials.get(&auth.access_key) else {
+            let Some(cred) = self.credentials.get(auth.access_key) else {
                 return Err(AuthError {
                     code: AuthErrorCode::UnrecognizedClient,
                     message: "The security token included in the request is invalid.".to_string(),
@@ -179,9 +179,9 @@ impl Authenticator {
             sigv4::verify(&parts, &auth, &cred.secret, now)?;
         }
         Ok(Identity {
-            account: self.account_of(&auth.access_key),
-            region: auth.region,
-            access_key: auth.access_key,
+            account: self.account_of(auth.access_key),
+            region: auth.region.to_string(),
+            access_key: auth.access_key.to_string(),
         })
     }
 }

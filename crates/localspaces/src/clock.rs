@@ -47,6 +47,9 @@ impl Clock for ManualClock {
     }
 }
 
+/// The latest time the service clock may show: 9999-12-31T23:59:59Z, in epoch seconds.
+pub const LATEST: f64 = 253_402_300_799.0;
+
 /// The real clock shifted by an offset that only grows (the admin "advance the clock").
 #[derive(Debug, Default)]
 pub struct OffsetClock {
@@ -54,10 +57,32 @@ pub struct OffsetClock {
 }
 
 impl OffsetClock {
-    /// Moves this clock `secs` ahead of real time (cumulative).
-    pub fn advance(&self, secs: f64) {
+    /// Moves this clock `secs` ahead (cumulative; it never moves back). Refused, leaving it
+    /// unchanged, when `secs` is negative or not finite, or when the clock would pass
+    /// [`LATEST`] (what timestamps on the wire can express).
+    pub fn advance(&self, secs: f64) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        if !secs.is_finite() || secs < 0.0 {
+            return Err("seconds must be a non-negative number".into());
+        }
+        let headroom = LATEST - SystemClock.now();
+        let refuse = || {
+            format!("the clock cannot move past 9999-12-31T23:59:59Z (at most {headroom:.0} seconds ahead of now)")
+        };
+        self.offset_ms
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
+                let next = cur as f64 + (secs * 1000.0).round();
+                (next / 1000.0 <= headroom).then_some(next as i64)
+            })
+            .map(|_| ())
+            .map_err(|_| refuse())
+    }
+
+    /// Moves this clock to at least `secs` ahead of real time (the offset another replica
+    /// stored); never back. True if it moved.
+    pub fn raise_to(&self, secs: f64) -> bool {
         let ms = (secs.max(0.0) * 1000.0) as i64;
-        self.offset_ms.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+        self.offset_ms.fetch_max(ms, std::sync::atomic::Ordering::SeqCst) < ms
     }
 
     /// Seconds this clock is ahead of real time.
@@ -69,5 +94,25 @@ impl OffsetClock {
 impl Clock for OffsetClock {
     fn now(&self) -> f64 {
         SystemClock.now() + self.offset()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_is_bounded_and_monotonic() {
+        let c = OffsetClock::default();
+        assert!(c.advance(60.0).is_ok());
+        assert_eq!(c.offset(), 60.0);
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e300, LATEST] {
+            assert!(c.advance(bad).is_err(), "{bad}");
+            assert_eq!(c.offset(), 60.0, "{bad} moved the clock");
+        }
+        let room = LATEST - SystemClock.now() - 60.0 - 10.0;
+        assert!(c.advance(room).is_ok());
+        assert!(c.now() <= LATEST);
+        assert!(c.advance(3600.0).is_err(), "past year 9999");
     }
 }

@@ -35,6 +35,15 @@ pub struct ServeConfig {
     /// Keep all state in memory (nothing survives a restart).
     #[arg(long, env = "LOCALSPACES_IN_MEMORY", default_value_t = false)]
     pub in_memory: bool,
+    /// A PostgreSQL database instead of the embedded SQLite one
+    /// (`postgres://user[:password]@host[:port]/db`): any number of replicas on one
+    /// database serve one consistent service. Not combinable with `--data-dir` or
+    /// `--in-memory`.
+    #[arg(long, env = "LOCALSPACES_STORE_URL", conflicts_with_all = ["data_dir", "in_memory"])]
+    pub store_url: Option<String>,
+    /// Seconds to wait at start for the `--store-url` database to be reachable.
+    #[arg(long, env = "LOCALSPACES_STORE_WAIT", default_value_t = 60)]
+    pub store_wait: u64,
     /// Authentication mode.
     #[arg(long, env = "LOCALSPACES_AUTH", value_enum, default_value_t = AuthMode::Open)]
     pub auth: AuthMode,
@@ -62,6 +71,22 @@ pub struct ServeConfig {
     /// routes are open in `--auth open` and refused in `--auth strict`.
     #[arg(long, env = "LOCALSPACES_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
+    /// Most connections served at once; more are closed as soon as they are accepted
+    /// (keep it under the process's descriptor limit, `ulimit -n`).
+    #[arg(long, env = "LOCALSPACES_MAX_CONNECTIONS", default_value_t = 900)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's head, and its body.
+    #[arg(long, env = "LOCALSPACES_READ_TIMEOUT", default_value_t = 30)]
+    pub read_timeout: u64,
+    /// Seconds a connection (HTTP/1 or HTTP/2) may stay silent with no request in progress
+    /// before it is closed.
+    #[arg(long, env = "LOCALSPACES_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// More `Host` names the server answers to (comma-separated; `*`: any), besides
+    /// loopback names, IP addresses and `--host`. Other names are refused, which stops
+    /// DNS-rebinding pages from reaching the console, the admin routes and the API.
+    #[arg(long, env = "LOCALSPACES_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// Quota overrides, e.g. `--quota ip_groups=500` (repeatable; names in the README).
     #[arg(long = "quota", env = "LOCALSPACES_QUOTAS", value_delimiter = ',')]
     pub quotas: Vec<String>,

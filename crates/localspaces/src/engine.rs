@@ -347,6 +347,9 @@ struct Inner {
     notify: Notify,
     clock: Arc<dyn Clock>,
     timing: Timing,
+    /// The store other replicas write transitions to, when this is one of several
+    /// (see [`Engine::share`]).
+    shared: Mutex<Option<Arc<dyn Store>>>,
 }
 
 /// Due times in whole milliseconds (total order for the heap).
@@ -365,6 +368,7 @@ impl Engine {
                 notify: Notify::new(),
                 clock,
                 timing,
+                shared: Mutex::new(None),
             }),
         }
     }
@@ -382,17 +386,73 @@ impl Engine {
     /// Loads every stored pending transition (start-up).
     pub fn recover(&self, store: &dyn Store) -> Result<usize, StoreError> {
         let recs = store.scan_all_scopes(TRANSITION_KIND)?;
-        let n = recs.len();
+        let mut n = 0;
         let mut q = self.inner.queue.lock();
         for r in recs {
-            let t: PendingTransition = serde_json::from_slice(&r.body)
-                .map_err(|e| StoreError::Corrupt(format!("transition: {e}")))?;
-            q.push(Reverse((millis(t.due), r.key)));
+            // One undecodable record is set aside (logged, left in the store untouched)
+            // rather than keeping the whole service from starting.
+            match serde_json::from_slice::<PendingTransition>(&r.body) {
+                Ok(t) => {
+                    q.push(Reverse((millis(t.due), r.key)));
+                    n += 1;
+                }
+                Err(e) => tracing::error!(
+                    account = %r.key.scope.account,
+                    region = %r.key.scope.region,
+                    id = %r.key.id,
+                    error = %e,
+                    "quarantined an undecodable pending transition: skipped, the rest is served"
+                ),
+            }
         }
         drop(q);
         self.inner.notify.notify_one();
         Ok(n)
     }
+
+    // --- Several replicas on one store -------------------------------------------------
+
+    /// Marks this engine as one of several on `store`: [`Engine::settle`] then first queues
+    /// the transitions other replicas stored (see [`Engine::adopt`]).
+    pub fn share(&self, store: Arc<dyn Store>) {
+        *self.inner.shared.lock() = Some(store);
+    }
+
+    /// Queues every stored pending transition this engine does not hold yet (another
+    /// replica's, or a dead replica's), `delay` seconds after its due time: the replica that
+    /// scheduled it applies it on time, and this one takes it over only if it is still
+    /// pending then. Applying twice is harmless: the first commit deletes or replaces the
+    /// transition record at its revision, so the other replica's commit conflicts and is
+    /// dropped. Returns how many entries were added.
+    pub fn adopt(&self, store: &dyn Store, delay: f64) -> Result<usize, StoreError> {
+        let recs = store.scan_all_scopes(TRANSITION_KIND)?;
+        let mut q = self.inner.queue.lock();
+        let held: std::collections::HashSet<&Key> = q.iter().map(|Reverse((_, k))| k).collect();
+        let mut new = Vec::new();
+        for r in recs {
+            if held.contains(&r.key) {
+                continue;
+            }
+            let t: PendingTransition = serde_json::from_slice(&r.body)
+                .map_err(|e| StoreError::Corrupt(format!("transition: {e}")))?;
+            new.push(Reverse((millis(t.due + delay), r.key)));
+        }
+        drop(held);
+        let n = new.len();
+        q.extend(new);
+        drop(q);
+        if n > 0 {
+            self.inner.notify.notify_one();
+        }
+        Ok(n)
+    }
+
+    /// Wakes the engine task to recompute its next due time (the clock moved).
+    pub fn wake(&self) {
+        self.inner.notify.notify_one();
+    }
+
+    // ----------------------------------------------------------------------------------
 
     /// Tells the engine that the transition under `key` is due at `due` (call after commit).
     pub fn schedule(&self, key: Key, due: f64) {
@@ -459,6 +519,10 @@ impl Engine {
     /// (the admin "settle"). Follow-ups are settled too; timers such as auto-stop stay
     /// queued (they fire on the clock: see the admin "advance").
     pub fn settle(&self, applier: &dyn Applier) -> Result<usize, StoreError> {
+        let shared = self.inner.shared.lock().clone();
+        if let Some(store) = shared {
+            self.adopt(store.as_ref(), 0.0)?;
+        }
         self.run_until(applier, Some(f64::INFINITY))
     }
 

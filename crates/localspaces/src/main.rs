@@ -107,7 +107,12 @@ fn main() -> anyhow::Result<()> {
         None => cli.serve,
     };
     let _log_guard = init_logging(cfg.log_format);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Writes take at most `app::WRITERS` blocking threads; the cap keeps anything else that
+    // blocks (admin routes, the store's own work) from growing hundreds of threads.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(32)
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let server = Server::bind(&cfg).await?;
         if let Some(path) = &cfg.seed {

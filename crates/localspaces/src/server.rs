@@ -1,51 +1,192 @@
 //! The HTTP server: listener, connections, graceful shutdown, admin routes.
 
+use crate::app::hosts::AllowedHosts;
+use crate::app::{activity, App, Outcome};
 use crate::auth::Authenticator;
 use crate::clock::{Clock, OffsetClock};
 use crate::config::AuthMode;
 use crate::config::ServeConfig;
-use crate::edge::{self, App};
+use crate::conn;
 use crate::engine::{Applier, Engine, Timing};
 use crate::service::{Limits, Service};
+use crate::{admin, console, edge};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use localspaces_store::{MemoryStore, SqliteStore, Store};
+use localspaces_store::{MemoryStore, PostgresStore, SqliteStore, Store};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-/// How long a client may take to send a request head (hyper's HTTP/1 timer) and, before
-/// that, the first bytes that tell HTTP/1 from HTTP/2.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Waits up to `limit` for the first bytes of a connection, until they tell HTTP/1 from the
-/// HTTP/2 preface (what hyper-util's auto builder reads first, without a timer of its own:
-/// a client that never sent a byte held its connection forever). False: close it.
-async fn first_bytes(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
-    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut buf = [0u8; 24];
-    loop {
-        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
-            Ok(Ok(n)) => n,
-            _ => return false,
-        };
-        if n == 0 {
-            return false;
+/// Takes the data directory's lock file (`localspaces.lock`, holding the pid of the server
+/// that owns the directory) for as long as the returned file is kept open. Two servers on
+/// one database would each cache and number records on their own, so a second one refuses
+/// to start, naming the first one's pid.
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join("localspaces.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                "another process".to_string()
+            } else {
+                format!("another localspaces (pid {holder})")
+            };
+            anyhow::bail!(
+                "the data directory {} is in use by {who}; stop it or pick another --data-dir",
+                dir.display()
+            );
         }
-        if n == buf.len() || buf[..n] != H2_PREFACE[..n] {
-            return true;
+        Err(std::fs::TryLockError::Error(e)) => {
+            anyhow::bail!("cannot lock {}: {e}", path.display())
         }
-        // A prefix of the HTTP/2 preface: wait for the rest, within the same deadline.
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write the lock file {}: {e}", path.display()))?;
+    Ok(file)
+}
+
+/// Answers one HTTP request: the console, the admin routes or the API, by path; then the
+/// request log line and the activity log entry. Never fails and never panics out.
+async fn serve_request(
+    app: Arc<App>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (mut parts, body) = req.into_parts();
+    if !app.allowed_hosts.allows_request(&parts) {
+        return Ok(wrong_host(&parts, &request_id));
+    }
+    // desktop seam: the console's desktop stream (a WebSocket upgrade), page and noVNC.
+    if app.service.desktops().is_some() {
+        if let Some(resp) = crate::desktop::rfb::route(&app, &mut parts).await {
+            return Ok(resp);
+        }
+        if let Some(resp) = crate::desktop::viewer::route(&app, &parts) {
+            return Ok(resp);
+        }
+    }
+    if console::is_console_path(parts.uri.path()) {
+        return Ok(console::handle(&app, parts, body, &request_id).await);
+    }
+    let admin_path = parts.uri.path().strip_prefix(admin::PREFIX).map(str::to_string);
+    // Saved-environment and desktop-exec routes read a body; any other path gets it back.
+    let admin_response = match crate::state::admin_route(&app, &parts, body).await {
+        Ok(response) => Ok(response),
+        // desktop seam: the desktop-exec admin route.
+        Err(body) if crate::desktop::exec::is_exec_path(parts.uri.path()) => {
+            Ok(crate::desktop::exec::route(&app, &parts, body).await)
+        }
+        Err(body) => admin::route(&app, &parts).await.ok_or(body),
+    };
+    let outcome = match admin_response {
+        Ok(response) => Outcome {
+            protocol: "admin",
+            operation: Some(format!("admin {}", admin_path.as_deref().unwrap_or("")).into()),
+            account: None,
+            region: None,
+            resource: None,
+            response,
+        },
+        Err(body) => edge::handle(&app, parts, body, &request_id).await,
+    };
+    let mut response = outcome.response;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-amzn-requestid"), v);
+    }
+    let is_admin = admin_path.is_some();
+    tracing::info!(
+        target: "localspaces::request",
+        request_id = %request_id,
+        account = outcome.account.as_deref().unwrap_or("-"),
+        operation = if is_admin { "admin" } else { outcome.operation.as_deref().unwrap_or("-") },
+        protocol = if is_admin { "json" } else { outcome.protocol },
+        status = response.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    app.activity.record(activity::Entry {
+        seq: 0,
+        time: app.clock.now(),
+        account: outcome.account.unwrap_or_else(|| "-".into()),
+        region: outcome.region.unwrap_or_else(|| "-".into()),
+        operation: outcome.operation.unwrap_or("-".into()),
+        resource: outcome.resource.unwrap_or_else(|| "-".into()),
+        protocol: outcome.protocol,
+        status: response.status().as_u16(),
+        request_id,
+    });
+    Ok(response)
+}
+
+/// The answer to a request whose `Host` is not an allowed name (a DNS-rebinding page, a
+/// proxy that was not declared with `--allowed-hosts`): 403, in the caller's terms.
+fn wrong_host(parts: &hyper::http::request::Parts, request_id: &str) -> Response<Full<Bytes>> {
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| parts.headers.get("host").and_then(|v| v.to_str().ok()))
+        .unwrap_or("");
+    tracing::warn!(
+        request_id,
+        host,
+        path = parts.uri.path(),
+        "refused a request for a host name that is not allowed"
+    );
+    let text = format!(
+        "This server does not answer to the host name {host:?}: add it with --allowed-hosts if it is yours."
+    );
+    let path = parts.uri.path();
+    let mut r = if console::is_console_path(path) || path.starts_with(admin::PREFIX) {
+        let mut r = Response::new(Full::new(Bytes::from(
+            serde_json::json!({"message": text}).to_string(),
+        )));
+        *r.status_mut() = hyper::StatusCode::FORBIDDEN;
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    } else {
+        let protocol = crate::app::router::protocol_of(path);
+        let mut e = crate::app::ErrorOut::ws(
+            localspaces_api::workspaces::ErrorCode::AccessDeniedException,
+            text,
+        );
+        e.status = 403;
+        edge::error_response(protocol, &e)
+    };
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut()
+            .insert(HeaderName::from_static("x-amzn-requestid"), v);
+    }
+    r
 }
 
 /// A server that is listening.
@@ -55,22 +196,45 @@ pub struct Server {
     app: Arc<App>,
     store: Arc<dyn Store>,
     store_desc: String,
+    /// The data directory's lock, held until the server stops.
+    lock: Option<std::fs::File>,
+    max_connections: usize,
+    read_timeout: Duration,
+    idle_timeout: Duration,
+    /// One of several replicas on a shared store (see [`crate::replicas`]).
+    shared: bool,
 }
 
 impl Server {
     /// Opens the store and binds the listener (port 0 picks a free port).
     pub async fn bind(cfg: &ServeConfig) -> anyhow::Result<Server> {
-        let (store, store_desc): (Arc<dyn Store>, String) = if cfg.in_memory {
+        let mut lock = None;
+        let (store, store_desc): (Arc<dyn Store>, String) = if let Some(url) = &cfg.store_url {
+            let (url, wait) = (url.clone(), Duration::from_secs(cfg.store_wait));
+            let s = tokio::task::spawn_blocking(move || PostgresStore::connect(&url, wait))
+                .await?
+                .map_err(|e| anyhow::anyhow!("cannot open the store database: {e}"))?;
+            let desc = format!("postgres {}", s.description());
+            (Arc::new(s), desc)
+        } else if cfg.in_memory {
             (Arc::new(MemoryStore::new()), "in-memory".to_string())
         } else {
             std::fs::create_dir_all(&cfg.data_dir)
                 .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
+            lock = Some(lock_data_dir(&cfg.data_dir)?);
             let path = cfg.data_dir.join("localspaces.db");
             let s = SqliteStore::open(&path)
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             (Arc::new(s), format!("sqlite {}", path.display()))
         };
-        Self::bind_with_store(cfg, store, store_desc).await
+        let mut server = Self::bind_with_store(cfg, store, store_desc).await?;
+        server.lock = lock;
+        if cfg.store_url.is_some() {
+            server.shared = true;
+            server.app.service.engine().share(Arc::clone(&server.store));
+            server.app.activity.share(Arc::clone(&server.store));
+        }
+        Ok(server)
     }
 
     /// Like [`Server::bind`], on a store the caller opened (tests wrap a store to watch
@@ -90,9 +254,12 @@ impl Server {
         let clock = Arc::new(OffsetClock::default());
         let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
         let engine = Engine::new(Arc::clone(&dyn_clock), timing);
-        let pending = engine
-            .recover(store.as_ref())
-            .map_err(|e| anyhow::anyhow!("reading pending transitions: {e}"))?;
+        // On a blocking thread: a store may block (the Postgres client runs its own I/O).
+        let pending = {
+            let (engine, store) = (engine.clone(), Arc::clone(&store));
+            tokio::task::spawn_blocking(move || engine.recover(store.as_ref())).await?
+        }
+        .map_err(|e| anyhow::anyhow!("reading pending transitions: {e}"))?;
         if pending > 0 {
             tracing::info!(pending, "resuming pending lifecycle transitions");
         }
@@ -117,6 +284,9 @@ impl Server {
             admin_open: cfg.auth == AuthMode::Open,
             activity: Default::default(),
             console: Default::default(),
+            read_timeout: Duration::from_secs(cfg.read_timeout.max(1)),
+            allowed_hosts: AllowedHosts::new(&cfg.host, &cfg.allowed_hosts),
+            writers: tokio::sync::Semaphore::new(crate::app::WRITERS),
         });
         let listener = TcpListener::bind((cfg.host.as_str(), cfg.port))
             .await
@@ -128,6 +298,11 @@ impl Server {
             app,
             store,
             store_desc,
+            lock: None,
+            max_connections: cfg.max_connections.max(1),
+            read_timeout: Duration::from_secs(cfg.read_timeout.max(1)),
+            idle_timeout: Duration::from_secs(cfg.idle_timeout.max(1)),
+            shared: false,
         })
     }
 
@@ -152,7 +327,18 @@ impl Server {
         let graceful = GracefulShutdown::new();
         let engine = self.app.service.engine().clone();
         let applier: Arc<dyn Applier> = Arc::clone(&self.app.service) as Arc<dyn Applier>;
-        let engine_task = tokio::spawn(engine.run(applier));
+        let engine_task = tokio::spawn(engine.clone().run(applier));
+        let replica_task = self.shared.then(|| {
+            let clock = Arc::clone(&self.app.clock);
+            let app = Arc::clone(&self.app);
+            let flush = Arc::new(move || app.activity.flush());
+            tokio::spawn(crate::replicas::run(
+                Arc::clone(&self.store),
+                engine,
+                clock,
+                flush,
+            ))
+        });
         // desktop seam: dead desktops and due snapshots are noticed every half second.
         let desktop_task = self.app.service.desktops().map(|_| {
             let svc = Arc::clone(&self.app.service);
@@ -167,13 +353,17 @@ impl Server {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(self.read_timeout)
+            // A client that half-closes after pipelining requests still gets every answer.
+            .half_close(true)
             .timer(hyper_util::rt::TokioTimer::new());
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        let (read_timeout, idle_timeout) = (self.read_timeout, self.idle_timeout);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let (stream, peer) = match accepted {
+                    let (mut stream, peer) = match accepted {
                         Ok(s) => s,
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -181,22 +371,54 @@ impl Server {
                             continue;
                         }
                     };
+                    // Over the cap the connection is closed at once: clients see a refused
+                    // connection, the server keeps its descriptors and memory.
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        tracing::debug!("connection refused: --max-connections reached");
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let app = Arc::clone(&self.app);
                     let builder = builder.clone();
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        if !first_bytes(&stream, HEADER_READ_TIMEOUT).await {
-                            return;
+                        let _slot = slot;
+                        match conn::first_bytes(&stream, read_timeout).await {
+                            conn::FirstBytes::Http => {}
+                            conn::FirstBytes::NotHttp => {
+                                use tokio::io::AsyncWriteExt;
+                                let _ = tokio::time::timeout(read_timeout, async {
+                                    let _ = stream.write_all(conn::NOT_HTTP_RESPONSE).await;
+                                    let _ = stream.shutdown().await;
+                                })
+                                .await;
+                                return;
+                            }
+                            conn::FirstBytes::Silent => return,
                         }
+                        let activity = conn::Activity::new();
+                        let requests = Arc::clone(&activity);
                         let client = crate::console::ClientAddr(peer.ip());
                         let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                             req.extensions_mut().insert(client);
-                            edge::handle(Arc::clone(&app), req)
+                            let guard = requests.request();
+                            let app = Arc::clone(&app);
+                            async move {
+                                let r = serve_request(app, req).await;
+                                drop(guard);
+                                r
+                            }
                         });
+                        let io = TokioIo::new(conn::Watched::new(stream, Arc::clone(&activity)));
                         // Upgrades: the console's desktop stream is a WebSocket.
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
-                        let _ = watcher.watch(conn).await;
+                        let conn = builder.serve_connection_with_upgrades(io, svc).into_owned();
+                        tokio::select! {
+                            _ = watcher.watch(conn) => {}
+                            () = activity.watchdog(idle_timeout, read_timeout) => {
+                                tracing::debug!("closed an idle connection");
+                            }
+                        }
                     });
                 }
                 () = &mut shutdown => break,
@@ -204,6 +426,13 @@ impl Server {
         }
         drop(self.listener);
         engine_task.abort();
+        if let Some(task) = replica_task {
+            task.abort();
+            let app = Arc::clone(&self.app);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || app.activity.flush()).await {
+                tracing::warn!(error = %e, "cannot write the last activity entries");
+            }
+        }
         if let Some(t) = desktop_task {
             t.abort();
         }
@@ -221,6 +450,7 @@ impl Server {
         self.store
             .close()
             .map_err(|e| anyhow::anyhow!("closing the store: {e}"))?;
+        drop(self.lock);
         tracing::info!("stopped");
         Ok(())
     }

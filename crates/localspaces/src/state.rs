@@ -9,7 +9,7 @@
 //! engine like any other. Served by the admin routes `state/export` and `state/import`,
 //! and used by `localspaces state export|import` and `serve --seed`.
 
-use crate::edge::App;
+use crate::app::App;
 use crate::engine::{transition_key, PendingTransition, TransitionKind, TRANSITION_KIND};
 use crate::service::saved::{stored_kinds, ImportRefused};
 use crate::service::Service;

@@ -1,5 +1,7 @@
 //! Black-box tests of the `localspaces` binary: the ready line, durability across SIGKILL,
-//! graceful SIGTERM, a port that is taken, the `LOCALSPACES_PORT` fallback and `--in-memory`.
+//! graceful SIGTERM, a port that is taken, the `LOCALSPACES_PORT` fallback and `--in-memory`;
+//! and the hostile side: the data directory's lock, connection deadlines and the connection
+//! cap, `Host` names and cross-site requests to the admin routes, the clock's bound.
 //!
 //! Every wait here is bounded only to turn a hang into a failure; no test asserts on timing.
 
@@ -565,5 +567,298 @@ async fn serve_subcommand_is_the_default() {
         c.create_ip_group().group_name("sub").send().await,
     );
     assert!(e.is_resource_already_exists_exception(), "{:?}", e.code());
+    p.kill();
+}
+
+// ---------------------------------------------------------------- hostile clients
+
+/// Sends `bytes` on a fresh connection and reads until the server closes it or `guard`
+/// passes (a hang guard): `(what was read, whether the server closed it)`.
+fn exchange_raw(port: u16, bytes: &[u8], guard: Duration) -> (Vec<u8>, bool) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let _ = s.write_all(bytes);
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < guard {
+        match s.read(&mut buf) {
+            Ok(0) => return (got, true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return (got, true),
+        }
+    }
+    (got, false)
+}
+
+/// One HTTP/1.1 request on a fresh connection: `(status, head, body)`.
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    let (got, closed) = exchange_raw(port, req.as_bytes(), HANG_GUARD);
+    assert!(closed, "no complete answer to {method} {path}");
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+const SIGV4: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/workspaces/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
+
+fn describe_ip_groups(port: u16, host: &str) -> (u16, String) {
+    let (status, _, body) = request(
+        port,
+        "POST",
+        "/",
+        &[
+            ("Host", host),
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", "WorkspacesService.DescribeIpGroups"),
+            ("X-Amz-Date", "20260101T000000Z"),
+            ("Authorization", SIGV4),
+        ],
+        "{}",
+    );
+    (status, body)
+}
+
+#[test]
+fn a_second_server_on_the_same_data_dir_refuses_to_start_naming_the_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = serve_on(dir.path(), &[]);
+    let d = dir.path().to_str().expect("utf-8");
+    let f = match try_spawn(command(&["--port", "0", "--data-dir", d])) {
+        Ok(_) => panic!("a second server started on a data directory in use"),
+        Err(f) => f,
+    };
+    assert!(!f.status.success());
+    assert!(
+        f.stderr.contains(&format!("pid {}", first.pid())) && f.stderr.contains("in use"),
+        "the error names the holder's pid {}; stderr:\n{}",
+        first.pid(),
+        f.stderr
+    );
+    // Once the first is gone (even killed), the directory is free again.
+    first.kill();
+    serve_on(dir.path(), &[]).kill();
+}
+
+#[test]
+fn silent_connections_of_every_kind_are_closed_and_capped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = serve_on(
+        dir.path(),
+        &[
+            "--in-memory",
+            "--idle-timeout",
+            "1",
+            "--read-timeout",
+            "2",
+            "--max-connections",
+            "24",
+        ],
+    );
+    let port = p.port;
+    let guard = Duration::from_secs(30);
+    // HTTP/2 prior knowledge: the preface and a SETTINGS frame, then nothing.
+    let h2 = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+    // A console form whose declared body never arrives (strict or open alike).
+    let console = format!(
+        "POST /console/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+    );
+    // An HTTP/1.1 keep-alive connection left idle after one answer.
+    let idle = format!("GET /_localspaces/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("http/2 preface and settings", h2.to_vec()),
+        ("console body never sent", console.into_bytes()),
+        ("http/1.1 keep-alive idle", idle.into_bytes()),
+        ("nothing at all", Vec::new()),
+    ];
+    let handles: Vec<_> = cases
+        .into_iter()
+        .map(|(name, bytes)| std::thread::spawn(move || (name, exchange_raw(port, &bytes, guard))))
+        .collect();
+    for h in handles {
+        let (name, (_, closed)) = h.join().expect("thread");
+        assert!(closed, "{name}: the connection was still open after {guard:?}");
+    }
+
+    // The cap: with every slot held by silent clients, one more connection is closed
+    // at once, and an answer comes again once the deadlines free the slots.
+    let holders: Vec<std::net::TcpStream> = (0..24)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (got, closed) = exchange_raw(
+        port,
+        format!("GET /_localspaces/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes(),
+        guard,
+    );
+    assert!(
+        closed && got.is_empty(),
+        "over the cap a connection is refused: {:?}",
+        String::from_utf8_lossy(&got)
+    );
+    let start = Instant::now();
+    loop {
+        let (got, _) = exchange_raw(
+            port,
+            format!(
+                "GET /_localspaces/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+            guard,
+        );
+        if got.starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            start.elapsed() < guard,
+            "health never answered again after the flood"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(holders);
+    p.kill();
+}
+
+#[test]
+fn host_names_and_cross_site_requests_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = serve_on(dir.path(), &["--in-memory", "--allowed-hosts", "localspaces"]);
+    let port = p.port;
+    let local = format!("127.0.0.1:{port}");
+    // The API in open mode: loopback names, addresses and --allowed-hosts only.
+    for host in [
+        local.clone(),
+        format!("localhost:{port}"),
+        format!("localspaces:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        assert_eq!(describe_ip_groups(port, &host).0, 200, "Host: {host}");
+    }
+    let (status, body) = describe_ip_groups(port, &format!("evil.example:{port}"));
+    assert_eq!(status, 403, "a DNS-rebinding Host: {body}");
+    assert!(body.contains("\"__type\":\"AccessDeniedException\""), "{body}");
+    // The console: pages and forms, even "same-origin" under the rebinding name.
+    let evil = format!("evil.example:{port}");
+    let evil_origin = format!("http://evil.example:{port}");
+    assert_eq!(request(port, "GET", "/console/", &[("Host", &evil)], "").0, 403);
+    let form = "account=123456789012&region=us-east-1&name=x";
+    let (status, _, _) = request(
+        port,
+        "POST",
+        "/console/ipgroups/create",
+        &[
+            ("Host", &evil),
+            ("Origin", &evil_origin),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        form,
+    );
+    assert_eq!(status, 403);
+    assert_eq!(request(port, "GET", "/console/", &[], "").0, 200);
+
+    // Admin routes: the shapes a web page can send are refused.
+    let reset = "/_localspaces/reset?account=123456789012&region=us-east-1";
+    let page = "http://evil.example".to_string();
+    let refused: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "simple text/plain form",
+            vec![("Content-Type", "text/plain"), ("Origin", page.as_str())],
+        ),
+        ("no origin, no admin header", vec![]),
+        (
+            "urlencoded form",
+            vec![("Content-Type", "application/x-www-form-urlencoded")],
+        ),
+        (
+            "admin header with Origin",
+            vec![("X-Localspaces-Admin", "1"), ("Origin", page.as_str())],
+        ),
+        (
+            "admin header, cross-site fetch",
+            vec![("X-Localspaces-Admin", "1"), ("Sec-Fetch-Site", "cross-site")],
+        ),
+        (
+            "rebinding host",
+            vec![("X-Localspaces-Admin", "1"), ("Host", evil.as_str())],
+        ),
+    ];
+    for (name, headers) in refused {
+        let (status, head, body) = request(port, "POST", reset, &headers, "x=1");
+        assert_eq!(status, 403, "{name}: {body}");
+        assert!(
+            !head.contains("access-control-allow"),
+            "{name}: CORS answer {head}"
+        );
+    }
+    // A preflight gets no CORS grant.
+    let (_, head, _) = request(
+        port,
+        "OPTIONS",
+        reset,
+        &[
+            ("Origin", page.as_str()),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "x-localspaces-admin"),
+        ],
+        "",
+    );
+    assert!(
+        !head.contains("access-control-allow"),
+        "preflight granted: {head}"
+    );
+    let (status, _, body) = request(port, "POST", reset, &[("X-Localspaces-Admin", "1")], "");
+    assert_eq!(status, 200, "a script's admin call: {body}");
+
+    // The clock's offset: bounded, monotonic, refused without moving.
+    let advance = |secs: &str| {
+        request(
+            port,
+            "POST",
+            &format!("/_localspaces/advance?seconds={secs}"),
+            &[("X-Localspaces-Admin", "1")],
+            "",
+        )
+    };
+    for bad in ["1e300", "-5", "NaN", "inf", "253402300799"] {
+        let (status, _, body) = advance(bad);
+        assert_eq!(status, 400, "seconds={bad}: {body}");
+    }
+    let (status, _, body) = advance("10");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"clock_offset_seconds\":10"),
+        "the refused calls did not move the clock: {body}"
+    );
+    assert_eq!(describe_ip_groups(port, &local).0, 200);
     p.kill();
 }

@@ -131,7 +131,13 @@ impl Drop for Proc {
 }
 
 async fn settle(addr: SocketAddr) {
-    let (status, body) = http(addr, "/_localspaces/settle", vec![], vec![]).await;
+    let (status, body) = http(
+        addr,
+        "/_localspaces/settle",
+        vec![("X-Localspaces-Admin".into(), "1".into())],
+        vec![],
+    )
+    .await;
     assert_eq!(status, 200, "settle: {body}");
 }
 

@@ -86,7 +86,10 @@ async fn exec(server: &TestServer, account: &str, id: &str, script: &str) -> (i6
     let (status, out) = http(
         server.addr(),
         &format!("/_localspaces/desktop-exec?account={account}&region=us-east-1&workspace_id={id}"),
-        vec![("Content-Type".into(), "application/json".into())],
+        vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("X-Localspaces-Admin".into(), "1".into()),
+        ],
         body.into_bytes(),
     )
     .await;

@@ -1028,3 +1028,32 @@ fn a_restart_in_the_middle_of_a_migration_continues_it() {
     assert_eq!(h.state(&src), None);
     assert_eq!(h.state(&target), Some(S::Available));
 }
+
+#[test]
+fn an_undecodable_pending_transition_is_quarantined_and_the_rest_continue() {
+    use localspaces_store::{Expect, Key, Put, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = Harness::new(Kind::Sqlite, dir.path());
+    let d = h.ready_directory();
+    let id = h.create_ws(&d, "rowan", ws::RunningMode::AlwaysOn);
+    // A pending transition whose record no longer decodes (a bad disk, a foreign writer).
+    h.svc
+        .store()
+        .commit(vec![Write::Put(Put {
+            key: Key {
+                scope: h.cx.scope.clone(),
+                kind: localspaces::engine::TRANSITION_KIND.to_string(),
+                id: "ws-garbage00".to_string(),
+            },
+            body: b"\xff not json".to_vec(),
+            indexes: vec![],
+            unique: vec![],
+            expect: Expect::Any,
+        })])
+        .expect("write the bad record");
+    // Start-up skips it instead of refusing to start; the good transition still runs.
+    let h = h.restart(dir.path());
+    assert_eq!(h.state(&id), Some(S::Pending));
+    h.tick(h.duration(TransitionKind::WorkspaceCreate) + 0.1);
+    assert_eq!(h.state(&id), Some(S::Available));
+}

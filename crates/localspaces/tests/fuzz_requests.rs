@@ -226,7 +226,7 @@ impl Fuzz {
                 .send(
                     &Req {
                         path: "/_localspaces/settle".into(),
-                        headers: vec![],
+                        headers: vec![("X-Localspaces-Admin".into(), "1".into())],
                         body: vec![],
                     },
                     false,
@@ -1726,6 +1726,173 @@ fn bodies_at_the_limits() {
     }
 }
 
+/// Raw bytes on a fresh connection (`half_close`: shut the write side after them); reads
+/// until the server closes or [`HANG`] passes.
+fn raw_exchange(addr: SocketAddr, bytes: &[u8], half_close: bool) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(HANG)).expect("read timeout");
+    let _ = s.write_all(bytes);
+    if half_close {
+        let _ = s.shutdown(std::net::Shutdown::Write);
+    }
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    got
+}
+
+/// HTTP framing a hostile or confused client sends: each gets a complete AWS-shaped answer
+/// (or, where hyper itself refuses the framing, a plain 4xx), never a hang, a reset before
+/// the answer or a lost answer.
+#[test]
+fn framing_cases_are_answered() {
+    let _g = exclusive();
+    let f = server();
+    let host = f.addr.to_string();
+    // A declared body over --max-body, never sent: 413 at once, not a timeout.
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: WorkspacesService.DescribeIpGroups\r\nContent-Length: {}\r\n\r\n",
+        MAX_BODY * 10
+    );
+    let mut s = TcpStream::connect(f.addr).expect("connect");
+    s.set_read_timeout(Some(HANG)).expect("read timeout");
+    s.write_all(head.as_bytes()).expect("send head");
+    let resp = read_response(&mut BufReader::new(s))
+        .map_err(|(e, _)| e)
+        .expect("an answer before the body");
+    assert_eq!(resp.status, 413);
+    assert_eq!(
+        check_response(&resp).expect("AWS-shaped"),
+        "RequestEntityTooLargeException"
+    );
+
+    // An unknown operation with a large body (within --max-body): the body is read first,
+    // so the client that is still sending gets UnknownOperationException, not a reset.
+    let body = vec![b' '; MAX_BODY - 1];
+    for keep in [false, true] {
+        let r = f
+            .conn
+            .lock()
+            .unwrap()
+            .send(
+                &Req {
+                    path: "/".into(),
+                    headers: json_headers("WorkspacesService.NoSuchOperation", "workspaces"),
+                    body: body.clone(),
+                },
+                keep,
+            )
+            .expect("an answer");
+        assert_eq!(
+            check_response(&r).expect("AWS-shaped"),
+            "UnknownOperationException"
+        );
+    }
+
+    // Twenty pipelined requests, then a half-close: twenty answers.
+    let one = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: WorkspacesService.DescribeIpGroups\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+        auth_headers("workspaces")[1].1
+    );
+    let got = raw_exchange(f.addr, one.repeat(20).as_bytes(), true);
+    let answers = String::from_utf8_lossy(&got).matches("HTTP/1.1 200 OK").count();
+    assert_eq!(
+        answers, 20,
+        "pipelined then half-closed: {answers} of 20 answered"
+    );
+
+    // Bytes that are not HTTP (a TLS ClientHello, a NUL): an AWS-shaped 400, then close.
+    for junk in [
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..],
+        &b"\x00\x00\x00\x00"[..],
+    ] {
+        let got = raw_exchange(f.addr, junk, false);
+        let mut r = BufReader::new(&got[..]);
+        let mut line = String::new();
+        let _ = r.read_line(&mut line);
+        assert!(line.starts_with("HTTP/1.1 400"), "{junk:?}: {line:?}");
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.contains("\"__type\":\"SerializationException\""), "{text}");
+    }
+
+    // Framing hyper refuses itself (oversized or NUL-bearing heads, bad Content-Length):
+    // a 4xx and a closed connection, never a hang or a 5xx.
+    for bad in [
+        format!("POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 12abc\r\n\r\n"),
+        format!("POST / HTTP/1.1\r\nHost: {host}\r\nX-A: a\0b\r\nContent-Length: 0\r\n\r\n"),
+        format!(
+            "POST / HTTP/1.1\r\nHost: {host}\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(2 << 20)
+        ),
+        format!(
+            "POST / HTTP/1.1\r\nHost: {host}\r\n{}\r\n",
+            "X-H: 1\r\n".repeat(10_000)
+        ),
+    ] {
+        let got = raw_exchange(f.addr, bad.as_bytes(), false);
+        let text = String::from_utf8_lossy(&got);
+        let status: u16 = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            (400..500).contains(&status),
+            "{}…: {text:?}",
+            &bad[..40.min(bad.len())]
+        );
+    }
+    f.report("after framing cases");
+}
+
+/// What a web page can make a browser send to the admin routes (a simple form POST, a
+/// `fetch` with `no-cors`, a rebinding `Host`) is refused and changes nothing.
+#[test]
+fn cross_site_shapes_to_the_admin_routes_are_refused() {
+    let _g = exclusive();
+    let f = server();
+    let host = f.addr.to_string();
+    let before = f.commits.load(Ordering::SeqCst);
+    let shapes = [
+        "Content-Type: text/plain\r\nOrigin: http://evil.example\r\n".to_string(),
+        "Content-Type: application/x-www-form-urlencoded\r\nOrigin: null\r\n".to_string(),
+        "Content-Type: multipart/form-data; boundary=x\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\n".to_string(),
+        "Content-Type: text/plain\r\n".to_string(),
+        "X-Localspaces-Admin: 1\r\nSec-Fetch-Site: same-site\r\n".to_string(),
+        "X-Localspaces-Admin: 1\r\nOrigin: http://127.0.0.1\r\n".to_string(),
+    ];
+    for route in [
+        "reset?account=111122223333&region=us-east-1",
+        "settle",
+        "advance?seconds=60",
+    ] {
+        for (i, extra) in shapes.iter().enumerate() {
+            let req = format!(
+                "POST /_localspaces/{route} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{extra}Content-Length: 3\r\n\r\na=b"
+            );
+            let got = raw_exchange(f.addr, req.as_bytes(), false);
+            let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+            assert!(text.starts_with("http/1.1 403"), "{route} shape {i}: {text}");
+            assert!(
+                !text.contains("access-control-allow"),
+                "{route} shape {i}: {text}"
+            );
+        }
+        let rebinding = format!(
+            "POST /_localspaces/{route} HTTP/1.1\r\nHost: rebind.evil.example\r\nX-Localspaces-Admin: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
+        let text = String::from_utf8_lossy(&raw_exchange(f.addr, rebinding.as_bytes(), false)).to_string();
+        assert!(
+            text.starts_with("HTTP/1.1 403"),
+            "{route} with a rebinding Host: {text}"
+        );
+    }
+    assert_eq!(
+        f.commits.load(Ordering::SeqCst),
+        before,
+        "a refused admin call wrote"
+    );
+}
+
 // ------------------------------------------------------------------------------ regressions
 
 /// A body that must answer in the request's protocol with a well-formed error (never 5xx).
@@ -1806,5 +1973,20 @@ fn regression_describe_account_modifications_bad_token_is_a_modeled_error() {
             "DescribeAccountModifications",
             encode(proto, &v),
         ));
+    }
+}
+
+/// Found by the outside attack: a string member the model leaves without a maximum length
+/// (CreateIpGroup's GroupName) was stored as sent, 15 MB of it. Such members now hold at
+/// most 2048 characters (an inferred limit, listed in COVERAGE.md).
+#[test]
+fn regression_strings_the_model_leaves_unbounded_are_bounded() {
+    let _g = exclusive();
+    for proto in [Proto::Json, Proto::Cbor] {
+        for len in [2049, 3 * 1024 * 1024] {
+            let v = Value::Map(vec![("GroupName".into(), Value::String("g".repeat(len)))]);
+            let r = expect_error(ws_request(proto, "CreateIpGroup", encode(proto, &v)));
+            assert_eq!(r, "ValidationException", "{proto:?}, {len} characters");
+        }
     }
 }

@@ -16,7 +16,7 @@
 //! and failed sign-ins are limited per client address (see [`guard`]).
 
 mod actions;
-pub mod activity;
+pub use crate::app::activity;
 mod environment;
 mod families;
 pub mod guard;
@@ -24,15 +24,13 @@ mod pages;
 
 pub use guard::{ClientAddr, ConsoleState};
 
-use crate::edge::App;
+use crate::app::App;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use hyper::{Method, Response, StatusCode};
-use localspaces_api::error::ErrorTable;
 use localspaces_api::value::Value;
-use localspaces_api::{ds, workspaces as ws};
 use localspaces_store::Scope;
 use std::sync::{Arc, OnceLock};
 
@@ -413,66 +411,31 @@ fn from_json(v: &serde_json::Value) -> Value {
 
 // ------------------------------------------------------------------ calling the service
 
-/// Which API a console call goes to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Op {
-    Ws(ws::Operation),
-    Ds(ds::Operation),
-}
+/// Which API a console call goes to (the API edge's own target).
+pub(crate) use crate::app::Target as Op;
 
-impl Op {
-    fn name(self) -> &'static str {
-        match self {
-            Op::Ws(o) => o.name(),
-            Op::Ds(o) => o.name(),
-        }
-    }
-    fn is_read(self) -> bool {
-        let n = self.name();
-        n.starts_with("Describe") || n.starts_with("List") || n.starts_with("Get")
-    }
-}
-
-/// Calls one operation exactly as the API edge does (generated dispatcher: decode, validate,
-/// typed handler), on the blocking pool. Writes are recorded in the activity log with
-/// protocol `console`.
+/// Calls one operation exactly as the API edge does ([`crate::app::invoke`]: generated
+/// dispatcher, decode, validate, typed handler). Writes are recorded in the activity log
+/// with protocol `console`.
 pub(crate) async fn call(
     req: &Req<'_>,
     op: Op,
     input: serde_json::Value,
 ) -> Result<serde_json::Value, CallError> {
-    let app = Arc::clone(req.app);
     let cx = crate::service::Context {
         scope: req.scope.clone(),
         request_id: req.request_id.to_string(),
     };
     let value = from_json(&input);
     let resource = activity::resource_of(&value, None);
-    let result = tokio::task::spawn_blocking(move || match op {
-        Op::Ws(o) => ws::dispatch(app.service.as_ref(), &cx, o, &value).map_err(|e| CallError {
-            code: e.code.name().to_string(),
-            message: e.message,
-        }),
-        Op::Ds(o) => ds::dispatch(app.service.as_ref(), &cx, o, &value).map_err(|e| CallError {
-            code: e.code.name().to_string(),
-            message: e.message,
-        }),
-    })
-    .await
-    .unwrap_or_else(|_| {
-        Err(CallError {
-            code: "InternalFailure".into(),
-            message: "We encountered an internal error. Please try again.".into(),
-        })
-    });
-    if !op.is_read() {
+    let result = crate::app::invoke(req.app, cx, op, value)
+        .await
+        .map(|answer| answer.to_value());
+    if !op.is_read_only() {
         let (status, resource) = match &result {
             Ok(v) if resource == "-" => (200, activity::resource_of(&Value::Null, Some(v))),
             Ok(_) => (200, resource),
-            Err(e) => (
-                ws::ErrorCode::from_name(&e.code).map_or(400, |c| c.status()),
-                resource,
-            ),
+            Err(e) => (e.status, resource),
         };
         req.app.activity.record(activity::Entry {
             seq: 0,
@@ -486,7 +449,10 @@ pub(crate) async fn call(
             request_id: req.request_id.to_string(),
         });
     }
-    result.map(|v| to_json(&v))
+    result.map(|v| to_json(&v)).map_err(|e| CallError {
+        code: e.name.to_string(),
+        message: e.message,
+    })
 }
 
 /// Calls a paginated Describe/List operation until its last page; `list_key` names the
@@ -620,9 +586,19 @@ async fn handle_inner(
         );
     }
     let form = if is_post {
-        match Limited::new(body, 1 << 20).collect().await {
-            Ok(b) => parse_pairs(&b.to_bytes()),
+        // Bounded in size and in time: a declared body that never arrives is given up on.
+        let read = tokio::time::timeout(app.read_timeout, Limited::new(body, 1 << 20).collect()).await;
+        match read {
+            Ok(Ok(b)) => parse_pairs(&b.to_bytes()),
             Err(_) => {
+                return message_page(
+                    None,
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Timed out",
+                    "The form did not arrive in time.",
+                )
+            }
+            Ok(Err(_)) => {
                 return message_page(
                     None,
                     StatusCode::PAYLOAD_TOO_LARGE,

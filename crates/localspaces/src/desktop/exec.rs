@@ -6,7 +6,7 @@
 //! Same protection as the other admin routes.
 
 use super::DesktopKey;
-use crate::edge::App;
+use crate::app::App;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -56,6 +56,9 @@ pub async fn route(
     parts: &hyper::http::request::Parts,
     body: Incoming,
 ) -> Response<Full<Bytes>> {
+    if let Some(why) = crate::admin::cross_site(parts) {
+        return refuse(StatusCode::FORBIDDEN, why);
+    }
     if !crate::admin::authorized(app, parts) {
         return refuse(StatusCode::FORBIDDEN, "admin routes need the admin token");
     }
@@ -151,7 +154,9 @@ pub fn cli(
     if let Some(u) = user {
         body["user"] = serde_json::Value::String(u.to_string());
     }
-    let mut req = ureq::post(&url).set("content-type", "application/json");
+    let mut req = ureq::post(&url)
+        .set("content-type", "application/json")
+        .set("x-localspaces-admin", "1");
     if let Some(t) = admin_token {
         req = req.set("x-localspaces-admin-token", t);
     }

@@ -10,7 +10,7 @@
 //! server's pings) is dropped.
 
 use super::DesktopKey;
-use crate::edge::App;
+use crate::app::App;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;

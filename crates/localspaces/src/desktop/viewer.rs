@@ -3,7 +3,7 @@
 //! WebSocket ([`super::rfb`]); `GET /console/novnc/…` serves noVNC (vendored from the npm
 //! package `@novnc/novnc`, MPL-2.0, licence files alongside) from the binary.
 
-use crate::edge::App;
+use crate::app::App;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};

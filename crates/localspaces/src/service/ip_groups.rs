@@ -4,9 +4,9 @@
 use super::tables::directories::{WsDirectory, IP_GROUP_INDEX};
 use super::tables::ids::new_id;
 use super::tables::ip_groups::{IpGroup, IpRule};
-use super::tables::{invalid, new_tags, not_found, pagination, Conflict, Context, Service};
+use super::tables::{invalid, new_tags, not_found, pagination, Conflict, Context, Resource, Service};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode, IpRuleItem};
-use localspaces_store::{Expect, IndexEntry};
+use localspaces_store::{Expect, IndexEntry, Write};
 use std::net::Ipv4Addr;
 
 /// The lost race of a change to a group.
@@ -90,15 +90,21 @@ pub fn create_ip_group(
         created: svc.clock.now(),
     };
     let duplicate = format!("An IP access control group named {} already exists.", group.name);
-    svc.write(Conflict::Exists(duplicate.clone()), |tx| {
+    let over_limit = format!(
+        "You have reached the limit of {} IP access control groups in this Region.",
+        svc.limits.ip_groups
+    );
+    // Another process may take the name or the last slot between the checks and the commit.
+    let race = || match svc.count::<IpGroup>(&cx.scope, None) {
+        Ok(n) if n >= svc.limits.ip_groups => Conflict::Quota(over_limit.clone()),
+        _ => Conflict::Exists(duplicate.clone()),
+    };
+    svc.write(race, |tx| {
         let n = svc.count::<IpGroup>(&cx.scope, None)?;
         if n >= svc.limits.ip_groups {
             return Err(Error::new(
                 ErrorCode::ResourceLimitExceededException,
-                format!(
-                    "You have reached the limit of {} IP access control groups in this Region.",
-                    svc.limits.ip_groups
-                ),
+                over_limit.clone(),
             ));
         }
         let exists = svc.count::<IpGroup>(
@@ -109,9 +115,18 @@ pub fn create_ip_group(
             }),
         )?;
         if exists > 0 {
-            return Err(Error::new(ErrorCode::ResourceAlreadyExistsException, duplicate));
+            return Err(Error::new(
+                ErrorCode::ResourceAlreadyExistsException,
+                duplicate.clone(),
+            ));
         }
         tx.put(&cx.scope, &group, Expect::Absent)?;
+        // The quota is checked again in the commit.
+        tx.push(Write::AtMost {
+            scope: cx.scope.clone(),
+            kind: IpGroup::KIND.to_string(),
+            max: svc.limits.ip_groups,
+        });
         Ok(())
     })?;
     Ok(ws::CreateIpGroupResult {

@@ -20,7 +20,7 @@ fn with_tags<R: Taggable>(
     cx: &Context,
     id: &str,
     write: bool,
-    f: impl FnOnce(&mut Vec<StoredTag>) -> Result<(), Error>,
+    f: impl Fn(&mut Vec<StoredTag>) -> Result<(), Error>,
 ) -> Result<Vec<Tag>, Error> {
     let load = || {
         svc.load::<R>(&cx.scope, id)?
@@ -31,7 +31,9 @@ fn with_tags<R: Taggable>(
         f(r.rec.tags_mut())?;
         return Ok(r.rec.tags().iter().map(|t| t.to_wire()).collect());
     }
-    svc.write(Conflict::Changed("resource"), |tx| {
+    // Another replica on the same store may write the resource between the read and the
+    // commit: the change is redone on the new state.
+    svc.write_retrying(Conflict::Changed("resource"), |tx| {
         let mut r = load()?;
         f(r.rec.tags_mut())?;
         tx.put(&cx.scope, &r.rec, Expect::Rev(r.rev))?;
@@ -44,7 +46,7 @@ fn dispatch(
     cx: &Context,
     id: &str,
     write: bool,
-    f: impl FnOnce(&mut Vec<StoredTag>) -> Result<(), Error>,
+    f: impl Fn(&mut Vec<StoredTag>) -> Result<(), Error>,
 ) -> Result<Vec<Tag>, Error> {
     if id.starts_with("wsipg-") {
         with_tags::<IpGroup>(svc, cx, id, write, f)

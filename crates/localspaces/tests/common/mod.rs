@@ -375,7 +375,7 @@ pub async fn admin(server: &TestServer, route: &str) -> Value {
     let (status, body) = http(
         server.addr(),
         &format!("/_localspaces/{route}"),
-        Vec::new(),
+        vec![("X-Localspaces-Admin".into(), "1".into())],
         Vec::new(),
     )
     .await;

@@ -4,6 +4,7 @@
 
 use super::errors::{Error, ErrorCode};
 use super::shapes::*;
+use crate::encode::{Encode, Encoder};
 use crate::error::ErrorTable as _;
 use crate::shape::{Paginator, Path, Shape, Violations};
 use crate::value::Value;
@@ -284,29 +285,52 @@ pub trait DirectoryServiceApi {
     }
 }
 
-/// Decodes the input of `op`, calls its handler and encodes its output.
-pub fn dispatch<S: DirectoryServiceApi + ?Sized>(
+/// The output of one operation, written to the wire through [`Encode`].
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Output {
+    ConnectDirectory(ConnectDirectoryResult),
+    CreateDirectory(CreateDirectoryResult),
+    CreateMicrosoftAD(CreateMicrosoftADResult),
+    DeleteDirectory(DeleteDirectoryResult),
+    DescribeDirectories(DescribeDirectoriesResult),
+}
+
+impl Encode for Output {
+    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
+        match self {
+            Output::ConnectDirectory(x) => x.encode_with(e),
+            Output::CreateDirectory(x) => x.encode_with(e),
+            Output::CreateMicrosoftAD(x) => x.encode_with(e),
+            Output::DeleteDirectory(x) => x.encode_with(e),
+            Output::DescribeDirectories(x) => x.encode_with(e),
+        }
+    }
+}
+
+/// Decodes and validates the input of `op`, calls its handler and returns its typed output.
+pub fn dispatch_output<S: DirectoryServiceApi + ?Sized>(
     svc: &S,
     cx: &S::Context,
     op: Operation,
     input: &Value,
-) -> Result<Value, Error> {
+) -> Result<Output, Error> {
     let result = match op {
         Operation::ConnectDirectory => svc
             .connect_directory(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ConnectDirectory),
         Operation::CreateDirectory => svc
             .create_directory(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateDirectory),
         Operation::CreateMicrosoftAD => svc
             .create_microsoft_ad(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateMicrosoftAD),
         Operation::DeleteDirectory => svc
             .delete_directory(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeleteDirectory),
         Operation::DescribeDirectories => svc
             .describe_directories(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeDirectories),
     };
     if let Err(e) = &result {
         debug_assert!(
@@ -316,6 +340,16 @@ pub fn dispatch<S: DirectoryServiceApi + ?Sized>(
         );
     }
     result
+}
+
+/// Like [`dispatch_output`], with the output as a [`Value`] tree.
+pub fn dispatch<S: DirectoryServiceApi + ?Sized>(
+    svc: &S,
+    cx: &S::Context,
+    op: Operation,
+    input: &Value,
+) -> Result<Value, Error> {
+    dispatch_output(svc, cx, op, input).map(|o| o.to_value())
 }
 
 /// Implements [`DirectoryServiceApi`] for a service type by calling, for every operation, the function of

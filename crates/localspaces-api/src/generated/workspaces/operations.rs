@@ -4,6 +4,7 @@
 
 use super::errors::{Error, ErrorCode};
 use super::shapes::*;
+use crate::encode::{Encode, Encoder};
 use crate::error::ErrorTable as _;
 use crate::shape::{Paginator, Path, Shape, Violations};
 use crate::value::Value;
@@ -1951,281 +1952,478 @@ pub trait WorkspacesApi {
     }
 }
 
-/// Decodes the input of `op`, calls its handler and encodes its output.
-pub fn dispatch<S: WorkspacesApi + ?Sized>(
+/// The output of one operation, written to the wire through [`Encode`].
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Output {
+    AcceptAccountLinkInvitation(AcceptAccountLinkInvitationResult),
+    AssociateConnectionAlias(AssociateConnectionAliasResult),
+    AssociateIpGroups(AssociateIpGroupsResult),
+    AssociateWorkspaceApplication(AssociateWorkspaceApplicationResult),
+    AuthorizeIpRules(AuthorizeIpRulesResult),
+    CopyWorkspaceImage(CopyWorkspaceImageResult),
+    CreateAccountLinkInvitation(CreateAccountLinkInvitationResult),
+    CreateConnectClientAddIn(CreateConnectClientAddInResult),
+    CreateConnectionAlias(CreateConnectionAliasResult),
+    CreateIpGroup(CreateIpGroupResult),
+    CreateStandbyWorkspaces(CreateStandbyWorkspacesResult),
+    CreateTags(CreateTagsResult),
+    CreateUpdatedWorkspaceImage(CreateUpdatedWorkspaceImageResult),
+    CreateWorkspaceBundle(CreateWorkspaceBundleResult),
+    CreateWorkspaceImage(CreateWorkspaceImageResult),
+    CreateWorkspaces(CreateWorkspacesResult),
+    CreateWorkspacesPool(CreateWorkspacesPoolResult),
+    DeleteAccountLinkInvitation(DeleteAccountLinkInvitationResult),
+    DeleteClientBranding(DeleteClientBrandingResult),
+    DeleteConnectClientAddIn(DeleteConnectClientAddInResult),
+    DeleteConnectionAlias(DeleteConnectionAliasResult),
+    DeleteIpGroup(DeleteIpGroupResult),
+    DeleteTags(DeleteTagsResult),
+    DeleteWorkspaceBundle(DeleteWorkspaceBundleResult),
+    DeleteWorkspaceImage(DeleteWorkspaceImageResult),
+    DeployWorkspaceApplications(DeployWorkspaceApplicationsResult),
+    DeregisterWorkspaceDirectory(DeregisterWorkspaceDirectoryResult),
+    DescribeAccount(DescribeAccountResult),
+    DescribeAccountModifications(DescribeAccountModificationsResult),
+    DescribeApplicationAssociations(DescribeApplicationAssociationsResult),
+    DescribeApplications(DescribeApplicationsResult),
+    DescribeBundleAssociations(DescribeBundleAssociationsResult),
+    DescribeClientBranding(DescribeClientBrandingResult),
+    DescribeClientProperties(DescribeClientPropertiesResult),
+    DescribeConnectClientAddIns(DescribeConnectClientAddInsResult),
+    DescribeConnectionAliasPermissions(DescribeConnectionAliasPermissionsResult),
+    DescribeConnectionAliases(DescribeConnectionAliasesResult),
+    DescribeCustomWorkspaceImageImport(DescribeCustomWorkspaceImageImportResult),
+    DescribeImageAssociations(DescribeImageAssociationsResult),
+    DescribeIpGroups(DescribeIpGroupsResult),
+    DescribeTags(DescribeTagsResult),
+    DescribeWorkspaceAssociations(DescribeWorkspaceAssociationsResult),
+    DescribeWorkspaceBundles(DescribeWorkspaceBundlesResult),
+    DescribeWorkspaceDirectories(DescribeWorkspaceDirectoriesResult),
+    DescribeWorkspaceImagePermissions(DescribeWorkspaceImagePermissionsResult),
+    DescribeWorkspaceImages(DescribeWorkspaceImagesResult),
+    DescribeWorkspaceSnapshots(DescribeWorkspaceSnapshotsResult),
+    DescribeWorkspaces(DescribeWorkspacesResult),
+    DescribeWorkspacesConnectionStatus(DescribeWorkspacesConnectionStatusResult),
+    DescribeWorkspacesPoolSessions(DescribeWorkspacesPoolSessionsResult),
+    DescribeWorkspacesPools(DescribeWorkspacesPoolsResult),
+    DisassociateConnectionAlias(DisassociateConnectionAliasResult),
+    DisassociateIpGroups(DisassociateIpGroupsResult),
+    DisassociateWorkspaceApplication(DisassociateWorkspaceApplicationResult),
+    GetAccountLink(GetAccountLinkResult),
+    ImportClientBranding(ImportClientBrandingResult),
+    ImportCustomWorkspaceImage(ImportCustomWorkspaceImageResult),
+    ImportWorkspaceImage(ImportWorkspaceImageResult),
+    ListAccountLinks(ListAccountLinksResult),
+    ListAvailableManagementCidrRanges(ListAvailableManagementCidrRangesResult),
+    MigrateWorkspace(MigrateWorkspaceResult),
+    ModifyAccount(ModifyAccountResult),
+    ModifyCertificateBasedAuthProperties(ModifyCertificateBasedAuthPropertiesResult),
+    ModifyClientProperties(ModifyClientPropertiesResult),
+    ModifyEndpointEncryptionMode(ModifyEndpointEncryptionModeResponse),
+    ModifySamlProperties(ModifySamlPropertiesResult),
+    ModifySelfservicePermissions(ModifySelfservicePermissionsResult),
+    ModifyStreamingProperties(ModifyStreamingPropertiesResult),
+    ModifyWorkspaceAccessProperties(ModifyWorkspaceAccessPropertiesResult),
+    ModifyWorkspaceCreationProperties(ModifyWorkspaceCreationPropertiesResult),
+    ModifyWorkspaceProperties(ModifyWorkspacePropertiesResult),
+    ModifyWorkspaceState(ModifyWorkspaceStateResult),
+    RebootWorkspaces(RebootWorkspacesResult),
+    RebuildWorkspaces(RebuildWorkspacesResult),
+    RegisterWorkspaceDirectory(RegisterWorkspaceDirectoryResult),
+    RejectAccountLinkInvitation(RejectAccountLinkInvitationResult),
+    RestoreWorkspace(RestoreWorkspaceResult),
+    RevokeIpRules(RevokeIpRulesResult),
+    StartWorkspaces(StartWorkspacesResult),
+    StartWorkspacesPool(StartWorkspacesPoolResult),
+    StopWorkspaces(StopWorkspacesResult),
+    StopWorkspacesPool(StopWorkspacesPoolResult),
+    TerminateWorkspaces(TerminateWorkspacesResult),
+    TerminateWorkspacesPool(TerminateWorkspacesPoolResult),
+    TerminateWorkspacesPoolSession(TerminateWorkspacesPoolSessionResult),
+    UpdateConnectClientAddIn(UpdateConnectClientAddInResult),
+    UpdateConnectionAliasPermission(UpdateConnectionAliasPermissionResult),
+    UpdateRulesOfIpGroup(UpdateRulesOfIpGroupResult),
+    UpdateWorkspaceBundle(UpdateWorkspaceBundleResult),
+    UpdateWorkspaceImagePermission(UpdateWorkspaceImagePermissionResult),
+    UpdateWorkspacesPool(UpdateWorkspacesPoolResult),
+}
+
+impl Encode for Output {
+    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
+        match self {
+            Output::AcceptAccountLinkInvitation(x) => x.encode_with(e),
+            Output::AssociateConnectionAlias(x) => x.encode_with(e),
+            Output::AssociateIpGroups(x) => x.encode_with(e),
+            Output::AssociateWorkspaceApplication(x) => x.encode_with(e),
+            Output::AuthorizeIpRules(x) => x.encode_with(e),
+            Output::CopyWorkspaceImage(x) => x.encode_with(e),
+            Output::CreateAccountLinkInvitation(x) => x.encode_with(e),
+            Output::CreateConnectClientAddIn(x) => x.encode_with(e),
+            Output::CreateConnectionAlias(x) => x.encode_with(e),
+            Output::CreateIpGroup(x) => x.encode_with(e),
+            Output::CreateStandbyWorkspaces(x) => x.encode_with(e),
+            Output::CreateTags(x) => x.encode_with(e),
+            Output::CreateUpdatedWorkspaceImage(x) => x.encode_with(e),
+            Output::CreateWorkspaceBundle(x) => x.encode_with(e),
+            Output::CreateWorkspaceImage(x) => x.encode_with(e),
+            Output::CreateWorkspaces(x) => x.encode_with(e),
+            Output::CreateWorkspacesPool(x) => x.encode_with(e),
+            Output::DeleteAccountLinkInvitation(x) => x.encode_with(e),
+            Output::DeleteClientBranding(x) => x.encode_with(e),
+            Output::DeleteConnectClientAddIn(x) => x.encode_with(e),
+            Output::DeleteConnectionAlias(x) => x.encode_with(e),
+            Output::DeleteIpGroup(x) => x.encode_with(e),
+            Output::DeleteTags(x) => x.encode_with(e),
+            Output::DeleteWorkspaceBundle(x) => x.encode_with(e),
+            Output::DeleteWorkspaceImage(x) => x.encode_with(e),
+            Output::DeployWorkspaceApplications(x) => x.encode_with(e),
+            Output::DeregisterWorkspaceDirectory(x) => x.encode_with(e),
+            Output::DescribeAccount(x) => x.encode_with(e),
+            Output::DescribeAccountModifications(x) => x.encode_with(e),
+            Output::DescribeApplicationAssociations(x) => x.encode_with(e),
+            Output::DescribeApplications(x) => x.encode_with(e),
+            Output::DescribeBundleAssociations(x) => x.encode_with(e),
+            Output::DescribeClientBranding(x) => x.encode_with(e),
+            Output::DescribeClientProperties(x) => x.encode_with(e),
+            Output::DescribeConnectClientAddIns(x) => x.encode_with(e),
+            Output::DescribeConnectionAliasPermissions(x) => x.encode_with(e),
+            Output::DescribeConnectionAliases(x) => x.encode_with(e),
+            Output::DescribeCustomWorkspaceImageImport(x) => x.encode_with(e),
+            Output::DescribeImageAssociations(x) => x.encode_with(e),
+            Output::DescribeIpGroups(x) => x.encode_with(e),
+            Output::DescribeTags(x) => x.encode_with(e),
+            Output::DescribeWorkspaceAssociations(x) => x.encode_with(e),
+            Output::DescribeWorkspaceBundles(x) => x.encode_with(e),
+            Output::DescribeWorkspaceDirectories(x) => x.encode_with(e),
+            Output::DescribeWorkspaceImagePermissions(x) => x.encode_with(e),
+            Output::DescribeWorkspaceImages(x) => x.encode_with(e),
+            Output::DescribeWorkspaceSnapshots(x) => x.encode_with(e),
+            Output::DescribeWorkspaces(x) => x.encode_with(e),
+            Output::DescribeWorkspacesConnectionStatus(x) => x.encode_with(e),
+            Output::DescribeWorkspacesPoolSessions(x) => x.encode_with(e),
+            Output::DescribeWorkspacesPools(x) => x.encode_with(e),
+            Output::DisassociateConnectionAlias(x) => x.encode_with(e),
+            Output::DisassociateIpGroups(x) => x.encode_with(e),
+            Output::DisassociateWorkspaceApplication(x) => x.encode_with(e),
+            Output::GetAccountLink(x) => x.encode_with(e),
+            Output::ImportClientBranding(x) => x.encode_with(e),
+            Output::ImportCustomWorkspaceImage(x) => x.encode_with(e),
+            Output::ImportWorkspaceImage(x) => x.encode_with(e),
+            Output::ListAccountLinks(x) => x.encode_with(e),
+            Output::ListAvailableManagementCidrRanges(x) => x.encode_with(e),
+            Output::MigrateWorkspace(x) => x.encode_with(e),
+            Output::ModifyAccount(x) => x.encode_with(e),
+            Output::ModifyCertificateBasedAuthProperties(x) => x.encode_with(e),
+            Output::ModifyClientProperties(x) => x.encode_with(e),
+            Output::ModifyEndpointEncryptionMode(x) => x.encode_with(e),
+            Output::ModifySamlProperties(x) => x.encode_with(e),
+            Output::ModifySelfservicePermissions(x) => x.encode_with(e),
+            Output::ModifyStreamingProperties(x) => x.encode_with(e),
+            Output::ModifyWorkspaceAccessProperties(x) => x.encode_with(e),
+            Output::ModifyWorkspaceCreationProperties(x) => x.encode_with(e),
+            Output::ModifyWorkspaceProperties(x) => x.encode_with(e),
+            Output::ModifyWorkspaceState(x) => x.encode_with(e),
+            Output::RebootWorkspaces(x) => x.encode_with(e),
+            Output::RebuildWorkspaces(x) => x.encode_with(e),
+            Output::RegisterWorkspaceDirectory(x) => x.encode_with(e),
+            Output::RejectAccountLinkInvitation(x) => x.encode_with(e),
+            Output::RestoreWorkspace(x) => x.encode_with(e),
+            Output::RevokeIpRules(x) => x.encode_with(e),
+            Output::StartWorkspaces(x) => x.encode_with(e),
+            Output::StartWorkspacesPool(x) => x.encode_with(e),
+            Output::StopWorkspaces(x) => x.encode_with(e),
+            Output::StopWorkspacesPool(x) => x.encode_with(e),
+            Output::TerminateWorkspaces(x) => x.encode_with(e),
+            Output::TerminateWorkspacesPool(x) => x.encode_with(e),
+            Output::TerminateWorkspacesPoolSession(x) => x.encode_with(e),
+            Output::UpdateConnectClientAddIn(x) => x.encode_with(e),
+            Output::UpdateConnectionAliasPermission(x) => x.encode_with(e),
+            Output::UpdateRulesOfIpGroup(x) => x.encode_with(e),
+            Output::UpdateWorkspaceBundle(x) => x.encode_with(e),
+            Output::UpdateWorkspaceImagePermission(x) => x.encode_with(e),
+            Output::UpdateWorkspacesPool(x) => x.encode_with(e),
+        }
+    }
+}
+
+/// Decodes and validates the input of `op`, calls its handler and returns its typed output.
+pub fn dispatch_output<S: WorkspacesApi + ?Sized>(
     svc: &S,
     cx: &S::Context,
     op: Operation,
     input: &Value,
-) -> Result<Value, Error> {
+) -> Result<Output, Error> {
     let result = match op {
         Operation::AcceptAccountLinkInvitation => svc
             .accept_account_link_invitation(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::AcceptAccountLinkInvitation),
         Operation::AssociateConnectionAlias => svc
             .associate_connection_alias(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::AssociateConnectionAlias),
         Operation::AssociateIpGroups => svc
             .associate_ip_groups(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::AssociateIpGroups),
         Operation::AssociateWorkspaceApplication => svc
             .associate_workspace_application(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::AssociateWorkspaceApplication),
         Operation::AuthorizeIpRules => svc
             .authorize_ip_rules(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::AuthorizeIpRules),
         Operation::CopyWorkspaceImage => svc
             .copy_workspace_image(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CopyWorkspaceImage),
         Operation::CreateAccountLinkInvitation => svc
             .create_account_link_invitation(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateAccountLinkInvitation),
         Operation::CreateConnectClientAddIn => svc
             .create_connect_client_add_in(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateConnectClientAddIn),
         Operation::CreateConnectionAlias => svc
             .create_connection_alias(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateConnectionAlias),
         Operation::CreateIpGroup => svc
             .create_ip_group(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateIpGroup),
         Operation::CreateStandbyWorkspaces => svc
             .create_standby_workspaces(cx, decode_input(input)?)
-            .map(Shape::into_value),
-        Operation::CreateTags => svc.create_tags(cx, decode_input(input)?).map(Shape::into_value),
+            .map(Output::CreateStandbyWorkspaces),
+        Operation::CreateTags => svc.create_tags(cx, decode_input(input)?).map(Output::CreateTags),
         Operation::CreateUpdatedWorkspaceImage => svc
             .create_updated_workspace_image(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateUpdatedWorkspaceImage),
         Operation::CreateWorkspaceBundle => svc
             .create_workspace_bundle(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateWorkspaceBundle),
         Operation::CreateWorkspaceImage => svc
             .create_workspace_image(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateWorkspaceImage),
         Operation::CreateWorkspaces => svc
             .create_workspaces(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateWorkspaces),
         Operation::CreateWorkspacesPool => svc
             .create_workspaces_pool(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::CreateWorkspacesPool),
         Operation::DeleteAccountLinkInvitation => svc
             .delete_account_link_invitation(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeleteAccountLinkInvitation),
         Operation::DeleteClientBranding => svc
             .delete_client_branding(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeleteClientBranding),
         Operation::DeleteConnectClientAddIn => svc
             .delete_connect_client_add_in(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeleteConnectClientAddIn),
         Operation::DeleteConnectionAlias => svc
             .delete_connection_alias(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeleteConnectionAlias),
         Operation::DeleteIpGroup => svc
             .delete_ip_group(cx, decode_input(input)?)
-            .map(Shape::into_value),
-        Operation::DeleteTags => svc.delete_tags(cx, decode_input(input)?).map(Shape::into_value),
+            .map(Output::DeleteIpGroup),
+        Operation::DeleteTags => svc.delete_tags(cx, decode_input(input)?).map(Output::DeleteTags),
         Operation::DeleteWorkspaceBundle => svc
             .delete_workspace_bundle(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeleteWorkspaceBundle),
         Operation::DeleteWorkspaceImage => svc
             .delete_workspace_image(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeleteWorkspaceImage),
         Operation::DeployWorkspaceApplications => svc
             .deploy_workspace_applications(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeployWorkspaceApplications),
         Operation::DeregisterWorkspaceDirectory => svc
             .deregister_workspace_directory(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DeregisterWorkspaceDirectory),
         Operation::DescribeAccount => svc
             .describe_account(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeAccount),
         Operation::DescribeAccountModifications => svc
             .describe_account_modifications(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeAccountModifications),
         Operation::DescribeApplicationAssociations => svc
             .describe_application_associations(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeApplicationAssociations),
         Operation::DescribeApplications => svc
             .describe_applications(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeApplications),
         Operation::DescribeBundleAssociations => svc
             .describe_bundle_associations(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeBundleAssociations),
         Operation::DescribeClientBranding => svc
             .describe_client_branding(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeClientBranding),
         Operation::DescribeClientProperties => svc
             .describe_client_properties(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeClientProperties),
         Operation::DescribeConnectClientAddIns => svc
             .describe_connect_client_add_ins(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeConnectClientAddIns),
         Operation::DescribeConnectionAliasPermissions => svc
             .describe_connection_alias_permissions(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeConnectionAliasPermissions),
         Operation::DescribeConnectionAliases => svc
             .describe_connection_aliases(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeConnectionAliases),
         Operation::DescribeCustomWorkspaceImageImport => svc
             .describe_custom_workspace_image_import(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeCustomWorkspaceImageImport),
         Operation::DescribeImageAssociations => svc
             .describe_image_associations(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeImageAssociations),
         Operation::DescribeIpGroups => svc
             .describe_ip_groups(cx, decode_input(input)?)
-            .map(Shape::into_value),
-        Operation::DescribeTags => svc.describe_tags(cx, decode_input(input)?).map(Shape::into_value),
+            .map(Output::DescribeIpGroups),
+        Operation::DescribeTags => svc
+            .describe_tags(cx, decode_input(input)?)
+            .map(Output::DescribeTags),
         Operation::DescribeWorkspaceAssociations => svc
             .describe_workspace_associations(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspaceAssociations),
         Operation::DescribeWorkspaceBundles => svc
             .describe_workspace_bundles(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspaceBundles),
         Operation::DescribeWorkspaceDirectories => svc
             .describe_workspace_directories(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspaceDirectories),
         Operation::DescribeWorkspaceImagePermissions => svc
             .describe_workspace_image_permissions(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspaceImagePermissions),
         Operation::DescribeWorkspaceImages => svc
             .describe_workspace_images(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspaceImages),
         Operation::DescribeWorkspaceSnapshots => svc
             .describe_workspace_snapshots(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspaceSnapshots),
         Operation::DescribeWorkspaces => svc
             .describe_workspaces(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspaces),
         Operation::DescribeWorkspacesConnectionStatus => svc
             .describe_workspaces_connection_status(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspacesConnectionStatus),
         Operation::DescribeWorkspacesPoolSessions => svc
             .describe_workspaces_pool_sessions(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspacesPoolSessions),
         Operation::DescribeWorkspacesPools => svc
             .describe_workspaces_pools(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DescribeWorkspacesPools),
         Operation::DisassociateConnectionAlias => svc
             .disassociate_connection_alias(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DisassociateConnectionAlias),
         Operation::DisassociateIpGroups => svc
             .disassociate_ip_groups(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DisassociateIpGroups),
         Operation::DisassociateWorkspaceApplication => svc
             .disassociate_workspace_application(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::DisassociateWorkspaceApplication),
         Operation::GetAccountLink => svc
             .get_account_link(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::GetAccountLink),
         Operation::ImportClientBranding => svc
             .import_client_branding(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ImportClientBranding),
         Operation::ImportCustomWorkspaceImage => svc
             .import_custom_workspace_image(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ImportCustomWorkspaceImage),
         Operation::ImportWorkspaceImage => svc
             .import_workspace_image(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ImportWorkspaceImage),
         Operation::ListAccountLinks => svc
             .list_account_links(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ListAccountLinks),
         Operation::ListAvailableManagementCidrRanges => svc
             .list_available_management_cidr_ranges(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ListAvailableManagementCidrRanges),
         Operation::MigrateWorkspace => svc
             .migrate_workspace(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::MigrateWorkspace),
         Operation::ModifyAccount => svc
             .modify_account(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyAccount),
         Operation::ModifyCertificateBasedAuthProperties => svc
             .modify_certificate_based_auth_properties(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyCertificateBasedAuthProperties),
         Operation::ModifyClientProperties => svc
             .modify_client_properties(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyClientProperties),
         Operation::ModifyEndpointEncryptionMode => svc
             .modify_endpoint_encryption_mode(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyEndpointEncryptionMode),
         Operation::ModifySamlProperties => svc
             .modify_saml_properties(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifySamlProperties),
         Operation::ModifySelfservicePermissions => svc
             .modify_selfservice_permissions(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifySelfservicePermissions),
         Operation::ModifyStreamingProperties => svc
             .modify_streaming_properties(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyStreamingProperties),
         Operation::ModifyWorkspaceAccessProperties => svc
             .modify_workspace_access_properties(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyWorkspaceAccessProperties),
         Operation::ModifyWorkspaceCreationProperties => svc
             .modify_workspace_creation_properties(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyWorkspaceCreationProperties),
         Operation::ModifyWorkspaceProperties => svc
             .modify_workspace_properties(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyWorkspaceProperties),
         Operation::ModifyWorkspaceState => svc
             .modify_workspace_state(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::ModifyWorkspaceState),
         Operation::RebootWorkspaces => svc
             .reboot_workspaces(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::RebootWorkspaces),
         Operation::RebuildWorkspaces => svc
             .rebuild_workspaces(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::RebuildWorkspaces),
         Operation::RegisterWorkspaceDirectory => svc
             .register_workspace_directory(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::RegisterWorkspaceDirectory),
         Operation::RejectAccountLinkInvitation => svc
             .reject_account_link_invitation(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::RejectAccountLinkInvitation),
         Operation::RestoreWorkspace => svc
             .restore_workspace(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::RestoreWorkspace),
         Operation::RevokeIpRules => svc
             .revoke_ip_rules(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::RevokeIpRules),
         Operation::StartWorkspaces => svc
             .start_workspaces(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::StartWorkspaces),
         Operation::StartWorkspacesPool => svc
             .start_workspaces_pool(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::StartWorkspacesPool),
         Operation::StopWorkspaces => svc
             .stop_workspaces(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::StopWorkspaces),
         Operation::StopWorkspacesPool => svc
             .stop_workspaces_pool(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::StopWorkspacesPool),
         Operation::TerminateWorkspaces => svc
             .terminate_workspaces(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::TerminateWorkspaces),
         Operation::TerminateWorkspacesPool => svc
             .terminate_workspaces_pool(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::TerminateWorkspacesPool),
         Operation::TerminateWorkspacesPoolSession => svc
             .terminate_workspaces_pool_session(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::TerminateWorkspacesPoolSession),
         Operation::UpdateConnectClientAddIn => svc
             .update_connect_client_add_in(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::UpdateConnectClientAddIn),
         Operation::UpdateConnectionAliasPermission => svc
             .update_connection_alias_permission(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::UpdateConnectionAliasPermission),
         Operation::UpdateRulesOfIpGroup => svc
             .update_rules_of_ip_group(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::UpdateRulesOfIpGroup),
         Operation::UpdateWorkspaceBundle => svc
             .update_workspace_bundle(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::UpdateWorkspaceBundle),
         Operation::UpdateWorkspaceImagePermission => svc
             .update_workspace_image_permission(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::UpdateWorkspaceImagePermission),
         Operation::UpdateWorkspacesPool => svc
             .update_workspaces_pool(cx, decode_input(input)?)
-            .map(Shape::into_value),
+            .map(Output::UpdateWorkspacesPool),
     };
     if let Err(e) = &result {
         debug_assert!(
@@ -2235,6 +2433,16 @@ pub fn dispatch<S: WorkspacesApi + ?Sized>(
         );
     }
     result
+}
+
+/// Like [`dispatch_output`], with the output as a [`Value`] tree.
+pub fn dispatch<S: WorkspacesApi + ?Sized>(
+    svc: &S,
+    cx: &S::Context,
+    op: Operation,
+    input: &Value,
+) -> Result<Value, Error> {
+    dispatch_output(svc, cx, op, input).map(|o| o.to_value())
 }
 
 /// Implements [`WorkspacesApi`] for a service type by calling, for every operation, the function of

@@ -26,17 +26,44 @@ impl From<Fault> for StoreError {
 /// The message AWS gives with `InternalFailure`.
 const INTERNAL: &str = "We encountered an internal error. Please try again.";
 
+/// The message AWS gives with `ServiceUnavailable`.
+const UNAVAILABLE: &str = "The service is unavailable. Please try again later.";
+
+impl Fault {
+    /// Whether the storage cannot take writes for now (disk full, read-only, busy, I/O
+    /// error): worth retrying, so `ServiceUnavailable` (503) rather than `InternalFailure`.
+    /// Logs what failed either way.
+    fn transient(&self) -> bool {
+        let text = self.0.to_string().to_ascii_lowercase();
+        let transient = ["full", "readonly", "read-only", "disk i/o", "locked", "busy"]
+            .iter()
+            .any(|w| text.contains(w));
+        if transient {
+            tracing::error!(error = %self.0, "storage fault: the store cannot take this write now; answering ServiceUnavailable");
+        } else {
+            tracing::error!(error = %self.0, "storage fault; answering InternalFailure");
+        }
+        transient
+    }
+}
+
 impl From<Fault> for Error {
     fn from(f: Fault) -> Self {
-        tracing::error!(error = %f.0, "store failure");
-        Error::new(ErrorCode::InternalFailure, INTERNAL)
+        if f.transient() {
+            Error::new(ErrorCode::ServiceUnavailable, UNAVAILABLE)
+        } else {
+            Error::new(ErrorCode::InternalFailure, INTERNAL)
+        }
     }
 }
 
 impl From<Fault> for ds::Error {
     fn from(f: Fault) -> Self {
-        tracing::error!(error = %f.0, "store failure");
-        ds::Error::new(ds::ErrorCode::InternalFailure, INTERNAL)
+        if f.transient() {
+            ds::Error::new(ds::ErrorCode::ServiceUnavailable, UNAVAILABLE)
+        } else {
+            ds::Error::new(ds::ErrorCode::InternalFailure, INTERNAL)
+        }
     }
 }
 
@@ -69,6 +96,9 @@ pub(crate) enum Conflict {
     /// For operations that model neither `InvalidResourceStateException` nor
     /// `ConflictException` (client branding and add-ins): `InvalidParameterValuesException`.
     Retry(&'static str),
+    /// Another request took the last slot of a quota: `ResourceLimitExceededException`
+    /// with the given message.
+    Quota(String),
     /// A resource with the same unique name or key was created meanwhile:
     /// `ResourceAlreadyExistsException` with the given message.
     Exists(String),
@@ -88,6 +118,7 @@ impl From<Conflict> for Error {
             Conflict::Retry(what) => {
                 invalid(format!("The {what} was modified by another request. Try again."))
             }
+            Conflict::Quota(message) => Error::new(ErrorCode::ResourceLimitExceededException, message),
             Conflict::Exists(message) => Error::new(ErrorCode::ResourceAlreadyExistsException, message),
         }
     }
@@ -100,6 +131,9 @@ impl From<Conflict> for ds::Error {
                 ds::ErrorCode::ClientException,
                 format!("The {what} was modified by another request. Try again."),
             ),
+            Conflict::Quota(message) => {
+                ds::Error::new(ds::ErrorCode::DirectoryLimitExceededException, message)
+            }
             Conflict::Exists(message) => ds::Error::new(ds::ErrorCode::ClientException, message),
         }
     }
@@ -110,5 +144,25 @@ impl From<Conflict> for ds::Error {
 impl From<Conflict> for StoreError {
     fn from(c: Conflict) -> Self {
         StoreError::Conflict(format!("{c:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_faults_answer_service_unavailable_or_internal_failure() {
+        for transient in [
+            "database or disk is full",
+            "attempt to write a readonly database",
+            "database is locked",
+            "disk I/O error",
+        ] {
+            let e = Error::from(Fault(StoreError::Backend(transient.into())));
+            assert_eq!(e.code, ErrorCode::ServiceUnavailable, "{transient}");
+        }
+        let e = Error::from(Fault(StoreError::Corrupt("bad record".into())));
+        assert_eq!(e.code, ErrorCode::InternalFailure);
     }
 }

@@ -140,7 +140,7 @@ impl Service {
             .iter()
             .filter_map(|w| match w {
                 Write::Put(p) => Some(p.key.clone()),
-                Write::Delete { .. } => None,
+                Write::Delete { .. } | Write::AtMost { .. } => None,
             })
             .collect();
         let race = Conflict::Exists("A resource of the import was created meanwhile.".into());

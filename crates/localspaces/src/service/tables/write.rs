@@ -122,6 +122,27 @@ pub(crate) fn transition_put(scope: &Scope, t: &PendingTransition, expect: Expec
     }))
 }
 
+/// What a lost race answers: a fixed [`Conflict`], or one decided once the race is lost
+/// (e.g. a quota or a unique name, whichever the other request took).
+pub(crate) trait OnConflict {
+    fn conflict(self) -> Conflict;
+}
+
+impl OnConflict for Conflict {
+    fn conflict(self) -> Conflict {
+        self
+    }
+}
+
+impl<F: FnOnce() -> Conflict> OnConflict for F {
+    fn conflict(self) -> Conflict {
+        self()
+    }
+}
+
+/// Attempts of [`Service::write_retrying`].
+const RETRIES: u32 = 16;
+
 impl Service {
     /// Runs `f` under the write lock, then commits what it staged; a failed condition is
     /// `conflict`. Pending transitions reach the engine after the commit, with the lock
@@ -129,7 +150,7 @@ impl Service {
     /// returns, so the caller's next request sees their end state.
     pub(crate) fn write<T>(
         &self,
-        conflict: Conflict,
+        conflict: impl OnConflict,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, ws::Error>,
     ) -> Result<T, ws::Error> {
         self.write_as(conflict, f)
@@ -138,7 +159,7 @@ impl Service {
     /// [`Service::write`] for another API's errors (Directory Service).
     pub(crate) fn write_as<T, E>(
         &self,
-        conflict: Conflict,
+        conflict: impl OnConflict,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E>
     where
@@ -155,7 +176,7 @@ impl Service {
             if !tx.writes.is_empty() {
                 match self.store.commit(tx.writes) {
                     Ok(()) => {}
-                    Err(StoreError::Conflict(_)) => return Err(conflict.into()),
+                    Err(StoreError::Conflict(_)) => return Err(conflict.conflict().into()),
                     Err(e) => return Err(Fault(e).into()),
                 }
             }
@@ -169,6 +190,33 @@ impl Service {
             self.engine.scheduled(self, keys);
         }
         Ok(out)
+    }
+
+    /// [`Service::write`] for a read-modify-write that is simply redone when another process
+    /// (a replica on the same store) won the race between its read and its commit: `f` runs
+    /// again on the new state, a few times, before the lost race is answered.
+    pub(crate) fn write_retrying<T>(
+        &self,
+        conflict: Conflict,
+        mut f: impl FnMut(&mut Tx<'_>) -> Result<T, ws::Error>,
+    ) -> Result<T, ws::Error> {
+        for attempt in 1..RETRIES {
+            let mut lost = false;
+            let lost_flag = &mut lost;
+            let out = self.write_as(
+                || {
+                    *lost_flag = true;
+                    conflict.clone()
+                },
+                &mut f,
+            );
+            if !lost {
+                return out;
+            }
+            // Let the winner's commit through before reading again.
+            std::thread::sleep(std::time::Duration::from_micros(200 * u64::from(attempt)));
+        }
+        self.write(conflict, f)
     }
 
     /// Runs `f` with every writer of this process held off (a consistent export).

@@ -1,6 +1,7 @@
 //! CreateWorkspaces: per-item validation and failures, the quota, one commit for the batch.
 
 use super::*;
+use localspaces_store::Write;
 
 pub fn create_workspaces(
     svc: &Service,
@@ -10,8 +11,16 @@ pub fn create_workspaces(
     let now = svc.clock.now();
     let mut failed_requests = Vec::new();
     let mut created: Vec<WorkspaceRec> = Vec::new();
-    let quota_race = Conflict::Exists("A WorkSpace for one of these users was created meanwhile.".into());
-    let committed = svc.write(quota_race, |tx| {
+    // Another process may take a user or the last slots of the quota between the checks and
+    // the commit.
+    let race = || match svc.count::<WorkspaceRec>(&cx.scope, None) {
+        Ok(n) if n >= svc.limits.workspaces => Conflict::Quota(format!(
+            "Your request would exceed the WorkSpaces quota of {} in this Region.",
+            svc.limits.workspaces
+        )),
+        _ => Conflict::Exists("A WorkSpace for one of these users was created meanwhile.".into()),
+    };
+    let committed = svc.write(race, |tx| {
         for req in input.workspaces {
             // desktop seam: each new WorkSpace needs a desktop slot.
             let built =
@@ -38,6 +47,14 @@ pub fn create_workspaces(
         for w in &created {
             tx.put(&cx.scope, w, Expect::Absent)?;
             tx.transition(&cx.scope, TransitionKind::WorkspaceCreate, WORKSPACE_KIND, &w.id)?;
+        }
+        if !created.is_empty() {
+            // The quota is checked again in the commit: another process may create meanwhile.
+            tx.push(Write::AtMost {
+                scope: cx.scope.clone(),
+                kind: WORKSPACE_KIND.to_string(),
+                max: svc.limits.workspaces,
+            });
         }
         Ok::<_, Error>(())
     });

@@ -1,11 +1,14 @@
 //! The activity log: the last API calls (time, account, operation, resource, protocol,
 //! status, request id) in a bounded in-memory ring buffer, filled by the edge and by the
-//! console's own actions, browsed on the console's Activity page.
+//! console's own actions, browsed on the console's Activity page. Replicas on a shared
+//! store keep it there instead (bounded too), so each one's console shows every call.
 
 use localspaces_api::value::Value;
+use localspaces_store::{Store, StoreError};
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// How many entries the log keeps (the oldest are dropped first).
 pub const CAPACITY: usize = 2000;
@@ -28,10 +31,21 @@ pub struct Entry {
 }
 
 /// A bounded log of calls.
-#[derive(Debug)]
 pub struct ActivityLog {
     inner: Mutex<(u64, VecDeque<Entry>)>,
     capacity: usize,
+    /// Replicas on a shared store: the store keeps the log of all of them, and the ring
+    /// holds this replica's entries not written there yet (see [`ActivityLog::share`]).
+    shared: Mutex<Option<Arc<dyn Store>>>,
+}
+
+impl std::fmt::Debug for ActivityLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivityLog")
+            .field("capacity", &self.capacity)
+            .field("shared", &self.shared.lock().is_some())
+            .finish()
+    }
 }
 
 impl Default for ActivityLog {
@@ -40,13 +54,57 @@ impl Default for ActivityLog {
     }
 }
 
+/// An entry as the shared log stores it (JSON).
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    seq: u64,
+    time: f64,
+    account: String,
+    region: String,
+    operation: String,
+    resource: String,
+    protocol: String,
+    status: u16,
+    request_id: String,
+}
+
 impl ActivityLog {
     /// A log keeping at most `capacity` entries.
     pub fn with_capacity(capacity: usize) -> Self {
         ActivityLog {
             inner: Mutex::new((0, VecDeque::with_capacity(capacity.min(4096)))),
             capacity: capacity.max(1),
+            shared: Mutex::new(None),
         }
+    }
+
+    /// Keeps the log in `store`, shared with the other replicas on it, when the store has
+    /// a shared log; the entries recorded here are written by [`ActivityLog::flush`].
+    pub fn share(&self, store: Arc<dyn Store>) {
+        *self.shared.lock() = Some(store);
+    }
+
+    /// Writes the entries recorded since the last flush to the shared log (none without
+    /// one). Entries that cannot be written stay for the next flush.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let Some(store) = self.shared.lock().clone() else {
+            return Ok(());
+        };
+        let pending: Vec<Entry> = self.inner.lock().1.iter().cloned().collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let bodies: Vec<Vec<u8>> = pending
+            .iter()
+            .map(|e| serde_json::to_vec(&Stored::from(e)).unwrap_or_default())
+            .collect();
+        if !store.log_append(&bodies, self.capacity as u64)? {
+            *self.shared.lock() = None;
+            return Ok(());
+        }
+        let last = pending.last().map_or(0, |e| e.seq);
+        self.inner.lock().1.retain(|e| e.seq > last);
+        Ok(())
     }
 
     /// Appends one entry (its `seq` is assigned here), dropping the oldest when full.
@@ -60,13 +118,31 @@ impl ActivityLog {
         g.1.push_back(e);
     }
 
-    /// The entries, newest first.
+    /// The entries, newest first: with a shared log, every replica's (this one's not yet
+    /// written first), else this process's.
     pub fn newest_first(&self) -> Vec<Entry> {
-        self.inner.lock().1.iter().rev().cloned().collect()
+        let mut out: Vec<Entry> = self.inner.lock().1.iter().rev().cloned().collect();
+        let Some(store) = self.shared.lock().clone() else {
+            return out;
+        };
+        match store.log_recent(self.capacity.saturating_sub(out.len())) {
+            Ok(Some(bodies)) => out.extend(
+                bodies
+                    .iter()
+                    .filter_map(|b| serde_json::from_slice::<Stored>(b).ok())
+                    .map(Entry::from),
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the shared activity log"),
+        }
+        out
     }
 
     /// Number of entries kept.
     pub fn len(&self) -> usize {
+        if self.shared.lock().is_some() {
+            return self.newest_first().len();
+        }
         self.inner.lock().1.len()
     }
 
@@ -77,15 +153,53 @@ impl ActivityLog {
 
     /// The distinct accounts seen, sorted.
     pub fn accounts(&self) -> Vec<String> {
-        let g = self.inner.lock();
-        let mut v: Vec<String> =
-            g.1.iter()
-                .map(|e| e.account.clone())
-                .filter(|a| a != "-")
-                .collect();
+        let mut v: Vec<String> = self
+            .newest_first()
+            .into_iter()
+            .map(|e| e.account)
+            .filter(|a| a != "-")
+            .collect();
         v.sort();
         v.dedup();
         v
+    }
+}
+
+impl From<&Entry> for Stored {
+    fn from(e: &Entry) -> Self {
+        Stored {
+            seq: e.seq,
+            time: e.time,
+            account: e.account.clone(),
+            region: e.region.clone(),
+            operation: e.operation.to_string(),
+            resource: e.resource.clone(),
+            protocol: e.protocol.to_string(),
+            status: e.status,
+            request_id: e.request_id.clone(),
+        }
+    }
+}
+
+impl From<Stored> for Entry {
+    fn from(s: Stored) -> Self {
+        Entry {
+            seq: s.seq,
+            time: s.time,
+            account: s.account,
+            region: s.region,
+            operation: s.operation.into(),
+            resource: s.resource,
+            protocol: match s.protocol.as_str() {
+                "json" => "json",
+                "cbor" => "cbor",
+                "console" => "console",
+                "admin" => "admin",
+                _ => "-",
+            },
+            status: s.status,
+            request_id: s.request_id,
+        }
     }
 }
 

@@ -1,0 +1,164 @@
+//! Reading the `Authorization` header into slices of it: nothing is copied unless the header
+//! is malformed (then the error message quotes it).
+
+use std::fmt;
+
+use super::{AuthError, ALGORITHM, SCOPE_TERMINATOR};
+
+/// A parsed `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization<'a> {
+    /// The access key id (the first element of `Credential`).
+    pub access_key: &'a str,
+    /// The scope date, `yyyymmdd`.
+    pub date: &'a str,
+    /// The scope region.
+    pub region: &'a str,
+    /// The scope service, e.g. `workspaces`.
+    pub service: &'a str,
+    /// The `SignedHeaders` names, in the order given.
+    pub signed_headers: Vec<&'a str>,
+    /// The hex signature provided by the client.
+    pub signature: &'a str,
+}
+
+impl Authorization<'_> {
+    /// The credential scope, `date/region/service/aws4_request`.
+    pub fn scope(&self) -> String {
+        format!(
+            "{}/{}/{}/{SCOPE_TERMINATOR}",
+            self.date, self.region, self.service
+        )
+    }
+
+    /// Whether `name` (case-insensitive) is one of the signed headers.
+    pub fn signs_header(&self, name: &str) -> bool {
+        self.signed_headers.iter().any(|h| h.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Formats the header value, as in `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
+impl fmt::Display for Authorization<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={}",
+            self.access_key,
+            self.scope(),
+            self.signed_headers.join(";"),
+            self.signature
+        )
+    }
+}
+
+/// Parses an `Authorization` header value.
+///
+/// Parameters may come in any order, with or without spaces around `,` and `=`. Unknown
+/// parameters are ignored. A missing or malformed piece is reported as
+/// `IncompleteSignatureException`, and a wrong scope terminator as `InvalidSignatureException`,
+/// both with messages like the ones AWS sends.
+pub fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError> {
+    let trimmed = header.trim();
+    let (algorithm, params) = match trimmed.find(|c: char| c.is_ascii_whitespace()) {
+        Some(i) => (&trimmed[..i], &trimmed[i..]),
+        None => (trimmed, ""),
+    };
+    if algorithm != ALGORITHM {
+        if algorithm.starts_with("AWS4-") {
+            return Err(AuthError::incomplete(format!(
+                "Unsupported AWS 'algorithm': '{algorithm}'. Authorization={header}"
+            )));
+        }
+        // AWS answers any other scheme (`AWS key:sig`, `Bearer …`) by listing every missing
+        // parameter.
+        return Err(missing_parameters(
+            &["Credential", "Signature", "SignedHeaders"],
+            header,
+        ));
+    }
+
+    let mut credential = None;
+    let mut signed_headers = None;
+    let mut signature = None;
+    for piece in params.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = piece.split_once('=') else {
+            return Err(AuthError::incomplete(format!(
+                "'{piece}' not a valid key=value pair (missing equal-sign) in Authorization \
+                 header: '{header}'."
+            )));
+        };
+        let value = value.trim();
+        let slot = match key.trim() {
+            "Credential" => &mut credential,
+            "SignedHeaders" => &mut signed_headers,
+            "Signature" => &mut signature,
+            _ => continue,
+        };
+        if slot.is_none() && !value.is_empty() {
+            *slot = Some(value);
+        }
+    }
+
+    let mut missing = Vec::new();
+    if credential.is_none() {
+        missing.push("Credential");
+    }
+    if signature.is_none() {
+        missing.push("Signature");
+    }
+    if signed_headers.is_none() {
+        missing.push("SignedHeaders");
+    }
+    let (Some(credential), Some(signed_headers), Some(signature)) = (credential, signed_headers, signature)
+    else {
+        return Err(missing_parameters(&missing, header));
+    };
+
+    let mut parts = credential.split('/');
+    let (Some(access_key), Some(date), Some(region), Some(service), Some(terminator), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(AuthError::incomplete(format!(
+            "Credential must have exactly 5 slash-delimited elements, e.g. \
+             keyid/date/region/service/term, got '{credential}'"
+        )));
+    };
+    if terminator != SCOPE_TERMINATOR {
+        return Err(AuthError::invalid(format!(
+            "Credential should be scoped with a valid terminator: '{SCOPE_TERMINATOR}', not \
+             '{terminator}'. "
+        )));
+    }
+
+    let signed_headers: Vec<&str> = signed_headers
+        .split(';')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    if signed_headers.is_empty() {
+        return Err(missing_parameters(&["SignedHeaders"], header));
+    }
+
+    Ok(Authorization {
+        access_key,
+        date,
+        region,
+        service,
+        signed_headers,
+        signature,
+    })
+}
+
+fn missing_parameters(names: &[&str], header: &str) -> AuthError {
+    let mut message = String::new();
+    for name in names {
+        message.push_str(&format!("Authorization header requires '{name}' parameter. "));
+    }
+    message.push_str(&format!("Authorization={header}"));
+    AuthError::incomplete(message)
+}

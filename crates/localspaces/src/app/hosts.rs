@@ -1,0 +1,106 @@
+//! The `Host` names the server answers to. A web page on another site can make a browser
+//! send requests here, and with DNS rebinding (its own name re-pointed at 127.0.0.1) even
+//! read the answers as "same origin"; such a request still carries the page's name in
+//! `Host`. So only names that cannot be an attacker's are accepted: loopback names
+//! (`localhost`, `*.localhost`), IP addresses (no DNS involved), the listening host and the
+//! names given with `--allowed-hosts`.
+
+use hyper::http::request::Parts;
+use std::net::IpAddr;
+
+/// The accepted `Host` names.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedHosts {
+    /// Lower-case names, without port.
+    names: Vec<String>,
+    /// `--allowed-hosts '*'`: any name.
+    any: bool,
+}
+
+impl AllowedHosts {
+    /// The defaults plus `listen_host` and `extra`.
+    pub fn new(listen_host: &str, extra: &[String]) -> Self {
+        let mut names = vec!["localhost".to_string()];
+        let mut any = false;
+        for n in std::iter::once(listen_host).chain(extra.iter().map(String::as_str)) {
+            let n = n.trim().trim_end_matches('.').to_ascii_lowercase();
+            if n == "*" {
+                any = true;
+            } else if !n.is_empty() {
+                names.push(n);
+            }
+        }
+        AllowedHosts { names, any }
+    }
+
+    /// Whether a `Host` value (name or address, optional port) is accepted.
+    pub fn allows(&self, host: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let host = host.trim();
+        let name = if let Some(rest) = host.strip_prefix('[') {
+            // [v6]:port
+            match rest.split_once(']') {
+                Some((addr, _)) => return addr.parse::<IpAddr>().is_ok(),
+                None => return false,
+            }
+        } else {
+            match host.rsplit_once(':') {
+                Some((n, port)) if port.bytes().all(|b| b.is_ascii_digit()) => n,
+                _ => host,
+            }
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.parse::<IpAddr>().is_ok() || name.ends_with(".localhost") {
+            return true;
+        }
+        self.names.contains(&name)
+    }
+
+    /// Whether a request's `Host` (or HTTP/2 `:authority`) is accepted; a request with
+    /// neither comes from no browser and is accepted.
+    pub fn allows_request(&self, parts: &Parts) -> bool {
+        let host = parts
+            .uri
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| parts.headers.get("host").and_then(|v| v.to_str().ok()));
+        match host {
+            Some(h) => self.allows(h),
+            None => parts.headers.get("host").is_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_addresses_and_listed_names_only() {
+        let h = AllowedHosts::new("127.0.0.1", &["localspaces".to_string()]);
+        for ok in [
+            "localhost",
+            "localhost:4599",
+            "LOCALHOST.",
+            "app.localhost:1",
+            "127.0.0.1:4599",
+            "[::1]:4599",
+            "10.0.0.7",
+            "localspaces:4599",
+        ] {
+            assert!(h.allows(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:4599",
+            "evil.example",
+            "localhost.evil.example",
+            "[evil]:1",
+            "",
+        ] {
+            assert!(!h.allows(bad), "{bad}");
+        }
+        assert!(AllowedHosts::new("127.0.0.1", &["*".to_string()]).allows("evil.example"));
+    }
+}
