@@ -70,6 +70,10 @@ pub struct ServeConfig {
     /// answer AccessDeniedException. The admin route `byol` overrides it per account.
     #[arg(long, env = "LOCALSPACES_BYOL_ELIGIBLE", default_value_t = false)]
     pub byol_eligible: bool,
+    /// The AMAZON bundle catalog to serve instead of the built-in one: the JSON that `aws
+    /// workspaces describe-workspace-bundles --owner AMAZON` prints for a real account.
+    #[arg(long, env = "LOCALSPACES_BUNDLE_CATALOG")]
+    pub bundle_catalog: Option<PathBuf>,
 }
 
 /// `$XDG_DATA_HOME/localspaces`, else `~/.local/share/localspaces`, else `./.localspaces`.

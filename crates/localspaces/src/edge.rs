@@ -98,6 +98,8 @@ pub struct ErrorOut {
     pub message: String,
     pub resource_id: Option<String>,
     pub reason: Option<String>,
+    /// `RequestId` member (the Directory Service exceptions model it).
+    pub request_id: Option<String>,
     pub fault: Fault,
 }
 
@@ -111,6 +113,7 @@ impl ErrorOut {
             message: e.message,
             resource_id: e.resource_id,
             reason: e.reason,
+            request_id: None,
             fault: e.code.fault(),
         }
     }
@@ -123,6 +126,7 @@ impl ErrorOut {
             message: e.message,
             resource_id: e.resource_id,
             reason: e.reason,
+            request_id: None,
             fault: e.code.fault(),
         }
     }
@@ -516,7 +520,14 @@ fn call(app: &App, cx: &Context, target: Target, input: &Value) -> Result<Value,
         Target::Workspaces(op) => {
             ws::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ws)
         }
-        Target::Ds(op) => ds::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ds),
+        Target::Ds(op) => ds::dispatch(app.service.as_ref(), cx, op, input).map_err(|e| {
+            let modeled = e.code.members().contains(&"RequestId");
+            let mut out = ErrorOut::from_ds(e);
+            if modeled {
+                out.request_id = Some(cx.request_id.clone());
+            }
+            out
+        }),
     }
 }
 
@@ -604,6 +615,9 @@ pub fn error_response(protocol: Protocol, e: &ErrorOut) -> Response<Full<Bytes>>
     }
     if let Some(r) = &e.reason {
         m.push(("reason".into(), Value::String(r.clone())));
+    }
+    if let Some(r) = &e.request_id {
+        m.push(("RequestId".into(), Value::String(r.clone())));
     }
     let v = Value::Map(m);
     let body = match protocol {

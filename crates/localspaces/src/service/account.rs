@@ -40,6 +40,9 @@ pub struct AccountRec {
     pub byol_eligible: Option<bool>,
     #[serde(default)]
     pub enabled: bool,
+    /// A WorkSpaces Core account (admin setting): only these may use running mode MANUAL.
+    #[serde(default)]
+    pub core: bool,
     #[serde(default)]
     pub cidr: Option<String>,
     /// Newest first.
@@ -151,6 +154,25 @@ impl Service {
         let expect = rev.map_or(Expect::Absent, Expect::Rev);
         self.commit(vec![Service::put(scope, &rec, expect)?], changed)
     }
+
+    /// Admin hook: marks an account as a WorkSpaces Core account (or not) in one Region.
+    pub fn admin_set_core(&self, scope: &Scope, core: bool) -> Result<(), Error> {
+        let _w = self.write.lock();
+        let (mut rec, rev) = self.account_settings(scope)?;
+        rec.core = core;
+        let expect = rev.map_or(Expect::Absent, Expect::Rev);
+        self.commit(vec![Service::put(scope, &rec, expect)?], changed)
+    }
+}
+
+/// Whether the account's BYOL status (DescribeAccount's `DedicatedTenancySupport`) is ENABLED.
+pub(crate) fn byol_enabled(svc: &Service, scope: &Scope) -> Result<bool, Error> {
+    Ok(svc.account_settings(scope)?.0.enabled)
+}
+
+/// Whether the account is a WorkSpaces Core account (admin route `core`).
+pub(crate) fn is_core_account(svc: &Service, scope: &Scope) -> Result<bool, Error> {
+    Ok(svc.account_settings(scope)?.0.core)
 }
 
 fn not_eligible() -> Error {
@@ -246,7 +268,7 @@ pub fn modify_account(
                 "DedicatedTenancyManagementCidrRange is required to enable dedicated tenancy.",
             ));
         };
-        if input.dedicated_tenancy_support.is_none() && !rec.enabled {
+        if input.dedicated_tenancy_support.is_none() {
             return Err(invalid("DedicatedTenancySupport must be ENABLED."));
         }
         if rec.modifications.first().is_some_and(|m| m.state == "PENDING") {
@@ -255,16 +277,18 @@ pub fn modify_account(
                 "A modification of this account is already in progress.",
             ));
         }
+        // BYOL cannot be switched off or moved to another management range once enabled.
+        if rec.enabled {
+            return Err(Error::new(
+                ErrorCode::InvalidResourceStateException,
+                "Dedicated tenancy is already enabled for this account.",
+            ));
+        }
         let block = parse_cidr(&cidr).ok_or_else(|| invalid(format!("{cidr} is not a valid CIDR block.")))?;
         if block.1 != 16 || !candidate_blocks(block).contains(&block.0) {
             return Err(invalid(format!(
                 "The management CIDR range {cidr} is not available: it must be a /16 from 10.0.0.0/8, \
                  100.64.0.0/10, 172.16.0.0/12 or 192.168.0.0/16 (see ListAvailableManagementCidrRanges)."
-            )));
-        }
-        if rec.enabled && rec.cidr.as_deref() == Some(cidr.as_str()) {
-            return Err(invalid(format!(
-                "The management CIDR range {cidr} is already in use."
             )));
         }
         rec.modifications.insert(

@@ -6,6 +6,7 @@
 //! ids derived from the bundle's name (FNV-1a, base 36), so they are identical across
 //! restarts and machines.
 
+use super::catalog::BundleCatalog;
 use super::ids::new_id;
 use super::images::ImageRec;
 use super::pagination;
@@ -15,7 +16,6 @@ use super::{Context, Service};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::{Expect, IndexEntry, Scope};
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 
 /// One public bundle.
 #[derive(Debug, Clone)]
@@ -29,6 +29,10 @@ pub(crate) struct CatalogBundle {
     pub user_gib: i32,
     pub os: ws::OperatingSystemName,
     pub protocol: ws::Protocol,
+    pub created: f64,
+    pub updated: f64,
+    pub state: ws::WorkspaceBundleState,
+    pub bundle_type: ws::BundleType,
 }
 
 /// `prefix` + 9 base-36 characters derived from `seed`.
@@ -82,7 +86,8 @@ const SYSTEMS: &[(&str, ws::OperatingSystemName, &[ws::Protocol], bool)] = &[
     ),
 ];
 
-static CATALOG: LazyLock<Vec<CatalogBundle>> = LazyLock::new(|| {
+/// The generated part of the built-in catalog (current systems × compute types).
+pub(crate) fn generated_catalog() -> Vec<CatalogBundle> {
     let mut out = Vec::new();
     for &(os_label, os, protocols, gpu) in SYSTEMS {
         for &(compute, size, cpu, mem, root, user) in SIZES {
@@ -112,26 +117,37 @@ static CATALOG: LazyLock<Vec<CatalogBundle>> = LazyLock::new(|| {
                     user_gib: user,
                     os,
                     protocol,
+                    created: CATALOG_CREATED,
+                    updated: CATALOG_UPDATED,
+                    state: ws::WorkspaceBundleState::Available,
+                    bundle_type: ws::BundleType::Regular,
                 });
             }
         }
     }
     out
-});
-
-/// Fixed catalog timestamps (epoch seconds).
-const CATALOG_CREATED: f64 = 1_700_000_000.0;
-const CATALOG_UPDATED: f64 = 1_761_955_200.0;
-
-/// The public bundle `id`, if it is one.
-pub(crate) fn find_bundle(id: &str) -> Option<&'static CatalogBundle> {
-    CATALOG.iter().find(|b| b.id == id)
 }
 
-/// Every public bundle.
-#[cfg(test)]
-pub(crate) fn catalog() -> &'static [CatalogBundle] {
-    &CATALOG
+/// Fixed catalog timestamps (epoch seconds).
+pub(crate) const CATALOG_CREATED: f64 = 1_700_000_000.0;
+pub(crate) const CATALOG_UPDATED: f64 = 1_761_955_200.0;
+
+/// The AMAZON catalog this server offers (`--bundle-catalog`, else the built-in one).
+pub(crate) fn catalog(svc: &Service) -> &BundleCatalog {
+    match svc.limits.bundle_catalog.as_deref() {
+        Some(c) => c,
+        None => BundleCatalog::builtin(),
+    }
+}
+
+/// The public bundle `id`, if it is one.
+pub(crate) fn find_bundle<'a>(svc: &'a Service, id: &str) -> Option<&'a CatalogBundle> {
+    catalog(svc).find(id)
+}
+
+/// Whether a `DescribeWorkspaceBundles` `Owner` names the Amazon catalog (any case).
+fn is_amazon(owner: &str) -> bool {
+    owner.eq_ignore_ascii_case("AMAZON")
 }
 
 impl CatalogBundle {
@@ -139,7 +155,8 @@ impl CatalogBundle {
         ws::WorkspaceBundle {
             bundle_id: Some(self.id.clone()),
             name: Some(self.name.clone()),
-            owner: Some("AMAZON".to_string()),
+            // AWS answers "Amazon" although the filter value is AMAZON.
+            owner: Some("Amazon".to_string()),
             description: Some(self.description.clone()),
             image_id: Some(self.image_id.clone()),
             root_storage: Some(ws::RootStorage {
@@ -151,10 +168,10 @@ impl CatalogBundle {
             compute_type: Some(ws::ComputeType {
                 name: Some(self.compute),
             }),
-            creation_time: Some(CATALOG_CREATED),
-            last_updated_time: Some(CATALOG_UPDATED),
-            state: Some(ws::WorkspaceBundleState::Available),
-            bundle_type: Some(ws::BundleType::Regular),
+            creation_time: Some(self.created),
+            last_updated_time: Some(self.updated),
+            state: Some(self.state),
+            bundle_type: Some(self.bundle_type),
         }
     }
 }
@@ -188,7 +205,8 @@ pub fn describe_workspace_bundles(
     // the caller's own account id, inferred) lists the caller's custom bundles; another
     // account's id lists none (inferred: bundles are not shared).
     let matching: Vec<ws::WorkspaceBundle> = if !ids.is_empty() {
-        let mut out: Vec<ws::WorkspaceBundle> = CATALOG
+        let mut out: Vec<ws::WorkspaceBundle> = catalog(svc)
+            .bundles()
             .iter()
             .filter(|b| ids.contains(&b.id))
             .map(CatalogBundle::to_wire)
@@ -196,7 +214,7 @@ pub fn describe_workspace_bundles(
         let custom: Vec<&str> = ids
             .iter()
             .map(String::as_str)
-            .filter(|id| find_bundle(id).is_none())
+            .filter(|id| find_bundle(svc, id).is_none())
             .collect();
         out.extend(
             svc.load_many::<BundleRec>(&cx.scope, &custom)?
@@ -204,8 +222,12 @@ pub fn describe_workspace_bundles(
                 .map(|b| b.rec.to_wire()),
         );
         out
-    } else if owner == "AMAZON" {
-        CATALOG.iter().map(CatalogBundle::to_wire).collect()
+    } else if is_amazon(&owner) {
+        catalog(svc)
+            .bundles()
+            .iter()
+            .map(CatalogBundle::to_wire)
+            .collect()
     } else if owner.is_empty() || owner == cx.scope.account {
         svc.scan::<BundleRec>(&cx.scope, None, None, None)?
             .iter()
@@ -310,7 +332,7 @@ impl BundleRec {
 /// The bundle `id` a WorkSpace of `scope` can be launched from: a public one, or one of the
 /// account's custom bundles (with the OS and protocol of its image).
 pub(crate) fn resolve_bundle(svc: &Service, scope: &Scope, id: &str) -> Result<Option<CatalogBundle>, Error> {
-    if let Some(b) = find_bundle(id) {
+    if let Some(b) = find_bundle(svc, id) {
         return Ok(Some(b.clone()));
     }
     let Some(b) = svc.load::<BundleRec>(scope, id)? else {
@@ -336,6 +358,10 @@ pub(crate) fn resolve_bundle(svc: &Service, scope: &Scope, id: &str) -> Result<O
         user_gib: b.rec.user_gib,
         os,
         protocol,
+        created: b.rec.created,
+        updated: b.rec.updated,
+        state: ws::WorkspaceBundleState::Available,
+        bundle_type: ws::BundleType::Regular,
     }))
 }
 
@@ -500,7 +526,7 @@ pub fn update_workspace_bundle(
     let (Some(bundle_id), Some(image_id)) = (input.bundle_id, input.image_id) else {
         return Err(invalid("BundleId and ImageId are required."));
     };
-    if find_bundle(&bundle_id).is_some() {
+    if find_bundle(svc, &bundle_id).is_some() {
         return Err(public_bundle(&bundle_id));
     }
     let _w = svc.write.lock();
@@ -535,7 +561,7 @@ pub fn delete_workspace_bundle(
     let Some(bundle_id) = input.bundle_id else {
         return Err(invalid("BundleId is required."));
     };
-    if find_bundle(&bundle_id).is_some() {
+    if find_bundle(svc, &bundle_id).is_some() {
         return Err(public_bundle(&bundle_id));
     }
     let _w = svc.write.lock();
@@ -602,7 +628,7 @@ mod tests {
 
     #[test]
     fn catalog_ids_are_stable_and_unique() {
-        let b = catalog();
+        let b = BundleCatalog::builtin().bundles();
         assert!(b.len() > 20);
         let mut ids: Vec<&str> = b.iter().map(|b| b.id.as_str()).collect();
         ids.sort_unstable();
@@ -614,6 +640,6 @@ mod tests {
             stable_id("wsb-", "Standard with Amazon Linux 2")
         );
         assert!(b.iter().all(|x| x.id.len() == 13 && x.id.starts_with("wsb-")));
-        assert!(find_bundle(&b[0].id).is_some());
+        assert!(BundleCatalog::builtin().find(&b[0].id).is_some());
     }
 }

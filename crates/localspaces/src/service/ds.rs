@@ -19,9 +19,8 @@ use serde::{Deserialize, Serialize};
 /// Store kind of Directory Service directories.
 pub(crate) const DS_KIND: &str = "ds_directory";
 
-/// Directories of all types per account and Region (AWS: 10 Simple AD + 20 Microsoft AD +
-/// AD Connectors; one combined bound is enough here).
-const MAX_DIRECTORIES: u64 = 50;
+/// Tags per directory (AddTagsToResource answers TagLimitExceededException beyond it).
+const MAX_TAGS: usize = 50;
 
 /// A stored Directory Service directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,6 +160,15 @@ fn check_subnets(subnets: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// How AWS names a directory type in messages.
+fn type_label(dtype: &str) -> &'static str {
+    match dtype {
+        "SimpleAD" => "Simple AD",
+        "MicrosoftAD" => "AWS Managed Microsoft AD",
+        _ => "AD Connector",
+    }
+}
+
 struct NewDirectory {
     name: String,
     short_name: Option<String>,
@@ -177,7 +185,7 @@ struct NewDirectory {
 
 fn create(svc: &Service, cx: &Context, n: NewDirectory) -> Result<String, Error> {
     check_subnets(&n.subnet_ids)?;
-    if n.tags.len() > 50 {
+    if n.tags.len() > MAX_TAGS {
         return Err(invalid("A directory can have at most 50 tags."));
     }
     let now = svc.clock.now();
@@ -207,10 +215,21 @@ fn create(svc: &Service, cx: &Context, n: NewDirectory) -> Result<String, Error>
     };
     let pending = {
         let _w = svc.write.lock();
-        if svc.count::<DsDirectory>(&cx.scope, None).map_err(internal)? >= MAX_DIRECTORIES {
+        // Each directory type has its own per-Region quota.
+        let limit = svc.limits.ds_quota(n.dtype);
+        let same_type = svc
+            .scan::<DsDirectory>(&cx.scope, None, None, None)
+            .map_err(internal)?
+            .iter()
+            .filter(|d| d.rec.dtype == n.dtype)
+            .count() as u64;
+        if same_type >= limit {
             return Err(Error::new(
                 ErrorCode::DirectoryLimitExceededException,
-                "The maximum number of directories in this Region has been reached.",
+                format!(
+                    "Directory limit exceeded: this account can have at most {limit} {} directories in this Region.",
+                    type_label(n.dtype)
+                ),
             ));
         }
         let (tw, t) = svc
@@ -391,10 +410,10 @@ pub fn delete_directory(
             .map_err(internal)?
             .is_some_and(|v| v.state != ws::WorkspaceDirectoryState::Deregistered);
         if registered {
-            // Real message unconfirmed.
+            // Terraform retries DeleteDirectory while this text says "authorized applications".
             return Err(Error::new(
                 ErrorCode::ClientException,
-                format!("Cannot delete the directory {id} because it is registered with Amazon WorkSpaces."),
+                "Cannot delete the directory because it still has authorized applications. Please deregister from WorkSpaces first.",
             ));
         }
         if d.rec.stage == "Deleting" {
@@ -421,6 +440,110 @@ pub fn delete_directory(
     Ok(ds_api::DeleteDirectoryResult {
         directory_id: Some(id),
     })
+}
+
+/// The directory `id` for a tag operation (gone once deleted).
+fn tagged(svc: &Service, cx: &Context, id: &str) -> Result<super::records::Stored<DsDirectory>, Error> {
+    svc.load::<DsDirectory>(&cx.scope, id)
+        .map_err(internal)?
+        .ok_or_else(|| not_found(id))
+}
+
+pub fn list_tags_for_resource(
+    svc: &Service,
+    cx: &Context,
+    input: ds_api::ListTagsForResourceRequest,
+) -> Result<ds_api::ListTagsForResourceResult, Error> {
+    const OP: &str = "ListTagsForResource";
+    let d = tagged(svc, cx, &input.resource_id)?;
+    let limit = match input.limit {
+        Some(n) if n > 0 => n as usize,
+        _ => MAX_TAGS,
+    };
+    let filter = pagination::fingerprint([input.resource_id.as_str()]);
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        Error::new(
+            ErrorCode::InvalidNextTokenException,
+            "The NextToken value is not valid.",
+        )
+    })?
+    .map_or(0, |s| s as usize);
+    let all = &d.rec.tags;
+    let page: Vec<ds_api::Tag> = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|t| ds_api::Tag {
+            key: t.key.clone(),
+            value: t.value.clone().unwrap_or_default(),
+        })
+        .collect();
+    let next = start + page.len();
+    Ok(ds_api::ListTagsForResourceResult {
+        tags: Some(page),
+        next_token: (next < all.len()).then(|| pagination::encode(OP, filter, next as u64)),
+    })
+}
+
+pub fn add_tags_to_resource(
+    svc: &Service,
+    cx: &Context,
+    input: ds_api::AddTagsToResourceRequest,
+) -> Result<ds_api::AddTagsToResourceResult, Error> {
+    let _w = svc.write.lock();
+    let mut d = tagged(svc, cx, &input.resource_id)?;
+    for t in &input.tags {
+        if t.key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(invalid(format!(
+                "Tag key {} is not valid: keys may not begin with aws:.",
+                t.key
+            )));
+        }
+        match d.rec.tags.iter_mut().find(|s| s.key == t.key) {
+            Some(s) => s.value = Some(t.value.clone()),
+            None => d.rec.tags.push(StoredTag {
+                key: t.key.clone(),
+                value: Some(t.value.clone()),
+            }),
+        }
+    }
+    if d.rec.tags.len() > MAX_TAGS {
+        return Err(Error::new(
+            ErrorCode::TagLimitExceededException,
+            format!("Tag limit exceeded: a directory can have at most {MAX_TAGS} tags."),
+        ));
+    }
+    let put = Service::put(&cx.scope, &d.rec, Expect::Rev(d.rev)).map_err(internal)?;
+    svc.commit(vec![put], || {
+        ws::Error::new(
+            ws::ErrorCode::InternalFailure,
+            "the directory changed during the request",
+        )
+    })
+    .map_err(internal)?;
+    Ok(ds_api::AddTagsToResourceResult {})
+}
+
+pub fn remove_tags_from_resource(
+    svc: &Service,
+    cx: &Context,
+    input: ds_api::RemoveTagsFromResourceRequest,
+) -> Result<ds_api::RemoveTagsFromResourceResult, Error> {
+    let _w = svc.write.lock();
+    let mut d = tagged(svc, cx, &input.resource_id)?;
+    let before = d.rec.tags.len();
+    d.rec.tags.retain(|t| !input.tag_keys.contains(&t.key));
+    if d.rec.tags.len() != before {
+        let put = Service::put(&cx.scope, &d.rec, Expect::Rev(d.rev)).map_err(internal)?;
+        svc.commit(vec![put], || {
+            ws::Error::new(
+                ws::ErrorCode::InternalFailure,
+                "the directory changed during the request",
+            )
+        })
+        .map_err(internal)?;
+    }
+    Ok(ds_api::RemoveTagsFromResourceResult {})
 }
 
 /// The directory `id` of `scope` as Directory Service shows it (for registration).

@@ -4,6 +4,7 @@
 mod account;
 mod applications;
 mod bundles;
+pub mod catalog;
 mod client;
 mod connection_aliases;
 mod directories;
@@ -761,5 +762,26 @@ impl ds_api::DirectoryServiceApi for Service {
         input: ds_api::DescribeDirectoriesRequest,
     ) -> Result<ds_api::DescribeDirectoriesResult, ds_api::Error> {
         ds::describe_directories(self, cx, input)
+    }
+    fn list_tags_for_resource(
+        &self,
+        cx: &Context,
+        input: ds_api::ListTagsForResourceRequest,
+    ) -> Result<ds_api::ListTagsForResourceResult, ds_api::Error> {
+        ds::list_tags_for_resource(self, cx, input)
+    }
+    fn add_tags_to_resource(
+        &self,
+        cx: &Context,
+        input: ds_api::AddTagsToResourceRequest,
+    ) -> Result<ds_api::AddTagsToResourceResult, ds_api::Error> {
+        ds::add_tags_to_resource(self, cx, input)
+    }
+    fn remove_tags_from_resource(
+        &self,
+        cx: &Context,
+        input: ds_api::RemoveTagsFromResourceRequest,
+    ) -> Result<ds_api::RemoveTagsFromResourceResult, ds_api::Error> {
+        ds::remove_tags_from_resource(self, cx, input)
     }
 }

@@ -117,9 +117,17 @@ impl Resource for WorkspaceRec {
                 key: match &self.migrating_to {
                     Some(to) => format!(
                         "{}#migrating-to:{to}",
-                        user_key(&self.directory_id, &self.user_name)
+                        owner_key(
+                            &self.directory_id,
+                            &self.user_name,
+                            self.workspace_name.as_deref()
+                        )
                     ),
-                    None => user_key(&self.directory_id, &self.user_name),
+                    None => owner_key(
+                        &self.directory_id,
+                        &self.user_name,
+                        self.workspace_name.as_deref(),
+                    ),
                 },
             },
             IndexEntry {
@@ -158,6 +166,19 @@ impl Taggable for WorkspaceRec {
 
 fn user_key(directory: &str, user: &str) -> String {
     format!("{directory}/{}", user.to_lowercase())
+}
+
+/// `UserName` of a WorkSpace without a user (WorkSpaces Core); such WorkSpaces are told
+/// apart by `WorkspaceName`.
+const UNDEFINED_USER: &str = "[UNDEFINED]";
+
+/// What makes a WorkSpace unique in its directory: its user, or for a WorkSpace without a
+/// user its `WorkspaceName`.
+fn owner_key(directory: &str, user: &str, workspace_name: Option<&str>) -> String {
+    match workspace_name {
+        Some(name) if user == UNDEFINED_USER => format!("{directory}/{UNDEFINED_USER}#{name}"),
+        _ => user_key(directory, user),
+    }
 }
 
 fn state_of(s: &str) -> ws::WorkspaceState {
@@ -284,6 +305,16 @@ fn volumes_allowed(root: i32, user: i32) -> bool {
 }
 
 /// Validates running mode and auto-stop timeout; returns the item error code on failure.
+/// Running mode MANUAL is for WorkSpaces Core accounts only.
+fn check_manual_allowed(svc: &Service, scope: &Scope, mode: ws::RunningMode) -> Result<(), Error> {
+    if mode == ws::RunningMode::Manual && !super::account::is_core_account(svc, scope)? {
+        return Err(invalid(
+            "Running mode MANUAL is only available to Amazon WorkSpaces Core accounts.",
+        ));
+    }
+    Ok(())
+}
+
 fn check_running_mode(
     mode: ws::RunningMode,
     timeout: Option<i32>,
@@ -391,6 +422,33 @@ fn build_workspace(
             "The specified directory could not be found in the specified region.".into(),
         ));
     };
+    // Personal WorkSpaces need a PERSONAL directory; POOLS directories serve pools only.
+    if dir.workspace_type == Some(ws::WorkspaceType::Pools) {
+        return Err((
+            "InvalidResourceState.Directory",
+            "The specified directory is a WorkSpaces Pools directory; WorkSpaces can only be created in a PERSONAL directory."
+                .into(),
+        ));
+    }
+    // A WorkSpace without a user (UserName [UNDEFINED]) is known by its WorkspaceName; a
+    // WorkSpace with a user has none.
+    let decoupled = req.user_name == UNDEFINED_USER;
+    match (&req.workspace_name, decoupled) {
+        (None, true) => {
+            return Err((
+                "InvalidParameterValuesException",
+                "WorkspaceName is required when UserName is [UNDEFINED].".into(),
+            ))
+        }
+        (Some(_), false) => {
+            return Err((
+                "InvalidParameterValuesException",
+                "WorkspaceName can only be given for a WorkSpace without a user (UserName [UNDEFINED])."
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
     // Public bundles and the account's custom bundles.
     let Some(bundle) = resolve_bundle(svc, &cx.scope, &req.bundle_id).map_err(internal)? else {
         return Err((
@@ -398,7 +456,7 @@ fn build_workspace(
             "The specified bundle could not be found in the specified region.".into(),
         ));
     };
-    let key = user_key(&req.directory_id, &req.user_name);
+    let key = owner_key(&req.directory_id, &req.user_name, req.workspace_name.as_deref());
     let exists = svc
         .count::<WorkspaceRec>(
             &cx.scope,
@@ -411,16 +469,21 @@ fn build_workspace(
     if exists > 0
         || batch
             .iter()
-            .any(|w| user_key(&w.directory_id, &w.user_name) == key)
+            .any(|w| owner_key(&w.directory_id, &w.user_name, w.workspace_name.as_deref()) == key)
     {
         return Err((
             "ResourceExists.WorkSpace",
-            "A WorkSpace already exists for the specified user.".into(),
+            if decoupled {
+                "A WorkSpace with the specified WorkspaceName already exists in this directory.".into()
+            } else {
+                "A WorkSpace already exists for the specified user.".into()
+            },
         ));
     }
     let props = req.workspace_properties.clone().unwrap_or_default();
     let mode = props.running_mode.unwrap_or(ws::RunningMode::AlwaysOn);
     let auto_stop = check_running_mode(mode, props.running_mode_auto_stop_timeout_in_minutes)?;
+    check_manual_allowed(svc, &cx.scope, mode).map_err(|e| ("InvalidParameterValuesException", e.message))?;
     let root = props.root_volume_size_gib.unwrap_or(bundle.root_gib);
     let user = props.user_volume_size_gib.unwrap_or(bundle.user_gib);
     // The bundle gives the defaults; any allowed group may be chosen at launch (Terraform's
@@ -600,6 +663,8 @@ fn batch(
         let mut seen: Vec<&str> = Vec::new();
         for id in &ids {
             if seen.contains(&id.as_str()) {
+                // The same WorkSpace twice in one call: the repeat fails.
+                failures.push(bad_state_item(id));
                 continue;
             }
             seen.push(id);
@@ -644,6 +709,26 @@ fn batch(
     Ok(failures)
 }
 
+/// The ids of batch items, and a failure for each item that has none (the model makes
+/// `WorkspaceId` optional there; such an item is reported, never dropped).
+fn with_ids(
+    items: impl Iterator<Item = Option<String>>,
+) -> (Vec<String>, Vec<ws::FailedWorkspaceChangeRequest>) {
+    let mut ids = Vec::new();
+    let mut failed = Vec::new();
+    for id in items {
+        match id {
+            Some(id) => ids.push(id),
+            None => failed.push(ws::FailedWorkspaceChangeRequest {
+                workspace_id: None,
+                error_code: Some("InvalidParameterValuesException".to_string()),
+                error_message: Some("WorkspaceId is required.".to_string()),
+            }),
+        }
+    }
+    (ids, failed)
+}
+
 fn stoppable_mode(w: &WorkspaceRec) -> bool {
     matches!(
         w.running_mode(),
@@ -656,15 +741,11 @@ pub fn start_workspaces(
     cx: &Context,
     input: ws::StartWorkspacesRequest,
 ) -> Result<ws::StartWorkspacesResult, Error> {
-    let ids = input
-        .start_workspace_requests
-        .into_iter()
-        .filter_map(|r| r.workspace_id)
-        .collect();
-    let failed = batch(svc, cx, ids, |w| {
+    let (ids, mut failed) = with_ids(input.start_workspace_requests.into_iter().map(|r| r.workspace_id));
+    failed.extend(batch(svc, cx, ids, |w| {
         (w.state() == ws::WorkspaceState::Stopped && stoppable_mode(w))
             .then_some((ws::WorkspaceState::Starting, TransitionKind::WorkspaceStart))
-    })?;
+    })?);
     Ok(ws::StartWorkspacesResult {
         failed_requests: Some(failed),
     })
@@ -676,15 +757,11 @@ pub fn stop_workspaces(
     input: ws::StopWorkspacesRequest,
 ) -> Result<ws::StopWorkspacesResult, Error> {
     use ws::WorkspaceState as S;
-    let ids = input
-        .stop_workspace_requests
-        .into_iter()
-        .filter_map(|r| r.workspace_id)
-        .collect();
-    let failed = batch(svc, cx, ids, |w| {
+    let (ids, mut failed) = with_ids(input.stop_workspace_requests.into_iter().map(|r| r.workspace_id));
+    failed.extend(batch(svc, cx, ids, |w| {
         (matches!(w.state(), S::Available | S::Impaired | S::Unhealthy | S::Error) && stoppable_mode(w))
             .then_some((S::Stopping, TransitionKind::WorkspaceStop))
-    })?;
+    })?);
     Ok(ws::StopWorkspacesResult {
         failed_requests: Some(failed),
     })
@@ -801,6 +878,9 @@ pub fn modify_workspace_properties(
         // The model lists InvalidParameterValuesException (not ...Combination...) for this
         // operation; the spec uses it for every bad combination.
         let timeout = check_running_mode(mode, timeout).map_err(|(_, msg)| invalid(msg))?;
+        if p.running_mode.is_some() {
+            check_manual_allowed(svc, &cx.scope, mode)?;
+        }
         w.rec.running_mode = mode.as_str().to_string();
         w.rec.auto_stop_minutes = timeout;
         // Compute, volumes and protocol go through UPDATING.
