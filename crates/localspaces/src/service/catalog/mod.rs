@@ -1,5 +1,5 @@
-//! The AMAZON bundle catalog: the public bundle ids AWS has published (`bundles.json`, each
-//! with its source) followed by the generated current-generation catalog, or — with
+//! The AMAZON bundle catalog: the generated current-generation catalog followed by the public
+//! bundle ids AWS has published (`bundles.json`, each with its source), or — with
 //! `--bundle-catalog FILE` — exactly the bundles of a `describe-workspace-bundles --owner
 //! AMAZON` answer saved from a real account. Served the same in every Region.
 
@@ -40,13 +40,13 @@ impl BundleCatalog {
         self.bundles.iter().find(|b| b.id == id)
     }
 
-    /// The built-in catalog: published ids first, then the generated one.
+    /// The built-in catalog: the generated bundles, then the published ids.
     pub fn builtin() -> &'static BundleCatalog {
         static BUILTIN: LazyLock<BundleCatalog> = LazyLock::new(|| {
-            let mut bundles = published();
-            for b in generated_catalog() {
-                if !bundles.iter().any(|p| p.id == b.id) {
-                    bundles.push(b);
+            let mut bundles = generated_catalog();
+            for p in published() {
+                if !bundles.iter().any(|b| b.id == p.id) {
+                    bundles.push(p);
                 }
             }
             BundleCatalog { bundles }
