@@ -201,7 +201,7 @@ async fn every_page_answers() {
             format!("/console/workspaces?{q}"),
             vec![ws.as_str(), "seeded", "AVAILABLE"],
         ),
-        (format!("/console/bundles?{q}"), vec![bundle.as_str(), "AMAZON"]),
+        (format!("/console/bundles?{q}"), vec![bundle.as_str(), "Amazon"]),
         (format!("/console/images?{q}"), vec!["Images"]),
         (format!("/console/ip-groups?{q}"), vec![group.as_str(), "office"]),
         (
