@@ -384,11 +384,11 @@ fn bundle_not_found(id: &str) -> Error {
     not_found("bundle", id)
 }
 
+/// Deleting a public bundle: a value the operation cannot take (inferred code).
 fn public_bundle(id: &str) -> Error {
-    Error::new(
-        ErrorCode::AccessDeniedException,
-        format!("The bundle {id} is a public (AMAZON) bundle; only custom bundles can be changed."),
-    )
+    invalid(format!(
+        "The bundle {id} is a public (AMAZON) bundle; only custom bundles can be deleted."
+    ))
 }
 
 fn image_unusable(image: &ImageRec) -> Error {
@@ -526,8 +526,9 @@ pub fn update_workspace_bundle(
     let (Some(bundle_id), Some(image_id)) = (input.bundle_id, input.image_id) else {
         return Err(invalid("BundleId and ImageId are required."));
     };
+    // A public bundle is not one of the caller's bundles (inferred code).
     if find_bundle(svc, &bundle_id).is_some() {
-        return Err(public_bundle(&bundle_id));
+        return Err(bundle_not_found(&bundle_id));
     }
     let _w = svc.write.lock();
     let mut b = svc

@@ -298,6 +298,16 @@ pub fn register_workspace_directory(
     }
     let wire = match &input.directory_id {
         Some(id) => {
+            // A DirectoryId registers a Directory Service directory for personal WorkSpaces.
+            let pools = input.workspace_type == Some(ws::WorkspaceType::Pools);
+            let identity = input
+                .user_identity_type
+                .is_some_and(|t| t != ws::UserIdentityType::AwsDirectoryService);
+            if id.starts_with("wsd-") || pools || identity {
+                return Err(invalid(
+                    "A DirectoryId names a Directory Service directory for PERSONAL WorkSpaces with UserIdentityType AWS_DIRECTORY_SERVICE; WorkspaceType POOLS and other identity types are registered without one.",
+                ));
+            }
             let ds = super::ds::ds_directory(svc, &cx.scope, id)?.ok_or_else(|| dir_not_found(id))?;
             if ds.stage != "Active" {
                 return Err(Error::new(
@@ -581,6 +591,16 @@ pub fn describe_workspace_directories(
     })
 }
 
+/// The directory-setting operations do not find a registration on its way out.
+fn present(d: &WsDirectory) -> Result<(), Error> {
+    match d.state() {
+        ws::WorkspaceDirectoryState::Deregistering | ws::WorkspaceDirectoryState::Deregistered => {
+            Err(dir_not_found(&d.id))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Loads a registration, applies `change` and stores it.
 fn modify(
     svc: &Service,
@@ -607,6 +627,7 @@ fn modify_wire(
     change: impl FnOnce(&mut ws::WorkspaceDirectory) -> Result<(), Error>,
 ) -> Result<(), Error> {
     modify(svc, cx, id, |d| {
+        present(d)?;
         let mut w = d.wire()?;
         change(&mut w)?;
         d.set_wire(w);
@@ -900,6 +921,7 @@ pub fn modify_client_properties(
         }
     }
     modify(svc, cx, &input.resource_id, |d| {
+        present(d)?;
         let mut c: ws::ClientProperties = from_json(&d.client, "client properties")?;
         merge!(
             c,

@@ -241,13 +241,11 @@ fn hex(n: usize) -> String {
 /// The directory a pool may use: registered, of type POOLS.
 fn check_directory(svc: &Service, scope: &Scope, id: &str) -> Result<(), Error> {
     let d = directory_view(svc, scope, id)?.ok_or_else(|| not_found("directory", id))?;
+    // A parameter that names the wrong kind of directory (inferred code).
     if d.workspace_type != Some(ws::WorkspaceType::Pools) {
-        return Err(Error::new(
-            ErrorCode::OperationNotSupportedException,
-            format!(
-                "The directory {id} is not a WorkSpaces Pools directory. Register one with WorkspaceType POOLS."
-            ),
-        ));
+        return Err(invalid(format!(
+            "The directory {id} is not a WorkSpaces Pools directory. Register one with WorkspaceType POOLS."
+        )));
     }
     if d.state != ws::WorkspaceDirectoryState::Registered {
         return Err(invalid(format!(
@@ -260,11 +258,15 @@ fn check_directory(svc: &Service, scope: &Scope, id: &str) -> Result<(), Error> 
 /// The bundle a pool may use: existing, Windows (pools do not support Linux, doc).
 fn check_bundle(svc: &Service, scope: &Scope, id: &str) -> Result<(), Error> {
     let b = resolve_bundle(svc, scope, id)?.ok_or_else(|| not_found("bundle", id))?;
+    // An unsupported platform rather than a bad value (inferred code).
     if !b.os.as_str().starts_with("WINDOWS") {
-        return Err(invalid(format!(
-            "The bundle {id} runs {}; WorkSpaces Pools support Windows bundles only.",
-            b.os.as_str()
-        )));
+        return Err(Error::new(
+            ErrorCode::OperationNotSupportedException,
+            format!(
+                "The bundle {id} runs {}; WorkSpaces Pools support Windows bundles only.",
+                b.os.as_str()
+            ),
+        ));
     }
     Ok(())
 }
