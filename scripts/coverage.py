@@ -165,7 +165,7 @@ def render():
         "",
         "## Directory Service (`DirectoryService_20150416`), the subset WorkSpaces needs",
         "",
-        f"{len(ds_rows)} operations. The others answer `NotImplemented`.",
+        f"{len(ds_rows)} operations. The others answer `UnsupportedOperationException` naming themselves.",
         "",
         *table(ds_rows, "ds"),
         "",

@@ -291,11 +291,12 @@ def test_sharing_between_two_accounts(ws, server, protocol, account):
         "Associations"
     ] == []
     # only the owner manages it
-    # (ResourceNotFoundException for the recipient, inferred; this used to be AccessDenied)
+    # (permissions: ResourceNotFoundException for the recipient, inferred, was AccessDenied;
+    # deleting: AccessDenied, inferred)
     assert err(other.describe_workspace_image_permissions, ImageId=iid) == "ResourceNotFoundException"
     assert err(other.update_workspace_image_permission, ImageId=iid, AllowCopyImage=True,
                SharedAccountId=random_account()) == "ResourceNotFoundException"
-    assert err(other.delete_workspace_image, ImageId=iid) == "ResourceNotFoundException"
+    assert err(other.delete_workspace_image, ImageId=iid) == "AccessDeniedException"
     assert err(
         other.create_workspace_bundle, BundleName="b", BundleDescription="d", ImageId=iid,
         ComputeType={"Name": "STANDARD"}, UserStorage={"Capacity": "50"},

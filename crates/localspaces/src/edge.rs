@@ -126,9 +126,16 @@ impl ErrorOut {
             message: e.message,
             resource_id: e.resource_id,
             reason: e.reason,
-            request_id: None,
+            request_id: e.code.members().contains(&"RequestId").then(String::new),
             fault: e.code.fault(),
         }
+    }
+    /// Fills the `RequestId` member of an error whose shape models it.
+    fn for_request(mut self, request_id: &str) -> Self {
+        if self.request_id.is_some() {
+            self.request_id = Some(request_id.to_string());
+        }
+        self
     }
     /// A framework error from the WorkSpaces table (used before the service is known).
     fn ws(code: ws::ErrorCode, message: impl Into<String>) -> Self {
@@ -296,7 +303,8 @@ fn route(
 }
 
 /// A Directory Service operation of the generated subset; `Err(Some(_))` for a real DS
-/// operation outside it (NotImplemented, naming it), `Err(None)` for an unknown name.
+/// operation outside it (UnsupportedOperationException, a modeled DS error, naming it),
+/// `Err(None)` for an unknown name.
 fn ds_operation(p: Protocol, op: &str) -> Result<ds::Operation, Option<(Protocol, ErrorOut)>> {
     if let Some(o) = ds::Operation::from_name(op) {
         return Ok(o);
@@ -305,7 +313,7 @@ fn ds_operation(p: Protocol, op: &str) -> Result<ds::Operation, Option<(Protocol
         return Err(Some((
             p,
             ErrorOut::from_ds(ServiceError::new(
-                ds::ErrorCode::NotImplemented,
+                ds::ErrorCode::UnsupportedOperationException,
                 format!(
                     "localspaces does not implement {}.{op}: its Directory Service API covers what WorkSpaces needs.",
                     ds::TARGET_PREFIX
@@ -401,7 +409,7 @@ async fn process(
                 account: None,
                 region: None,
                 resource: None,
-                response: error_response(p, &e),
+                response: error_response(p, &e.for_request(request_id)),
             }
         }
     };
@@ -520,14 +528,8 @@ fn call(app: &App, cx: &Context, target: Target, input: &Value) -> Result<Value,
         Target::Workspaces(op) => {
             ws::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ws)
         }
-        Target::Ds(op) => ds::dispatch(app.service.as_ref(), cx, op, input).map_err(|e| {
-            let modeled = e.code.members().contains(&"RequestId");
-            let mut out = ErrorOut::from_ds(e);
-            if modeled {
-                out.request_id = Some(cx.request_id.clone());
-            }
-            out
-        }),
+        Target::Ds(op) => ds::dispatch(app.service.as_ref(), cx, op, input)
+            .map_err(|e| ErrorOut::from_ds(e).for_request(&cx.request_id)),
     }
 }
 
@@ -616,7 +618,7 @@ pub fn error_response(protocol: Protocol, e: &ErrorOut) -> Response<Full<Bytes>>
     if let Some(r) = &e.reason {
         m.push(("reason".into(), Value::String(r.clone())));
     }
-    if let Some(r) = &e.request_id {
+    if let Some(r) = e.request_id.as_ref().filter(|r| !r.is_empty()) {
         m.push(("RequestId".into(), Value::String(r.clone())));
     }
     let v = Value::Map(m);

@@ -745,7 +745,7 @@ pub fn delete_workspace_image(
     Ok(ws::DeleteWorkspaceImageResult {})
 }
 
-/// Loads an image the caller owns; one shared with it is `AccessDeniedException`.
+/// Loads an image the caller owns; one only shared with it is not found.
 fn find_owned(svc: &Service, cx: &Context, id: &str) -> Result<Stored<ImageRec>, Error> {
     match find(svc, &cx.scope, id)? {
         Some((scope, i)) if scope == cx.scope => Ok(i),
