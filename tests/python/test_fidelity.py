@@ -266,6 +266,10 @@ def test_ds_tag_limits_and_errors(ds):
     with pytest.raises(ClientError) as e:
         ds.add_tags_to_resource(ResourceId=did, Tags=[{"Key": "aws:reserved", "Value": "x"}])
     assert ds_error(e)[0] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        simple_ad(ds, Tags=[{"Key": "aws:reserved", "Value": "x"}])
+    assert ds_error(e)[0] == "InvalidParameterException"
+    assert len(ds.describe_directories()["DirectoryDescriptions"]) == 1  # nothing created
 
 
 def test_ds_errors_carry_request_id(ds):
@@ -483,3 +487,26 @@ def test_ip_groups_after_deregistration_on_fast_timing(servers, engine, protocol
         ws.deregister_workspace_directory(DirectoryId=did)
     assert error_of(e)[0] == "InvalidResourceStateException"  # still DEREGISTERING (Terraform retries)
     poll(lambda: dir_state(ws, did), lambda s: s in ("DEREGISTERED", "<gone>"), timeout=20)
+
+
+def test_microsoft_ad_hybrid_edition_is_unsupported(ds):
+    vpc = {"VpcId": VPC, "SubnetIds": SUBNETS}
+    with pytest.raises(ClientError) as e:
+        ds.create_microsoft_ad(Name="ms.example.com", Password="Passw0rd!", Edition="Hybrid", VpcSettings=vpc)
+    code, message, request_id = ds_error(e)
+    assert code == "UnsupportedOperationException" and "Hybrid" in message and request_id
+    assert ds.describe_directories()["DirectoryDescriptions"] == []
+    did = ds.create_microsoft_ad(Name="ms.example.com", Password="Passw0rd!", Edition="Standard", VpcSettings=vpc)["DirectoryId"]
+    (d,) = ds.describe_directories(DirectoryIds=[did])["DirectoryDescriptions"]
+    assert d["Edition"] == "Standard" and d["Type"] == "MicrosoftAD"
+
+
+def test_microsoft_ad_registration_reports_its_admin(ds, iws):
+    vpc = {"VpcId": VPC, "SubnetIds": SUBNETS}
+    did = ds.create_microsoft_ad(Name="ms.example.com", Password="Passw0rd!", VpcSettings=vpc)["DirectoryId"]
+    poll(lambda: ds_stage(ds, did), lambda s: s == "Active")
+    iws.register_workspace_directory(DirectoryId=did)
+    poll(lambda: dir_state(iws, did), lambda s: s == "REGISTERED")
+    (d,) = iws.describe_workspace_directories(DirectoryIds=[did])["Directories"]
+    # No DirectoryType value names Microsoft AD; AD_CONNECTOR is the reference's choice (inferred).
+    assert d["CustomerUserName"] == "Admin" and d["DirectoryType"] == "AD_CONNECTOR"

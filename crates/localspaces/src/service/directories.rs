@@ -229,11 +229,16 @@ fn ds_backed(
         registration_code: Some(registration_code(&scope.region)),
         subnet_ids: Some(subnets),
         dns_ip_addresses: Some(ds.dns_ips()),
-        customer_user_name: Some(
-            ds.customer_user_name
-                .clone()
-                .unwrap_or_else(|| "Administrator".to_string()),
-        ),
+        // The connector's service account; Microsoft AD's administrator is `Admin`, Simple AD's
+        // `Administrator`.
+        customer_user_name: Some(ds.customer_user_name.clone().unwrap_or_else(|| {
+            if ds.dtype == "MicrosoftAD" {
+                "Admin"
+            } else {
+                "Administrator"
+            }
+            .to_string()
+        })),
         iam_role_id: Some(format!(
             "arn:aws:iam::{}:role/workspaces_DefaultRole",
             scope.account

@@ -160,6 +160,17 @@ fn check_subnets(subnets: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Tag keys beginning with `aws:` are reserved for AWS.
+fn check_tag_key(t: &ds_api::Tag) -> Result<(), Error> {
+    if t.key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(invalid(format!(
+            "Tag key {} is not valid: keys may not begin with aws:.",
+            t.key
+        )));
+    }
+    Ok(())
+}
+
 /// How AWS names a directory type in messages.
 fn type_label(dtype: &str) -> &'static str {
     match dtype {
@@ -185,6 +196,7 @@ struct NewDirectory {
 
 fn create(svc: &Service, cx: &Context, n: NewDirectory) -> Result<String, Error> {
     check_subnets(&n.subnet_ids)?;
+    n.tags.iter().try_for_each(check_tag_key)?;
     if n.tags.len() > MAX_TAGS {
         return Err(invalid("A directory can have at most 50 tags."));
     }
@@ -293,6 +305,13 @@ pub fn create_microsoft_ad(
     input: ds_api::CreateMicrosoftADRequest,
 ) -> Result<ds_api::CreateMicrosoftADResult, Error> {
     let edition = input.edition.unwrap_or(ds_api::DirectoryEdition::Enterprise);
+    // A Hybrid Edition directory extends self-managed domain controllers, which do not exist here.
+    if edition == ds_api::DirectoryEdition::Hybrid {
+        return Err(Error::new(
+            ErrorCode::UnsupportedOperationException,
+            "Hybrid Edition needs self-managed Active Directory domain controllers; localspaces offers Standard and Enterprise.",
+        ));
+    }
     let id = create(
         svc,
         cx,
@@ -493,12 +512,7 @@ pub fn add_tags_to_resource(
     let _w = svc.write.lock();
     let mut d = tagged(svc, cx, &input.resource_id)?;
     for t in &input.tags {
-        if t.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(invalid(format!(
-                "Tag key {} is not valid: keys may not begin with aws:.",
-                t.key
-            )));
-        }
+        check_tag_key(t)?;
         match d.rec.tags.iter_mut().find(|s| s.key == t.key) {
             Some(s) => s.value = Some(t.value.clone()),
             None => d.rec.tags.push(StoredTag {
