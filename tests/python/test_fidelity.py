@@ -510,3 +510,19 @@ def test_microsoft_ad_registration_reports_its_admin(ds, iws):
     (d,) = iws.describe_workspace_directories(DirectoryIds=[did])["Directories"]
     # No DirectoryType value names Microsoft AD; AD_CONNECTOR is the reference's choice (inferred).
     assert d["CustomerUserName"] == "Admin" and d["DirectoryType"] == "AD_CONNECTOR"
+
+
+def test_pools_refuse_new_customers_when_switched_on(iws, instant_server, account):
+    did = pools_directory(iws)
+    status, body = admin(instant_server.url, "pools-new-customer", account=account, enabled="true")
+    assert status == 200 and body == {"pools_new_customer": True}
+    kw = dict(
+        PoolName="p1", Description="d", BundleId=bundle_id(iws, "Standard with Windows 10 (Server 2022 based)"),
+        DirectoryId=did, Capacity={"DesiredUserSessions": 1},
+    )
+    with pytest.raises(ClientError) as e:
+        iws.create_workspaces_pool(**kw)
+    code, message = error_of(e)
+    assert code == "AccessDeniedException" and "no longer available to new customers" in message
+    admin(instant_server.url, "pools-new-customer", account=account, enabled="false")
+    assert iws.create_workspaces_pool(**kw)["WorkspacesPool"]["PoolName"] == "p1"

@@ -43,6 +43,10 @@ pub struct AccountRec {
     /// A WorkSpaces Core account (admin setting): only these may use running mode MANUAL.
     #[serde(default)]
     pub core: bool,
+    /// Treated as a new customer of WorkSpaces Pools (admin setting): CreateWorkspacesPool is
+    /// refused, as AWS refuses new customers since 2026-07-30.
+    #[serde(default)]
+    pub pools_new_customer: bool,
     #[serde(default)]
     pub cidr: Option<String>,
     /// Newest first.
@@ -157,9 +161,18 @@ impl Service {
 
     /// Admin hook: marks an account as a WorkSpaces Core account (or not) in one Region.
     pub fn admin_set_core(&self, scope: &Scope, core: bool) -> Result<(), Error> {
+        self.admin_set_flag(scope, |rec| rec.core = core)
+    }
+
+    /// Admin hook: makes an account a new customer of WorkSpaces Pools (or not) in one Region.
+    pub fn admin_set_pools_new_customer(&self, scope: &Scope, new_customer: bool) -> Result<(), Error> {
+        self.admin_set_flag(scope, |rec| rec.pools_new_customer = new_customer)
+    }
+
+    fn admin_set_flag(&self, scope: &Scope, set: impl FnOnce(&mut AccountRec)) -> Result<(), Error> {
         let _w = self.write.lock();
         let (mut rec, rev) = self.account_settings(scope)?;
-        rec.core = core;
+        set(&mut rec);
         let expect = rev.map_or(Expect::Absent, Expect::Rev);
         self.commit(vec![Service::put(scope, &rec, expect)?], changed)
     }
@@ -168,6 +181,11 @@ impl Service {
 /// Whether the account's BYOL status (DescribeAccount's `DedicatedTenancySupport`) is ENABLED.
 pub(crate) fn byol_enabled(svc: &Service, scope: &Scope) -> Result<bool, Error> {
     Ok(svc.account_settings(scope)?.0.enabled)
+}
+
+/// Whether the account is a new customer of WorkSpaces Pools (admin route `pools-new-customer`).
+pub(crate) fn is_pools_new_customer(svc: &Service, scope: &Scope) -> Result<bool, Error> {
+    Ok(svc.account_settings(scope)?.0.pools_new_customer)
 }
 
 /// Whether the account is a WorkSpaces Core account (admin route `core`).

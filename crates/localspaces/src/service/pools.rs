@@ -379,6 +379,12 @@ pub fn create_workspaces_pool(
     cx: &Context,
     input: ws::CreateWorkspacesPoolRequest,
 ) -> Result<ws::CreateWorkspacesPoolResult, Error> {
+    if super::account::is_pools_new_customer(svc, &cx.scope)? {
+        return Err(Error::new(
+            ErrorCode::AccessDeniedException,
+            "Amazon WorkSpaces Pools is no longer available to new customers as of 7/30/2026.",
+        ));
+    }
     let mut tags = Vec::new();
     merge_tags(
         &mut tags,
