@@ -9,6 +9,8 @@
 //! | `POST /_localspaces/reset?account=A&region=R` | deletes every resource of that account and Region |
 //! | `POST /_localspaces/connection?account=A&region=R&workspace_id=ws-…&state=CONNECTED\|DISCONNECTED` | (account: the default one, region: us-east-1 unless given) marks the WorkSpace's user connected or not (AUTO_STOP WorkSpaces stop after their timeout when disconnected) |
 //! | `POST /_localspaces/byol?account=A&region=R&eligible=true\|false` | makes an account BYOL-eligible (ModifyAccount, ListAvailableManagementCidrRanges) or not |
+//! | `POST /_localspaces/core?account=A&region=R&enabled=true\|false` | makes an account a WorkSpaces Core account (running mode MANUAL allowed) or not |
+//! | `POST /_localspaces/pools-new-customer?account=A&region=R&enabled=true\|false` | treats an account as a new customer of WorkSpaces Pools (CreateWorkspacesPool refused, as AWS does since 2026-07-30) or not |
 //! | `POST /_localspaces/workspace-state?account=A&region=R&workspace_id=ws-…&state=S` | forces a WorkSpace into state S (ERROR, UNHEALTHY, IMPAIRED, …: states no API reaches) |
 //! | `POST /_localspaces/pool-session?account=A&region=R&pool_id=wspool-…&user=U` | user U logs into a RUNNING WorkSpaces Pool with available capacity (a user with a session gets it back): answers `{"session_id": …}`; DescribeWorkspacesPoolSessions shows the session |
 //!
@@ -147,6 +149,58 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
                 tokio::task::spawn_blocking(move || service.admin_set_byol_eligible(&scope, eligible)).await;
             return Some(match outcome {
                 Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({"byol_eligible": eligible})),
+                _ => json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::json!({"message": "internal error"}),
+                ),
+            });
+        }
+        "core" => {
+            let account = query_param(parts, "account")
+                .map(str::to_string)
+                .unwrap_or_else(|| app.auth.default_account().to_string());
+            let region = query_param(parts, "region").unwrap_or("us-east-1").to_string();
+            let core = match query_param(parts, "enabled") {
+                Some("true") => true,
+                Some("false") => false,
+                _ => {
+                    return Some(json(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"message": "enabled must be true or false"}),
+                    ))
+                }
+            };
+            let scope = Scope::new(account, region);
+            let outcome = tokio::task::spawn_blocking(move || service.admin_set_core(&scope, core)).await;
+            return Some(match outcome {
+                Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({"workspaces_core": core})),
+                _ => json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::json!({"message": "internal error"}),
+                ),
+            });
+        }
+        "pools-new-customer" => {
+            let account = query_param(parts, "account")
+                .map(str::to_string)
+                .unwrap_or_else(|| app.auth.default_account().to_string());
+            let region = query_param(parts, "region").unwrap_or("us-east-1").to_string();
+            let enabled = match query_param(parts, "enabled") {
+                Some("true") => true,
+                Some("false") => false,
+                _ => {
+                    return Some(json(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"message": "enabled must be true or false"}),
+                    ))
+                }
+            };
+            let scope = Scope::new(account, region);
+            let outcome =
+                tokio::task::spawn_blocking(move || service.admin_set_pools_new_customer(&scope, enabled))
+                    .await;
+            return Some(match outcome {
+                Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({"pools_new_customer": enabled})),
                 _ => json(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     serde_json::json!({"message": "internal error"}),

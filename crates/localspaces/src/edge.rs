@@ -98,6 +98,8 @@ pub struct ErrorOut {
     pub message: String,
     pub resource_id: Option<String>,
     pub reason: Option<String>,
+    /// `RequestId` member (the Directory Service exceptions model it).
+    pub request_id: Option<String>,
     pub fault: Fault,
 }
 
@@ -111,6 +113,7 @@ impl ErrorOut {
             message: e.message,
             resource_id: e.resource_id,
             reason: e.reason,
+            request_id: None,
             fault: e.code.fault(),
         }
     }
@@ -123,8 +126,16 @@ impl ErrorOut {
             message: e.message,
             resource_id: e.resource_id,
             reason: e.reason,
+            request_id: e.code.members().contains(&"RequestId").then(String::new),
             fault: e.code.fault(),
         }
+    }
+    /// Fills the `RequestId` member of an error whose shape models it.
+    fn for_request(mut self, request_id: &str) -> Self {
+        if self.request_id.is_some() {
+            self.request_id = Some(request_id.to_string());
+        }
+        self
     }
     /// A framework error from the WorkSpaces table (used before the service is known).
     fn ws(code: ws::ErrorCode, message: impl Into<String>) -> Self {
@@ -292,7 +303,8 @@ fn route(
 }
 
 /// A Directory Service operation of the generated subset; `Err(Some(_))` for a real DS
-/// operation outside it (NotImplemented, naming it), `Err(None)` for an unknown name.
+/// operation outside it (UnsupportedOperationException, a modeled DS error, naming it),
+/// `Err(None)` for an unknown name.
 fn ds_operation(p: Protocol, op: &str) -> Result<ds::Operation, Option<(Protocol, ErrorOut)>> {
     if let Some(o) = ds::Operation::from_name(op) {
         return Ok(o);
@@ -301,7 +313,7 @@ fn ds_operation(p: Protocol, op: &str) -> Result<ds::Operation, Option<(Protocol
         return Err(Some((
             p,
             ErrorOut::from_ds(ServiceError::new(
-                ds::ErrorCode::NotImplemented,
+                ds::ErrorCode::UnsupportedOperationException,
                 format!(
                     "localspaces does not implement {}.{op}: its Directory Service API covers what WorkSpaces needs.",
                     ds::TARGET_PREFIX
@@ -402,7 +414,7 @@ async fn process(
                 account: None,
                 region: None,
                 resource: None,
-                response: error_response(p, &e),
+                response: error_response(p, &e.for_request(request_id)),
             }
         }
     };
@@ -521,7 +533,8 @@ fn call(app: &App, cx: &Context, target: Target, input: &Value) -> Result<Value,
         Target::Workspaces(op) => {
             ws::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ws)
         }
-        Target::Ds(op) => ds::dispatch(app.service.as_ref(), cx, op, input).map_err(ErrorOut::from_ds),
+        Target::Ds(op) => ds::dispatch(app.service.as_ref(), cx, op, input)
+            .map_err(|e| ErrorOut::from_ds(e).for_request(&cx.request_id)),
     }
 }
 
@@ -609,6 +622,9 @@ pub fn error_response(protocol: Protocol, e: &ErrorOut) -> Response<Full<Bytes>>
     }
     if let Some(r) = &e.reason {
         m.push(("reason".into(), Value::String(r.clone())));
+    }
+    if let Some(r) = e.request_id.as_ref().filter(|r| !r.is_empty()) {
+        m.push(("RequestId".into(), Value::String(r.clone())));
     }
     let v = Value::Map(m);
     let body = match protocol {

@@ -70,6 +70,9 @@ static RE_REQUEST_ID: LazyLock<Pattern> = LazyLock::new(|| {
         .expect("pattern checked by codegen"),
     )
 });
+static RE_RESOURCE_ID: LazyLock<Pattern> = LazyLock::new(|| {
+    Pattern::Linear(regex::Regex::new(r#"^[d]-[0-9a-f]{10}$"#).expect("pattern checked by codegen"))
+});
 static RE_SECURITY_GROUP_ID: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(
         regex::Regex::new(r#"^(sg-[0-9a-f]{8}|sg-[0-9a-f]{17})$"#).expect("pattern checked by codegen"),
@@ -99,6 +102,63 @@ static RE_VPC_ID: LazyLock<Pattern> = LazyLock::new(|| {
         regex::Regex::new(r#"^(vpc-[0-9a-f]{8}|vpc-[0-9a-f]{17})$"#).expect("pattern checked by codegen"),
     )
 });
+
+/// `AddTagsToResourceRequest`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddTagsToResourceRequest {
+    /// `ResourceId` (required)
+    pub resource_id: String,
+    /// `Tags` (required)
+    pub tags: Vec<Tag>,
+}
+
+impl Shape for AddTagsToResourceRequest {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let entries = read_struct(v, p)?;
+        let mut f_resource_id: Option<String> = None;
+        let mut f_tags: Option<Vec<Tag>> = None;
+        for (k, val) in entries {
+            if matches!(val, Value::Null) {
+                continue;
+            }
+            match k.as_ref() {
+                "ResourceId" => f_resource_id = Some(d_resource_id(val, &Path::Member(p, "ResourceId"), cx)?),
+                "Tags" => f_tags = Some(d_tags(val, &Path::Member(p, "Tags"), cx)?),
+                _ => {}
+            }
+        }
+        if f_resource_id.is_none() {
+            cx.missing(&Path::Member(p, "ResourceId"));
+        }
+        if f_tags.is_none() {
+            cx.missing(&Path::Member(p, "Tags"));
+        }
+        Ok(Self {
+            resource_id: f_resource_id.unwrap_or_default(),
+            tags: f_tags.unwrap_or_default(),
+        })
+    }
+    fn into_value(self) -> Value {
+        let mut m = Vec::with_capacity(2);
+        m.push((MapKey::Borrowed("ResourceId"), e_resource_id(self.resource_id)));
+        m.push((MapKey::Borrowed("Tags"), e_tags(self.tags)));
+        Value::Map(m)
+    }
+}
+
+/// `AddTagsToResourceResult`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddTagsToResourceResult {}
+
+impl Shape for AddTagsToResourceResult {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let _ = (read_struct(v, p)?, cx);
+        Ok(Self {})
+    }
+    fn into_value(self) -> Value {
+        Value::Map(Vec::new())
+    }
+}
 
 /// `ConnectDirectoryRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1365,6 +1425,97 @@ impl Shape for HybridSettingsDescription {
     }
 }
 
+/// `ListTagsForResourceRequest`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTagsForResourceRequest {
+    /// `Limit`
+    pub limit: Option<i32>,
+    /// `NextToken`
+    pub next_token: Option<String>,
+    /// `ResourceId` (required)
+    pub resource_id: String,
+}
+
+impl Shape for ListTagsForResourceRequest {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let entries = read_struct(v, p)?;
+        let mut f_limit: Option<i32> = None;
+        let mut f_next_token: Option<String> = None;
+        let mut f_resource_id: Option<String> = None;
+        for (k, val) in entries {
+            if matches!(val, Value::Null) {
+                continue;
+            }
+            match k.as_ref() {
+                "Limit" => f_limit = Some(d_limit(val, &Path::Member(p, "Limit"), cx)?),
+                "NextToken" => f_next_token = Some(d_next_token(val, &Path::Member(p, "NextToken"), cx)?),
+                "ResourceId" => f_resource_id = Some(d_resource_id(val, &Path::Member(p, "ResourceId"), cx)?),
+                _ => {}
+            }
+        }
+        if f_resource_id.is_none() {
+            cx.missing(&Path::Member(p, "ResourceId"));
+        }
+        Ok(Self {
+            limit: f_limit,
+            next_token: f_next_token,
+            resource_id: f_resource_id.unwrap_or_default(),
+        })
+    }
+    fn into_value(self) -> Value {
+        let mut m = Vec::with_capacity(3);
+        if let Some(x) = self.limit {
+            m.push((MapKey::Borrowed("Limit"), e_limit(x)));
+        }
+        if let Some(x) = self.next_token {
+            m.push((MapKey::Borrowed("NextToken"), e_next_token(x)));
+        }
+        m.push((MapKey::Borrowed("ResourceId"), e_resource_id(self.resource_id)));
+        Value::Map(m)
+    }
+}
+
+/// `ListTagsForResourceResult`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTagsForResourceResult {
+    /// `NextToken`
+    pub next_token: Option<String>,
+    /// `Tags`
+    pub tags: Option<Vec<Tag>>,
+}
+
+impl Shape for ListTagsForResourceResult {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let entries = read_struct(v, p)?;
+        let mut f_next_token: Option<String> = None;
+        let mut f_tags: Option<Vec<Tag>> = None;
+        for (k, val) in entries {
+            if matches!(val, Value::Null) {
+                continue;
+            }
+            match k.as_ref() {
+                "NextToken" => f_next_token = Some(d_next_token(val, &Path::Member(p, "NextToken"), cx)?),
+                "Tags" => f_tags = Some(d_tags(val, &Path::Member(p, "Tags"), cx)?),
+                _ => {}
+            }
+        }
+        Ok(Self {
+            next_token: f_next_token,
+            tags: f_tags,
+        })
+    }
+    fn into_value(self) -> Value {
+        let mut m = Vec::with_capacity(2);
+        if let Some(x) = self.next_token {
+            m.push((MapKey::Borrowed("NextToken"), e_next_token(x)));
+        }
+        if let Some(x) = self.tags {
+            m.push((MapKey::Borrowed("Tags"), e_tags(x)));
+        }
+        Value::Map(m)
+    }
+}
+
 /// `OwnerDirectoryDescription`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OwnerDirectoryDescription {
@@ -1645,6 +1796,63 @@ impl Shape for RegionsInfo {
     }
 }
 
+/// `RemoveTagsFromResourceRequest`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemoveTagsFromResourceRequest {
+    /// `ResourceId` (required)
+    pub resource_id: String,
+    /// `TagKeys` (required)
+    pub tag_keys: Vec<String>,
+}
+
+impl Shape for RemoveTagsFromResourceRequest {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let entries = read_struct(v, p)?;
+        let mut f_resource_id: Option<String> = None;
+        let mut f_tag_keys: Option<Vec<String>> = None;
+        for (k, val) in entries {
+            if matches!(val, Value::Null) {
+                continue;
+            }
+            match k.as_ref() {
+                "ResourceId" => f_resource_id = Some(d_resource_id(val, &Path::Member(p, "ResourceId"), cx)?),
+                "TagKeys" => f_tag_keys = Some(d_tag_keys(val, &Path::Member(p, "TagKeys"), cx)?),
+                _ => {}
+            }
+        }
+        if f_resource_id.is_none() {
+            cx.missing(&Path::Member(p, "ResourceId"));
+        }
+        if f_tag_keys.is_none() {
+            cx.missing(&Path::Member(p, "TagKeys"));
+        }
+        Ok(Self {
+            resource_id: f_resource_id.unwrap_or_default(),
+            tag_keys: f_tag_keys.unwrap_or_default(),
+        })
+    }
+    fn into_value(self) -> Value {
+        let mut m = Vec::with_capacity(2);
+        m.push((MapKey::Borrowed("ResourceId"), e_resource_id(self.resource_id)));
+        m.push((MapKey::Borrowed("TagKeys"), e_tag_keys(self.tag_keys)));
+        Value::Map(m)
+    }
+}
+
+/// `RemoveTagsFromResourceResult`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemoveTagsFromResourceResult {}
+
+impl Shape for RemoveTagsFromResourceResult {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let _ = (read_struct(v, p)?, cx);
+        Ok(Self {})
+    }
+    fn into_value(self) -> Value {
+        Value::Map(Vec::new())
+    }
+}
+
 /// `Tag`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tag {
@@ -1696,6 +1904,30 @@ fn d_access_url(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
 
 fn e_access_url(x: String) -> Value {
     Value::String(x)
+}
+
+fn d_add_tags_to_resource_request(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<AddTagsToResourceRequest, SerializationError> {
+    AddTagsToResourceRequest::decode(v, p, cx)
+}
+
+fn e_add_tags_to_resource_request(x: AddTagsToResourceRequest) -> Value {
+    x.into_value()
+}
+
+fn d_add_tags_to_resource_result(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<AddTagsToResourceResult, SerializationError> {
+    AddTagsToResourceResult::decode(v, p, cx)
+}
+
+fn e_add_tags_to_resource_result(x: AddTagsToResourceResult) -> Value {
+    x.into_value()
 }
 
 fn d_additional_regions(
@@ -2278,6 +2510,30 @@ fn e_limit(x: i32) -> Value {
     Value::Int(i64::from(x))
 }
 
+fn d_list_tags_for_resource_request(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<ListTagsForResourceRequest, SerializationError> {
+    ListTagsForResourceRequest::decode(v, p, cx)
+}
+
+fn e_list_tags_for_resource_request(x: ListTagsForResourceRequest) -> Value {
+    x.into_value()
+}
+
+fn d_list_tags_for_resource_result(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<ListTagsForResourceResult, SerializationError> {
+    ListTagsForResourceResult::decode(v, p, cx)
+}
+
+fn e_list_tags_for_resource_result(x: ListTagsForResourceResult) -> Value {
+    x.into_value()
+}
+
 fn d_network_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<NetworkType, SerializationError> {
     let s = read_string(v, p)?;
     match NetworkType::from_wire(&s) {
@@ -2479,6 +2735,30 @@ fn e_regions_info(x: RegionsInfo) -> Value {
     x.into_value()
 }
 
+fn d_remove_tags_from_resource_request(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<RemoveTagsFromResourceRequest, SerializationError> {
+    RemoveTagsFromResourceRequest::decode(v, p, cx)
+}
+
+fn e_remove_tags_from_resource_request(x: RemoveTagsFromResourceRequest) -> Value {
+    x.into_value()
+}
+
+fn d_remove_tags_from_resource_result(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<RemoveTagsFromResourceResult, SerializationError> {
+    RemoveTagsFromResourceResult::decode(v, p, cx)
+}
+
+fn e_remove_tags_from_resource_result(x: RemoveTagsFromResourceResult) -> Value {
+    x.into_value()
+}
+
 fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
     check_pattern(
@@ -2492,6 +2772,16 @@ fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
 }
 
 fn e_request_id(x: String) -> Value {
+    Value::String(x)
+}
+
+fn d_resource_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
+    let s = read_string(v, p)?;
+    check_pattern(&s, &RE_RESOURCE_ID, r#"^[d]-[0-9a-f]{10}$"#, p, cx);
+    Ok(s)
+}
+
+fn e_resource_id(x: String) -> Value {
     Value::String(x)
 }
 
@@ -2621,6 +2911,15 @@ fn d_tag_key(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Ser
 
 fn e_tag_key(x: String) -> Value {
     Value::String(x)
+}
+
+fn d_tag_keys(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
+    let l = read_list(v, p, cx, d_tag_key)?;
+    Ok(l)
+}
+
+fn e_tag_keys(x: Vec<String>) -> Value {
+    Value::List(x.into_iter().map(e_tag_key).collect())
 }
 
 fn d_tag_value(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
