@@ -2,9 +2,8 @@
 //! UpdateWorkspaceBundle, DeleteWorkspaceBundle, DescribeBundleAssociations) and
 //! DescribeWorkspaceBundles, which lists either.
 //!
-//! Public bundles are data, not records: the same for every account and Region, with `wsb-`
-//! ids derived from the bundle's name (FNV-1a, base 36), so they are identical across
-//! restarts and machines.
+//! Public bundles are data, not records: the same for every account and Region (the catalog
+//! lives on the tables floor: generated ids, the ids AWS publishes, or `--bundle-catalog`).
 
 use super::tables::bundles::{catalog, find_bundle, resolve_bundle, BundleRec, CatalogBundle, NAME_INDEX};
 use super::tables::ids::new_id;

@@ -1,8 +1,9 @@
 //! Bundles as stored: the public (AMAZON) catalog and the accounts' custom bundles.
 //!
-//! Public bundles are data, not records: the same for every account and Region, with `wsb-`
-//! ids derived from the bundle's name (FNV-1a, base 36), so they are identical across
-//! restarts and machines.
+//! Public bundles are data, not records: the same for every account and Region. The generated
+//! ones have `wsb-` ids derived from the bundle's name (FNV-1a, base 36), so they are identical
+//! across restarts and machines; the ids AWS publishes follow them (`catalog/bundles.json`), or
+//! `--bundle-catalog` replaces the whole catalog (see [`BundleCatalog`]).
 
 use super::catalog::BundleCatalog;
 use super::images::load_owned;
