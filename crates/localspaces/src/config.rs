@@ -99,6 +99,10 @@ pub struct ServeConfig {
     /// store already holds all of it (a restart on the same data); a partial overlap is an error.
     #[arg(long, env = "LOCALSPACES_SEED")]
     pub seed: Option<PathBuf>,
+    /// The AMAZON bundle catalog to serve instead of the built-in one: the JSON that `aws
+    /// workspaces describe-workspace-bundles --owner AMAZON` prints for a real account.
+    #[arg(long, env = "LOCALSPACES_BUNDLE_CATALOG")]
+    pub bundle_catalog: Option<PathBuf>,
 }
 
 /// `$XDG_DATA_HOME/localspaces`, else `~/.local/share/localspaces`, else `./.localspaces`.
