@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "python"))
 
 from conftest import Server, make_client, random_account  # noqa: E402
-from flows import LINUX_BUNDLE, bundle_id, ds_client, registered_directory, request  # noqa: E402
+from flows import LINUX_BUNDLE, admin, bundle_id, ds_client, registered_directory, request  # noqa: E402
 
 
 def descendants(pid):
@@ -96,6 +96,7 @@ def main():
     try:
         account = random_account()
         ws = make_client(srv.url, "json", account)
+        admin(srv.url, "core", account=account, enabled="true")  # MANUAL needs a Core account
         did = registered_directory(ws, ds_client(srv.url, account))
         bundle = bundle_id(ws, LINUX_BUNDLE)
         base = api_latencies(ws)

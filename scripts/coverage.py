@@ -151,11 +151,15 @@ def render():
         "",
         "## Directory Service (`DirectoryService_20150416`), the subset WorkSpaces needs",
         "",
-        f"{len(ds_rows)} operations (awsJson1_1 only, as AWS serves it). The others answer `NotImplemented`.",
+        f"{len(ds_rows)} operations. The others answer `UnsupportedOperationException` naming themselves.",
         "",
         *table(ds_rows, "ds"),
         "",
     ]
+    # Hand-written notes (choices for inferred behaviour) follow the generated tables.
+    notes = os.path.join(ROOT, "docs", "coverage-notes.md")
+    if os.path.exists(notes):
+        lines += [read("docs", "coverage-notes.md").rstrip("\n"), ""]
     return "\n".join(lines)
 
 

@@ -81,6 +81,9 @@ def cgroup_of(wid):
 def setup(srv, account, *modes):
     """Registered directory and one Linux WorkSpace per running mode, all AVAILABLE."""
     ws = make_client(srv.url, "json", account)
+    if "MANUAL" in modes:
+        # Running mode MANUAL is for WorkSpaces Core accounts.
+        assert admin(srv.url, "core", account=account, region=REGION, enabled="true")[0] == 200
     did = registered_directory(ws, ds_client(srv.url, account))
     bundle = bundle_id(ws, LINUX_BUNDLE)
     reqs = []

@@ -291,9 +291,11 @@ def test_sharing_between_two_accounts(ws, server, protocol, account):
         "Associations"
     ] == []
     # only the owner manages it
-    assert err(other.describe_workspace_image_permissions, ImageId=iid) == "AccessDeniedException"
+    # (permissions: ResourceNotFoundException for the recipient, inferred, was AccessDenied;
+    # deleting: AccessDenied, inferred)
+    assert err(other.describe_workspace_image_permissions, ImageId=iid) == "ResourceNotFoundException"
     assert err(other.update_workspace_image_permission, ImageId=iid, AllowCopyImage=True,
-               SharedAccountId=random_account()) == "AccessDeniedException"
+               SharedAccountId=random_account()) == "ResourceNotFoundException"
     assert err(other.delete_workspace_image, ImageId=iid) == "AccessDeniedException"
     assert err(
         other.create_workspace_bundle, BundleName="b", BundleDescription="d", ImageId=iid,
@@ -500,8 +502,10 @@ def test_custom_bundle_errors(ws, raw_ws, server, account):
     assert err(raw_ws.create_workspace_bundle, BundleName="bad name!", BundleDescription="d", ImageId=iid,
                ComputeType={"Name": "STANDARD"}, UserStorage={"Capacity": "50"}) == "ValidationException"
     public = bundle_id(ws)
-    assert err(ws.update_workspace_bundle, BundleId=public, ImageId=iid) == "AccessDeniedException"
-    assert err(ws.delete_workspace_bundle, BundleId=public) == "AccessDeniedException"
+    # Public bundles (codes inferred; these used to be AccessDenied): not the caller's to update,
+    # not a value DeleteWorkspaceBundle takes.
+    assert err(ws.update_workspace_bundle, BundleId=public, ImageId=iid) == "ResourceNotFoundException"
+    assert err(ws.delete_workspace_bundle, BundleId=public) == "InvalidParameterValuesException"
     assert err(ws.update_workspace_bundle, BundleId="wsb-000000000", ImageId=iid) == "ResourceNotFoundException"
     assert err(ws.delete_workspace_bundle, BundleId="wsb-000000000") == "ResourceNotFoundException"
     assert err(ws.delete_workspace_bundle) == "InvalidParameterValuesException"

@@ -239,6 +239,7 @@ def test_not_implemented_operation_names_itself(server, account):
     with pytest.raises(ClientError) as e:
         ds.describe_trusts()
     err = e.value.response
-    assert err["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert err["Error"]["Code"] == "NotImplemented"
-    assert "DescribeTrusts" in err["Error"]["Message"]
+    # The DS model's own UnsupportedOperationException (was 501 NotImplemented).
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err["Error"]["Code"] == "UnsupportedOperationException"
+    assert "DescribeTrusts" in err["Error"]["Message"] and err["RequestId"]

@@ -221,12 +221,12 @@ def test_create_errors(iws, raw_iws, instant_server, account):
 
     assert code(DirectoryId="wsd-000000000") == "ResourceNotFoundException"
     assert code(BundleId="wsb-000000000") == "ResourceNotFoundException"
-    assert code(BundleId=bundle_id(iws, LINUX_BUNDLE)) == "InvalidParameterValuesException"
+    assert code(BundleId=bundle_id(iws, LINUX_BUNDLE)) == "OperationNotSupportedException"  # inferred
     assert code(Tags=[{"Key": "aws:x", "Value": "y"}]) == "InvalidParameterValuesException"
     assert code(Capacity={"DesiredUserSessions": 100000}) == "ResourceLimitExceededException"
     # A personal (Directory Service) directory cannot host pools.
     personal = registered_directory(iws, ds_client(instant_server.url, account))
-    assert code(DirectoryId=personal) == "OperationNotSupportedException"
+    assert code(DirectoryId=personal) == "InvalidParameterValuesException"  # inferred
     iws.create_workspaces_pool(PoolName="p", **base)
     assert code() == "ResourceAlreadyExistsException"
     # Model constraints (validated before the handler).
@@ -320,7 +320,7 @@ def test_update(iws, raw_iws, account):
     assert code(RunningMode="AUTO_STOP") == "InvalidResourceStateException"
     assert iws.update_workspaces_pool(PoolId=pid, RunningMode="ALWAYS_ON")["WorkspacesPool"]["State"] == "RUNNING"
     assert code(BundleId="wsb-000000000") == "ResourceNotFoundException"
-    assert code(BundleId=bundle_id(iws, LINUX_BUNDLE)) == "InvalidParameterValuesException"
+    assert code(BundleId=bundle_id(iws, LINUX_BUNDLE)) == "OperationNotSupportedException"  # inferred
     assert code(DirectoryId="wsd-000000000") == "ResourceNotFoundException"
     assert code(Capacity={"DesiredUserSessions": 5000}) == "ResourceLimitExceededException"
     assert code_of(raw_iws.update_workspaces_pool, PoolId="wspool-bad") == "ValidationException"

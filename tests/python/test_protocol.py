@@ -140,15 +140,19 @@ def test_validation_in_both_protocols(server):
     assert "maxResults" in doc["message"]
 
 
-def test_not_implemented_is_501_naming_the_operation(server):
-    # A Directory Service operation outside the subset WorkSpaces needs.
+def test_ds_operation_outside_the_subset_names_itself(server):
+    # A Directory Service operation outside the subset WorkSpaces needs: the DS model's
+    # UnsupportedOperationException, 400, with Message and RequestId (was 501 NotImplemented).
     st, h, body = json_call(server.url, "DescribeTrusts", target_prefix="DirectoryService_20150416")
-    assert st == 501 and h.get("x-amzn-errortype") == "NotImplemented", (st, body)
+    assert st == 400 and h.get("x-amzn-errortype") == "UnsupportedOperationException", (st, body)
     doc = json.loads(body)
-    assert doc["__type"] == "NotImplemented" and "DescribeTrusts" in doc["Message"], doc  # DS: capital M
+    assert doc["__type"] == "UnsupportedOperationException" and "DescribeTrusts" in doc["Message"], doc  # DS: capital M
+    assert doc["RequestId"] == h["x-amzn-requestid"]
     st, h, body = cbor_call(server.url, "DescribeTrusts", service="DirectoryService_20150416")
-    assert st == 501 and h.get("smithy-protocol") == "rpc-v2-cbor", (st, body)
-    assert cbor2.loads(body)["__type"] == "com.amazonaws.directoryservice#NotImplemented"
+    assert st == 400 and h.get("smithy-protocol") == "rpc-v2-cbor", (st, body)
+    doc = cbor2.loads(body)
+    assert doc["__type"] == "com.amazonaws.directoryservice#UnsupportedOperationException"
+    assert doc["RequestId"] == h["x-amzn-requestid"]
 
 
 def test_health(server):

@@ -228,3 +228,77 @@ def test_connection_alias_create_update_destroy(servers):
     assert ws.describe_tags(ResourceId=alias_id)["TagList"] == [{"Key": "team", "Value": "desktops"}]
     tf.run("destroy", "-auto-approve", "-input=false")
     assert ws.describe_connection_aliases(AliasIds=[alias_id])["ConnectionAliases"] == []
+
+
+# Items Terraform depends on: AWS's published bundle ids (by id and by owner and name, owner
+# "Amazon"), Directory Service tags (read on every refresh), and a destroy of a directory with
+# IP groups on the default `fast` timing while its WorkSpaces registration is being removed.
+DS_TF = PROVIDER_TF.replace("workspaces = \"{url}\"", "workspaces = \"{url}\"\n    ds         = \"{url}\"") + """
+data "aws_workspaces_bundle" "by_id" {{
+  bundle_id = "wsb-bh8rsxt14"
+}}
+data "aws_workspaces_bundle" "by_name" {{
+  owner = "AMAZON"
+  name  = "Value with Windows 10 and Office 2016"
+}}
+resource "aws_directory_service_directory" "corp" {{
+  name     = "corp.example.com"
+  password = "Super-Secret-1"
+  size     = "Small"
+  vpc_settings {{
+    vpc_id     = "vpc-0123456789abcdef0"
+    subnet_ids = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+  }}
+  tags = {{ env = "{env}", team = "vdi" }}
+}}
+resource "aws_workspaces_ip_group" "office" {{
+  name = "office"
+  rules {{
+    source = "10.0.0.0/16"
+  }}
+}}
+resource "aws_workspaces_directory" "corp" {{
+  directory_id = aws_directory_service_directory.corp.id
+  ip_group_ids = [aws_workspaces_ip_group.office.id]
+}}
+output "by_id" {{ value = [data.aws_workspaces_bundle.by_id.name, data.aws_workspaces_bundle.by_id.owner, data.aws_workspaces_bundle.by_id.compute_type[0].name] }}
+output "by_name" {{ value = data.aws_workspaces_bundle.by_name.id }}
+output "directory_id" {{ value = aws_directory_service_directory.corp.id }}
+output "group_id" {{ value = aws_workspaces_ip_group.office.id }}
+"""
+
+
+def test_bundles_ds_tags_and_directory_destroy_on_fast_timing(servers):
+    url, account = servers["sqlite"].url, random_account()
+    tf = Tf(url, account)
+
+    def write(env):
+        with open(os.path.join(tf.dir, "main.tf"), "w") as f:
+            f.write(DS_TF.format(version=provider_version(), account=account, url=url, env=env))
+
+    write("ci")
+    tf.run("init", "-input=false")
+    tf.run("apply", "-auto-approve", "-input=false")
+    out = {k: v["value"] for k, v in json.loads(tf.run("output", "-json")).items()}
+    assert out["by_id"] == ["Value with Windows 10", "Amazon", "VALUE"]
+    assert out["by_name"] == "wsb-df76rqys9"
+    import boto3
+
+    ds = boto3.client("ds", endpoint_url=url, region_name="us-east-1", aws_access_key_id=account, aws_secret_access_key="x")
+    did = out["directory_id"]
+    assert {t["Key"]: t["Value"] for t in ds.list_tags_for_resource(ResourceId=did)["Tags"]} == {"env": "ci", "team": "vdi"}
+    ws = make_client(url, "json", account)
+    (d,) = ws.describe_workspace_directories(DirectoryIds=[did])["Directories"]
+    assert d["State"] == "REGISTERED" and d["ipGroupIds"] == [out["group_id"]]
+    assert "No changes." in tf.run("plan", "-input=false")
+    write("prod")  # a tag change is an in-place update through Add/RemoveTagsToResource
+    tf.run("apply", "-auto-approve", "-input=false")
+    assert {t["Key"]: t["Value"] for t in ds.list_tags_for_resource(ResourceId=did)["Tags"]} == {"env": "prod", "team": "vdi"}
+    # The provider waits a minute before it first polls a deleted DS directory.
+    tf.run("destroy", "-auto-approve", "-input=false")
+    assert ws.describe_ip_groups(GroupIds=[out["group_id"]])["Result"] == []
+    left = ws.describe_workspace_directories(DirectoryIds=[did])["Directories"]
+    assert [d["State"] for d in left] in ([], ["DEREGISTERED"])
+    with pytest.raises(Exception) as e:
+        ds.describe_directories(DirectoryIds=[did])
+    assert "EntityDoesNotExistException" in str(e.value)

@@ -532,8 +532,9 @@ def test_batch_unknown_ids_fail_per_item(env, op):
 
 
 def test_batch_duplicate_ids_reported_once(jenv):
+    # The repeat of an id in one call fails on its own (inferred); it used to be dropped.
     out = act(jenv.ws, "stop", UNKNOWN_WS, UNKNOWN_WS)
-    assert failures(out) == [(UNKNOWN_WS, *NOT_FOUND_WS)]
+    assert failures(out) == [(UNKNOWN_WS, *NOT_FOUND_WS), (UNKNOWN_WS, *BAD_STATE_WS)]
 
 
 def test_batch_wrong_states(env):
@@ -643,7 +644,11 @@ def test_transitional_states_refuse_actions(manual):
     assert ws.describe_workspaces(WorkspaceIds=[fresh, pending])["Workspaces"] == []
     ws.deregister_workspace_directory(DirectoryId=did)
     assert dir_state(ws, did) == "DEREGISTERING"
-    ws.deregister_workspace_directory(DirectoryId=did)  # already on its way: no error
+    # Already on its way: refused as an invalid state (Terraform retries that error), no
+    # longer the silent success this used to be.
+    with pytest.raises(ClientError) as ex:
+        ws.deregister_workspace_directory(DirectoryId=did)
+    assert error_of(ex)[0] == "InvalidResourceStateException"
     settle(url)
     assert dir_state(ws, did) == GONE
 
@@ -1002,7 +1007,8 @@ def test_describe_workspace_bundles(env):
     ids = [b["BundleId"] for b in bundles]
     assert len(set(ids)) == len(ids)
     for b in bundles:
-        assert b["Owner"] == "AMAZON" and b["State"] == "AVAILABLE" and b["BundleType"] == "REGULAR"
+        # AWS answers "Amazon" for its public bundles (the filter value is AMAZON).
+        assert b["Owner"] == "Amazon" and b["State"] == "AVAILABLE" and b["BundleType"] == "REGULAR"
         assert b["BundleId"].startswith("wsb-") and len(b["BundleId"]) == 13
         assert isinstance(b["RootStorage"]["Capacity"], str) and isinstance(b["UserStorage"]["Capacity"], str)
     names = {b["Name"] for b in bundles}

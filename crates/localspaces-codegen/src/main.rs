@@ -41,6 +41,9 @@ const SERVICES: &[ServiceSpec] = &[
             "CreateMicrosoftAD",
             "DeleteDirectory",
             "DescribeDirectories",
+            "ListTagsForResource",
+            "AddTagsToResource",
+            "RemoveTagsFromResource",
         ]),
     },
 ];

@@ -9,6 +9,8 @@
 //! | `POST /_localspaces/reset?account=A&region=R` | deletes every resource of that account and Region |
 //! | `POST /_localspaces/connection?account=A&region=R&workspace_id=ws-…&state=CONNECTED\|DISCONNECTED` | (account: the default one, region: us-east-1 unless given) marks the WorkSpace's user connected or not (AUTO_STOP WorkSpaces stop after their timeout when disconnected) |
 //! | `POST /_localspaces/byol?account=A&region=R&eligible=true\|false` | makes an account BYOL-eligible (ModifyAccount, ListAvailableManagementCidrRanges) or not |
+//! | `POST /_localspaces/core?account=A&region=R&enabled=true\|false` | makes an account a WorkSpaces Core account (running mode MANUAL allowed) or not |
+//! | `POST /_localspaces/pools-new-customer?account=A&region=R&enabled=true\|false` | treats an account as a new customer of WorkSpaces Pools (CreateWorkspacesPool refused, as AWS does since 2026-07-30) or not |
 //! | `POST /_localspaces/workspace-state?account=A&region=R&workspace_id=ws-…&state=S` | forces a WorkSpace into state S (ERROR, UNHEALTHY, IMPAIRED, …: states no API reaches) |
 //! | `POST /_localspaces/pool-session?account=A&region=R&pool_id=wspool-…&user=U` | user U logs into a RUNNING WorkSpaces Pool with available capacity (a user with a session gets it back): answers `{"session_id": …}`; DescribeWorkspacesPoolSessions shows the session |
 //! | `POST /_localspaces/desktop-exec?account=A&region=R&workspace_id=ws-…` | runs a command in the WorkSpace's desktop sandbox (`--desktops local`; see [`crate::desktop::exec`]) |
@@ -19,6 +21,7 @@
 //! server has `--admin-token`; otherwise anyone in `--auth open` and nobody in `--auth strict`.
 
 use crate::app::App;
+use crate::service::Service;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
@@ -161,31 +164,31 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             .await
         }
         "byol" => {
-            let account = q
-                .get("account")
-                .map(str::to_string)
-                .unwrap_or_else(|| app.auth.default_account().to_string());
-            let region = q.get("region").unwrap_or("us-east-1").to_string();
-            let eligible = match q.get("eligible") {
-                Some("true") => true,
-                Some("false") => false,
-                _ => {
-                    return Some(json(
-                        StatusCode::BAD_REQUEST,
-                        serde_json::json!({"message": "eligible must be true or false"}),
-                    ))
-                }
-            };
-            let scope = Scope::new(account, region);
-            let outcome =
-                tokio::task::spawn_blocking(move || service.admin_set_byol_eligible(&scope, eligible)).await;
-            return Some(match outcome {
-                Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({"byol_eligible": eligible})),
-                _ => json(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    serde_json::json!({"message": "internal error"}),
-                ),
-            });
+            return Some(
+                account_flag(
+                    app,
+                    &q,
+                    "eligible",
+                    "byol_eligible",
+                    Service::admin_set_byol_eligible,
+                )
+                .await,
+            )
+        }
+        "core" => {
+            return Some(account_flag(app, &q, "enabled", "workspaces_core", Service::admin_set_core).await)
+        }
+        "pools-new-customer" => {
+            return Some(
+                account_flag(
+                    app,
+                    &q,
+                    "enabled",
+                    "pools_new_customer",
+                    Service::admin_set_pools_new_customer,
+                )
+                .await,
+            )
         }
         "pool-session" => {
             let account = q
@@ -301,5 +304,40 @@ async fn blocking(
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.to_string()),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// An account flag of one (account, Region), set from the query: `param` must be `true` or
+/// `false`; the answer names the flag as `key`.
+async fn account_flag(
+    app: &Arc<App>,
+    q: &Query,
+    param: &str,
+    key: &'static str,
+    set: fn(&Service, &Scope, bool) -> Result<(), localspaces_api::workspaces::Error>,
+) -> Response<Full<Bytes>> {
+    let account = q
+        .get("account")
+        .map(str::to_string)
+        .unwrap_or_else(|| app.auth.default_account().to_string());
+    let region = q.get("region").unwrap_or("us-east-1").to_string();
+    let value = match q.get(param) {
+        Some("true") => true,
+        Some("false") => false,
+        _ => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"message": format!("{param} must be true or false")}),
+            )
+        }
+    };
+    let scope = Scope::new(account, region);
+    let service = Arc::clone(&app.service);
+    match tokio::task::spawn_blocking(move || set(&service, &scope, value)).await {
+        Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({ key: value })),
+        _ => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"message": "internal error"}),
+        ),
     }
 }

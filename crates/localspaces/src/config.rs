@@ -107,6 +107,10 @@ pub struct ServeConfig {
     /// per 256 MiB of available memory.
     #[arg(long, env = "LOCALSPACES_MAX_DESKTOPS")]
     pub max_desktops: Option<usize>,
+    /// The AMAZON bundle catalog to serve instead of the built-in one: the JSON that `aws
+    /// workspaces describe-workspace-bundles --owner AMAZON` prints for a real account.
+    #[arg(long, env = "LOCALSPACES_BUNDLE_CATALOG")]
+    pub bundle_catalog: Option<PathBuf>,
 }
 
 /// `$XDG_DATA_HOME/localspaces`, else `~/.local/share/localspaces`, else `./.localspaces`.

@@ -63,7 +63,7 @@ pub async fn handle(
             // Read the body first (it is within the limit), so that a client still sending
             // it gets the answer rather than a reset connection.
             let _ = tokio::time::timeout(app.read_timeout, read_body(body, app.max_body)).await;
-            return rejected(p, &rejection);
+            return rejected(p, &rejection, request_id);
         }
     };
     let fail = |e: ErrorOut, account: Option<String>| Outcome {
@@ -164,14 +164,14 @@ pub async fn handle(
 }
 
 /// The answer to a request the router refused.
-pub fn rejected(protocol: Protocol, rejection: &Rejection) -> Outcome {
+pub fn rejected(protocol: Protocol, rejection: &Rejection, request_id: &str) -> Outcome {
     Outcome {
         protocol: protocol.name(),
         operation: None,
         account: None,
         region: None,
         resource: None,
-        response: error_response(protocol, &rejection.error()),
+        response: error_response(protocol, &rejection.error().for_request(request_id)),
     }
 }
 
@@ -259,6 +259,9 @@ pub fn error_response(protocol: Protocol, e: &ErrorOut) -> Response<Full<Bytes>>
     }
     if let Some(r) = &e.reason {
         m.push(("reason".into(), Value::String(r.clone())));
+    }
+    if let Some(r) = e.request_id.as_ref().filter(|r| !r.is_empty()) {
+        m.push(("RequestId".into(), Value::String(r.clone())));
     }
     let v = Value::Map(m);
     let body = match protocol {

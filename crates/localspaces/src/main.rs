@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the service (the default).
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Save or restore the state of a running server (saved environments).
     State(localspaces::state::StateArgs),
     /// Act on WorkSpaces' desktops (`--desktops local`).
@@ -78,7 +78,7 @@ fn init_logging(format: LogFormat) -> localspaces::logging::FlushGuard {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let cfg = match cli.command {
-        Some(Command::Serve(cfg)) => cfg,
+        Some(Command::Serve(cfg)) => *cfg,
         Some(Command::State(args)) => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

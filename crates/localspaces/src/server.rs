@@ -8,6 +8,7 @@ use crate::config::AuthMode;
 use crate::config::ServeConfig;
 use crate::conn;
 use crate::engine::{Applier, Engine, Timing};
+use crate::service::BundleCatalog;
 use crate::service::{Limits, Service};
 use crate::{admin, console, edge};
 use bytes::Bytes;
@@ -244,8 +245,15 @@ impl Server {
         store: Arc<dyn Store>,
         store_desc: String,
     ) -> anyhow::Result<Server> {
+        let bundle_catalog = match &cfg.bundle_catalog {
+            Some(path) => Some(Arc::new(
+                BundleCatalog::load(path).map_err(|e| anyhow::anyhow!("--bundle-catalog {e}"))?,
+            )),
+            None => None,
+        };
         let limits = Limits {
             byol_eligible: cfg.byol_eligible,
+            bundle_catalog,
             ..Limits::default()
         }
         .with_overrides(&cfg.quotas)

@@ -203,7 +203,7 @@ async fn every_page_answers() {
         ),
         (
             format!("/console/bundles?{q}&owner=AMAZON"),
-            vec![bundle.as_str(), "AMAZON"],
+            vec![bundle.as_str(), "Amazon"],
         ),
         (format!("/console/images?{q}"), vec!["Images"]),
         (format!("/console/ip-groups?{q}"), vec![group.as_str(), "office"]),

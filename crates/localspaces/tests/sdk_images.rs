@@ -175,7 +175,7 @@ async fn images_and_bundles(server: &TestServer) {
     expect_err!(
         "DeleteWorkspaceBundle of a public bundle",
         c.delete_workspace_bundle().bundle_id(&public).send().await,
-        is_access_denied_exception
+        is_invalid_parameter_values_exception
     );
 
     // Sharing: the other account sees it as SHARED; the owner cannot delete it meanwhile.
@@ -218,7 +218,7 @@ async fn images_and_bundles(server: &TestServer) {
             .image_id(&iid)
             .send()
             .await,
-        is_access_denied_exception
+        is_resource_not_found_exception
     );
 
     // Copy into another Region of the same account: it appears there, PENDING then AVAILABLE.

@@ -1594,11 +1594,12 @@ async fn concurrent_tag_writes_keep_every_update(s: &TestServer) {
 }
 
 /// Every WorkSpaces operation is real; a Directory Service operation outside the subset
-/// WorkSpaces needs answers 501 NotImplemented naming itself.
+/// WorkSpaces needs answers its modeled UnsupportedOperationException (400) naming itself.
 async fn unimplemented_operation_is_not_implemented(s: &TestServer) {
     let (status, body) = common::ds_call(s, &random_account(), "DescribeTrusts", serde_json::json!({})).await;
-    assert_eq!(status, 501, "{body}");
-    assert_eq!(body["__type"], "NotImplemented", "{body}");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["__type"], "UnsupportedOperationException", "{body}");
+    assert!(body["RequestId"].is_string(), "{body}");
     // Directory Service errors carry `Message` (capital M), as its model says.
     let message = body["Message"].as_str().unwrap_or_default();
     assert!(

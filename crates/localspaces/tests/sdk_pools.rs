@@ -130,7 +130,7 @@ async fn scenario(server: &TestServer) {
     let e = service_err("duplicate name", create("sales", &windows, &dir).await);
     assert_eq!(e.code(), Some("ResourceAlreadyExistsException"));
     let e = service_err("Linux bundle", create("other", &linux, &dir).await);
-    assert_eq!(e.code(), Some("InvalidParameterValuesException"));
+    assert_eq!(e.code(), Some("OperationNotSupportedException"));
     let e = service_err(
         "unknown directory",
         create("other", &windows, "wsd-000000000").await,

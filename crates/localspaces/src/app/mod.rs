@@ -106,6 +106,8 @@ pub struct ErrorOut {
     pub message: String,
     pub resource_id: Option<String>,
     pub reason: Option<String>,
+    /// `RequestId` member (the Directory Service exceptions model it).
+    pub request_id: Option<String>,
     pub fault: Fault,
 }
 
@@ -119,6 +121,7 @@ impl ErrorOut {
             message: e.message,
             resource_id: e.resource_id,
             reason: e.reason,
+            request_id: None,
             fault: e.code.fault(),
         }
     }
@@ -131,8 +134,16 @@ impl ErrorOut {
             message: e.message,
             resource_id: e.resource_id,
             reason: e.reason,
+            request_id: e.code.members().contains(&"RequestId").then(String::new),
             fault: e.code.fault(),
         }
+    }
+    /// Fills the `RequestId` member of an error whose shape models it.
+    pub fn for_request(mut self, request_id: &str) -> Self {
+        if self.request_id.is_some() {
+            self.request_id = Some(request_id.to_string());
+        }
+        self
     }
     /// A framework error from the WorkSpaces table (used before the service is known).
     pub fn ws(code: ws::ErrorCode, message: impl Into<String>) -> Self {
@@ -208,6 +219,6 @@ fn dispatch(app: &App, cx: &Context, target: Target, input: &Value) -> Result<An
             .map_err(ErrorOut::from_ws),
         Target::Ds(op) => ds::dispatch_output(app.service.as_ref(), cx, op, input)
             .map(Answer::Ds)
-            .map_err(ErrorOut::from_ds),
+            .map_err(|e| ErrorOut::from_ds(e).for_request(&cx.request_id)),
     }
 }

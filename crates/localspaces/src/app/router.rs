@@ -27,7 +27,7 @@ pub enum Rejection {
     /// An operation (or service) name nobody serves.
     UnknownOperation(String),
     /// A real Directory Service operation outside the subset localspaces serves.
-    DsNotImplemented(String),
+    DsUnsupported(String),
 }
 
 impl Rejection {
@@ -63,8 +63,8 @@ impl Rejection {
             Rejection::UnknownOperation(name) => {
                 ErrorOut::ws(C::UnknownOperationException, format!("Unknown operation {name}."))
             }
-            Rejection::DsNotImplemented(op) => ErrorOut::from_ds(ServiceError::new(
-                ds::ErrorCode::NotImplemented,
+            Rejection::DsUnsupported(op) => ErrorOut::from_ds(ServiceError::new(
+                ds::ErrorCode::UnsupportedOperationException,
                 format!(
                     "localspaces does not implement {}.{op}: its Directory Service API covers what WorkSpaces needs.",
                     ds::TARGET_PREFIX
@@ -169,13 +169,13 @@ fn ws_operation(op: &str) -> Result<Target, Rejection> {
 }
 
 /// A Directory Service operation of the generated subset; a real DS operation outside it is
-/// `DsNotImplemented` (naming it), anything else unknown.
+/// `DsUnsupported` (naming it), anything else unknown.
 fn ds_operation(op: &str) -> Result<Target, Rejection> {
     if let Some(o) = ds::Operation::from_name(op) {
         return Ok(Target::Ds(o));
     }
     if ds::OMITTED_OPERATIONS.contains(&op) {
-        return Err(Rejection::DsNotImplemented(op.to_string()));
+        return Err(Rejection::DsUnsupported(op.to_string()));
     }
     Err(Rejection::UnknownOperation(op.to_string()))
 }
@@ -249,7 +249,7 @@ mod tests {
         );
         assert!(matches!(
             route(&parts("POST", &omitted, &[sp, ct]), true).err(),
-            Some((Protocol::Cbor, Rejection::DsNotImplemented(_)))
+            Some((Protocol::Cbor, Rejection::DsUnsupported(_)))
         ));
         assert_eq!(Rejection::MethodNotAllowed.error().status, 405);
     }

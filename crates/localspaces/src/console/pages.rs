@@ -320,7 +320,10 @@ async fn dashboard(req: &Req<'_>, fragment: bool) -> Response<Full<Bytes>> {
             Err(e) => return error_page(req, &e),
         };
         let states = if k.slug == "bundles" {
-            let amazon = items.iter().filter(|b| text(b.get("Owner")) == "AMAZON").count();
+            let amazon = items
+                .iter()
+                .filter(|b| text(b.get("Owner")).eq_ignore_ascii_case("AMAZON"))
+                .count();
             vec![
                 json!({"state": "CUSTOM", "n": items.len() - amazon}),
                 json!({"state": "AMAZON", "n": amazon}),
@@ -534,7 +537,7 @@ async fn detail(req: &Req<'_>, k: &'static Kind, id: &str, fragment: bool) -> Re
     let mut props = Vec::new();
     flatten("", &item, &mut props);
     ctx["props"] = J::Array(props);
-    let is_amazon_bundle = k.slug == "bundles" && text(item.get("Owner")) == "AMAZON";
+    let is_amazon_bundle = k.slug == "bundles" && text(item.get("Owner")).eq_ignore_ascii_case("AMAZON");
     if k.tags && !is_amazon_bundle {
         match call(
             req,

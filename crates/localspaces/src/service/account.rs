@@ -44,6 +44,25 @@ impl Service {
             Ok(())
         })
     }
+
+    /// Admin hook: marks an account as a WorkSpaces Core account (or not) in one Region.
+    pub fn admin_set_core(&self, scope: &Scope, core: bool) -> Result<(), Error> {
+        self.admin_set_flag(scope, |rec| rec.core = core)
+    }
+
+    /// Admin hook: makes an account a new customer of WorkSpaces Pools (or not) in one Region.
+    pub fn admin_set_pools_new_customer(&self, scope: &Scope, new_customer: bool) -> Result<(), Error> {
+        self.admin_set_flag(scope, |rec| rec.pools_new_customer = new_customer)
+    }
+
+    fn admin_set_flag(&self, scope: &Scope, set: impl FnOnce(&mut AccountRec)) -> Result<(), Error> {
+        self.write(Conflict::Changed("account"), |tx| {
+            let (mut rec, rev) = account_settings(self, scope)?;
+            set(&mut rec);
+            tx.put(scope, &rec, rev.map_or(Expect::Absent, Expect::Rev))?;
+            Ok(())
+        })
+    }
 }
 
 fn not_eligible() -> Error {
@@ -138,7 +157,7 @@ pub fn modify_account(
                 "DedicatedTenancyManagementCidrRange is required to enable dedicated tenancy.",
             ));
         };
-        if input.dedicated_tenancy_support.is_none() && !rec.enabled {
+        if input.dedicated_tenancy_support.is_none() {
             return Err(invalid("DedicatedTenancySupport must be ENABLED."));
         }
         if rec.modifications.first().is_some_and(|m| m.state == "PENDING") {
@@ -147,16 +166,18 @@ pub fn modify_account(
                 "A modification of this account is already in progress.",
             ));
         }
+        // BYOL cannot be switched off or moved to another management range once enabled.
+        if rec.enabled {
+            return Err(Error::new(
+                ErrorCode::InvalidResourceStateException,
+                "Dedicated tenancy is already enabled for this account.",
+            ));
+        }
         let block = parse_cidr(&cidr).ok_or_else(|| invalid(format!("{cidr} is not a valid CIDR block.")))?;
         if block.1 != 16 || !candidate_blocks(block).contains(&block.0) {
             return Err(invalid(format!(
                 "The management CIDR range {cidr} is not available: it must be a /16 from 10.0.0.0/8, \
                  100.64.0.0/10, 172.16.0.0/12 or 192.168.0.0/16 (see ListAvailableManagementCidrRanges)."
-            )));
-        }
-        if rec.enabled && rec.cidr.as_deref() == Some(cidr.as_str()) {
-            return Err(invalid(format!(
-                "The management CIDR range {cidr} is already in use."
             )));
         }
         rec.modifications.insert(

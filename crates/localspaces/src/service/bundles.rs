@@ -2,11 +2,10 @@
 //! UpdateWorkspaceBundle, DeleteWorkspaceBundle, DescribeBundleAssociations) and
 //! DescribeWorkspaceBundles, which lists either.
 //!
-//! Public bundles are data, not records: the same for every account and Region, with `wsb-`
-//! ids derived from the bundle's name (FNV-1a, base 36), so they are identical across
-//! restarts and machines.
+//! Public bundles are data, not records: the same for every account and Region (the catalog
+//! lives on the tables floor: generated ids, the ids AWS publishes, or `--bundle-catalog`).
 
-use super::tables::bundles::{find_bundle, resolve_bundle, BundleRec, CatalogBundle, CATALOG, NAME_INDEX};
+use super::tables::bundles::{catalog, find_bundle, resolve_bundle, BundleRec, CatalogBundle, NAME_INDEX};
 use super::tables::ids::new_id;
 use super::tables::images::{load_owned, ImageRec};
 use super::tables::pools::pools_on_bundle;
@@ -17,6 +16,11 @@ use localspaces_store::{Expect, IndexEntry, Scope};
 
 /// Server page size of DescribeWorkspaceBundles (no page-size member in the model).
 const PAGE: usize = 25;
+
+/// Whether a `DescribeWorkspaceBundles` `Owner` names the Amazon catalog (any case).
+fn is_amazon(owner: &str) -> bool {
+    owner.eq_ignore_ascii_case("AMAZON")
+}
 
 pub fn describe_workspace_bundles(
     svc: &Service,
@@ -44,7 +48,8 @@ pub fn describe_workspace_bundles(
     // the caller's own account id, inferred) lists the caller's custom bundles; another
     // account's id lists none (inferred: bundles are not shared).
     let matching: Vec<ws::WorkspaceBundle> = if !ids.is_empty() {
-        let mut out: Vec<ws::WorkspaceBundle> = CATALOG
+        let mut out: Vec<ws::WorkspaceBundle> = catalog(svc)
+            .bundles()
             .iter()
             .filter(|b| ids.contains(&b.id))
             .map(CatalogBundle::to_wire)
@@ -52,7 +57,7 @@ pub fn describe_workspace_bundles(
         let custom: Vec<&str> = ids
             .iter()
             .map(String::as_str)
-            .filter(|id| find_bundle(id).is_none())
+            .filter(|id| find_bundle(svc, id).is_none())
             .collect();
         out.extend(
             svc.load_many::<BundleRec>(&cx.scope, &custom)?
@@ -60,8 +65,12 @@ pub fn describe_workspace_bundles(
                 .map(|b| b.rec.to_wire()),
         );
         out
-    } else if owner == "AMAZON" {
-        CATALOG.iter().map(CatalogBundle::to_wire).collect()
+    } else if is_amazon(&owner) {
+        catalog(svc)
+            .bundles()
+            .iter()
+            .map(CatalogBundle::to_wire)
+            .collect()
     } else if owner.is_empty() || owner == cx.scope.account {
         svc.scan::<BundleRec>(&cx.scope, None, None, None)?
             .iter()
@@ -91,11 +100,11 @@ fn bundle_not_found(id: &str) -> Error {
     not_found("bundle", id)
 }
 
+/// Deleting a public bundle: a value the operation cannot take (inferred code).
 fn public_bundle(id: &str) -> Error {
-    Error::new(
-        ErrorCode::AccessDeniedException,
-        format!("The bundle {id} is a public (AMAZON) bundle; only custom bundles can be changed."),
-    )
+    invalid(format!(
+        "The bundle {id} is a public (AMAZON) bundle; only custom bundles can be deleted."
+    ))
 }
 
 fn image_unusable(image: &ImageRec) -> Error {
@@ -235,8 +244,9 @@ pub fn update_workspace_bundle(
     let (Some(bundle_id), Some(image_id)) = (input.bundle_id, input.image_id) else {
         return Err(invalid("BundleId and ImageId are required."));
     };
-    if find_bundle(&bundle_id).is_some() {
-        return Err(public_bundle(&bundle_id));
+    // A public bundle is not one of the caller's bundles (inferred code).
+    if find_bundle(svc, &bundle_id).is_some() {
+        return Err(bundle_not_found(&bundle_id));
     }
     svc.write(CHANGED, |tx| {
         let mut b = svc
@@ -269,7 +279,7 @@ pub fn delete_workspace_bundle(
     let Some(bundle_id) = input.bundle_id else {
         return Err(invalid("BundleId is required."));
     };
-    if find_bundle(&bundle_id).is_some() {
+    if find_bundle(svc, &bundle_id).is_some() {
         return Err(public_bundle(&bundle_id));
     }
     svc.write(CHANGED, |tx| {

@@ -1,5 +1,6 @@
 //! The minimal AWS Directory Service API: Simple AD, Microsoft AD, AD Connector directories
-//! (Requested → Creating → Active; Deleting → gone) with `d-` ids.
+//! (Requested → Creating → Active; Deleting → gone) with `d-` ids, and their tags
+//! (ListTagsForResource, AddTagsToResource, RemoveTagsFromResource).
 //!
 //! There is no EC2 emulation: VPC and subnet ids are accepted as given (the model's patterns
 //! check their format); availability zones, DNS addresses and security groups are made up
@@ -8,15 +9,14 @@
 use super::tables::directories::directory_view;
 use super::tables::ds::{DsDirectory, DS_KIND};
 use super::tables::ids::new_id;
-use super::tables::{pagination, Conflict, Context, Fault, Service, StoredTag, Tx};
+use super::tables::{pagination, Conflict, Context, Fault, Service, Stored, StoredTag, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::ds::{self as ds_api, Error, ErrorCode};
 use localspaces_api::workspaces as ws;
 use localspaces_store::{Expect, Scope};
 
-/// Directories of all types per account and Region (AWS: 10 Simple AD + 20 Microsoft AD +
-/// AD Connectors; one combined bound is enough here).
-const MAX_DIRECTORIES: u64 = 50;
+/// Tags per directory (AddTagsToResource answers TagLimitExceededException beyond it).
+const MAX_TAGS: usize = 50;
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidParameterException, msg)
@@ -44,6 +44,26 @@ fn check_subnets(subnets: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Tag keys beginning with `aws:` are reserved for AWS.
+fn check_tag_key(t: &ds_api::Tag) -> Result<(), Error> {
+    if t.key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(invalid(format!(
+            "Tag key {} is not valid: keys may not begin with aws:.",
+            t.key
+        )));
+    }
+    Ok(())
+}
+
+/// How AWS names a directory type in messages.
+fn type_label(dtype: &str) -> &'static str {
+    match dtype {
+        "SimpleAD" => "Simple AD",
+        "MicrosoftAD" => "AWS Managed Microsoft AD",
+        _ => "AD Connector",
+    }
+}
+
 struct NewDirectory {
     name: String,
     short_name: Option<String>,
@@ -60,7 +80,8 @@ struct NewDirectory {
 
 fn create(svc: &Service, cx: &Context, n: NewDirectory) -> Result<String, Error> {
     check_subnets(&n.subnet_ids)?;
-    if n.tags.len() > 50 {
+    n.tags.iter().try_for_each(check_tag_key)?;
+    if n.tags.len() > MAX_TAGS {
         return Err(invalid("A directory can have at most 50 tags."));
     }
     let now = svc.clock.now();
@@ -91,10 +112,20 @@ fn create(svc: &Service, cx: &Context, n: NewDirectory) -> Result<String, Error>
     svc.write_as(
         Conflict::Exists(format!("A directory with id {} already exists.", dir.id)),
         |tx| {
-            if svc.count::<DsDirectory>(&cx.scope, None)? >= MAX_DIRECTORIES {
+            // Each directory type has its own per-Region quota.
+            let limit = svc.limits.ds_quota(&dir.dtype);
+            let same_type = svc
+                .scan::<DsDirectory>(&cx.scope, None, None, None)?
+                .iter()
+                .filter(|d| d.rec.dtype == dir.dtype)
+                .count() as u64;
+            if same_type >= limit {
                 return Err(Error::new(
                     ErrorCode::DirectoryLimitExceededException,
-                    "The maximum number of directories in this Region has been reached.",
+                    format!(
+                        "Directory limit exceeded: this account can have at most {limit} {} directories in this Region.",
+                        type_label(&dir.dtype)
+                    ),
                 ));
             }
             tx.put(&cx.scope, &dir, Expect::Absent)?;
@@ -152,6 +183,13 @@ pub fn create_microsoft_ad(
     input: ds_api::CreateMicrosoftADRequest,
 ) -> Result<ds_api::CreateMicrosoftADResult, Error> {
     let edition = input.edition.unwrap_or(ds_api::DirectoryEdition::Enterprise);
+    // A Hybrid Edition directory extends self-managed domain controllers, which do not exist here.
+    if edition == ds_api::DirectoryEdition::Hybrid {
+        return Err(Error::new(
+            ErrorCode::UnsupportedOperationException,
+            "Hybrid Edition needs self-managed Active Directory domain controllers; localspaces offers Standard and Enterprise.",
+        ));
+    }
     let id = create(
         svc,
         cx,
@@ -265,10 +303,10 @@ pub fn delete_directory(
         let registered = directory_view(svc, &cx.scope, &id)?
             .is_some_and(|v| v.state != ws::WorkspaceDirectoryState::Deregistered);
         if registered {
-            // Real message unconfirmed.
+            // Terraform retries DeleteDirectory while this text says "authorized applications".
             return Err(Error::new(
                 ErrorCode::ClientException,
-                format!("Cannot delete the directory {id} because it is registered with Amazon WorkSpaces."),
+                "Cannot delete the directory because it still has authorized applications. Please deregister from WorkSpaces first.",
             ));
         }
         if d.rec.stage == "Deleting" {
@@ -282,6 +320,92 @@ pub fn delete_directory(
     })?;
     Ok(ds_api::DeleteDirectoryResult {
         directory_id: Some(id),
+    })
+}
+
+/// The directory `id` for a tag operation (gone once deleted).
+fn tagged(svc: &Service, cx: &Context, id: &str) -> Result<Stored<DsDirectory>, Error> {
+    svc.load::<DsDirectory>(&cx.scope, id)?
+        .ok_or_else(|| not_found(id))
+}
+
+pub fn list_tags_for_resource(
+    svc: &Service,
+    cx: &Context,
+    input: ds_api::ListTagsForResourceRequest,
+) -> Result<ds_api::ListTagsForResourceResult, Error> {
+    const OP: &str = "ListTagsForResource";
+    let d = tagged(svc, cx, &input.resource_id)?;
+    let limit = match input.limit {
+        Some(n) if n > 0 => n as usize,
+        _ => MAX_TAGS,
+    };
+    let filter = pagination::fingerprint([input.resource_id.as_str()]);
+    let start = pagination::after(input.next_token.as_deref(), OP, filter, || {
+        Error::new(
+            ErrorCode::InvalidNextTokenException,
+            "The NextToken value is not valid.",
+        )
+    })?
+    .map_or(0, |s| s as usize);
+    let all = &d.rec.tags;
+    let page: Vec<ds_api::Tag> = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|t| ds_api::Tag {
+            key: t.key.clone(),
+            value: t.value.clone().unwrap_or_default(),
+        })
+        .collect();
+    let next = start + page.len();
+    Ok(ds_api::ListTagsForResourceResult {
+        tags: Some(page),
+        next_token: (next < all.len()).then(|| pagination::encode(OP, filter, next as u64)),
+    })
+}
+
+pub fn add_tags_to_resource(
+    svc: &Service,
+    cx: &Context,
+    input: ds_api::AddTagsToResourceRequest,
+) -> Result<ds_api::AddTagsToResourceResult, Error> {
+    svc.write_as(Conflict::Changed("directory"), |tx| {
+        let mut d = tagged(svc, cx, &input.resource_id)?;
+        for t in &input.tags {
+            check_tag_key(t)?;
+            match d.rec.tags.iter_mut().find(|s| s.key == t.key) {
+                Some(s) => s.value = Some(t.value.clone()),
+                None => d.rec.tags.push(StoredTag {
+                    key: t.key.clone(),
+                    value: Some(t.value.clone()),
+                }),
+            }
+        }
+        if d.rec.tags.len() > MAX_TAGS {
+            return Err(Error::new(
+                ErrorCode::TagLimitExceededException,
+                format!("Tag limit exceeded: a directory can have at most {MAX_TAGS} tags."),
+            ));
+        }
+        tx.put(&cx.scope, &d.rec, Expect::Rev(d.rev))?;
+        Ok(ds_api::AddTagsToResourceResult {})
+    })
+}
+
+pub fn remove_tags_from_resource(
+    svc: &Service,
+    cx: &Context,
+    input: ds_api::RemoveTagsFromResourceRequest,
+) -> Result<ds_api::RemoveTagsFromResourceResult, Error> {
+    svc.write_as(Conflict::Changed("directory"), |tx| {
+        let mut d = tagged(svc, cx, &input.resource_id)?;
+        let before = d.rec.tags.len();
+        d.rec.tags.retain(|t| !input.tag_keys.contains(&t.key));
+        if d.rec.tags.len() != before {
+            tx.put(&cx.scope, &d.rec, Expect::Rev(d.rev))?;
+        }
+        Ok(ds_api::RemoveTagsFromResourceResult {})
     })
 }
 

@@ -78,6 +78,10 @@ pub fn create_ip_group(
     cx: &Context,
     input: ws::CreateIpGroupRequest,
 ) -> Result<ws::CreateIpGroupResult, Error> {
+    // The model puts no length on the name, but a group needs one.
+    if input.group_name.trim().is_empty() {
+        return Err(invalid("The IP access control group name must not be empty."));
+    }
     let rules = check_rules(input.user_rules.as_deref().unwrap_or_default(), &[])?;
     rule_limit(svc, rules.len())?;
     let stored_tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;

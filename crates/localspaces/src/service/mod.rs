@@ -22,7 +22,7 @@ pub(crate) use tables::saved;
 mod tags;
 mod workspaces;
 
-pub use tables::{Context, Limits, Service};
+pub use tables::{BundleCatalog, Context, Limits, Service};
 
 /// Every WorkSpaces operation's handler, by name: the families' functions in one namespace.
 mod handlers {

@@ -13,6 +13,7 @@
 //! ([`Service::admin_open_pool_session`]); DescribeWorkspacesPoolSessions lists them and
 //! TerminateWorkspacesPoolSession ends one (NOT_CONNECTED while it ends, then gone).
 
+use super::tables::account::is_pools_new_customer;
 use super::tables::bundles::resolve_bundle;
 use super::tables::directories::directory_view;
 use super::tables::ids::new_id;
@@ -84,13 +85,11 @@ fn hex(n: usize) -> String {
 /// The directory a pool may use: registered, of type POOLS.
 fn check_directory(svc: &Service, scope: &Scope, id: &str) -> Result<(), Error> {
     let d = directory_view(svc, scope, id)?.ok_or_else(|| not_found("directory", id))?;
+    // A parameter that names the wrong kind of directory (inferred code).
     if d.workspace_type != Some(ws::WorkspaceType::Pools) {
-        return Err(Error::new(
-            ErrorCode::OperationNotSupportedException,
-            format!(
-                "The directory {id} is not a WorkSpaces Pools directory. Register one with WorkspaceType POOLS."
-            ),
-        ));
+        return Err(invalid(format!(
+            "The directory {id} is not a WorkSpaces Pools directory. Register one with WorkspaceType POOLS."
+        )));
     }
     if d.state != ws::WorkspaceDirectoryState::Registered {
         return Err(invalid(format!(
@@ -103,11 +102,15 @@ fn check_directory(svc: &Service, scope: &Scope, id: &str) -> Result<(), Error> 
 /// The bundle a pool may use: existing, Windows (pools do not support Linux, doc).
 fn check_bundle(svc: &Service, scope: &Scope, id: &str) -> Result<(), Error> {
     let b = resolve_bundle(svc, scope, id)?.ok_or_else(|| not_found("bundle", id))?;
+    // An unsupported platform rather than a bad value (inferred code).
     if !b.os.as_str().starts_with("WINDOWS") {
-        return Err(invalid(format!(
-            "The bundle {id} runs {}; WorkSpaces Pools support Windows bundles only.",
-            b.os.as_str()
-        )));
+        return Err(Error::new(
+            ErrorCode::OperationNotSupportedException,
+            format!(
+                "The bundle {id} runs {}; WorkSpaces Pools support Windows bundles only.",
+                b.os.as_str()
+            ),
+        ));
     }
     Ok(())
 }
@@ -220,6 +223,12 @@ pub fn create_workspaces_pool(
     cx: &Context,
     input: ws::CreateWorkspacesPoolRequest,
 ) -> Result<ws::CreateWorkspacesPoolResult, Error> {
+    if is_pools_new_customer(svc, &cx.scope)? {
+        return Err(Error::new(
+            ErrorCode::AccessDeniedException,
+            "Amazon WorkSpaces Pools is no longer available to new customers as of 7/30/2026.",
+        ));
+    }
     let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     check_capacity(&input.capacity)?;
     let exists = || {

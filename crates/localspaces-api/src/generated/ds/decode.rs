@@ -70,6 +70,9 @@ static RE_REQUEST_ID: LazyLock<Pattern> = LazyLock::new(|| {
         .expect("pattern checked by codegen"),
     )
 });
+static RE_RESOURCE_ID: LazyLock<Pattern> = LazyLock::new(|| {
+    Pattern::Linear(regex::Regex::new(r#"^[d]-[0-9a-f]{10}$"#).expect("pattern checked by codegen"))
+});
 static RE_SECURITY_GROUP_ID: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Linear(
         regex::Regex::new(r#"^(sg-[0-9a-f]{8}|sg-[0-9a-f]{17})$"#).expect("pattern checked by codegen"),
@@ -99,6 +102,41 @@ static RE_VPC_ID: LazyLock<Pattern> = LazyLock::new(|| {
         regex::Regex::new(r#"^(vpc-[0-9a-f]{8}|vpc-[0-9a-f]{17})$"#).expect("pattern checked by codegen"),
     )
 });
+
+impl Shape for AddTagsToResourceRequest {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let entries = read_struct(v, p)?;
+        let mut f_resource_id: Option<String> = None;
+        let mut f_tags: Option<Vec<Tag>> = None;
+        for (k, val) in entries {
+            if matches!(val, Value::Null) {
+                continue;
+            }
+            match k.as_ref() {
+                "ResourceId" => f_resource_id = Some(d_resource_id(val, &Path::Member(p, "ResourceId"), cx)?),
+                "Tags" => f_tags = Some(d_tags(val, &Path::Member(p, "Tags"), cx)?),
+                _ => {}
+            }
+        }
+        if f_resource_id.is_none() {
+            cx.missing(&Path::Member(p, "ResourceId"));
+        }
+        if f_tags.is_none() {
+            cx.missing(&Path::Member(p, "Tags"));
+        }
+        Ok(Self {
+            resource_id: f_resource_id.unwrap_or_default(),
+            tags: f_tags.unwrap_or_default(),
+        })
+    }
+}
+
+impl Shape for AddTagsToResourceResult {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let _ = (read_struct(v, p)?, cx);
+        Ok(Self {})
+    }
+}
 
 impl Shape for ConnectDirectoryRequest {
     fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
@@ -805,6 +843,56 @@ impl Shape for HybridSettingsDescription {
     }
 }
 
+impl Shape for ListTagsForResourceRequest {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let entries = read_struct(v, p)?;
+        let mut f_limit: Option<i32> = None;
+        let mut f_next_token: Option<String> = None;
+        let mut f_resource_id: Option<String> = None;
+        for (k, val) in entries {
+            if matches!(val, Value::Null) {
+                continue;
+            }
+            match k.as_ref() {
+                "Limit" => f_limit = Some(d_limit(val, &Path::Member(p, "Limit"), cx)?),
+                "NextToken" => f_next_token = Some(d_next_token(val, &Path::Member(p, "NextToken"), cx)?),
+                "ResourceId" => f_resource_id = Some(d_resource_id(val, &Path::Member(p, "ResourceId"), cx)?),
+                _ => {}
+            }
+        }
+        if f_resource_id.is_none() {
+            cx.missing(&Path::Member(p, "ResourceId"));
+        }
+        Ok(Self {
+            limit: f_limit,
+            next_token: f_next_token,
+            resource_id: f_resource_id.unwrap_or_default(),
+        })
+    }
+}
+
+impl Shape for ListTagsForResourceResult {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let entries = read_struct(v, p)?;
+        let mut f_next_token: Option<String> = None;
+        let mut f_tags: Option<Vec<Tag>> = None;
+        for (k, val) in entries {
+            if matches!(val, Value::Null) {
+                continue;
+            }
+            match k.as_ref() {
+                "NextToken" => f_next_token = Some(d_next_token(val, &Path::Member(p, "NextToken"), cx)?),
+                "Tags" => f_tags = Some(d_tags(val, &Path::Member(p, "Tags"), cx)?),
+                _ => {}
+            }
+        }
+        Ok(Self {
+            next_token: f_next_token,
+            tags: f_tags,
+        })
+    }
+}
+
 impl Shape for OwnerDirectoryDescription {
     fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
         let entries = read_struct(v, p)?;
@@ -957,6 +1045,41 @@ impl Shape for RegionsInfo {
     }
 }
 
+impl Shape for RemoveTagsFromResourceRequest {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let entries = read_struct(v, p)?;
+        let mut f_resource_id: Option<String> = None;
+        let mut f_tag_keys: Option<Vec<String>> = None;
+        for (k, val) in entries {
+            if matches!(val, Value::Null) {
+                continue;
+            }
+            match k.as_ref() {
+                "ResourceId" => f_resource_id = Some(d_resource_id(val, &Path::Member(p, "ResourceId"), cx)?),
+                "TagKeys" => f_tag_keys = Some(d_tag_keys(val, &Path::Member(p, "TagKeys"), cx)?),
+                _ => {}
+            }
+        }
+        if f_resource_id.is_none() {
+            cx.missing(&Path::Member(p, "ResourceId"));
+        }
+        if f_tag_keys.is_none() {
+            cx.missing(&Path::Member(p, "TagKeys"));
+        }
+        Ok(Self {
+            resource_id: f_resource_id.unwrap_or_default(),
+            tag_keys: f_tag_keys.unwrap_or_default(),
+        })
+    }
+}
+
+impl Shape for RemoveTagsFromResourceResult {
+    fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
+        let _ = (read_struct(v, p)?, cx);
+        Ok(Self {})
+    }
+}
+
 impl Shape for Tag {
     fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {
         let entries = read_struct(v, p)?;
@@ -989,6 +1112,22 @@ fn d_access_url(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
     let s = read_string(v, p)?;
     check_len(&s, Some(1), Some(128), p, cx);
     Ok(s)
+}
+
+fn d_add_tags_to_resource_request(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<AddTagsToResourceRequest, SerializationError> {
+    AddTagsToResourceRequest::decode(v, p, cx)
+}
+
+fn d_add_tags_to_resource_result(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<AddTagsToResourceResult, SerializationError> {
+    AddTagsToResourceResult::decode(v, p, cx)
 }
 
 fn d_additional_regions(
@@ -1398,6 +1537,22 @@ fn d_limit(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<i32, Serializ
     Ok(n)
 }
 
+fn d_list_tags_for_resource_request(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<ListTagsForResourceRequest, SerializationError> {
+    ListTagsForResourceRequest::decode(v, p, cx)
+}
+
+fn d_list_tags_for_resource_result(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<ListTagsForResourceResult, SerializationError> {
+    ListTagsForResourceResult::decode(v, p, cx)
+}
+
 fn d_network_type(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<NetworkType, SerializationError> {
     let s = read_string(v, p)?;
     match NetworkType::from_wire(&s) {
@@ -1536,6 +1691,22 @@ fn d_regions_info(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Region
     RegionsInfo::decode(v, p, cx)
 }
 
+fn d_remove_tags_from_resource_request(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<RemoveTagsFromResourceRequest, SerializationError> {
+    RemoveTagsFromResourceRequest::decode(v, p, cx)
+}
+
+fn d_remove_tags_from_resource_result(
+    v: &Value,
+    p: &Path<'_>,
+    cx: &mut Violations,
+) -> Result<RemoveTagsFromResourceResult, SerializationError> {
+    RemoveTagsFromResourceResult::decode(v, p, cx)
+}
+
 fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
     let s = read_string(v, p)?;
     check_len(&s, None, Some(2048), p, cx);
@@ -1546,6 +1717,13 @@ fn d_request_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, 
         p,
         cx,
     );
+    Ok(s)
+}
+
+fn d_resource_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {
+    let s = read_string(v, p)?;
+    check_len(&s, None, Some(2048), p, cx);
+    check_pattern(&s, &RE_RESOURCE_ID, r#"^[d]-[0-9a-f]{10}$"#, p, cx);
     Ok(s)
 }
 
@@ -1633,6 +1811,11 @@ fn d_tag_key(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, Ser
     check_len(&s, Some(1), Some(128), p, cx);
     check_pattern(&s, &RE_TAG_KEY, r#"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"#, p, cx);
     Ok(s)
+}
+
+fn d_tag_keys(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
+    let l = read_list(v, p, cx, d_tag_key)?;
+    Ok(l)
 }
 
 fn d_tag_value(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, SerializationError> {

@@ -8,6 +8,24 @@ use super::enums::*;
 use super::shapes::*;
 use crate::encode::{Encode, Encoder};
 
+impl Encode for AddTagsToResourceRequest {
+    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
+        e.begin_map(2);
+        e.member("ResourceId");
+        e.string(&self.resource_id);
+        e.member("Tags");
+        w_tags(&self.tags, e);
+        e.end_map();
+    }
+}
+
+impl Encode for AddTagsToResourceResult {
+    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
+        e.begin_map(0);
+        e.end_map();
+    }
+}
+
 impl Encode for ConnectDirectoryRequest {
     fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
         e.begin_map(
@@ -492,6 +510,38 @@ impl Encode for HybridSettingsDescription {
     }
 }
 
+impl Encode for ListTagsForResourceRequest {
+    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
+        e.begin_map(1 + usize::from(self.limit.is_some()) + usize::from(self.next_token.is_some()));
+        if let Some(x) = &self.limit {
+            e.member("Limit");
+            e.int(i64::from(*x));
+        }
+        if let Some(x) = &self.next_token {
+            e.member("NextToken");
+            e.string(x);
+        }
+        e.member("ResourceId");
+        e.string(&self.resource_id);
+        e.end_map();
+    }
+}
+
+impl Encode for ListTagsForResourceResult {
+    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
+        e.begin_map(usize::from(self.next_token.is_some()) + usize::from(self.tags.is_some()));
+        if let Some(x) = &self.next_token {
+            e.member("NextToken");
+            e.string(x);
+        }
+        if let Some(x) = &self.tags {
+            e.member("Tags");
+            w_tags(x, e);
+        }
+        e.end_map();
+    }
+}
+
 impl Encode for OwnerDirectoryDescription {
     fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
         e.begin_map(
@@ -610,6 +660,24 @@ impl Encode for RegionsInfo {
     }
 }
 
+impl Encode for RemoveTagsFromResourceRequest {
+    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
+        e.begin_map(2);
+        e.member("ResourceId");
+        e.string(&self.resource_id);
+        e.member("TagKeys");
+        w_tag_keys(&self.tag_keys, e);
+        e.end_map();
+    }
+}
+
+impl Encode for RemoveTagsFromResourceResult {
+    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
+        e.begin_map(0);
+        e.end_map();
+    }
+}
+
 impl Encode for Tag {
     fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
         e.begin_map(2);
@@ -702,6 +770,14 @@ fn w_servers<E: Encoder + ?Sized>(x: &[String], e: &mut E) {
 }
 
 fn w_subnet_ids<E: Encoder + ?Sized>(x: &[String], e: &mut E) {
+    e.begin_list(x.len());
+    for i in x {
+        e.string(i);
+    }
+    e.end_list();
+}
+
+fn w_tag_keys<E: Encoder + ?Sized>(x: &[String], e: &mut E) {
     e.begin_list(x.len());
     for i in x {
         e.string(i);

@@ -24,7 +24,6 @@ pub const OMITTED_OPERATIONS: &[&str] = &[
     "AcceptSharedDirectory",
     "AddIpRoutes",
     "AddRegion",
-    "AddTagsToResource",
     "CancelSchemaExtension",
     "CreateAlias",
     "CreateComputer",
@@ -75,13 +74,11 @@ pub const OMITTED_OPERATIONS: &[&str] = &[
     "ListIpRoutes",
     "ListLogSubscriptions",
     "ListSchemaExtensions",
-    "ListTagsForResource",
     "RegisterCertificate",
     "RegisterEventTopic",
     "RejectSharedDirectory",
     "RemoveIpRoutes",
     "RemoveRegion",
-    "RemoveTagsFromResource",
     "ResetUserPassword",
     "RestoreFromSnapshot",
     "ShareDirectory",
@@ -101,42 +98,54 @@ pub const OMITTED_OPERATIONS: &[&str] = &[
 /// Every operation of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
+    AddTagsToResource,
     ConnectDirectory,
     CreateDirectory,
     CreateMicrosoftAD,
     DeleteDirectory,
     DescribeDirectories,
+    ListTagsForResource,
+    RemoveTagsFromResource,
 }
 
 impl Operation {
     /// Every operation, sorted by name.
     pub const ALL: &'static [Operation] = &[
+        Operation::AddTagsToResource,
         Operation::ConnectDirectory,
         Operation::CreateDirectory,
         Operation::CreateMicrosoftAD,
         Operation::DeleteDirectory,
         Operation::DescribeDirectories,
+        Operation::ListTagsForResource,
+        Operation::RemoveTagsFromResource,
     ];
 
     /// The operation's wire name.
     pub fn name(self) -> &'static str {
         match self {
+            Operation::AddTagsToResource => "AddTagsToResource",
             Operation::ConnectDirectory => "ConnectDirectory",
             Operation::CreateDirectory => "CreateDirectory",
             Operation::CreateMicrosoftAD => "CreateMicrosoftAD",
             Operation::DeleteDirectory => "DeleteDirectory",
             Operation::DescribeDirectories => "DescribeDirectories",
+            Operation::ListTagsForResource => "ListTagsForResource",
+            Operation::RemoveTagsFromResource => "RemoveTagsFromResource",
         }
     }
 
     /// Looks an operation up by its wire name (case-sensitive).
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
+            "AddTagsToResource" => Some(Operation::AddTagsToResource),
             "ConnectDirectory" => Some(Operation::ConnectDirectory),
             "CreateDirectory" => Some(Operation::CreateDirectory),
             "CreateMicrosoftAD" => Some(Operation::CreateMicrosoftAD),
             "DeleteDirectory" => Some(Operation::DeleteDirectory),
             "DescribeDirectories" => Some(Operation::DescribeDirectories),
+            "ListTagsForResource" => Some(Operation::ListTagsForResource),
+            "RemoveTagsFromResource" => Some(Operation::RemoveTagsFromResource),
             _ => None,
         }
     }
@@ -144,6 +153,13 @@ impl Operation {
     /// The modeled errors of the operation.
     pub fn errors(self) -> &'static [ErrorCode] {
         match self {
+            Operation::AddTagsToResource => &[
+                ErrorCode::EntityDoesNotExistException,
+                ErrorCode::InvalidParameterException,
+                ErrorCode::TagLimitExceededException,
+                ErrorCode::ClientException,
+                ErrorCode::ServiceException,
+            ],
             Operation::ConnectDirectory => &[
                 ErrorCode::DirectoryLimitExceededException,
                 ErrorCode::InvalidParameterException,
@@ -175,6 +191,19 @@ impl Operation {
                 ErrorCode::ClientException,
                 ErrorCode::ServiceException,
             ],
+            Operation::ListTagsForResource => &[
+                ErrorCode::EntityDoesNotExistException,
+                ErrorCode::InvalidNextTokenException,
+                ErrorCode::InvalidParameterException,
+                ErrorCode::ClientException,
+                ErrorCode::ServiceException,
+            ],
+            Operation::RemoveTagsFromResource => &[
+                ErrorCode::EntityDoesNotExistException,
+                ErrorCode::InvalidParameterException,
+                ErrorCode::ClientException,
+                ErrorCode::ServiceException,
+            ],
         }
     }
 
@@ -185,6 +214,12 @@ impl Operation {
                 input_token: "NextToken",
                 output_token: "NextToken",
                 result_key: "DirectoryDescriptions",
+                limit_key: Some("Limit"),
+            }),
+            Operation::ListTagsForResource => Some(Paginator {
+                input_token: "NextToken",
+                output_token: "NextToken",
+                result_key: "Tags",
                 limit_key: Some("Limit"),
             }),
             _ => None,
@@ -233,6 +268,16 @@ pub fn may_answer(op: Operation, code: ErrorCode) -> bool {
 pub trait DirectoryServiceApi {
     /// Per-request context (identity, request id, ...).
     type Context;
+
+    /// `AddTagsToResource`.
+    fn add_tags_to_resource(
+        &self,
+        cx: &Self::Context,
+        input: AddTagsToResourceRequest,
+    ) -> Result<AddTagsToResourceResult, Error> {
+        let _ = (cx, input);
+        Err(not_implemented(Operation::AddTagsToResource))
+    }
 
     /// `ConnectDirectory`.
     fn connect_directory(
@@ -283,27 +328,53 @@ pub trait DirectoryServiceApi {
         let _ = (cx, input);
         Err(not_implemented(Operation::DescribeDirectories))
     }
+
+    /// `ListTagsForResource`.
+    fn list_tags_for_resource(
+        &self,
+        cx: &Self::Context,
+        input: ListTagsForResourceRequest,
+    ) -> Result<ListTagsForResourceResult, Error> {
+        let _ = (cx, input);
+        Err(not_implemented(Operation::ListTagsForResource))
+    }
+
+    /// `RemoveTagsFromResource`.
+    fn remove_tags_from_resource(
+        &self,
+        cx: &Self::Context,
+        input: RemoveTagsFromResourceRequest,
+    ) -> Result<RemoveTagsFromResourceResult, Error> {
+        let _ = (cx, input);
+        Err(not_implemented(Operation::RemoveTagsFromResource))
+    }
 }
 
 /// The output of one operation, written to the wire through [`Encode`].
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
 pub enum Output {
+    AddTagsToResource(AddTagsToResourceResult),
     ConnectDirectory(ConnectDirectoryResult),
     CreateDirectory(CreateDirectoryResult),
     CreateMicrosoftAD(CreateMicrosoftADResult),
     DeleteDirectory(DeleteDirectoryResult),
     DescribeDirectories(DescribeDirectoriesResult),
+    ListTagsForResource(ListTagsForResourceResult),
+    RemoveTagsFromResource(RemoveTagsFromResourceResult),
 }
 
 impl Encode for Output {
     fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {
         match self {
+            Output::AddTagsToResource(x) => x.encode_with(e),
             Output::ConnectDirectory(x) => x.encode_with(e),
             Output::CreateDirectory(x) => x.encode_with(e),
             Output::CreateMicrosoftAD(x) => x.encode_with(e),
             Output::DeleteDirectory(x) => x.encode_with(e),
             Output::DescribeDirectories(x) => x.encode_with(e),
+            Output::ListTagsForResource(x) => x.encode_with(e),
+            Output::RemoveTagsFromResource(x) => x.encode_with(e),
         }
     }
 }
@@ -316,6 +387,9 @@ pub fn dispatch_output<S: DirectoryServiceApi + ?Sized>(
     input: &Value,
 ) -> Result<Output, Error> {
     let result = match op {
+        Operation::AddTagsToResource => svc
+            .add_tags_to_resource(cx, decode_input(input)?)
+            .map(Output::AddTagsToResource),
         Operation::ConnectDirectory => svc
             .connect_directory(cx, decode_input(input)?)
             .map(Output::ConnectDirectory),
@@ -331,6 +405,12 @@ pub fn dispatch_output<S: DirectoryServiceApi + ?Sized>(
         Operation::DescribeDirectories => svc
             .describe_directories(cx, decode_input(input)?)
             .map(Output::DescribeDirectories),
+        Operation::ListTagsForResource => svc
+            .list_tags_for_resource(cx, decode_input(input)?)
+            .map(Output::ListTagsForResource),
+        Operation::RemoveTagsFromResource => svc
+            .remove_tags_from_resource(cx, decode_input(input)?)
+            .map(Output::RemoveTagsFromResource),
     };
     if let Err(e) = &result {
         debug_assert!(
@@ -361,6 +441,9 @@ macro_rules! impl_ds_api {
         impl $crate::ds::DirectoryServiceApi for $service {
             type Context = $context;
 
+            fn add_tags_to_resource(&self, cx: &$context, input: $crate::ds::AddTagsToResourceRequest) -> Result<$crate::ds::AddTagsToResourceResult, $crate::ds::Error> {
+                $($handlers)::+::add_tags_to_resource(self, cx, input)
+            }
             fn connect_directory(&self, cx: &$context, input: $crate::ds::ConnectDirectoryRequest) -> Result<$crate::ds::ConnectDirectoryResult, $crate::ds::Error> {
                 $($handlers)::+::connect_directory(self, cx, input)
             }
@@ -375,6 +458,12 @@ macro_rules! impl_ds_api {
             }
             fn describe_directories(&self, cx: &$context, input: $crate::ds::DescribeDirectoriesRequest) -> Result<$crate::ds::DescribeDirectoriesResult, $crate::ds::Error> {
                 $($handlers)::+::describe_directories(self, cx, input)
+            }
+            fn list_tags_for_resource(&self, cx: &$context, input: $crate::ds::ListTagsForResourceRequest) -> Result<$crate::ds::ListTagsForResourceResult, $crate::ds::Error> {
+                $($handlers)::+::list_tags_for_resource(self, cx, input)
+            }
+            fn remove_tags_from_resource(&self, cx: &$context, input: $crate::ds::RemoveTagsFromResourceRequest) -> Result<$crate::ds::RemoveTagsFromResourceResult, $crate::ds::Error> {
+                $($handlers)::+::remove_tags_from_resource(self, cx, input)
             }
         }
     };

@@ -6,6 +6,19 @@
 
 use super::enums::*;
 
+/// `AddTagsToResourceRequest`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddTagsToResourceRequest {
+    /// `ResourceId` (required)
+    pub resource_id: String,
+    /// `Tags` (required)
+    pub tags: Vec<Tag>,
+}
+
+/// `AddTagsToResourceResult`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddTagsToResourceResult {}
+
 /// `ConnectDirectoryRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectDirectoryRequest {
@@ -252,6 +265,26 @@ pub struct HybridSettingsDescription {
     pub self_managed_instance_ids: Option<Vec<String>>,
 }
 
+/// `ListTagsForResourceRequest`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTagsForResourceRequest {
+    /// `Limit`
+    pub limit: Option<i32>,
+    /// `NextToken`
+    pub next_token: Option<String>,
+    /// `ResourceId` (required)
+    pub resource_id: String,
+}
+
+/// `ListTagsForResourceResult`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTagsForResourceResult {
+    /// `NextToken`
+    pub next_token: Option<String>,
+    /// `Tags`
+    pub tags: Option<Vec<Tag>>,
+}
+
 /// `OwnerDirectoryDescription`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OwnerDirectoryDescription {
@@ -304,6 +337,19 @@ pub struct RegionsInfo {
     /// `PrimaryRegion`
     pub primary_region: Option<String>,
 }
+
+/// `RemoveTagsFromResourceRequest`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemoveTagsFromResourceRequest {
+    /// `ResourceId` (required)
+    pub resource_id: String,
+    /// `TagKeys` (required)
+    pub tag_keys: Vec<String>,
+}
+
+/// `RemoveTagsFromResourceResult`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemoveTagsFromResourceResult {}
 
 /// `Tag`.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -9,6 +9,7 @@ mod settings;
 
 pub use settings::*;
 
+use super::tables::account::byol_enabled;
 use super::tables::directories::{from_json, to_json, workspaces_in, WsDirectory, DIRECTORY_KIND};
 use super::tables::ds::{ds_directory, DsDirectory};
 use super::tables::ids::new_id;
@@ -98,11 +99,16 @@ fn ds_backed(
         registration_code: Some(registration_code(&scope.region)),
         subnet_ids: Some(subnets),
         dns_ip_addresses: Some(ds.dns_ips()),
-        customer_user_name: Some(
-            ds.customer_user_name
-                .clone()
-                .unwrap_or_else(|| "Administrator".to_string()),
-        ),
+        // The connector's service account; Microsoft AD's administrator is `Admin`, Simple AD's
+        // `Administrator`.
+        customer_user_name: Some(ds.customer_user_name.clone().unwrap_or_else(|| {
+            if ds.dtype == "MicrosoftAD" {
+                "Admin"
+            } else {
+                "Administrator"
+            }
+            .to_string()
+        })),
         iam_role_id: Some(format!(
             "arn:aws:iam::{}:role/workspaces_DefaultRole",
             scope.account
@@ -148,7 +154,7 @@ pub fn register_workspace_directory(
     input: ws::RegisterWorkspaceDirectoryRequest,
 ) -> Result<ws::RegisterWorkspaceDirectoryResult, Error> {
     let tenancy = input.tenancy.unwrap_or(ws::Tenancy::Shared);
-    if tenancy == ws::Tenancy::Dedicated {
+    if tenancy == ws::Tenancy::Dedicated && !byol_enabled(svc, &cx.scope)? {
         return Err(invalid(
             "Dedicated tenancy requires an account enabled for BYOL (ModifyAccount).",
         ));
@@ -164,6 +170,16 @@ pub fn register_workspace_directory(
     }
     let wire = match &input.directory_id {
         Some(id) => {
+            // A DirectoryId registers a Directory Service directory for personal WorkSpaces.
+            let pools = input.workspace_type == Some(ws::WorkspaceType::Pools);
+            let identity = input
+                .user_identity_type
+                .is_some_and(|t| t != ws::UserIdentityType::AwsDirectoryService);
+            if id.starts_with("wsd-") || pools || identity {
+                return Err(invalid(
+                    "A DirectoryId names a Directory Service directory for PERSONAL WorkSpaces with UserIdentityType AWS_DIRECTORY_SERVICE; WorkspaceType POOLS and other identity types are registered without one.",
+                ));
+            }
             let ds = ds_directory(svc, &cx.scope, id)?.ok_or_else(|| dir_not_found(id))?;
             if ds.stage != "Active" {
                 return Err(Error::new(
@@ -313,9 +329,8 @@ pub fn deregister_workspace_directory(
             .ok_or_else(|| dir_not_found(&id))?;
         match d.rec.state() {
             ws::WorkspaceDirectoryState::Registered | ws::WorkspaceDirectoryState::Error => {}
-            ws::WorkspaceDirectoryState::Deregistering | ws::WorkspaceDirectoryState::Deregistered => {
-                return Ok(());
-            }
+            // DEREGISTERED is what clients read as gone.
+            ws::WorkspaceDirectoryState::Deregistered => return Err(dir_not_found(&id)),
             _ => {
                 return Err(Error::new(
                     ErrorCode::InvalidResourceStateException,
@@ -342,6 +357,9 @@ pub fn deregister_workspace_directory(
             ));
         }
         d.rec.state = ws::WorkspaceDirectoryState::Deregistering.as_str().to_string();
+        // The registration lets go of its IP groups at once, so that they can be deleted
+        // while it finishes (Terraform deletes them right after the directory).
+        d.rec.ip_groups.clear();
         tx.put(&cx.scope, &d.rec, Expect::Rev(d.rev))?;
         tx.transition(&cx.scope, TransitionKind::DirectoryDeregister, DIRECTORY_KIND, &id)?;
         Ok(())

@@ -31,6 +31,16 @@ fn modify(
     })
 }
 
+/// The directory-setting operations do not find a registration on its way out.
+fn present(d: &WsDirectory) -> Result<(), Error> {
+    match d.state() {
+        ws::WorkspaceDirectoryState::Deregistering | ws::WorkspaceDirectoryState::Deregistered => {
+            Err(dir_not_found(&d.id))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Loads a registration's wire settings, applies `change` and stores them.
 fn modify_wire(
     svc: &Service,
@@ -39,6 +49,7 @@ fn modify_wire(
     change: impl FnOnce(&mut ws::WorkspaceDirectory) -> Result<(), Error>,
 ) -> Result<(), Error> {
     modify(svc, cx, id, |d| {
+        present(d)?;
         let mut w = d.wire()?;
         change(&mut w)?;
         d.set_wire(w);
@@ -92,16 +103,36 @@ pub fn disassociate_ip_groups(
     let ids: Vec<&str> = input.group_ids.iter().map(String::as_str).collect();
     modify(svc, cx, &input.directory_id, |d| {
         require_registered(d)?;
-        // The groups must exist; an associated group cannot
-        // be deleted, so this never strands an association.
-        let found = svc.load_many::<IpGroup>(&cx.scope, &ids)?;
-        if let Some(missing) = ids.iter().find(|id| found.iter().all(|g| g.rec.id != **id)) {
-            return Err(not_found("IP access control group", missing));
-        }
-        d.ip_groups.retain(|g| !input.group_ids.contains(g));
+        // A group that no longer exists is not associated: nothing to remove for it. Terraform
+        // deletes a group removed from the configuration before it updates the directory.
+        d.ip_groups.retain(|g| !ids.contains(&g.as_str()));
         Ok(())
     })?;
     Ok(ws::DisassociateIpGroupsResult {})
+}
+
+fn not_for_pools(msg: &str) -> Error {
+    Error::new(ErrorCode::OperationNotSupportedException, msg)
+}
+
+/// A full LDAP distinguished name such as `OU=Desks,DC=corp,DC=example,DC=com`: `OU`/`CN`
+/// parts, then at least two `DC` parts, each with a value.
+fn is_distinguished_name(dn: &str) -> bool {
+    let mut dcs = 0;
+    for rdn in dn.split(',') {
+        let Some((attr, value)) = rdn.split_once('=') else {
+            return false;
+        };
+        if value.trim().is_empty() {
+            return false;
+        }
+        match attr.trim().to_ascii_uppercase().as_str() {
+            "DC" => dcs += 1,
+            "OU" | "CN" if dcs == 0 => {}
+            _ => return false,
+        }
+    }
+    dcs >= 2
 }
 
 pub fn modify_workspace_creation_properties(
@@ -110,13 +141,28 @@ pub fn modify_workspace_creation_properties(
     input: ws::ModifyWorkspaceCreationPropertiesRequest,
 ) -> Result<ws::ModifyWorkspaceCreationPropertiesResult, Error> {
     let p = input.workspace_creation_properties;
-    if p.default_ou.as_deref() == Some("") {
-        // Observed on AWS for an empty DefaultOu.
+    if p.default_ou
+        .as_deref()
+        .is_some_and(|ou| !is_distinguished_name(ou))
+    {
+        // AWS's answer for an empty DefaultOu; a DefaultOu that is no DN gets the same.
         return Err(invalid(
             "An invalid or out-of-range value was supplied for the input parameter.",
         ));
     }
     modify_wire(svc, cx, &input.resource_id, |w| {
+        if w.workspace_type == Some(ws::WorkspaceType::Pools) {
+            if p.enable_maintenance_mode.is_some() || p.user_enabled_as_local_administrator.is_some() {
+                return Err(not_for_pools(
+                    "EnableMaintenanceMode and UserEnabledAsLocalAdministrator do not apply to a WorkSpaces Pools directory.",
+                ));
+            }
+            if p.default_ou.is_some() && w.active_directory_config.is_none() {
+                return Err(not_for_pools(
+                    "DefaultOu needs a WorkSpaces Pools directory joined to Active Directory (ActiveDirectoryConfig).",
+                ));
+            }
+        }
         let dst = w
             .workspace_creation_properties
             .get_or_insert_with(Default::default);
@@ -169,6 +215,11 @@ pub fn modify_selfservice_permissions(
 ) -> Result<ws::ModifySelfservicePermissionsResult, Error> {
     let p = input.selfservice_permissions;
     modify_wire(svc, cx, &input.resource_id, |w| {
+        if w.workspace_type == Some(ws::WorkspaceType::Pools) {
+            return Err(not_for_pools(
+                "Self-service permissions do not apply to a WorkSpaces Pools directory.",
+            ));
+        }
         let dst = w.selfservice_permissions.get_or_insert_with(Default::default);
         merge!(
             dst,
@@ -267,13 +318,25 @@ pub fn modify_streaming_properties(
     Ok(ws::ModifyStreamingPropertiesResult {})
 }
 
+/// The documented values of `ClientExperiencePolicy` (the model only gives a pattern).
+const CLIENT_EXPERIENCE_POLICIES: &[&str] = &["FORCE_CLASSIC", "FORCE_UI_2026", "USER_CHOICE"];
+
 pub fn modify_client_properties(
     svc: &Service,
     cx: &Context,
     input: ws::ModifyClientPropertiesRequest,
 ) -> Result<ws::ModifyClientPropertiesResult, Error> {
     let p = input.client_properties;
+    if let Some(policy) = &p.client_experience_policy {
+        if !CLIENT_EXPERIENCE_POLICIES.contains(&policy.as_str()) {
+            return Err(invalid(format!(
+                "ClientExperiencePolicy {policy} is not one of {}.",
+                CLIENT_EXPERIENCE_POLICIES.join(", ")
+            )));
+        }
+    }
     modify(svc, cx, &input.resource_id, |d| {
+        present(d)?;
         let mut c: ws::ClientProperties = from_json(&d.client, "client properties")?;
         merge!(
             c,

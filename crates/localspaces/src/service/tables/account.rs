@@ -20,6 +20,13 @@ pub struct AccountRec {
     pub byol_eligible: Option<bool>,
     #[serde(default)]
     pub enabled: bool,
+    /// A WorkSpaces Core account (admin setting): only these may use running mode MANUAL.
+    #[serde(default)]
+    pub core: bool,
+    /// Treated as a new customer of WorkSpaces Pools (admin setting): CreateWorkspacesPool is
+    /// refused, as AWS refuses new customers since 2026-07-30.
+    #[serde(default)]
+    pub pools_new_customer: bool,
     #[serde(default)]
     pub cidr: Option<String>,
     /// Newest first.
@@ -111,4 +118,14 @@ pub(crate) fn byol_enabled(svc: &Service, scope: &Scope) -> Result<bool, Fault> 
     Ok(svc
         .load::<AccountRec>(scope, SETTINGS_ID)?
         .is_some_and(|a| a.rec.enabled))
+}
+
+/// Whether the account is a new customer of WorkSpaces Pools (admin route `pools-new-customer`).
+pub(crate) fn is_pools_new_customer(svc: &Service, scope: &Scope) -> Result<bool, Fault> {
+    Ok(account_settings(svc, scope)?.0.pools_new_customer)
+}
+
+/// Whether the account is a WorkSpaces Core account (admin route `core`).
+pub(crate) fn is_core_account(svc: &Service, scope: &Scope) -> Result<bool, Fault> {
+    Ok(account_settings(svc, scope)?.0.core)
 }

@@ -1,15 +1,16 @@
 //! Bundles as stored: the public (AMAZON) catalog and the accounts' custom bundles.
 //!
-//! Public bundles are data, not records: the same for every account and Region, with `wsb-`
-//! ids derived from the bundle's name (FNV-1a, base 36), so they are identical across
-//! restarts and machines.
+//! Public bundles are data, not records: the same for every account and Region. The generated
+//! ones have `wsb-` ids derived from the bundle's name (FNV-1a, base 36), so they are identical
+//! across restarts and machines; the ids AWS publishes follow them (`catalog/bundles.json`), or
+//! `--bundle-catalog` replaces the whole catalog (see [`BundleCatalog`]).
 
+use super::catalog::BundleCatalog;
 use super::images::load_owned;
 use super::{pagination, Fault, Resource, Service, StoredTag, Taggable};
 use localspaces_api::workspaces as ws;
 use localspaces_store::{IndexEntry, Scope};
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 
 /// One public bundle.
 #[derive(Debug, Clone)]
@@ -23,6 +24,10 @@ pub(crate) struct CatalogBundle {
     pub user_gib: i32,
     pub os: ws::OperatingSystemName,
     pub protocol: ws::Protocol,
+    pub created: f64,
+    pub updated: f64,
+    pub state: ws::WorkspaceBundleState,
+    pub bundle_type: ws::BundleType,
 }
 
 /// `prefix` + 9 base-36 characters derived from `seed`.
@@ -76,7 +81,8 @@ pub(crate) const SYSTEMS: &[(&str, ws::OperatingSystemName, &[ws::Protocol], boo
     ),
 ];
 
-pub(crate) static CATALOG: LazyLock<Vec<CatalogBundle>> = LazyLock::new(|| {
+/// The generated part of the built-in catalog (current systems × compute types).
+pub(crate) fn generated_catalog() -> Vec<CatalogBundle> {
     let mut out = Vec::new();
     for &(os_label, os, protocols, gpu) in SYSTEMS {
         for &(compute, size, cpu, mem, root, user) in SIZES {
@@ -106,27 +112,33 @@ pub(crate) static CATALOG: LazyLock<Vec<CatalogBundle>> = LazyLock::new(|| {
                     user_gib: user,
                     os,
                     protocol,
+                    created: CATALOG_CREATED,
+                    updated: CATALOG_UPDATED,
+                    state: ws::WorkspaceBundleState::Available,
+                    bundle_type: ws::BundleType::Regular,
                 });
             }
         }
     }
     out
-});
+}
 
 /// Fixed catalog timestamps (epoch seconds).
 pub(crate) const CATALOG_CREATED: f64 = 1_700_000_000.0;
 
 pub(crate) const CATALOG_UPDATED: f64 = 1_761_955_200.0;
 
-/// The public bundle `id`, if it is one.
-pub(crate) fn find_bundle(id: &str) -> Option<&'static CatalogBundle> {
-    CATALOG.iter().find(|b| b.id == id)
+/// The AMAZON catalog this server offers (`--bundle-catalog`, else the built-in one).
+pub(crate) fn catalog(svc: &Service) -> &BundleCatalog {
+    match svc.limits.bundle_catalog.as_deref() {
+        Some(c) => c,
+        None => BundleCatalog::builtin(),
+    }
 }
 
-/// Every public bundle.
-#[cfg(test)]
-pub(crate) fn catalog() -> &'static [CatalogBundle] {
-    &CATALOG
+/// The public bundle `id`, if it is one.
+pub(crate) fn find_bundle<'a>(svc: &'a Service, id: &str) -> Option<&'a CatalogBundle> {
+    catalog(svc).find(id)
 }
 
 impl CatalogBundle {
@@ -134,7 +146,8 @@ impl CatalogBundle {
         ws::WorkspaceBundle {
             bundle_id: Some(self.id.clone()),
             name: Some(self.name.clone()),
-            owner: Some("AMAZON".to_string()),
+            // AWS answers "Amazon" although the filter value is AMAZON.
+            owner: Some("Amazon".to_string()),
             description: Some(self.description.clone()),
             image_id: Some(self.image_id.clone()),
             root_storage: Some(ws::RootStorage {
@@ -146,10 +159,10 @@ impl CatalogBundle {
             compute_type: Some(ws::ComputeType {
                 name: Some(self.compute),
             }),
-            creation_time: Some(CATALOG_CREATED),
-            last_updated_time: Some(CATALOG_UPDATED),
-            state: Some(ws::WorkspaceBundleState::Available),
-            bundle_type: Some(ws::BundleType::Regular),
+            creation_time: Some(self.created),
+            last_updated_time: Some(self.updated),
+            state: Some(self.state),
+            bundle_type: Some(self.bundle_type),
         }
     }
 }
@@ -239,7 +252,7 @@ impl BundleRec {
 /// The bundle `id` a WorkSpace of `scope` can be launched from: a public one, or one of the
 /// account's custom bundles (with the OS and protocol of its image).
 pub(crate) fn resolve_bundle(svc: &Service, scope: &Scope, id: &str) -> Result<Option<CatalogBundle>, Fault> {
-    if let Some(b) = find_bundle(id) {
+    if let Some(b) = find_bundle(svc, id) {
         return Ok(Some(b.clone()));
     }
     let Some(b) = svc.load::<BundleRec>(scope, id)? else {
@@ -265,6 +278,10 @@ pub(crate) fn resolve_bundle(svc: &Service, scope: &Scope, id: &str) -> Result<O
         user_gib: b.rec.user_gib,
         os,
         protocol,
+        created: b.rec.created,
+        updated: b.rec.updated,
+        state: ws::WorkspaceBundleState::Available,
+        bundle_type: ws::BundleType::Regular,
     }))
 }
 
@@ -285,7 +302,7 @@ mod tests {
 
     #[test]
     fn catalog_ids_are_stable_and_unique() {
-        let b = catalog();
+        let b = BundleCatalog::builtin().bundles();
         assert!(b.len() > 20);
         let mut ids: Vec<&str> = b.iter().map(|b| b.id.as_str()).collect();
         ids.sort_unstable();
@@ -297,6 +314,6 @@ mod tests {
             stable_id("wsb-", "Standard with Amazon Linux 2")
         );
         assert!(b.iter().all(|x| x.id.len() == 13 && x.id.starts_with("wsb-")));
-        assert!(find_bundle(&b[0].id).is_some());
+        assert!(BundleCatalog::builtin().find(&b[0].id).is_some());
     }
 }

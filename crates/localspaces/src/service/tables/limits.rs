@@ -15,6 +15,15 @@ pub struct Limits {
     /// Whether accounts are BYOL-eligible unless the admin route says otherwise (not a
     /// quota: `--byol-eligible`).
     pub byol_eligible: bool,
+    /// Directory Service Simple AD directories (`simple_ad`).
+    pub simple_ad: u64,
+    /// Directory Service AD Connectors (`ad_connector`).
+    pub ad_connector: u64,
+    /// Directory Service AWS Managed Microsoft AD directories (`microsoft_ad`).
+    pub microsoft_ad: u64,
+    /// The AMAZON bundle catalog loaded with `--bundle-catalog` (not a quota); `None` serves
+    /// the built-in catalog.
+    pub bundle_catalog: Option<std::sync::Arc<super::catalog::BundleCatalog>>,
 }
 
 impl Default for Limits {
@@ -25,6 +34,10 @@ impl Default for Limits {
             tags_per_resource: 50,
             workspaces: 1000,
             byol_eligible: false,
+            simple_ad: 10,
+            ad_connector: 10,
+            microsoft_ad: 20,
+            bundle_catalog: None,
         }
     }
 }
@@ -46,9 +59,22 @@ impl Limits {
                 "rules_per_ip_group" => self.rules_per_ip_group = small,
                 "tags_per_resource" => self.tags_per_resource = small,
                 "workspaces" => self.workspaces = n,
+                "simple_ad" => self.simple_ad = n,
+                "ad_connector" => self.ad_connector = n,
+                "microsoft_ad" => self.microsoft_ad = n,
                 other => return Err(format!("unknown quota '{other}'")),
             }
         }
         Ok(self)
+    }
+
+    /// The per-Region quota of Directory Service directories of type `dtype`
+    /// (`SimpleAD`, `MicrosoftAD` or `ADConnector`).
+    pub fn ds_quota(&self, dtype: &str) -> u64 {
+        match dtype {
+            "SimpleAD" => self.simple_ad,
+            "MicrosoftAD" => self.microsoft_ad,
+            _ => self.ad_connector,
+        }
     }
 }

@@ -9,6 +9,7 @@
 pub(crate) mod account;
 pub(crate) mod applications;
 pub(crate) mod bundles;
+pub(crate) mod catalog;
 pub(crate) mod client;
 pub(crate) mod connection_aliases;
 pub(crate) mod directories;
@@ -26,6 +27,7 @@ pub(crate) mod tags;
 pub(crate) mod workspaces;
 pub(crate) mod write;
 
+pub use catalog::BundleCatalog;
 pub use limits::Limits;
 
 pub(crate) use errors::{invalid, not_found, Conflict, Fault};

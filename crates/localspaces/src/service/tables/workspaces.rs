@@ -116,9 +116,17 @@ impl Resource for WorkspaceRec {
                 key: match &self.migrating_to {
                     Some(to) => format!(
                         "{}#migrating-to:{to}",
-                        user_key(&self.directory_id, &self.user_name)
+                        owner_key(
+                            &self.directory_id,
+                            &self.user_name,
+                            self.workspace_name.as_deref()
+                        )
                     ),
-                    None => user_key(&self.directory_id, &self.user_name),
+                    None => owner_key(
+                        &self.directory_id,
+                        &self.user_name,
+                        self.workspace_name.as_deref(),
+                    ),
                 },
             },
             IndexEntry {
@@ -157,6 +165,19 @@ impl Taggable for WorkspaceRec {
 
 pub(crate) fn user_key(directory: &str, user: &str) -> String {
     format!("{directory}/{}", user.to_lowercase())
+}
+
+/// `UserName` of a WorkSpace without a user (WorkSpaces Core); such WorkSpaces are told
+/// apart by `WorkspaceName`.
+pub(crate) const UNDEFINED_USER: &str = "[UNDEFINED]";
+
+/// What makes a WorkSpace unique in its directory: its user, or for a WorkSpace without a
+/// user its `WorkspaceName`.
+pub(crate) fn owner_key(directory: &str, user: &str, workspace_name: Option<&str>) -> String {
+    match workspace_name {
+        Some(name) if user == UNDEFINED_USER => format!("{directory}/{UNDEFINED_USER}#{name}"),
+        _ => user_key(directory, user),
+    }
 }
 
 pub(crate) fn state_of(s: &str) -> ws::WorkspaceState {

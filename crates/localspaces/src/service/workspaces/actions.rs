@@ -44,6 +44,8 @@ fn batch(
         let mut seen: Vec<&str> = Vec::new();
         for id in &ids {
             if seen.contains(&id.as_str()) {
+                // The same WorkSpace twice in one call: the repeat fails.
+                failures.push(bad_state_item(id));
                 continue;
             }
             seen.push(id);
@@ -79,6 +81,26 @@ fn batch(
     Ok(failures)
 }
 
+/// The ids of batch items, and a failure for each item that has none (the model makes
+/// `WorkspaceId` optional there; such an item is reported, never dropped).
+fn with_ids(
+    items: impl Iterator<Item = Option<String>>,
+) -> (Vec<String>, Vec<ws::FailedWorkspaceChangeRequest>) {
+    let mut ids = Vec::new();
+    let mut failed = Vec::new();
+    for id in items {
+        match id {
+            Some(id) => ids.push(id),
+            None => failed.push(ws::FailedWorkspaceChangeRequest {
+                workspace_id: None,
+                error_code: Some("InvalidParameterValuesException".to_string()),
+                error_message: Some("WorkspaceId is required.".to_string()),
+            }),
+        }
+    }
+    (ids, failed)
+}
+
 fn stoppable_mode(w: &WorkspaceRec) -> bool {
     matches!(
         w.running_mode(),
@@ -91,18 +113,14 @@ pub fn start_workspaces(
     cx: &Context,
     input: ws::StartWorkspacesRequest,
 ) -> Result<ws::StartWorkspacesResult, Error> {
-    let ids = input
-        .start_workspace_requests
-        .into_iter()
-        .filter_map(|r| r.workspace_id)
-        .collect();
+    let (ids, mut failed) = with_ids(input.start_workspace_requests.into_iter().map(|r| r.workspace_id));
     // desktop seam: a WorkSpace starts only with a desktop slot.
     let (ids, slots) = desktops::reserve_starts(svc, &cx.scope, ids)?;
-    let failed = batch(svc, cx, ids, |w| {
+    let started = batch(svc, cx, ids, |w| {
         (w.state() == ws::WorkspaceState::Stopped && stoppable_mode(w))
             .then_some((ws::WorkspaceState::Starting, TransitionKind::WorkspaceStart))
     });
-    let failed = slots.end(svc, &cx.scope, failed)?;
+    failed.extend(slots.end(svc, &cx.scope, started)?);
     Ok(ws::StartWorkspacesResult {
         failed_requests: Some(failed),
     })
@@ -114,15 +132,11 @@ pub fn stop_workspaces(
     input: ws::StopWorkspacesRequest,
 ) -> Result<ws::StopWorkspacesResult, Error> {
     use ws::WorkspaceState as S;
-    let ids = input
-        .stop_workspace_requests
-        .into_iter()
-        .filter_map(|r| r.workspace_id)
-        .collect();
-    let failed = batch(svc, cx, ids, |w| {
+    let (ids, mut failed) = with_ids(input.stop_workspace_requests.into_iter().map(|r| r.workspace_id));
+    failed.extend(batch(svc, cx, ids, |w| {
         (matches!(w.state(), S::Available | S::Impaired | S::Unhealthy | S::Error) && stoppable_mode(w))
             .then_some((S::Stopping, TransitionKind::WorkspaceStop))
-    })?;
+    })?);
     Ok(ws::StopWorkspacesResult {
         failed_requests: Some(failed),
     })

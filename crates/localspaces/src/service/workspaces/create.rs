@@ -90,6 +90,33 @@ fn build_workspace(
             "The specified directory could not be found in the specified region.".into(),
         ));
     };
+    // Personal WorkSpaces need a PERSONAL directory; POOLS directories serve pools only.
+    if dir.workspace_type == Some(ws::WorkspaceType::Pools) {
+        return Err((
+            "InvalidResourceState.Directory",
+            "The specified directory is a WorkSpaces Pools directory; WorkSpaces can only be created in a PERSONAL directory."
+                .into(),
+        ));
+    }
+    // A WorkSpace without a user (UserName [UNDEFINED]) is known by its WorkspaceName; a
+    // WorkSpace with a user has none.
+    let decoupled = req.user_name == UNDEFINED_USER;
+    match (&req.workspace_name, decoupled) {
+        (None, true) => {
+            return Err((
+                "InvalidParameterValuesException",
+                "WorkspaceName is required when UserName is [UNDEFINED].".into(),
+            ))
+        }
+        (Some(_), false) => {
+            return Err((
+                "InvalidParameterValuesException",
+                "WorkspaceName can only be given for a WorkSpace without a user (UserName [UNDEFINED])."
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
     // Public bundles and the account's custom bundles.
     let Some(bundle) = resolve_bundle(svc, &cx.scope, &req.bundle_id).map_err(internal)? else {
         return Err((
@@ -97,7 +124,7 @@ fn build_workspace(
             "The specified bundle could not be found in the specified region.".into(),
         ));
     };
-    let key = user_key(&req.directory_id, &req.user_name);
+    let key = owner_key(&req.directory_id, &req.user_name, req.workspace_name.as_deref());
     let exists = svc
         .count::<WorkspaceRec>(
             &cx.scope,
@@ -110,16 +137,21 @@ fn build_workspace(
     if exists > 0
         || batch
             .iter()
-            .any(|w| user_key(&w.directory_id, &w.user_name) == key)
+            .any(|w| owner_key(&w.directory_id, &w.user_name, w.workspace_name.as_deref()) == key)
     {
         return Err((
             "ResourceExists.WorkSpace",
-            "A WorkSpace already exists for the specified user.".into(),
+            if decoupled {
+                "A WorkSpace with the specified WorkspaceName already exists in this directory.".into()
+            } else {
+                "A WorkSpace already exists for the specified user.".into()
+            },
         ));
     }
     let props = req.workspace_properties.clone().unwrap_or_default();
     let mode = props.running_mode.unwrap_or(ws::RunningMode::AlwaysOn);
     let auto_stop = check_running_mode(mode, props.running_mode_auto_stop_timeout_in_minutes)?;
+    check_manual_allowed(svc, &cx.scope, mode).map_err(|e| ("InvalidParameterValuesException", e.message))?;
     let root = props.root_volume_size_gib.unwrap_or(bundle.root_gib);
     let user = props.user_volume_size_gib.unwrap_or(bundle.user_gib);
     // The bundle gives the defaults; any allowed group may be chosen at launch (Terraform's

@@ -183,23 +183,23 @@ pub(super) fn reserve_starts(
 }
 
 impl StartSlots {
-    /// After the start batch: the slots held for items that did not start go back; the items
-    /// refused for capacity join the batch's failures.
+    /// After the start batch: the slots held for WorkSpaces that did not start (still
+    /// STOPPED: refused by the batch, or the batch failed) go back; the items refused for
+    /// capacity join the batch's failures.
     pub(super) fn end(
         self,
         svc: &Service,
         scope: &Scope,
         batch: Result<Vec<ws::FailedWorkspaceChangeRequest>, Error>,
     ) -> Result<Vec<ws::FailedWorkspaceChangeRequest>, Error> {
-        let started = |id: &&String| {
-            batch
-                .as_ref()
-                .is_ok_and(|failed| !failed.iter().any(|f| f.workspace_id.as_ref() == Some(*id)))
+        let not_started = |id: &&String| {
+            !matches!(svc.load::<WorkspaceRec>(scope, id),
+                Ok(Some(w)) if w.rec.state() != ws::WorkspaceState::Stopped)
         };
         release(
             svc,
             scope,
-            self.held.iter().filter(|id| !started(id)).map(String::as_str),
+            self.held.iter().filter(not_started).map(String::as_str),
         );
         let mut failed = batch?;
         failed.extend(self.refused);

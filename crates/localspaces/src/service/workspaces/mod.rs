@@ -25,12 +25,13 @@ pub(crate) use snapshots::apply_transition as apply_migration;
 pub use snapshots::{describe_workspace_snapshots, migrate_workspace, restore_workspace};
 pub use standby::create_standby_workspaces;
 
+use super::tables::account::is_core_account;
 use super::tables::bundles::resolve_bundle;
 use super::tables::directories::directory_view;
 use super::tables::ids::new_id;
 use super::tables::workspaces::{
-    arm_auto_stop, auto_stop_at, state_changed, state_of, user_key, WorkspaceRec, BUNDLE_INDEX,
-    DIRECTORY_INDEX, NAME_INDEX, USER_INDEX, WORKSPACE_KIND,
+    arm_auto_stop, auto_stop_at, owner_key, state_changed, state_of, user_key, WorkspaceRec, BUNDLE_INDEX,
+    DIRECTORY_INDEX, NAME_INDEX, UNDEFINED_USER, USER_INDEX, WORKSPACE_KIND,
 };
 use super::tables::{invalid, new_tags, not_found, pagination, Conflict, Context, Fault, Service, Tx};
 use crate::engine::{PendingTransition, TransitionKind};
@@ -45,6 +46,16 @@ const CHANGED: Conflict = Conflict::Changed("WorkSpace");
 fn volumes_allowed(root: i32, user: i32) -> bool {
     matches!((root, user), (80, 10) | (80, 50) | (80, 100))
         || ((175..=2000).contains(&root) && (100..=2000).contains(&user))
+}
+
+/// Running mode MANUAL is for WorkSpaces Core accounts only.
+fn check_manual_allowed(svc: &Service, scope: &Scope, mode: ws::RunningMode) -> Result<(), Error> {
+    if mode == ws::RunningMode::Manual && !is_core_account(svc, scope)? {
+        return Err(invalid(
+            "Running mode MANUAL is only available to Amazon WorkSpaces Core accounts.",
+        ));
+    }
+    Ok(())
 }
 
 /// Validates running mode and auto-stop timeout; returns the item error code on failure.

@@ -50,6 +50,9 @@ pub fn modify_workspace_properties(
         // The model lists InvalidParameterValuesException (not ...Combination...) for this
         // operation: it answers every bad combination.
         let timeout = check_running_mode(mode, timeout).map_err(|(_, msg)| invalid(msg))?;
+        if p.running_mode.is_some() {
+            check_manual_allowed(svc, &cx.scope, mode)?;
+        }
         w.rec.running_mode = mode.as_str().to_string();
         w.rec.auto_stop_minutes = timeout;
         // Compute, volumes and protocol go through UPDATING.
