@@ -1486,8 +1486,13 @@ mod browser {
     }
 
     async fn admin_post(addr: SocketAddr, route: &str) {
-        let (status, body) =
-            common::http(addr, &format!("/_localspaces/{route}"), Vec::new(), Vec::new()).await;
+        let (status, body) = common::http(
+            addr,
+            &format!("/_localspaces/{route}"),
+            vec![("X-Localspaces-Admin".into(), "1".into())],
+            Vec::new(),
+        )
+        .await;
         assert_eq!(status, 200, "{route}: {body}");
     }
 
