@@ -326,7 +326,8 @@ def test_seed_with_partial_overlap_refuses_to_start():
 
 
 def post(url, path, body, headers=None):
-    req = urllib.request.Request(url + path, data=body, method="POST", headers=headers or {})
+    headers = {"X-Localspaces-Admin": "1"} if headers is None else headers
+    req = urllib.request.Request(url + path, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -365,6 +366,24 @@ def test_bad_documents_are_refused_and_write_nothing(instant_server):
     # the CLI checks before uploading
     out = import_file(url, write_doc(cases[1]))
     assert out.returncode != 0 and "unknown resource kind" in out.stderr
+
+
+def test_a_web_page_cannot_import_or_export(instant_server):
+    # The saved-environment routes refuse what a browser can send cross-site, like every
+    # admin route: no admin header, or an Origin / cross-site Sec-Fetch-Site.
+    url = instant_server.url
+    acct = random_account()
+    doc = {"localspaces_state": 1, "scopes": [{"account": acct, "region": REGION, "resources": {
+        "ipgroup": {"version": 1, "records": [
+            {"id": "wsipg-crosssite", "name": "x", "rules": [], "tags": [], "created": 1.0}]}}}]}
+    for headers in [{}, {"Content-Type": "text/plain"},
+                    {"X-Localspaces-Admin": "1", "Origin": "http://evil.example"},
+                    {"X-Localspaces-Admin": "1", "Sec-Fetch-Site": "cross-site"}]:
+        status, _ = post(url, "/_localspaces/state/import", json.dumps(doc).encode(), headers=headers)
+        assert status == 403, headers
+        status, _ = post(url, "/_localspaces/state/export", b"", headers=headers)
+        assert status == 403, headers
+    assert make_client(url, "json", acct).describe_ip_groups()["Result"] == []
 
 
 def test_admin_token_protects_the_routes():

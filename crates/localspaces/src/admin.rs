@@ -59,7 +59,7 @@ impl Query {
 /// `Origin` or a `Sec-Fetch-Site` other than `none` (browsers add them), or it lacks the
 /// `X-Localspaces-Admin` (or token) header, a header no page can add to a cross-site request
 /// without a CORS preflight, which these routes never grant.
-pub(crate) fn cross_site(parts: &hyper::http::request::Parts) -> Option<&'static str> {
+fn cross_site(parts: &hyper::http::request::Parts) -> Option<&'static str> {
     let h = &parts.headers;
     if h.contains_key("origin") {
         return Some("admin routes refuse requests from web pages (Origin header)");
@@ -73,20 +73,30 @@ pub(crate) fn cross_site(parts: &hyper::http::request::Parts) -> Option<&'static
     None
 }
 
-pub(crate) fn authorized(app: &App, parts: &hyper::http::request::Parts) -> bool {
+fn authorized(app: &App, parts: &hyper::http::request::Parts) -> bool {
+    use subtle::ConstantTimeEq;
     match &app.admin_token {
         Some(token) => parts
             .headers
             .get("x-localspaces-admin-token")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| subtle_eq(v.as_bytes(), token.as_bytes())),
+            .is_some_and(|v| bool::from(v.as_bytes().ct_eq(token.as_bytes()))),
         None => app.admin_open,
     }
 }
 
-/// Constant-time comparison for the admin token.
-fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Why an admin request is refused (403), if it is: sent the way a web page could send it
+/// cross-site, or without the admin identity. Every admin route but `health` asks this.
+pub(crate) fn refusal(app: &App, parts: &hyper::http::request::Parts) -> Option<Response<Full<Bytes>>> {
+    if let Some(why) = cross_site(parts) {
+        return Some(json(StatusCode::FORBIDDEN, serde_json::json!({"message": why})));
+    }
+    if !authorized(app, parts) {
+        return Some(json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"message": "admin routes need the admin token"}),
+        ));
+    }
+    None
 }
 
 /// Answers an admin route; `None` when the path is not under [`PREFIX`].
@@ -98,14 +108,8 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
         ));
     }
-    if let Some(why) = cross_site(parts) {
-        return Some(json(StatusCode::FORBIDDEN, serde_json::json!({"message": why})));
-    }
-    if !authorized(app, parts) {
-        return Some(json(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({"message": "admin routes need the admin token"}),
-        ));
+    if let Some(refused) = refusal(app, parts) {
+        return Some(refused);
     }
     if parts.method != Method::POST {
         return Some(json(

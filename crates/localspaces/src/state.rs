@@ -338,11 +338,8 @@ pub async fn admin_route(
         (Some("state/import"), &Method::POST) => "import",
         _ => return Err(body),
     };
-    if !crate::admin::authorized(app, parts) {
-        return Ok(message(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({"message": "admin routes need the admin token"}),
-        ));
+    if let Some(refused) = crate::admin::refusal(app, parts) {
+        return Ok(refused);
     }
     let service = Arc::clone(&app.service);
     if route == "export" {

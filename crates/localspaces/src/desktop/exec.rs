@@ -56,11 +56,8 @@ pub async fn route(
     parts: &hyper::http::request::Parts,
     body: Incoming,
 ) -> Response<Full<Bytes>> {
-    if let Some(why) = crate::admin::cross_site(parts) {
-        return refuse(StatusCode::FORBIDDEN, why);
-    }
-    if !crate::admin::authorized(app, parts) {
-        return refuse(StatusCode::FORBIDDEN, "admin routes need the admin token");
+    if let Some(refused) = crate::admin::refusal(app, parts) {
+        return refused;
     }
     if parts.method != Method::POST {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "desktop-exec answers POST");
