@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod desktop;
 pub mod edge;
 pub mod engine;
 pub mod logging;

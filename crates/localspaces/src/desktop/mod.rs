@@ -1,0 +1,2 @@
+//! Real desktops behind WorkSpaces: drivers that run a desktop per WorkSpace.
+pub mod kvm;
