@@ -795,15 +795,37 @@ impl Manager {
         let _op = entry.op.lock().await;
         let running = matches!(&*entry.slot.lock(), Slot::Running(_));
         if running {
-            let mut qmp = Qmp::connect(&entry.dir.join("qmp.sock"), Duration::from_secs(5)).await?;
-            for device in ["root", "user"] {
-                qmp.call_within(
-                    "blockdev-snapshot-internal-sync",
-                    json!({"device": device, "name": name}),
-                    Duration::from_secs(60),
-                )
-                .await?;
+            // Quiesce the guest's file systems (the agent's fsfreeze, or at least a sync) so
+            // that the snapshot holds what the guest has written.
+            let frozen = self.agent_call(&entry, "guest-fsfreeze-freeze").await.is_ok();
+            if !frozen {
+                let sync = ExecRequest {
+                    timeout: Duration::from_secs(10),
+                    ..ExecRequest::new(["sync"])
+                };
+                if let Err(e) = self.exec_entry(&entry, &sync).await {
+                    tracing::warn!(vm = id, error = %e, "neither fsfreeze nor sync before a live snapshot");
+                }
             }
+            let taken = async {
+                let mut qmp = Qmp::connect(&entry.dir.join("qmp.sock"), Duration::from_secs(5)).await?;
+                for device in ["root", "user"] {
+                    qmp.call_within(
+                        "blockdev-snapshot-internal-sync",
+                        json!({"device": device, "name": name}),
+                        Duration::from_secs(60),
+                    )
+                    .await?;
+                }
+                Ok::<(), Error>(())
+            }
+            .await;
+            if frozen {
+                if let Err(e) = self.agent_call(&entry, "guest-fsfreeze-thaw").await {
+                    tracing::warn!(vm = id, error = %e, "thawing the guest's file systems failed");
+                }
+            }
+            taken?;
         } else {
             for disk in ["root.qcow2", "user.qcow2"] {
                 self.img.snapshot_create(&entry.dir.join(disk), name).await?;
@@ -952,6 +974,13 @@ impl Manager {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(250));
         }
+    }
+
+    /// One agent command without arguments.
+    async fn agent_call(&self, entry: &VmEntry, command: &str) -> Result<Value, Error> {
+        let _agent = entry.agent.lock().await;
+        let mut agent = Agent::connect(&entry.dir.join("qga.sock"), Duration::from_secs(5)).await?;
+        agent.call(command, json!({}), Duration::from_secs(30)).await
     }
 
     /// Writes a file in the running guest (as root; see [`ExecRequest::user`] for ownership).
