@@ -713,7 +713,7 @@ impl Manager {
             timeout: Duration::from_secs(5),
             ..ExecRequest::new(["sync"])
         };
-        if let Err(e) = self.exec_entry(&entry, &sync).await {
+        if let Err(e) = self.best_effort(&entry, &sync).await {
             tracing::debug!(vm = id, error = %e, "sync before power-down failed");
         }
         let qmp_path = entry.dir.join("qmp.sock");
@@ -763,7 +763,7 @@ impl Manager {
             timeout: Duration::from_secs(5),
             ..ExecRequest::new(["sync"])
         };
-        if let Err(e) = self.exec_entry(&entry, &sync).await {
+        if let Err(e) = self.best_effort(&entry, &sync).await {
             tracing::warn!(vm = id, error = %e, "sync before reboot failed");
         }
         let mut qmp = Qmp::connect(&entry.dir.join("qmp.sock"), Duration::from_secs(5)).await?;
@@ -803,7 +803,7 @@ impl Manager {
                     timeout: Duration::from_secs(10),
                     ..ExecRequest::new(["sync"])
                 };
-                if let Err(e) = self.exec_entry(&entry, &sync).await {
+                if let Err(e) = self.best_effort(&entry, &sync).await {
                     tracing::warn!(vm = id, error = %e, "neither fsfreeze nor sync before a live snapshot");
                 }
             }
@@ -974,6 +974,14 @@ impl Manager {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(250));
         }
+    }
+
+    /// [`Manager::exec_entry`] bounded as a whole by the request's timeout, for steps that
+    /// may fail (a hung agent delays them by no more than that).
+    async fn best_effort(&self, entry: &VmEntry, request: &ExecRequest) -> Result<ExecOutput, Error> {
+        tokio::time::timeout(request.timeout, self.exec_entry(entry, request))
+            .await
+            .map_err(|_| Error::timeout("guest command", request.timeout))?
     }
 
     /// One agent command without arguments.
