@@ -352,6 +352,19 @@ impl Manager {
                 spec.image.disk.display()
             )));
         }
+        // Absolute paths: qemu-img resolves a relative backing file from the overlay's
+        // directory, and the spec outlives the current directory.
+        let absolute =
+            |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(format!("{}", p.display()), e));
+        let mut spec = spec.clone();
+        spec.image.disk = absolute(&spec.image.disk)?;
+        if let Boot::Kernel { kernel, initrd, .. } = &mut spec.image.boot {
+            *kernel = absolute(kernel)?;
+            if let Some(initrd) = initrd {
+                *initrd = absolute(initrd)?;
+            }
+        }
+        let spec = &spec;
         let dir = self.dir(&spec.id);
         if dir.join("spec.json").exists() {
             return Err(Error::AlreadyExists(spec.id.clone()));
