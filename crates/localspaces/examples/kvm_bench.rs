@@ -3,12 +3,13 @@
 //!
 //! Env: `IMAGE` (directory of `images/test/build.sh`'s output, or of
 //! `images/desktop/build.sh`'s with `BOOT=desktop`), `RUNS` (boots, default 5), `IDLE_SECS`
-//! (wait before reading RSS, default 10), `COMPUTE` (default VALUE).
+//! (wait before reading RSS, default 10), `COMPUTE` (default VALUE), `CHECK` (a shell command
+//! run in the guest after the wait, its output printed).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use localspaces::desktop::kvm::{BaseImage, Boot, KvmConfig, Manager, VmSpec};
+use localspaces::desktop::kvm::{BaseImage, Boot, ExecRequest, KvmConfig, Manager, VmSpec};
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -88,6 +89,16 @@ async fn main() -> anyhow::Result<()> {
         m.start(&id).await?;
         let boot_s = t.elapsed().as_secs_f64();
         tokio::time::sleep(Duration::from_secs(idle)).await;
+        if let Ok(check) = std::env::var("CHECK") {
+            let out = m
+                .exec(&id, &ExecRequest::new(["/bin/sh", "-c", check.as_str()]))
+                .await?;
+            println!(
+                "check (exit {}):\n{}",
+                out.exit_code,
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
         let pid = m.pid(&id)?.unwrap_or(0);
         let rss_mib = rss_kib(pid) as f64 / 1024.0;
         let t = Instant::now();
