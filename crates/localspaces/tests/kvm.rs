@@ -325,7 +325,8 @@ async fn admission_refuses_overcommit_and_a_crash_is_unhealthy_until_reboot() {
     }
     assert_eq!(m.health("ws-adm00002").unwrap(), Health::Stopped);
 
-    // QEMU killed behind the manager's back: unhealthy, memory released.
+    // QEMU killed behind the manager's back: unhealthy (an event says so), memory released.
+    let mut events = m.health_events();
     let pid = m.pid("ws-adm00001").unwrap().unwrap();
     std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
@@ -344,6 +345,12 @@ async fn admission_refuses_overcommit_and_a_crash_is_unhealthy_until_reboot() {
         "{health:?}"
     );
     assert_eq!(m.committed_memory_mib(), 0);
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.id, "ws-adm00001");
+    assert_eq!(event.health, health);
     // Reboot recovers it.
     m.reboot("ws-adm00001").await.unwrap();
     assert_eq!(m.health("ws-adm00001").unwrap(), Health::Running);

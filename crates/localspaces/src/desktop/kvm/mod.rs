@@ -30,7 +30,8 @@ pub use host::{
 pub use img::QemuImg;
 pub use qmp::{Agent, Qmp};
 pub use vm::{
-    BaseImage, Boot, ExecOutput, ExecRequest, Health, KvmConfig, Manager, ReconcileReport, VmSpec, Volumes,
+    BaseImage, Boot, ExecOutput, ExecRequest, Health, HealthEvent, KvmConfig, Manager, ReconcileReport,
+    VmSpec, Volumes,
 };
 
 /// What can go wrong managing VMs.

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::process::Command;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use super::host::{check_host, meminfo_mib, scaled_resources, Accel, Host};
 use super::img::{path_str as qemu_path, QemuImg};
@@ -188,6 +188,14 @@ pub struct Manager {
     img: QemuImg,
     vms: Mutex<HashMap<String, Arc<VmEntry>>>,
     admission: Mutex<()>,
+    events: broadcast::Sender<HealthEvent>,
+}
+
+/// A VM's QEMU process ended: `Stopped` after a stop request, `Unhealthy` otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthEvent {
+    pub id: String,
+    pub health: Health,
 }
 
 fn valid_id(id: &str) -> Result<(), Error> {
@@ -276,7 +284,13 @@ impl Manager {
             config,
             vms: Mutex::new(HashMap::new()),
             admission: Mutex::new(()),
+            events: broadcast::channel(256).0,
         })
+    }
+
+    /// Events for every QEMU exit, so that a crash is seen without polling [`Manager::health`].
+    pub fn health_events(&self) -> broadcast::Receiver<HealthEvent> {
+        self.events.subscribe()
     }
 
     pub fn host(&self) -> &Host {
@@ -585,6 +599,7 @@ impl Manager {
         let stderr = child.stderr.take();
         let waiter_entry = entry.clone();
         let waiter_id = id.to_string();
+        let events = self.events.clone();
         tokio::spawn(async move {
             let stderr_text = async {
                 let mut buf = Vec::new();
@@ -622,6 +637,14 @@ impl Manager {
                     tracing::warn!(vm = waiter_id, pid, "{why}");
                     *slot = Slot::Crashed(why);
                 }
+                let health = match &*slot {
+                    Slot::Crashed(why) => Health::Unhealthy(why.clone()),
+                    _ => Health::Stopped,
+                };
+                let _ = events.send(HealthEvent {
+                    id: waiter_id.clone(),
+                    health,
+                });
             }
             drop(slot);
             let _ = exit_tx.send(true);
