@@ -19,7 +19,9 @@ OUT=$(cd "$OUT" && pwd)
 need() { command -v "$1" >/dev/null || { echo "build.sh: '$1' is missing: install Debian's $2" >&2; exit 1; }; }
 need apt-get apt; need dpkg-deb dpkg; need mke2fs e2fsprogs; need qemu-img qemu-utils; need busybox busybox-static
 
-KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+KPKG=$(kernel_pkg)
+if [ -z "$KPKG" ] && [ "$(id -u)" = 0 ]; then apt-get update -qq && KPKG=$(kernel_pkg); fi
 [ -n "$KPKG" ] || { echo "build.sh: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 ver() { apt-cache policy "$1" | awk '/Candidate:/{print $2}'; }
 STAMP="$(sha256sum "$HERE/build.sh" | cut -c1-16) $KPKG=$(ver "$KPKG") qemu-guest-agent=$(ver qemu-guest-agent) busybox-static=$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || true)"
