@@ -42,6 +42,20 @@ else
   echo "no PostgreSQL: the store suite's Postgres cases and the replica tests are skipped" >&2
 fi
 
+echo "== QEMU and the KVM test image"
+# The kvm desktop module's tests (crates/localspaces/tests/kvm.rs) boot real VMs of a small
+# image built from Debian packages (images/test/build.sh, cached under target/).
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v qemu-img >/dev/null || ! command -v busybox >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-system-x86 qemu-utils busybox-static e2fsprogs
+  else
+    echo "QEMU is missing: install Debian's qemu-system-x86, qemu-utils and busybox-static (the kvm tests skip otherwise)" >&2
+  fi
+fi
+if command -v qemu-img >/dev/null && command -v busybox >/dev/null; then
+  bash images/test/build.sh target/kvm-test-image || echo "the KVM test image did not build (the kvm tests skip)" >&2
+fi
+
 echo "== cargo test"
 cargo build --locked -p localspaces
 cargo test --locked --workspace

@@ -12,6 +12,7 @@
 //! in a sibling sandbox over the same volumes.
 
 pub mod exec;
+pub mod kvm;
 pub mod local;
 pub mod rfb;
 pub mod viewer;
