@@ -195,11 +195,7 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             )
         }
         "pool-session" => {
-            let account = q
-                .get("account")
-                .map(str::to_string)
-                .unwrap_or_else(|| app.auth.default_account().to_string());
-            let region = q.get("region").unwrap_or("us-east-1").to_string();
+            let (account, region) = account_region(app, &q);
             let (Some(pool), Some(user)) = (q.get("pool_id"), q.get("user")) else {
                 return Some(json(
                     StatusCode::BAD_REQUEST,
@@ -210,31 +206,13 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
             let outcome =
                 tokio::task::spawn_blocking(move || service.admin_open_pool_session(&scope, &pool, &user))
                     .await;
-            return Some(match outcome {
-                Ok(Ok(id)) => json(StatusCode::OK, serde_json::json!({"session_id": id})),
-                Ok(Err(e)) => {
-                    let status = if e.code.name() == "ResourceNotFoundException" {
-                        StatusCode::NOT_FOUND
-                    } else {
-                        StatusCode::BAD_REQUEST
-                    };
-                    json(
-                        status,
-                        serde_json::json!({"__type": e.code.name(), "message": e.message}),
-                    )
-                }
-                Err(_) => json(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    serde_json::json!({"message": "internal error"}),
-                ),
-            });
+            return Some(service_answer(
+                outcome,
+                |id| serde_json::json!({"session_id": id}),
+            ));
         }
         "connection" | "workspace-state" => {
-            let account = q
-                .get("account")
-                .map(str::to_string)
-                .unwrap_or_else(|| app.auth.default_account().to_string());
-            let region = q.get("region").unwrap_or("us-east-1").to_string();
+            let (account, region) = account_region(app, &q);
             let (Some(id), Some(state)) = (q.get("workspace_id"), q.get("state")) else {
                 return Some(json(
                     StatusCode::BAD_REQUEST,
@@ -263,24 +241,10 @@ pub async fn route(app: &Arc<App>, parts: &hyper::http::request::Parts) -> Optio
                 None => service.admin_force_state(&scope, &id, &state),
             })
             .await;
-            return Some(match outcome {
-                Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({"route": route, "ok": true})),
-                Ok(Err(e)) => {
-                    let status = if e.code.name() == "ResourceNotFoundException" {
-                        StatusCode::NOT_FOUND
-                    } else {
-                        StatusCode::BAD_REQUEST
-                    };
-                    json(
-                        status,
-                        serde_json::json!({"__type": e.code.name(), "message": e.message}),
-                    )
-                }
-                Err(_) => json(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    serde_json::json!({"message": "internal error"}),
-                ),
-            });
+            return Some(service_answer(
+                outcome,
+                |()| serde_json::json!({"route": route, "ok": true}),
+            ));
         }
         _ => {
             return Some(json(
@@ -320,11 +284,7 @@ async fn account_flag(
     key: &'static str,
     set: fn(&Service, &Scope, bool) -> Result<(), localspaces_api::workspaces::Error>,
 ) -> Response<Full<Bytes>> {
-    let account = q
-        .get("account")
-        .map(str::to_string)
-        .unwrap_or_else(|| app.auth.default_account().to_string());
-    let region = q.get("region").unwrap_or("us-east-1").to_string();
+    let (account, region) = account_region(app, q);
     let value = match q.get(param) {
         Some("true") => true,
         Some("false") => false,
@@ -340,6 +300,42 @@ async fn account_flag(
     match tokio::task::spawn_blocking(move || set(&service, &scope, value)).await {
         Ok(Ok(())) => json(StatusCode::OK, serde_json::json!({ key: value })),
         _ => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"message": "internal error"}),
+        ),
+    }
+}
+
+/// The `account` and `region` of an admin query (the default account and `us-east-1` when
+/// absent).
+fn account_region(app: &App, q: &Query) -> (String, String) {
+    let account = q
+        .get("account")
+        .map(str::to_string)
+        .unwrap_or_else(|| app.auth.default_account().to_string());
+    (account, q.get("region").unwrap_or("us-east-1").to_string())
+}
+
+/// The answer of an admin hook run on the blocking pool: `ok`'s JSON, or the service's error
+/// (404 for a missing resource, 400 otherwise), or 500 when the hook could not run.
+fn service_answer<T>(
+    outcome: Result<Result<T, localspaces_api::workspaces::Error>, tokio::task::JoinError>,
+    ok: impl FnOnce(T) -> serde_json::Value,
+) -> Response<Full<Bytes>> {
+    match outcome {
+        Ok(Ok(v)) => json(StatusCode::OK, ok(v)),
+        Ok(Err(e)) => {
+            let status = if e.code.name() == "ResourceNotFoundException" {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            json(
+                status,
+                serde_json::json!({"__type": e.code.name(), "message": e.message}),
+            )
+        }
+        Err(_) => json(
             StatusCode::INTERNAL_SERVER_ERROR,
             serde_json::json!({"message": "internal error"}),
         ),

@@ -262,28 +262,8 @@ async fn perform(req: &Req<'_>, action: &str, back: &str, q: &str) -> (Outcome, 
         }
         "start" | "stop" | "reboot" | "rebuild" | "terminate" => {
             let id = req.f("workspace_id").unwrap_or("").to_string();
-            let (op, member, verb) = match action {
-                "start" => (
-                    ws::Operation::StartWorkspaces,
-                    "StartWorkspaceRequests",
-                    "Starting",
-                ),
-                "stop" => (ws::Operation::StopWorkspaces, "StopWorkspaceRequests", "Stopping"),
-                "reboot" => (
-                    ws::Operation::RebootWorkspaces,
-                    "RebootWorkspaceRequests",
-                    "Rebooting",
-                ),
-                "rebuild" => (
-                    ws::Operation::RebuildWorkspaces,
-                    "RebuildWorkspaceRequests",
-                    "Rebuilding",
-                ),
-                _ => (
-                    ws::Operation::TerminateWorkspaces,
-                    "TerminateWorkspaceRequests",
-                    "Terminating",
-                ),
+            let Some((op, member, verb)) = batch_action(action) else {
+                return (Err(format!("The console has no action {action:?}.")), back);
             };
             let mut input = serde_json::Map::new();
             input.insert(member.to_string(), json!([{"WorkspaceId": id}]));
@@ -412,6 +392,35 @@ async fn perform(req: &Req<'_>, action: &str, back: &str, q: &str) -> (Outcome, 
             None => (Err(format!("The console has no action {other:?}.")), back),
         },
     }
+}
+
+/// A WorkSpace batch action by its console name (`start`, `stop`, `reboot`, `rebuild`,
+/// `terminate`): its operation, the request list member and the verb shown after it.
+pub(crate) fn batch_action(name: &str) -> Option<(ws::Operation, &'static str, &'static str)> {
+    Some(match name {
+        "start" => (
+            ws::Operation::StartWorkspaces,
+            "StartWorkspaceRequests",
+            "Starting",
+        ),
+        "stop" => (ws::Operation::StopWorkspaces, "StopWorkspaceRequests", "Stopping"),
+        "reboot" => (
+            ws::Operation::RebootWorkspaces,
+            "RebootWorkspaceRequests",
+            "Rebooting",
+        ),
+        "rebuild" => (
+            ws::Operation::RebuildWorkspaces,
+            "RebuildWorkspaceRequests",
+            "Rebuilding",
+        ),
+        "terminate" => (
+            ws::Operation::TerminateWorkspaces,
+            "TerminateWorkspaceRequests",
+            "Terminating",
+        ),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -521,29 +521,8 @@ pub(crate) async fn perform(req: &Req<'_>, action: &str, back: &str, q: &str) ->
                     return Err("Please select at least one WorkSpace.".to_string());
                 }
                 let op_name = required(req, "op", "the action")?;
-                let (op, member, verb) = match op_name {
-                    "start" => (
-                        ws::Operation::StartWorkspaces,
-                        "StartWorkspaceRequests",
-                        "Starting",
-                    ),
-                    "stop" => (ws::Operation::StopWorkspaces, "StopWorkspaceRequests", "Stopping"),
-                    "reboot" => (
-                        ws::Operation::RebootWorkspaces,
-                        "RebootWorkspaceRequests",
-                        "Rebooting",
-                    ),
-                    "rebuild" => (
-                        ws::Operation::RebuildWorkspaces,
-                        "RebuildWorkspaceRequests",
-                        "Rebuilding",
-                    ),
-                    "terminate" => (
-                        ws::Operation::TerminateWorkspaces,
-                        "TerminateWorkspaceRequests",
-                        "Terminating",
-                    ),
-                    other => return Err(format!("The console has no bulk action {other:?}.")),
+                let Some((op, member, verb)) = super::actions::batch_action(op_name) else {
+                    return Err(format!("The console has no bulk action {op_name:?}."));
                 };
                 // The API takes at most 25 WorkSpaces a call: send them in calls of that size.
                 let mut done = Vec::new();
