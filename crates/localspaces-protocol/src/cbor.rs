@@ -52,8 +52,7 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
 /// Maps and arrays use definite lengths and integers their smallest encoding; `Timestamp` is
 /// tag 1 + float64 (`c1 fb …`), `Blob` a byte string, `Float` a float64, `Null` is `f6`.
 pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
-    // 1 KiB: one WorkSpace is ~750 bytes; 512 cost a reallocation and copy per answer.
-    let mut out = Vec::with_capacity(1024);
+    let mut out = Vec::with_capacity(512);
     encode_into(value, &mut out);
     out
 }

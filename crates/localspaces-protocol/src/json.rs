@@ -44,8 +44,7 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
 /// `Null` → `null`; timestamps → epoch seconds (an integer when whole, else at most
 /// millisecond precision); blobs → padded standard base64 strings; non-finite floats → `null`.
 pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
-    // 1 KiB: one WorkSpace is ~750 bytes; 512 cost a reallocation and copy per answer.
-    let mut out = Vec::with_capacity(1024);
+    let mut out = Vec::with_capacity(512);
     encode_into(value, &mut out);
     out
 }

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -61,16 +61,11 @@ pub async fn first_bytes(stream: &TcpStream, limit: Duration) -> FirstBytes {
 pub const NOT_HTTP_RESPONSE: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amzn-ErrorType: SerializationException\r\nConnection: close\r\nContent-Length: 108\r\n\r\n{\"__type\":\"SerializationException\",\"message\":\"The request is not HTTP (TLS is not served on this port).\"}";
 
 /// Activity shared between a connection's IO, its requests and its watchdog.
-///
-/// Moving bytes only sets a flag; the watchdog reads the clock when it sees the flag at its
-/// tick. Reading the clock on every read and write (three times per request) cost ~2 % of
-/// the server's CPU on a DescribeWorkspaces by id (perf, 2026-12-02: `Activity::touch` and
-/// `clock_gettime` under `Watched::poll_read`); the price is that a connection is closed up
-/// to one watchdog tick (a quarter of the idle timeout, at most 1 s) after its deadline.
 #[derive(Debug)]
 pub struct Activity {
-    /// A byte moved since the watchdog last looked.
-    moved: AtomicBool,
+    start: Instant,
+    /// Milliseconds after `start` when a byte last moved.
+    last_ms: AtomicU64,
     /// Requests whose handler has not answered yet.
     in_flight: AtomicUsize,
 }
@@ -78,16 +73,15 @@ pub struct Activity {
 impl Activity {
     pub fn new() -> Arc<Self> {
         Arc::new(Activity {
-            moved: AtomicBool::new(false),
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
         })
     }
 
     fn touch(&self) {
-        // A load first: no write to the shared line while the flag is already set.
-        if !self.moved.load(Ordering::Relaxed) {
-            self.moved.store(true, Ordering::Relaxed);
-        }
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Counts a request as in progress until the guard is dropped.
@@ -100,14 +94,10 @@ impl Activity {
     /// in progress, or for `idle + read` with one.
     pub async fn watchdog(self: Arc<Self>, idle: Duration, read: Duration) {
         let tick = (idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-        let mut last = Instant::now();
         loop {
             tokio::time::sleep(tick).await;
-            let now = Instant::now();
-            if self.moved.swap(false, Ordering::Relaxed) {
-                last = now;
-            }
-            let silent = now.saturating_duration_since(last);
+            let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            let silent = Instant::now().saturating_duration_since(last);
             let limit = if self.in_flight.load(Ordering::Relaxed) == 0 {
                 idle
             } else {
@@ -137,8 +127,8 @@ pub struct Watched {
 }
 
 impl Watched {
-    /// The watchdog counts silence from its start, just after this.
     pub fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
+        activity.touch();
         Watched { inner, activity }
     }
 }

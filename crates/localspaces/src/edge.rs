@@ -74,10 +74,10 @@ pub async fn handle(
         resource: None,
         response: error_response(protocol, &e),
     };
-    let bytes = match within(app.read_timeout, read_body(body, app.max_body)).await {
-        Some(Ok(b)) => b,
-        Some(Err(BodyError::TooLarge)) => return fail(too_large(app.max_body), None),
-        Some(Err(BodyError::Unreadable)) => {
+    let bytes = match tokio::time::timeout(app.read_timeout, read_body(body, app.max_body)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(BodyError::TooLarge)) => return fail(too_large(app.max_body), None),
+        Ok(Err(BodyError::Unreadable)) => {
             return fail(
                 ErrorOut::ws(
                     ws::ErrorCode::SerializationException,
@@ -86,7 +86,7 @@ pub async fn handle(
                 None,
             )
         }
-        None => {
+        Err(_) => {
             return fail(
                 ErrorOut::ws(
                     ws::ErrorCode::SerializationException,
@@ -172,20 +172,6 @@ pub fn rejected(protocol: Protocol, rejection: &Rejection) -> Outcome {
         region: None,
         resource: None,
         response: error_response(protocol, &rejection.error()),
-    }
-}
-
-/// `fut`'s output, or `None` when it takes longer than `limit`. A body that hyper has
-/// already read with the head (the usual small API request) is complete at the first poll,
-/// and then no timer is armed: registering and clearing a tokio timer entry per request was
-/// ~1.5 % of the server's CPU on a DescribeWorkspaces by id (perf, 2026-12-02, under
-/// `Timeout::poll`).
-async fn within<F: std::future::Future>(limit: std::time::Duration, fut: F) -> Option<F::Output> {
-    let mut fut = std::pin::pin!(fut);
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
-    match first {
-        std::task::Poll::Ready(out) => Some(out),
-        std::task::Poll::Pending => tokio::time::timeout(limit, fut).await.ok(),
     }
 }
 
