@@ -79,9 +79,16 @@ impl OffsetClock {
     }
 
     /// Moves this clock to at least `secs` ahead of real time (the offset another replica
-    /// stored); never back. True if it moved.
+    /// stored); never back, and never past [`LATEST`] (a corrupt shared offset is clamped).
+    /// True if it moved.
     pub fn raise_to(&self, secs: f64) -> bool {
-        let ms = (secs.max(0.0) * 1000.0) as i64;
+        let headroom = (LATEST - SystemClock.now()).max(0.0);
+        let secs = if secs.is_finite() {
+            secs.clamp(0.0, headroom)
+        } else {
+            0.0
+        };
+        let ms = (secs * 1000.0) as i64;
         self.offset_ms.fetch_max(ms, std::sync::atomic::Ordering::SeqCst) < ms
     }
 
@@ -114,5 +121,16 @@ mod tests {
         assert!(c.advance(room).is_ok());
         assert!(c.now() <= LATEST);
         assert!(c.advance(3600.0).is_err(), "past year 9999");
+    }
+
+    #[test]
+    fn a_shared_offset_cannot_push_the_clock_past_year_9999() {
+        let c = OffsetClock::default();
+        assert!(!c.raise_to(f64::NAN));
+        assert!(!c.raise_to(f64::INFINITY));
+        assert_eq!(c.offset(), 0.0);
+        assert!(c.raise_to(1e300));
+        assert!(c.now() <= LATEST + 1.0);
+        assert!(!c.raise_to(-5.0), "never back");
     }
 }

@@ -180,60 +180,52 @@ pub fn create_workspace_bundle(
         )));
     }
     let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
+    // A `Copy` closure: the lost race and the check inside the closure answer the same.
     let exists = || {
-        Error::new(
-            ErrorCode::ResourceAlreadyExistsException,
-            format!(
-                "A bundle named {} already exists in this Region.",
-                input.bundle_name
-            ),
-        )
-    };
-    svc.write(
         Conflict::Exists(format!(
             "A bundle named {} already exists in this Region.",
             input.bundle_name
-        )),
-        |tx| {
-            let image = usable_image(svc, &cx.scope, &input.image_id)?;
-            check_compute(&image, compute)?;
-            if svc.count::<BundleRec>(
-                &cx.scope,
-                Some(IndexEntry {
-                    name: NAME_INDEX.into(),
-                    key: input.bundle_name.clone(),
-                }),
-            )? > 0
-            {
-                return Err(exists());
-            }
-            if svc.count::<BundleRec>(&cx.scope, None)? >= BUNDLE_QUOTA {
-                return Err(Error::new(
-                    ErrorCode::ResourceLimitExceededException,
-                    format!("An account can have at most {BUNDLE_QUOTA} custom bundles per Region."),
-                ));
-            }
-            let now = svc.clock.now();
-            let rec = BundleRec {
-                id: new_id("wsb-", 9),
-                name: input.bundle_name.clone(),
-                description: input.bundle_description,
-                owner: cx.scope.account.clone(),
-                image_id: image.id,
-                compute: compute.as_str().to_string(),
-                root_gib: root,
-                user_gib: user,
-                created: now,
-                updated: now,
-                tags,
-            };
-            tx.put(&cx.scope, &rec, Expect::Absent)?;
-            tracing::debug!(bundle = %rec.id, image = %rec.image_id, "custom bundle created");
-            Ok(ws::CreateWorkspaceBundleResult {
-                workspace_bundle: Some(rec.to_wire()),
-            })
-        },
-    )
+        ))
+    };
+    svc.write(exists, |tx| {
+        let image = usable_image(svc, &cx.scope, &input.image_id)?;
+        check_compute(&image, compute)?;
+        if svc.count::<BundleRec>(
+            &cx.scope,
+            Some(IndexEntry {
+                name: NAME_INDEX.into(),
+                key: input.bundle_name.clone(),
+            }),
+        )? > 0
+        {
+            return Err(exists().into());
+        }
+        if svc.count::<BundleRec>(&cx.scope, None)? >= BUNDLE_QUOTA {
+            return Err(Error::new(
+                ErrorCode::ResourceLimitExceededException,
+                format!("An account can have at most {BUNDLE_QUOTA} custom bundles per Region."),
+            ));
+        }
+        let now = svc.clock.now();
+        let rec = BundleRec {
+            id: new_id("wsb-", 9),
+            name: input.bundle_name.clone(),
+            description: input.bundle_description,
+            owner: cx.scope.account.clone(),
+            image_id: image.id,
+            compute: compute.as_str().to_string(),
+            root_gib: root,
+            user_gib: user,
+            created: now,
+            updated: now,
+            tags,
+        };
+        tx.put(&cx.scope, &rec, Expect::Absent)?;
+        tracing::debug!(bundle = %rec.id, image = %rec.image_id, "custom bundle created");
+        Ok(ws::CreateWorkspaceBundleResult {
+            workspace_bundle: Some(rec.to_wire()),
+        })
+    })
 }
 
 pub fn update_workspace_bundle(

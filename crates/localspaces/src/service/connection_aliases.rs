@@ -70,18 +70,12 @@ pub fn create_connection_alias(
         )));
     }
     let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
-    let exists = || {
-        Error::new(
-            ErrorCode::ResourceAlreadyExistsException,
-            format!("The connection string {string} is already in use."),
-        )
-    };
-    let in_use = Conflict::Exists(format!("The connection string {string} is already in use."));
-    let id = svc.write(in_use, |tx| {
+    let exists = || Conflict::Exists(format!("The connection string {string} is already in use."));
+    let id = svc.write(exists, |tx| {
         let reservation = svc.load::<Reservation>(&global(), &lower)?;
         if let Some(r) = &reservation {
             if r.rec.owner != cx.scope.account {
-                return Err(exists());
+                return Err(exists().into());
             }
         }
         if svc.count::<AliasRec>(
@@ -92,7 +86,7 @@ pub fn create_connection_alias(
             }),
         )? > 0
         {
-            return Err(exists());
+            return Err(exists().into());
         }
         if svc.count::<AliasRec>(&cx.scope, None)? >= ALIAS_QUOTA {
             return Err(Error::new(

@@ -231,14 +231,8 @@ pub fn create_workspaces_pool(
     }
     let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     check_capacity(&input.capacity)?;
-    let exists = || {
-        Error::new(
-            ErrorCode::ResourceAlreadyExistsException,
-            format!("A pool named {} already exists.", input.pool_name),
-        )
-    };
-    let name_race = Conflict::Exists(format!("A pool named {} already exists.", input.pool_name));
-    let pool = svc.write(name_race, |tx| {
+    let exists = || Conflict::Exists(format!("A pool named {} already exists.", input.pool_name));
+    let pool = svc.write(exists, |tx| {
         check_directory(svc, &cx.scope, &input.directory_id)?;
         check_bundle(svc, &cx.scope, &input.bundle_id)?;
         if svc.count::<PoolRec>(
@@ -249,7 +243,7 @@ pub fn create_workspaces_pool(
             }),
         )? > 0
         {
-            return Err(exists());
+            return Err(exists().into());
         }
         if svc.count::<PoolRec>(&cx.scope, None)? >= MAX_POOLS {
             return Err(Error::new(
@@ -336,40 +330,24 @@ pub fn describe_workspaces_pools(
     let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
         invalid("The pagination token is invalid.")
     })?;
-    let mut found = if ids.is_empty() {
+    let found = if ids.is_empty() {
         // At most MAX_POOLS per account and Region: filtering the page source is bounded.
         svc.scan::<PoolRec>(&cx.scope, None, after, None)?
     } else {
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let mut got = svc.load_many::<PoolRec>(&cx.scope, &refs)?;
+        let got = svc.load_many::<PoolRec>(&cx.scope, &refs)?;
         if let Some(missing) = refs.iter().find(|id| got.iter().all(|p| p.rec.id != **id)) {
             // Terraform's finder treats this as "not found" (inferred).
             return Err(pool_not_found(missing));
         }
-        got.sort_by_key(|p| p.seq);
-        got.dedup_by_key(|p| p.seq);
-        got.retain(|p| after.is_none_or(|a| p.seq > a));
-        got
+        pagination::in_order(got, after)
     };
-    let mut out = Vec::new();
-    let mut last_seq = None;
-    let mut more = false;
-    for p in found.drain(..) {
+    let (out, next_token) = pagination::page(found, limit, OP, filter, |p| {
         if !filter_matches(&p.rec.name, &filters) {
-            continue;
+            return Ok(None);
         }
-        if out.len() == limit {
-            more = true;
-            break;
-        }
-        last_seq = Some(p.seq);
-        out.push(to_wire(svc, &cx.scope, &p.rec)?);
-    }
-    let next_token = if more {
-        last_seq.map(|s| pagination::encode(OP, filter, s))
-    } else {
-        None
-    };
+        to_wire(svc, &cx.scope, &p.rec).map(Some)
+    })?;
     Ok(ws::DescribeWorkspacesPoolsResult {
         workspaces_pools: Some(out),
         next_token,
@@ -547,20 +525,12 @@ pub fn describe_workspaces_pool_sessions(
     })?;
     // Sessions of one pool are bounded by its capacity (MAX_USER_SESSIONS).
     let all = svc.scan::<SessionRec>(&cx.scope, Some(session_index(&input.pool_id)), after, None)?;
-    let mut out = Vec::new();
-    let mut last_seq = None;
-    let mut more = false;
-    for s in all {
+    let (out, next_token) = pagination::page(all, limit, OP, filter, |s| {
         if input.user_id.as_ref().is_some_and(|u| u != &s.rec.user_id) {
-            continue;
+            return Ok::<_, Error>(None);
         }
-        if out.len() == limit {
-            more = true;
-            break;
-        }
-        last_seq = Some(s.seq);
-        let s = s.rec;
-        out.push(ws::WorkspacesPoolSession {
+        let s = &s.rec;
+        Ok(Some(ws::WorkspacesPoolSession {
             authentication_type: Some(ws::AuthenticationType::Saml),
             connection_state: Some(if s.ending {
                 ws::SessionConnectionState::NotConnected
@@ -568,24 +538,20 @@ pub fn describe_workspaces_pool_sessions(
                 ws::SessionConnectionState::Connected
             }),
             expiration_time: Some(s.expiration),
-            instance_id: Some(s.instance_id),
+            instance_id: Some(s.instance_id.clone()),
             network_access_configuration: Some(ws::NetworkAccessConfiguration {
-                eni_id: Some(s.eni_id),
-                eni_private_ip_address: Some(s.private_ip),
+                eni_id: Some(s.eni_id.clone()),
+                eni_private_ip_address: Some(s.private_ip.clone()),
             }),
-            pool_id: s.pool_id,
-            session_id: s.id,
+            pool_id: s.pool_id.clone(),
+            session_id: s.id.clone(),
             start_time: Some(s.start),
-            user_id: s.user_id,
-        });
-    }
+            user_id: s.user_id.clone(),
+        }))
+    })?;
     Ok(ws::DescribeWorkspacesPoolSessionsResult {
         sessions: Some(out),
-        next_token: if more {
-            last_seq.map(|s| pagination::encode(OP, filter, s))
-        } else {
-            None
-        },
+        next_token,
     })
 }
 

@@ -403,45 +403,21 @@ pub fn describe_workspace_directories(
     let after = pagination::after(input.next_token.as_deref(), OP, filter, || {
         invalid("The pagination token is invalid.")
     })?;
-    let mut found = if ids.is_empty() {
+    let found = if ids.is_empty() {
         // At most MAX_DIRECTORIES per account and Region: filtering the page source is bounded.
         svc.scan::<WsDirectory>(&cx.scope, None, after, None)?
     } else {
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let mut got = svc.load_many::<WsDirectory>(&cx.scope, &refs)?;
-        got.sort_by_key(|d| d.seq);
-        got.dedup_by_key(|d| d.seq);
-        got.retain(|d| after.is_none_or(|a| d.seq > a));
-        got
+        pagination::in_order(svc.load_many::<WsDirectory>(&cx.scope, &refs)?, after)
     };
-    let mut out = Vec::new();
-    let mut last_seq = None;
-    let mut more = false;
-    for d in found.drain(..) {
+    let (out, next_token) = pagination::page(found, limit, OP, filter, |d| {
         let w = d.rec.wire()?;
-        if !names.is_empty()
-            && !w
-                .workspace_directory_name
+        let named = names.is_empty()
+            || w.workspace_directory_name
                 .as_ref()
-                .is_some_and(|n| names.contains(n))
-        {
-            continue;
-        }
-        if !filter_matches(&w, &filters) {
-            continue;
-        }
-        if out.len() == limit {
-            more = true;
-            break;
-        }
-        last_seq = Some(d.seq);
-        out.push(w);
-    }
-    let next_token = if more {
-        last_seq.map(|s| pagination::encode(OP, filter, s))
-    } else {
-        None
-    };
+                .is_some_and(|n| names.contains(n));
+        Ok::<_, Error>((named && filter_matches(&w, &filters)).then_some(w))
+    })?;
     Ok(ws::DescribeWorkspaceDirectoriesResult {
         directories: Some(out),
         next_token,

@@ -2,6 +2,7 @@
 //! continues after the last record it showed (creation order: nothing is skipped or
 //! repeated while items are added) and a token is refused with other filters.
 
+use super::Stored;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
@@ -32,6 +33,37 @@ pub fn after<E>(
     err: impl FnOnce() -> E,
 ) -> Result<Option<u64>, E> {
     token.map(|t| decode(t, op, filter).ok_or_else(err)).transpose()
+}
+
+/// Records loaded by id, as a page source: creation order, each once, after the cursor.
+pub(crate) fn in_order<R>(mut got: Vec<Stored<R>>, after: Option<u64>) -> Vec<Stored<R>> {
+    got.sort_by_key(|r| r.seq);
+    got.dedup_by_key(|r| r.seq);
+    got.retain(|r| after.is_none_or(|a| r.seq > a));
+    got
+}
+
+/// Fills one page of at most `limit` items from `found` (creation order): `show` answers a
+/// record's wire form, or `None` for one the request's filters leave out. The token points
+/// after the last item shown, and only when a further shown item exists.
+pub(crate) fn page<R, W, E>(
+    found: Vec<Stored<R>>,
+    limit: usize,
+    op: &str,
+    filter: u64,
+    mut show: impl FnMut(&Stored<R>) -> Result<Option<W>, E>,
+) -> Result<(Vec<W>, Option<String>), E> {
+    let mut out = Vec::new();
+    let mut last_seq = None;
+    for r in &found {
+        let Some(w) = show(r)? else { continue };
+        if out.len() == limit {
+            return Ok((out, last_seq.map(|s| encode(op, filter, s))));
+        }
+        last_seq = Some(r.seq);
+        out.push(w);
+    }
+    Ok((out, None))
 }
 
 /// A stable fingerprint of a request's filters (FNV-1a over the given parts).
