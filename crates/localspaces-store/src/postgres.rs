@@ -256,7 +256,8 @@ const CHANGES_PER_CHECK: i64 = 1024;
 /// The revision of the store, as the last column of a read (the revision it read at).
 const GET: &str = "SELECT id, rev, seq, body, indexes, (SELECT value FROM ls_meta WHERE name = 'revision') \
                    FROM ls_records WHERE account = $1 AND region = $2 AND kind = $3 AND id = $4";
-const GET_MANY: &str = "SELECT id, rev, seq, body, indexes, (SELECT value FROM ls_meta WHERE name = 'revision') \
+const GET_MANY: &str =
+    "SELECT id, rev, seq, body, indexes, (SELECT value FROM ls_meta WHERE name = 'revision') \
                         FROM ls_records WHERE account = $1 AND region = $2 AND kind = $3 AND id = ANY($4)";
 /// The store's revision and the keys of the commits after `$1` up to `$2`, in order.
 const CHANGES: &str = "SELECT m.value, c.revision, c.account, c.region, c.kind, c.id \
@@ -963,7 +964,6 @@ fn describe(config: &postgres::Config) -> String {
     )
 }
 
-
 impl Store for PostgresStore {
     fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
         if let Some(r) = self.shared.cache.lookup(key) {
@@ -1190,7 +1190,9 @@ impl Store for PostgresStore {
                     Some(e) => Err(StoreError::Unavailable(e.clone())),
                 },
                 Ok(Err(_)) => Err(closed()),
-                Err(_) => Err(StoreError::Unavailable("the database did not answer in time".into())),
+                Err(_) => Err(StoreError::Unavailable(
+                    "the database did not answer in time".into(),
+                )),
             }
         }))
     }
@@ -1201,7 +1203,9 @@ impl Store for PostgresStore {
         let mut g = self.shared.gate.lock();
         while g.done < target {
             if self.shared.finished.wait_until(&mut g, deadline).timed_out() {
-                return Err(StoreError::Unavailable("the database did not answer in time".into()));
+                return Err(StoreError::Unavailable(
+                    "the database did not answer in time".into(),
+                ));
             }
         }
         match &g.error {

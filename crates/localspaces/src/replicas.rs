@@ -24,7 +24,6 @@ use std::time::Duration;
 /// How often a replica looks at the shared store.
 pub const POLL: Duration = Duration::from_millis(250);
 
-
 /// Key of the record holding the shared clock offset (milliseconds, decimal).
 fn clock_key() -> Key {
     Key {

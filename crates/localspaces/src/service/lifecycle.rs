@@ -104,7 +104,10 @@ impl Applier for Service {
         // Read what other replicas committed (a store shared with them caches reads).
         if let Err(e) = self.store.fence_blocking() {
             let e = e.to_string();
-            return batch.iter().map(|_| Err(StoreError::Unavailable(e.clone()))).collect();
+            return batch
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(e.clone())))
+                .collect();
         }
         self.write_transitions(batch.len(), |tx, i| {
             let (key, now) = &batch[i];
