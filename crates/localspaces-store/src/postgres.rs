@@ -141,6 +141,7 @@ CREATE FUNCTION ls_commit(
 ) RETURNS BIGINT LANGUAGE plpgsql AS $fn$
 DECLARE
     v_next BIGINT;
+    v_first BIGINT;
     v_revision BIGINT;
     v_present BOOLEAN;
     v_rev BIGINT;
@@ -151,6 +152,7 @@ DECLARE
     v_shown TEXT;
 BEGIN
     SELECT value INTO v_next FROM ls_meta WHERE name = 'next_seq' FOR UPDATE;
+    v_first := v_next;
     -- A retried call whose first attempt committed.
     SELECT revision INTO v_revision FROM ls_changes WHERE token = p_token;
     IF FOUND THEN
@@ -222,7 +224,9 @@ BEGIN
             FROM generate_subscripts(p_ix_of, 1) AS s(sub) WHERE p_ix_of[s.sub] = i
             ON CONFLICT DO NOTHING;
     END LOOP;
-    UPDATE ls_meta SET value = v_next WHERE name = 'next_seq';
+    IF v_next <> v_first THEN
+        UPDATE ls_meta SET value = v_next WHERE name = 'next_seq';
+    END IF;
     UPDATE ls_meta SET value = value + 1 WHERE name = 'revision' RETURNING value INTO v_revision;
     INSERT INTO ls_changes (revision, token, account, region, kind, id)
         VALUES (v_revision, p_token, p_account, p_region, p_kind, p_id);
