@@ -274,8 +274,9 @@ def test_settle_and_advance_act_on_every_replicas_transitions(cluster):
 
 def test_a_database_outage_gives_clean_errors_then_recovers_with_nothing_lost():
     db = pg.Cluster().init()
-    rs = start_replicas(db.url, 2)
+    rs = []
     try:
+        rs = start_replicas(db.url, 2)
         account = random_account()
         cs = clients(rs, account)
         gid = cs[0].create_ip_group(GroupName="outage")["GroupId"]
