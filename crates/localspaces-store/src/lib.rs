@@ -120,20 +120,32 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
-/// Store failures. `Conflict` is expected (a condition did not hold); the others are
+/// Store failures. `Conflict` is expected (a condition did not hold); `Unavailable` is
+/// an outage worth retrying later (the database cannot be reached); the others are
 /// internal faults.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("conditional write failed: {0}")]
     Conflict(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error("storage failure: {0}")]
     Backend(String),
     #[error("record could not be decoded: {0}")]
     Corrupt(String),
 }
 
+/// A wait for [`Store::fence`].
+pub type Fence = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send>>;
+
 /// The storage engine contract. All methods are synchronous and short; a `commit` is
 /// durable when it returns (for durable engines) and atomic: all writes or none.
+///
+/// Reads see every commit of this process. An engine shared by several processes may
+/// answer `get` and `get_many` from a cache that is current as of the last completed
+/// [`Store::fence`]: a caller that must see other processes' commits (a request) awaits a
+/// fence first. A conditional write that fails drops the keys it named from such a cache,
+/// so a read-modify-write retried after a conflict reads the stored record.
 pub trait Store: Send + Sync + 'static {
     /// One record by key.
     fn get(&self, key: &Key) -> Result<Option<Record>, StoreError>;
@@ -152,6 +164,25 @@ pub trait Store: Send + Sync + 'static {
     fn clear_scope(&self, scope: &Scope) -> Result<u64, StoreError>;
     /// Flushes and closes; later calls may fail.
     fn close(&self) -> Result<(), StoreError>;
+
+    /// A wait after which reads see every commit that any process completed before the call
+    /// (`None`: reads always do). Concurrent fences share one check of the store.
+    fn fence(&self) -> Option<Fence> {
+        None
+    }
+
+    /// [`Store::fence`] for a blocking thread.
+    fn fence_blocking(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Claims record `key` at revision `rev` (a due job several processes may try at once)
+    /// for this process for `lease`: `true` when this process holds the claim (it was free,
+    /// had expired, or was already its own). Engines of one process always answer `true`.
+    fn claim(&self, key: &Key, rev: u64, lease: std::time::Duration) -> Result<bool, StoreError> {
+        let _ = (key, rev, lease);
+        Ok(true)
+    }
 
     /// Appends entries (opaque bytes, oldest first) to the log that every process on this
     /// store shares (the console's activity log), then keeps only its newest `keep`.

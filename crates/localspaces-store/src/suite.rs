@@ -797,6 +797,82 @@ mod postgres_only {
         );
     }
 
+    /// Reads by key are cached after a fence: another store's commit is seen after the
+    /// next fence, and a conditional write that fails on an old revision drops it.
+    #[test]
+    fn the_read_cache_is_current_after_each_fence() {
+        let Some(stores) = stores(2) else { return };
+        let (a, b) = (&stores[0], &stores[1]);
+        a.commit(vec![put(key("k"), "1", Expect::Absent)]).unwrap();
+        a.fence_blocking().unwrap();
+        assert_eq!(get(a, &key("k")).unwrap().body, b"1");
+        b.commit(vec![put(key("k"), "2", Expect::Rev(1))]).unwrap();
+        // Cached: until a fence, this store answers the revision it read.
+        assert_eq!(get(a, &key("k")).unwrap().body, b"1");
+        a.fence_blocking().unwrap();
+        assert_eq!(get(a, &key("k")).unwrap().body, b"2");
+        assert_eq!(a.get_many(&main_scope(), "thing", &["k", "k"]).unwrap().len(), 2);
+        // A write conditioned on the old revision fails and drops it.
+        b.commit(vec![put(key("k"), "3", Expect::Rev(2))]).unwrap();
+        assert_eq!(get(a, &key("k")).unwrap().rev, 2);
+        assert_conflict(a.commit(vec![put(key("k"), "x", Expect::Rev(2))]));
+        assert_eq!(get(a, &key("k")).unwrap().body, b"3");
+        // Own commits are read back at once; a cleared scope is dropped everywhere.
+        a.commit(vec![put(key("k"), "4", Expect::Rev(3))]).unwrap();
+        assert_eq!(get(a, &key("k")).unwrap().body, b"4");
+        a.fence_blocking().unwrap();
+        b.clear_scope(&main_scope()).unwrap();
+        a.fence_blocking().unwrap();
+        assert!(get(a, &key("k")).is_none());
+    }
+
+    /// A reader that fences after a writer's commit returned never reads an older value,
+    /// while commits and fences interleave from several threads.
+    #[test]
+    fn a_fence_after_a_commit_never_reads_older() {
+        let Some(stores) = stores(2) else { return };
+        let (writer, reader) = (&stores[0], &stores[1]);
+        writer.commit(vec![put(key("n"), "0", Expect::Absent)]).unwrap();
+        let acked = std::sync::atomic::AtomicU64::new(0);
+        std::thread::scope(|t| {
+            t.spawn(|| {
+                for n in 1..=60u64 {
+                    let w = put(key("n"), &n.to_string(), Expect::Rev(n));
+                    writer.commit(vec![w]).unwrap();
+                    acked.store(n, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+            for _ in 0..3 {
+                t.spawn(|| loop {
+                    let floor = acked.load(std::sync::atomic::Ordering::SeqCst);
+                    reader.fence_blocking().unwrap();
+                    let r = get(reader, &key("n")).unwrap();
+                    let n: u64 = std::str::from_utf8(&r.body).unwrap().parse().unwrap();
+                    assert!(n >= floor, "read {n} after {floor} was acknowledged");
+                    if n == 60 {
+                        break;
+                    }
+                });
+            }
+        });
+    }
+
+    /// A claim is held by one store until its lease ends; a new revision is a new claim.
+    #[test]
+    fn claims_are_exclusive_until_the_lease_ends() {
+        let Some(stores) = stores(2) else { return };
+        let (a, b) = (&stores[0], &stores[1]);
+        let minute = Duration::from_secs(60);
+        assert!(a.claim(&key("t"), 1, minute).unwrap());
+        assert!(!b.claim(&key("t"), 1, minute).unwrap());
+        assert!(a.claim(&key("t"), 1, minute).unwrap(), "already its own");
+        assert!(b.claim(&key("t"), 2, minute).unwrap());
+        // A lease that has ended (here: at once) is taken over.
+        assert!(a.claim(&key("u"), 1, Duration::ZERO).unwrap());
+        assert!(b.claim(&key("u"), 1, minute).unwrap());
+        assert!(!a.claim(&key("u"), 1, minute).unwrap());
+    }
+
     /// An unreachable database is an error after the wait, not a hang.
     #[test]
     fn unreachable_database_fails_after_the_wait() {
@@ -808,7 +884,7 @@ mod postgres_only {
         let url = format!("postgres://nobody@127.0.0.1:{port}/none");
         let start = std::time::Instant::now();
         let err = PostgresStore::connect(&url, Duration::from_millis(1500)).unwrap_err();
-        assert!(matches!(err, StoreError::Backend(_)), "{err}");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
         assert!(start.elapsed() >= Duration::from_millis(1000));
     }
 }

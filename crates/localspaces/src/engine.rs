@@ -419,11 +419,11 @@ impl Engine {
     }
 
     /// Queues every stored pending transition this engine does not hold yet (another
-    /// replica's, or a dead replica's), `delay` seconds after its due time: the replica that
-    /// scheduled it applies it on time, and this one takes it over only if it is still
-    /// pending then. Applying twice is harmless: the first commit deletes or replaces the
-    /// transition record at its revision, so the other replica's commit conflicts and is
-    /// dropped. Returns how many entries were added.
+    /// replica's, or a dead replica's), `delay` seconds after its due time. Several replicas
+    /// may then try one transition: the applier claims it first (one claimant at a time),
+    /// and the first commit deletes or replaces the transition record at its revision, so
+    /// any other replica's commit conflicts and is dropped. Returns how many entries were
+    /// added.
     pub fn adopt(&self, store: &dyn Store, delay: f64) -> Result<usize, StoreError> {
         let recs = store.scan_all_scopes(TRANSITION_KIND)?;
         let mut q = self.inner.queue.lock();

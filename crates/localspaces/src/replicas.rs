@@ -5,9 +5,11 @@
 //! conditional commits (revisions, unique indexes, `AtMost` quota guards) are checked in
 //! the store's transaction, whichever replica sends them. Two things live in a replica's
 //! memory and are synchronized by a poll loop:
-//! - pending lifecycle transitions: each replica queues the transitions the others stored
-//!   (see [`Engine::adopt`]), a lease after their due time, so those of a replica that died
-//!   are finished by the others, and each is applied once (the first commit wins);
+//! - pending lifecycle transitions: each replica queues, at its due time, every transition
+//!   the others stored (see [`Engine::adopt`]); when it is due, the replica that claims it
+//!   in the store applies it (see `service::lifecycle`), so it is applied on time even when
+//!   the replica that scheduled it died, and once; a claimant that died is replaced after
+//!   its lease;
 //! - the clock offset of the admin `advance` route: stored as a record, every replica
 //!   moves its clock to the largest offset any replica reached (offsets only grow);
 //! - the console's activity log: each pass writes the replica's new entries to the store's
@@ -22,9 +24,6 @@ use std::time::Duration;
 /// How often a replica looks at the shared store.
 pub const POLL: Duration = Duration::from_millis(250);
 
-/// How long after its due time a transition scheduled by another replica is taken over.
-pub const LEASE_SECONDS: f64 = 2.0;
-
 /// Key of the record holding the shared clock offset (milliseconds, decimal).
 fn clock_key() -> Key {
     Key {
@@ -37,7 +36,7 @@ fn clock_key() -> Key {
 /// One synchronization pass: adopts the other replicas' transitions and merges the clock
 /// offset with the stored one.
 pub fn sync_once(store: &dyn Store, engine: &Engine, clock: &OffsetClock) -> Result<(), StoreError> {
-    engine.adopt(store, LEASE_SECONDS)?;
+    engine.adopt(store, 0.0)?;
     let key = clock_key();
     for _ in 0..3 {
         let stored = store.get(&key)?;
@@ -122,7 +121,7 @@ mod tests {
 
     /// Two replicas' clocks and engines over one store.
     #[test]
-    fn offsets_merge_and_transitions_are_adopted_after_the_lease() {
+    fn offsets_merge_and_other_replicas_transitions_are_queued() {
         let store = MemoryStore::new();
         let (a, b) = (Arc::new(OffsetClock::default()), Arc::new(OffsetClock::default()));
         let engine_b = Engine::new(Arc::clone(&b) as Arc<dyn Clock>, Timing::profile("fast").unwrap());
@@ -152,10 +151,10 @@ mod tests {
                 expect: Expect::Absent,
             })])
             .unwrap();
-        assert_eq!(engine_b.adopt(&store, LEASE_SECONDS).unwrap(), 1);
+        assert_eq!(engine_b.adopt(&store, 0.0).unwrap(), 1);
         assert_eq!(engine_b.queued(), 1);
         // Held already: not queued twice.
-        assert_eq!(engine_b.adopt(&store, LEASE_SECONDS).unwrap(), 0);
+        assert_eq!(engine_b.adopt(&store, 0.0).unwrap(), 0);
         assert_eq!(engine_b.queued(), 1);
     }
 }

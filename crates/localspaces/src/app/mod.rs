@@ -178,6 +178,17 @@ pub async fn invoke(app: &Arc<App>, cx: Context, target: Target, input: Value) -
         tracing::error!(operation = target.name(), "handler panicked");
         Err(ErrorOut::internal())
     };
+    // A store shared with other processes: the reads below see every commit that
+    // completed before this request (one check of the store, shared by concurrent ones).
+    if let Some(fence) = app.service.store().fence() {
+        if let Err(e) = fence.await {
+            let fault = crate::service::StoreFault(e);
+            return Err(match target {
+                Target::Ws(_) => ErrorOut::from_ws(fault.into()),
+                Target::Ds(_) => ErrorOut::from_ds(fault.into()).for_request(&cx.request_id),
+            });
+        }
+    }
     if target.is_read_only() {
         std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(app, &cx, target, &input)))
             .unwrap_or_else(panicked)

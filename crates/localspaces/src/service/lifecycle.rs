@@ -6,6 +6,11 @@ use super::tables::{Fault, Service, Tx};
 use super::{account, applications, connection_aliases, directories, ds, images, pools, workspaces};
 use crate::engine::{Applier, Outcome, PendingTransition, TransitionKind, TRANSITION_KIND};
 use localspaces_store::{Expect, Key, Scope, StoreError};
+use std::time::Duration;
+
+/// How long a replica's claim on a due transition holds: after it, a replica that died
+/// while applying is replaced by another.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(5);
 
 impl Service {
     /// Reads one pending transition and stages its writes (the write lock is held).
@@ -22,6 +27,12 @@ impl Service {
         }
         if t.due > now + 0.0005 {
             // Rescheduled meanwhile; the engine holds the newer entry.
+            return Ok(Outcome::Done(None));
+        }
+        // Several replicas queue every due transition: the one that claims this revision
+        // applies it; the others drop their entry (and queue it again, from the store, if
+        // it is still pending after the claimant's lease: the claimant died).
+        if !self.store.claim(key, rev, CLAIM_LEASE)? {
             return Ok(Outcome::Done(None));
         }
         let next = self.apply_family(tx, &key.scope, &t, now)?;
@@ -90,6 +101,14 @@ impl Applier for Service {
     /// Applies a batch of due transitions (distinct resources) in one durable commit; if
     /// any conditional write conflicts, each is committed on its own.
     fn apply_batch(&self, batch: &[(Key, f64)]) -> Vec<Result<Outcome, StoreError>> {
+        // Read what other replicas committed (a store shared with them caches reads).
+        if let Err(e) = self.store.fence_blocking() {
+            let e = e.to_string();
+            return batch
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(e.clone())))
+                .collect();
+        }
         self.write_transitions(batch.len(), |tx, i| {
             let (key, now) = &batch[i];
             self.prepare(tx, key, *now)

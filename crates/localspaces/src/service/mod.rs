@@ -19,6 +19,8 @@ mod pools;
 mod tables;
 
 pub(crate) use tables::saved;
+/// A store failure, answered as each API's `ServiceUnavailable` or `InternalFailure`.
+pub(crate) use tables::Fault as StoreFault;
 mod tags;
 mod workspaces;
 

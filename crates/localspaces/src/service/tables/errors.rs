@@ -30,14 +30,16 @@ const INTERNAL: &str = "We encountered an internal error. Please try again.";
 const UNAVAILABLE: &str = "The service is unavailable. Please try again later.";
 
 impl Fault {
-    /// Whether the storage cannot take writes for now (disk full, read-only, busy, I/O
-    /// error): worth retrying, so `ServiceUnavailable` (503) rather than `InternalFailure`.
+    /// Whether the storage cannot serve for now (the database unreachable, disk full,
+    /// read-only, busy, I/O error): worth retrying, so `ServiceUnavailable` (503) rather
+    /// than `InternalFailure`.
     /// Logs what failed either way.
     fn transient(&self) -> bool {
         let text = self.0.to_string().to_ascii_lowercase();
-        let transient = ["full", "readonly", "read-only", "disk i/o", "locked", "busy"]
-            .iter()
-            .any(|w| text.contains(w));
+        let transient = matches!(self.0, StoreError::Unavailable(_))
+            || ["full", "readonly", "read-only", "disk i/o", "locked", "busy"]
+                .iter()
+                .any(|w| text.contains(w));
         if transient {
             tracing::error!(error = %self.0, "storage fault: the store cannot take this write now; answering ServiceUnavailable");
         } else {
@@ -162,6 +164,10 @@ mod tests {
             let e = Error::from(Fault(StoreError::Backend(transient.into())));
             assert_eq!(e.code, ErrorCode::ServiceUnavailable, "{transient}");
         }
+        let e = Error::from(Fault(StoreError::Unavailable("connection refused".into())));
+        assert_eq!(e.code, ErrorCode::ServiceUnavailable);
+        let e = ds::Error::from(Fault(StoreError::Unavailable("connection refused".into())));
+        assert_eq!(e.code, ds::ErrorCode::ServiceUnavailable);
         let e = Error::from(Fault(StoreError::Corrupt("bad record".into())));
         assert_eq!(e.code, ErrorCode::InternalFailure);
     }
