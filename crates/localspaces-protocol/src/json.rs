@@ -202,39 +202,66 @@ impl<'a> JsonWriter<'a> {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// The index of the first byte JSON must escape (`"`, `\`, a control character), looking at
+/// eight bytes per step: a word has such a byte when one of its bytes is below 0x20 or is
+/// equal to `"` or `\` (the classic "has a zero byte" and "has a byte below n" tests).
+fn find_escape(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let hits = ((w.wrapping_sub(ONES * 0x20) & !w)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash))
+            & HIGH;
+        if hits != 0 {
+            // The lowest flagged byte is exact (higher ones may be false positives).
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .map(|i| at + i)
+}
+
 /// Writes `s` as a JSON string, escaping as `serde_json` does: `"`, `\`, and control
 /// characters (short forms where JSON has them, else `\u00xx`); everything else as is.
+/// Runs between escapes are copied whole (most strings have none: one copy).
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let short: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 0xf)],
-                ]);
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
+    while let Some(off) = find_escape(&bytes[start..]) {
+        let i = start + off;
         out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(short);
+        let b = bytes[i];
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
@@ -349,6 +376,37 @@ mod tests {
         assert!(decode(ok.as_bytes()).is_ok());
         let too_deep = format!("{}{}", "{\"a\":".repeat(MAX_DEPTH), "{}") + &"}".repeat(MAX_DEPTH);
         assert!(decode(too_deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        let mut all: String = (0u8..0x80).rev().map(char::from).collect();
+        all.push_str("é\u{2028}😀 plain tail");
+        let shifted: Vec<String> = (0..9).map(|i| format!("{}{all}", "x".repeat(i))).collect();
+        let cases = [
+            "",
+            "plain",
+            "\"",
+            "a\\b",
+            "\u{1f}x",
+            "0123456789abcdef\"",
+            "é\u{7f}\u{80}",
+        ];
+        for s in cases.iter().copied().chain(shifted.iter().map(String::as_str)) {
+            let v = Value::String(s.to_string());
+            assert_eq!(enc(&v), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+        // Every ASCII byte at every position of a word and its neighbours.
+        for len in [1, 7, 8, 9, 17] {
+            for pos in 0..len {
+                for b in 0u8..0x80 {
+                    let mut s = "a".repeat(len);
+                    s.replace_range(pos..pos + 1, &char::from(b).to_string());
+                    let v = Value::String(s.clone());
+                    assert_eq!(enc(&v), serde_json::to_string(&s).unwrap(), "{s:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -151,6 +151,20 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, key: &Key) -> Result<Option<Record>, StoreError>;
     /// Several records of one scope and kind by id, in the order of `ids` (missing skipped).
     fn get_many(&self, scope: &Scope, kind: &str, ids: &[&str]) -> Result<Vec<Record>, StoreError>;
+    /// Like [`Store::get_many`], with records shared instead of copied: an engine with a
+    /// read cache hands out its cached records without cloning their bodies.
+    fn get_many_shared(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        ids: &[&str],
+    ) -> Result<Vec<std::sync::Arc<Record>>, StoreError> {
+        Ok(self
+            .get_many(scope, kind, ids)?
+            .into_iter()
+            .map(std::sync::Arc::new)
+            .collect())
+    }
     /// Records matching a query, in creation order.
     fn scan(&self, query: &Query) -> Result<Vec<Record>, StoreError>;
     /// How many records match a query (`after_seq` and `limit` ignored).

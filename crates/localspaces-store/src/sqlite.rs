@@ -22,6 +22,7 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The schema version this build writes.
@@ -144,7 +145,8 @@ struct RecordCache {
 #[derive(Default)]
 struct CacheInner {
     epoch: u64,
-    map: std::collections::HashMap<Key, Record>,
+    /// Shared, so that [`Store::get_many_shared`] hands out entries without copying them.
+    map: std::collections::HashMap<Key, Arc<Record>>,
 }
 
 /// Entries kept at most; when full the cache starts over (cheap, and bounded memory).
@@ -152,12 +154,12 @@ const CACHE_CAPACITY: usize = 4096;
 
 impl RecordCache {
     /// The cached record, or the epoch to pass to [`RecordCache::fill`] after a miss.
-    fn lookup(&self, key: &Key) -> Result<Record, u64> {
+    fn lookup(&self, key: &Key) -> Result<Arc<Record>, u64> {
         let inner = self.inner.lock();
         inner.map.get(key).cloned().ok_or(inner.epoch)
     }
 
-    fn fill(&self, key: &Key, record: &Record, epoch: u64) {
+    fn fill(&self, key: &Key, record: &Arc<Record>, epoch: u64) {
         let mut inner = self.inner.lock();
         if inner.epoch != epoch {
             return;
@@ -165,7 +167,7 @@ impl RecordCache {
         if inner.map.len() >= CACHE_CAPACITY {
             inner.map.clear();
         }
-        inner.map.insert(key.clone(), record.clone());
+        inner.map.insert(key.clone(), Arc::clone(record));
     }
 
     fn invalidate<'a>(&self, keys: impl Iterator<Item = &'a Key>) {
@@ -538,15 +540,16 @@ fn apply(conn: &Connection, write: &Write, next_seq: &mut u64) -> Result<(), Sto
     }
 }
 
-impl Store for SqliteStore {
-    fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+impl SqliteStore {
+    /// One record by key, from the read cache when it holds it.
+    fn get_shared(&self, key: &Key) -> Result<Option<Arc<Record>>, StoreError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
         match self.cache.lookup(key) {
             Ok(r) => Ok(Some(r)),
             Err(epoch) => {
-                let found = self.read(|conn| get_one(conn, key))?;
+                let found = self.read(|conn| get_one(conn, key))?.map(Arc::new);
                 if let Some(r) = &found {
                     self.cache.fill(key, r, epoch);
                 }
@@ -554,16 +557,37 @@ impl Store for SqliteStore {
             }
         }
     }
+}
+
+impl Store for SqliteStore {
+    fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+        Ok(self.get_shared(key)?.map(Arc::unwrap_or_clone))
+    }
 
     fn get_many(&self, scope: &Scope, kind: &str, ids: &[&str]) -> Result<Vec<Record>, StoreError> {
+        Ok(self
+            .get_many_shared(scope, kind, ids)?
+            .into_iter()
+            .map(Arc::unwrap_or_clone)
+            .collect())
+    }
+
+    fn get_many_shared(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        ids: &[&str],
+    ) -> Result<Vec<Arc<Record>>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
+        let mut key = Key {
+            scope: scope.clone(),
+            kind: kind.to_string(),
+            id: String::new(),
+        };
         for id in ids {
-            let key = Key {
-                scope: scope.clone(),
-                kind: kind.to_string(),
-                id: (*id).to_string(),
-            };
-            out.extend(self.get(&key)?);
+            key.id.clear();
+            key.id.push_str(id);
+            out.extend(self.get_shared(&key)?);
         }
         Ok(out)
     }

@@ -2,9 +2,11 @@
 //! HTTP/1 from HTTP/2) within the read timeout, and an idle watchdog that closes an HTTP/1
 //! or HTTP/2 connection once no byte has moved for the idle timeout while no request is in
 //! progress (hyper's own HTTP/2 server has no idle timer, and a peer that answers nothing
-//! would hold its connection forever). A request in progress is bounded by the read timeout
-//! for its head and body (hyper and the edge) and, as a last resort, by the watchdog once
-//! nothing has moved for the read and idle timeouts together.
+//! would hold its connection forever). On HTTP/1 the watchdog also bounds each request head:
+//! it must be complete within the read timeout of the previous answer (or of the connection's
+//! start), like hyper's own header timer, which would cost a timer per request. A request
+//! in progress is bounded by the read timeout for its body (the edge) and, as a last resort,
+//! by the watchdog once nothing has moved for the read and idle timeouts together.
 
 use std::io;
 use std::pin::Pin;
@@ -19,8 +21,10 @@ use tokio::time::Instant;
 /// What the first bytes of a connection say.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FirstBytes {
-    /// HTTP/1 or the HTTP/2 preface: serve it.
-    Http,
+    /// HTTP/1: serve it.
+    Http1,
+    /// The HTTP/2 preface: serve it.
+    Http2,
     /// Something that is no HTTP (a TLS ClientHello, binary junk): answer 400 and close.
     NotHttp,
     /// Nothing within the deadline, or the peer went away: close.
@@ -45,8 +49,11 @@ pub async fn first_bytes(stream: &TcpStream, limit: Duration) -> FirstBytes {
         if !buf[0].is_ascii_uppercase() {
             return FirstBytes::NotHttp;
         }
-        if n == buf.len() || buf[..n] != H2_PREFACE[..n] {
-            return FirstBytes::Http;
+        if buf[..n] != H2_PREFACE[..n] {
+            return FirstBytes::Http1;
+        }
+        if n == buf.len() {
+            return FirstBytes::Http2;
         }
         // A prefix of the HTTP/2 preface: wait for the rest, within the same deadline.
         if Instant::now() >= deadline {
@@ -66,22 +73,52 @@ pub struct Activity {
     start: Instant,
     /// Milliseconds after `start` when a byte last moved.
     last_ms: AtomicU64,
+    /// Milliseconds after `start` when the server last answered: a handler finished or a
+    /// byte was written (0 until then). An HTTP/1 head must be complete within the read
+    /// timeout of it.
+    answered_ms: AtomicU64,
     /// Requests whose handler has not answered yet.
     in_flight: AtomicUsize,
+    /// The connection speaks HTTP/1 (request heads are bounded by the watchdog).
+    http1: bool,
+}
+
+/// Why [`Activity::watchdog`] closed a connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Closed {
+    /// Nothing moved for the idle timeout (the read and idle timeouts with a request in
+    /// progress).
+    Idle,
+    /// An HTTP/1 request head took longer than the read timeout.
+    SlowHead,
 }
 
 impl Activity {
-    pub fn new() -> Arc<Self> {
+    /// The activity of a new connection; `http1`: bound its request heads.
+    pub fn new(http1: bool) -> Arc<Self> {
         Arc::new(Activity {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
+            answered_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            http1,
         })
     }
 
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Bytes were read.
     fn touch(&self) {
-        let ms = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// The server answered (a handler finished, or bytes were written).
+    fn answered(&self) {
+        let ms = self.now_ms();
         self.last_ms.store(ms, Ordering::Relaxed);
+        self.answered_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Counts a request as in progress until the guard is dropped.
@@ -91,20 +128,27 @@ impl Activity {
     }
 
     /// Completes when the connection should be closed: silent for `idle` with no request
-    /// in progress, or for `idle + read` with one.
-    pub async fn watchdog(self: Arc<Self>, idle: Duration, read: Duration) {
-        let tick = (idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    /// in progress, or for `idle + read` with one; on HTTP/1, also when no request is in
+    /// progress and `read` has passed since the last answer (the next head is late).
+    pub async fn watchdog(self: Arc<Self>, idle: Duration, read: Duration) -> Closed {
+        let tick = (idle.min(read) / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let (idle_ms, read_ms) = (idle.as_millis() as u64, read.as_millis() as u64);
         loop {
             tokio::time::sleep(tick).await;
-            let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-            let silent = Instant::now().saturating_duration_since(last);
-            let limit = if self.in_flight.load(Ordering::Relaxed) == 0 {
-                idle
+            let now = self.now_ms();
+            let silent = now.saturating_sub(self.last_ms.load(Ordering::Relaxed));
+            let between_requests = self.in_flight.load(Ordering::Relaxed) == 0;
+            let limit = if between_requests {
+                idle_ms
             } else {
-                idle + read
+                idle_ms + read_ms
             };
             if silent >= limit {
-                return;
+                return Closed::Idle;
+            }
+            let waited = now.saturating_sub(self.answered_ms.load(Ordering::Relaxed));
+            if self.http1 && between_requests && waited >= read_ms {
+                return Closed::SlowHead;
             }
         }
     }
@@ -115,7 +159,7 @@ pub struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.touch();
+        self.0.answered();
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -128,7 +172,7 @@ pub struct Watched {
 
 impl Watched {
     pub fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
-        activity.touch();
+        activity.answered();
         Watched { inner, activity }
     }
 }
@@ -150,7 +194,7 @@ impl AsyncWrite for Watched {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, data);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+            this.activity.answered();
         }
         r
     }
@@ -168,7 +212,7 @@ impl AsyncWrite for Watched {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+            this.activity.answered();
         }
         r
     }

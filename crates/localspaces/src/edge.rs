@@ -21,10 +21,6 @@ use localspaces_protocol::{cbor, json};
 use localspaces_store::Scope;
 use std::sync::Arc;
 
-fn header<'a>(req: &'a hyper::http::request::Parts, name: &str) -> Option<&'a str> {
-    req.headers.get(name).and_then(|v| v.to_str().ok())
-}
-
 /// Answers one API request (anything that is neither console nor admin).
 pub async fn handle(
     app: &Arc<App>,
@@ -34,7 +30,7 @@ pub async fn handle(
 ) -> Outcome {
     let declared_len = parts
         .headers
-        .get("content-length")
+        .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let maybe_body = declared_len != Some(0);
@@ -96,7 +92,14 @@ pub async fn handle(
             )
         }
     };
-    if protocol == Protocol::Cbor && !bytes.is_empty() && header(&parts, "content-type").is_none() {
+    if protocol == Protocol::Cbor
+        && !bytes.is_empty()
+        && parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_none()
+    {
         return fail(
             ErrorOut::ws(
                 ws::ErrorCode::UnsupportedMediaTypeException,
@@ -183,8 +186,10 @@ enum BodyError {
 /// Reads the body up to `max` bytes. A larger body is still read (and discarded) up to
 /// [`DRAIN_LIMIT`] so that the client, still sending, can read the 413 instead of hitting
 /// a reset connection.
+/// A body that came in one piece (the usual small request) is returned as is, not copied.
 async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
     const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
+    let mut first: Option<Bytes> = None;
     let mut buf = bytes::BytesMut::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
@@ -192,7 +197,14 @@ async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
         if let Ok(data) = frame.into_data() {
             total = total.saturating_add(data.len());
             if total <= max {
-                buf.extend_from_slice(&data);
+                if total == data.len() {
+                    first = Some(data);
+                } else {
+                    if let Some(f) = first.take() {
+                        buf.extend_from_slice(&f);
+                    }
+                    buf.extend_from_slice(&data);
+                }
             } else if total > DRAIN_LIMIT {
                 return Err(BodyError::TooLarge);
             }
@@ -201,7 +213,7 @@ async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
     if total > max {
         Err(BodyError::TooLarge)
     } else {
-        Ok(buf.freeze())
+        Ok(first.unwrap_or_else(|| buf.freeze()))
     }
 }
 

@@ -76,7 +76,10 @@ async fn serve_request(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut id_buf = uuid::Uuid::encode_buffer();
+    let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
+    let request_id_header = HeaderValue::from_str(request_id);
+    let request_id = request_id.to_owned();
     let (mut parts, body) = req.into_parts();
     if !app.allowed_hosts.allows_request(&parts) {
         return Ok(wrong_host(&parts, &request_id));
@@ -115,7 +118,7 @@ async fn serve_request(
         Err(body) => edge::handle(&app, parts, body, &request_id).await,
     };
     let mut response = outcome.response;
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    if let Ok(v) = request_id_header {
         response
             .headers_mut()
             .insert(HeaderName::from_static("x-amzn-requestid"), v);
@@ -359,12 +362,12 @@ impl Server {
             })
         });
         let mut builder = auto::Builder::new(TokioExecutor::new());
+        // No `header_read_timeout`: the connection's watchdog bounds HTTP/1 heads (one
+        // check a tick per connection instead of a timer per request; see `conn`).
         builder
             .http1()
-            .header_read_timeout(self.read_timeout)
             // A client that half-closes after pipelining requests still gets every answer.
-            .half_close(true)
-            .timer(hyper_util::rt::TokioTimer::new());
+            .half_close(true);
         let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
         let (read_timeout, idle_timeout) = (self.read_timeout, self.idle_timeout);
         tokio::pin!(shutdown);
@@ -392,8 +395,9 @@ impl Server {
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
                         let _slot = slot;
-                        match conn::first_bytes(&stream, read_timeout).await {
-                            conn::FirstBytes::Http => {}
+                        let http1 = match conn::first_bytes(&stream, read_timeout).await {
+                            conn::FirstBytes::Http1 => true,
+                            conn::FirstBytes::Http2 => false,
                             conn::FirstBytes::NotHttp => {
                                 use tokio::io::AsyncWriteExt;
                                 let _ = tokio::time::timeout(read_timeout, async {
@@ -404,8 +408,8 @@ impl Server {
                                 return;
                             }
                             conn::FirstBytes::Silent => return,
-                        }
-                        let activity = conn::Activity::new();
+                        };
+                        let activity = conn::Activity::new(http1);
                         let requests = Arc::clone(&activity);
                         let client = crate::console::ClientAddr(peer.ip());
                         let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -423,8 +427,8 @@ impl Server {
                         let conn = builder.serve_connection_with_upgrades(io, svc).into_owned();
                         tokio::select! {
                             _ = watcher.watch(conn) => {}
-                            () = activity.watchdog(idle_timeout, read_timeout) => {
-                                tracing::debug!("closed an idle connection");
+                            why = activity.watchdog(idle_timeout, read_timeout) => {
+                                tracing::debug!(?why, "closed a connection");
                             }
                         }
                     });

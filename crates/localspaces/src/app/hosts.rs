@@ -61,14 +61,15 @@ impl AllowedHosts {
     /// Whether a request's `Host` (or HTTP/2 `:authority`) is accepted; a request with
     /// neither comes from no browser and is accepted.
     pub fn allows_request(&self, parts: &Parts) -> bool {
-        let host = parts
-            .uri
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| parts.headers.get("host").and_then(|v| v.to_str().ok()));
+        let host = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
+            parts
+                .headers
+                .get(hyper::header::HOST)
+                .and_then(|v| v.to_str().ok())
+        });
         match host {
             Some(h) => self.allows(h),
-            None => parts.headers.get("host").is_none(),
+            None => parts.headers.get(hyper::header::HOST).is_none(),
         }
     }
 }

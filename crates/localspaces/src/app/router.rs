@@ -4,6 +4,7 @@
 //! turned into the AWS error in one place ([`Rejection::error`]).
 
 use super::{ErrorOut, Protocol, Target};
+use hyper::header::{HeaderName, CONTENT_TYPE};
 use hyper::http::request::Parts;
 use hyper::Method;
 use localspaces_api::error::ServiceError;
@@ -74,7 +75,12 @@ impl Rejection {
     }
 }
 
-fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+// Header names as constants: a lookup by `&str` parses the name on every request.
+const SMITHY_PROTOCOL: HeaderName = HeaderName::from_static("smithy-protocol");
+const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+const X_AMZN_TARGET: HeaderName = HeaderName::from_static("x-amzn-target");
+
+fn header<'a>(parts: &'a Parts, name: &HeaderName) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -111,14 +117,14 @@ fn route_cbor(parts: &Parts, rest: &str, has_body: bool) -> Result<Target, Rejec
     if parts.method != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
-    if header(parts, "smithy-protocol") != Some("rpc-v2-cbor") {
+    if header(parts, &SMITHY_PROTOCOL) != Some("rpc-v2-cbor") {
         return Err(Rejection::MissingSmithyProtocol);
     }
-    if parts.headers.contains_key("x-amz-target") || parts.headers.contains_key("x-amzn-target") {
+    if parts.headers.contains_key(&X_AMZ_TARGET) || parts.headers.contains_key(&X_AMZN_TARGET) {
         return Err(Rejection::TargetOnCbor);
     }
     if has_body {
-        let ct = header(parts, "content-type").unwrap_or("");
+        let ct = header(parts, &CONTENT_TYPE).unwrap_or("");
         if !ct.trim().eq_ignore_ascii_case("application/cbor") {
             return Err(Rejection::UnsupportedMediaType(Protocol::Cbor));
         }
@@ -140,10 +146,10 @@ fn route_json(parts: &Parts) -> Result<Target, Rejection> {
     if parts.method != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
-    let Some(target) = header(parts, "x-amz-target") else {
+    let Some(target) = header(parts, &X_AMZ_TARGET) else {
         return Err(Rejection::MissingTarget);
     };
-    let ct = header(parts, "content-type").unwrap_or("");
+    let ct = header(parts, &CONTENT_TYPE).unwrap_or("");
     let media = ct.split(';').next().unwrap_or("").trim();
     if !(media.eq_ignore_ascii_case("application/x-amz-json-1.1")
         || media.eq_ignore_ascii_case("application/x-amz-json-1.0"))

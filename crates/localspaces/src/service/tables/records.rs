@@ -119,17 +119,17 @@ type Decoded = (u64, u64, Arc<dyn Any + Send + Sync>);
 const DECODED_CAPACITY: usize = 4096;
 
 impl DecodedCache {
-    fn get<R: Resource>(&self, r: &Record) -> Option<R> {
+    fn get<R: Resource>(&self, r: &Record) -> Option<Arc<R>> {
         let map = self.map.lock();
         let (seq, rev, any) = map.get(&r.key)?;
         if (*seq, *rev) != (r.seq, r.rev) {
             return None;
         }
-        any.downcast_ref::<R>().cloned()
+        Arc::clone(any).downcast::<R>().ok()
     }
 
-    fn put<R: Resource>(&self, r: &Record, rec: &R) {
-        let entry: Decoded = (r.seq, r.rev, Arc::new(rec.clone()));
+    fn put<R: Resource>(&self, r: &Record, rec: Arc<R>) {
+        let entry: Decoded = (r.seq, r.rev, rec);
         let mut map = self.map.lock();
         if map.len() >= DECODED_CAPACITY && !map.contains_key(&r.key) {
             map.clear();
@@ -149,12 +149,36 @@ impl Service {
 
     /// The record in `r`, from the decoded cache when `r` is the body it was decoded from.
     fn decode_record<R: Resource>(&self, r: &Record) -> Result<R, Fault> {
+        self.decode_shared(r).map(Arc::unwrap_or_clone)
+    }
+
+    /// Like [`Service::decode_record`], shared with the decoded cache instead of copied.
+    fn decode_shared<R: Resource>(&self, r: &Record) -> Result<Arc<R>, Fault> {
         if let Some(rec) = self.decoded.get::<R>(r) {
             return Ok(rec);
         }
-        let rec: R = decode(&r.body)?;
-        self.decoded.put(r, &rec);
+        let rec = Arc::new(decode::<R>(&r.body)?);
+        self.decoded.put(r, Arc::clone(&rec));
         Ok(rec)
+    }
+
+    /// Records by id, in the order given, unknown ids skipped; shared with the store's and
+    /// the decoded caches (no copy of an unchanged record), for reads that only look.
+    pub(crate) fn load_many_shared<R: Resource>(
+        &self,
+        scope: &Scope,
+        ids: &[&str],
+    ) -> Result<Vec<Stored<Arc<R>>>, Fault> {
+        let recs = self.store.get_many_shared(scope, R::KIND, ids)?;
+        recs.iter()
+            .map(|r| {
+                Ok(Stored {
+                    rec: self.decode_shared(r)?,
+                    rev: r.rev,
+                    seq: r.seq,
+                })
+            })
+            .collect()
     }
 
     /// One record by id.
@@ -232,6 +256,7 @@ mod tests {
     use super::{current_version_body, DecodedCache, Resource};
     use localspaces_store::{Key, Record, Scope};
     use serde::{Deserialize, Serialize};
+    use std::sync::Arc;
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     struct Thing(String);
@@ -259,8 +284,11 @@ mod tests {
         };
         let cache = DecodedCache::default();
         assert_eq!(cache.get::<Thing>(&record(5, 1)), None);
-        cache.put(&record(5, 1), &Thing("first".into()));
-        assert_eq!(cache.get::<Thing>(&record(5, 1)), Some(Thing("first".into())));
+        cache.put(&record(5, 1), Arc::new(Thing("first".into())));
+        assert_eq!(
+            cache.get::<Thing>(&record(5, 1)),
+            Some(Arc::new(Thing("first".into())))
+        );
         // An update (next revision) and a new resource under the same id (new creation
         // order, revision 1 again) are both misses.
         assert_eq!(cache.get::<Thing>(&record(5, 2)), None);

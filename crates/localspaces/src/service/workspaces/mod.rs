@@ -33,7 +33,9 @@ use super::tables::workspaces::{
     arm_auto_stop, auto_stop_at, owner_key, state_changed, state_of, user_key, WorkspaceRec, BUNDLE_INDEX,
     DIRECTORY_INDEX, NAME_INDEX, UNDEFINED_USER, USER_INDEX, WORKSPACE_KIND,
 };
-use super::tables::{invalid, new_tags, not_found, pagination, Conflict, Context, Fault, Service, Tx};
+use super::tables::{
+    invalid, new_tags, not_found, pagination, Conflict, Context, Fault, Service, Stored, Tx,
+};
 use crate::engine::{PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::{Expect, IndexEntry, Scope};
@@ -153,9 +155,16 @@ pub fn describe_workspaces(
     };
     let mut found = if ids.is_empty() {
         svc.scan::<WorkspaceRec>(&cx.scope, index, after, Some(limit + 1))?
+            .into_iter()
+            .map(|w| Stored {
+                rec: std::sync::Arc::new(w.rec),
+                rev: w.rev,
+                seq: w.seq,
+            })
+            .collect()
     } else {
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let mut got = svc.load_many::<WorkspaceRec>(&cx.scope, &refs)?;
+        let mut got = svc.load_many_shared::<WorkspaceRec>(&cx.scope, &refs)?;
         got.sort_by_key(|w| w.seq);
         got.dedup_by_key(|w| w.seq);
         got.retain(|w| after.is_none_or(|a| w.seq > a));
