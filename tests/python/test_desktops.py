@@ -489,8 +489,12 @@ def test_migrate_moves_volumes(desk):
     assert not xvnc_pids(wid)
 
 
+SANDBOX_PROGRAMS = {"bwrap", "sh", "Xvnc", "openbox", "xterm", "pcmanfm"}
+
+
 def desktop_processes(server_pid):
-    """Host pids of every process under the server (the desktops' sandboxes)."""
+    """Host pids of the long-lived processes of the server's desktop sandboxes (not the
+    short-lived helpers such as a snapshot's `cp`)."""
     out, todo = [], [server_pid]
     while todo:
         p = todo.pop()
@@ -500,8 +504,15 @@ def desktop_processes(server_pid):
                     kids = [int(c) for c in f.read().split()]
             except OSError:
                 kids = []
-            out.extend(kids)
-            todo.extend(kids)
+            for k in kids:
+                try:
+                    with open(f"/proc/{k}/comm") as f:
+                        comm = f.read().strip()
+                except OSError:
+                    continue
+                if comm in SANDBOX_PROGRAMS:
+                    out.append(k)
+                    todo.append(k)
     return out
 
 
@@ -528,7 +539,9 @@ def test_desktops_outlive_workers_and_die_with_the_server(desk):
     account = random_account()
     ws, (wid,) = setup(desk, account, "AUTO_STOP")
     server = desk.proc.pid
+    time.sleep(1)  # past the creation snapshot's helpers
     procs = desktop_processes(server)
+    assert {"bwrap", "Xvnc", "openbox", "xterm", "pcmanfm"} <= {open(f"/proc/{p}/comm").read().strip() for p in procs}
     assert xvnc_pids(wid) and set(xvnc_pids(wid)) <= set(procs), procs
     # The worker threads that started the desktop end when idle; the desktop lives on.
     poll(lambda: worker_threads(server), lambda w: not w, timeout=15)

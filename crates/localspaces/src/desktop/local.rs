@@ -57,8 +57,9 @@ const EXEC_OUTPUT_LIMIT: usize = 1 << 20;
 const WORKERS: usize = 4;
 /// How long an idle worker waits for work before it ends.
 const WORKER_IDLE: Duration = Duration::from_secs(2);
-/// The environment variable `main` sets once the process runs in its own mount namespace
-/// (where overlay mounts are private to localspaces and its desktops).
+/// The environment variable `main` sets to `1` once the process runs in its own mount
+/// namespace (where overlay mounts are private to localspaces and its desktops). Set to `0`
+/// beforehand, it keeps root volumes full copies (the benchmark's "before").
 pub const PRIVATE_MOUNTS_ENV: &str = "LOCALSPACES_PRIVATE_MOUNTS";
 
 /// Host `/etc` entries mounted read-only into every sandbox (fonts, X, loader, alternatives).
@@ -388,7 +389,7 @@ fn write_base_image(image: &Path) -> anyhow::Result<()> {
 /// Whether overlay mounts work here: the process runs as root in its own mount namespace
 /// (so mounts stay private to it) and a probe mount succeeds.
 fn overlay_usable(base: &Path, image: &Path) -> bool {
-    if std::env::var_os(PRIVATE_MOUNTS_ENV).is_none() {
+    if std::env::var_os(PRIVATE_MOUNTS_ENV).as_deref() != Some(std::ffi::OsStr::new("1")) {
         return false;
     }
     let probe = base.join(".overlay-probe");
@@ -542,7 +543,15 @@ impl Inner {
         }
         let dir = self.dir(key);
         if !dir.join("upper").is_dir() {
-            return Err("the desktop has no root volume layer".into());
+            // A root volume made as a full copy (an older localspaces, or not as root)
+            // becomes the layer, over the base image it was copied from.
+            let root = dir.join("root");
+            let empty = read_names(&root).is_empty();
+            if !root.is_dir() || empty {
+                return Err("the desktop has no root volume".into());
+            }
+            std::fs::rename(&root, dir.join("upper")).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
         }
         let mut lower = layer_dirs(&dir.join("lower"));
         lower.reverse();
@@ -569,17 +578,22 @@ impl Inner {
     fn restore_root(&self, key: &DesktopKey, snap: &Path, uid: Option<u32>) -> Result<(), String> {
         let dir = self.dir(key);
         self.unmount(key)?;
-        if self.overlay && snap.join("upper").is_dir() {
+        if self.overlay {
+            // A snapshot of a full-copy root volume restores as a layer over the base image.
+            let layer = [snap.join("upper"), snap.join("root")]
+                .into_iter()
+                .find(|p| p.is_dir())
+                .ok_or("the snapshot has no root volume")?;
             for d in ["root", "upper", "work", "lower"] {
                 remove_path(&dir.join(d))?;
             }
-            copy_tree(&snap.join("upper"), &dir.join("upper"))?;
+            copy_tree(&layer, &dir.join("upper"))?;
             if snap.join("lower").is_dir() {
                 link_tree(&snap.join("lower"), &dir.join("lower"))?;
             }
             std::fs::create_dir_all(dir.join("root")).map_err(|e| e.to_string())?;
             self.mount(key)
-        } else if !self.overlay && snap.join("root").is_dir() {
+        } else if snap.join("root").is_dir() {
             fresh_copy(&snap.join("root"), &dir.join("root"), uid)
         } else {
             Err("the snapshot was taken with the other kind of root volume (overlay or copy)".into())
@@ -593,6 +607,7 @@ impl Inner {
         if !dir.join("root").is_dir() {
             return Err("the WorkSpace has no desktop volumes".into());
         }
+        self.mount(key)?;
         let dest = self.image_dir(image);
         let tmp = dest.with_file_name(format!(".{}.tmp", image.image_id));
         remove_path(&tmp)?;
@@ -668,9 +683,9 @@ impl Inner {
         Ok(Some(uid))
     }
 
-    /// Kills sandboxes over this driver's volumes that no entry owns: those left running by
-    /// a previous localspaces process that was killed (a sandbox's init drops privileges, so
-    /// the kernel's parent-death signal does not reach it).
+    /// Kills sandboxes over this driver's volumes that no entry owns: those a previous
+    /// localspaces process left running (none normally: they die with it; this is the net
+    /// for a sandbox whose parent-death signal was lost).
     fn kill_orphans(&self) -> usize {
         let marker = format!("{}/", self.base.join("ws").display());
         let mut killed = 0;
