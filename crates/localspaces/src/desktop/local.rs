@@ -1584,6 +1584,26 @@ mod tests {
     }
 
     #[test]
+    fn layers_are_numbered_bottom_first_and_linked_not_copied() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layers = dir.path().join("layers");
+        for n in ["010", "002", "notes", ".tmp"] {
+            std::fs::create_dir_all(layers.join(n)).expect("mkdir");
+        }
+        let found: Vec<PathBuf> = layer_dirs(&layers);
+        assert_eq!(found, vec![layers.join("002"), layers.join("010")]);
+        std::fs::write(layers.join("002/file"), "x").expect("write");
+        let copy = dir.path().join("copy/layers");
+        link_tree(&layers, &copy).expect("link");
+        let ino = |p: &Path| std::fs::metadata(p).expect("stat").ino();
+        assert_eq!(ino(&layers.join("002/file")), ino(&copy.join("002/file")));
+        remove_path(&copy).expect("remove");
+        remove_path(&copy).expect("absent is fine");
+        assert!(layers.join("002/file").exists());
+    }
+
+    #[test]
     fn base_image_has_mount_points_and_links() {
         let dir = tempfile::tempdir().expect("tempdir");
         let image = dir.path().join("base");
