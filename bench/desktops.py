@@ -3,6 +3,12 @@ desktop (p50 over sequential creates, default `fast` timing), resident memory of
 desktop (all its processes: RSS sum and PSS), and the API's p99 with N desktops running.
 
     LOCALSPACES_BIN=target/debug/localspaces /work/main/.venv/bin/python bench/desktops.py [N]
+    LOCALSPACES_BIN=target/debug/localspaces /work/main/.venv/bin/python bench/desktops.py --disk
+
+`--disk` measures the root volumes instead (run as root): create -> AVAILABLE and the disk
+each WorkSpace adds, from the base image and from an image holding 64 MiB under /opt, with
+copy-on-write roots (overlayfs, the default as root) and with full copies
+(`LOCALSPACES_PRIVATE_MOUNTS=0`).
 
 Run from the repository root; it starts and stops its own server on 127.0.0.1.
 """
@@ -89,7 +95,79 @@ def wait_available(ws, ids, timeout=120):
         time.sleep(0.05)
 
 
+def du_kib(path):
+    out = subprocess.run(["du", "-sk", path], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[0])
+
+
+def exec_in(url, account, wid, script):
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"{url}/_localspaces/desktop-exec?account={account}&workspace_id={wid}",
+        data=json.dumps({"command": ["sh", "-c", script], "user": "root"}).encode(),
+        method="POST", headers={"X-Localspaces-Admin": "1"},
+    )
+    with urllib.request.urlopen(req, timeout=120) as r:
+        out = json.loads(r.read())
+    assert out["exit_code"] == 0, out
+    return out
+
+
+def disk(copies, n=5):
+    """Create times and disk per WorkSpace from the base image and from a 64 MiB image."""
+    data = tempfile.mkdtemp(prefix="ls-bench-disk-")
+    env = {"LOCALSPACES_PRIVATE_MOUNTS": "0"} if copies else {}
+    srv = Server("--data-dir", data, "--desktops", "local", "--max-desktops", str(2 * n + 2), env=env).start()
+    desktops = os.path.join(data, "desktops")
+    rows = {}
+    try:
+        account = random_account()
+        ws = make_client(srv.url, "json", account)
+        admin(srv.url, "core", account=account, enabled="true")
+        did = registered_directory(ws, ds_client(srv.url, account))
+
+        def launch(bundle, prefix):
+            before = du_kib(desktops)
+            times, ids = [], []
+            for i in range(n):
+                t = time.perf_counter()
+                out = ws.create_workspaces(Workspaces=[request(did, bundle, f"{prefix}{i}", RunningMode="MANUAL")])
+                wid = out["PendingRequests"][0]["WorkspaceId"]
+                wait_available(ws, [wid])
+                times.append(time.perf_counter() - t)
+                ids.append(wid)
+            time.sleep(1)  # the creation snapshots
+            return statistics.median(times), (du_kib(desktops) - before) / n, ids
+
+        rows["base image"] = launch(bundle_id(ws, LINUX_BUNDLE), "b")
+        src = rows["base image"][2][0]
+        exec_in(srv.url, account, src, "head -c 67108864 /dev/urandom > /opt/big.bin")
+        iid = ws.create_workspace_image(Name="big", Description="64 MiB in /opt", WorkspaceId=src)["ImageId"]
+        while ws.describe_workspace_images(ImageIds=[iid])["Images"][0]["State"] != "AVAILABLE":
+            time.sleep(0.2)
+        bundle = ws.create_workspace_bundle(
+            BundleName="big", BundleDescription="64 MiB image", ImageId=iid, ComputeType={"Name": "STANDARD"},
+            UserStorage={"Capacity": "50"}, RootStorage={"Capacity": "80"},
+        )["WorkspaceBundle"]["BundleId"]
+        while ws.describe_workspaces(WorkspaceIds=[src])["Workspaces"][0]["State"] != "AVAILABLE":
+            time.sleep(0.2)
+        rows["64 MiB image"] = launch(bundle, "i")
+    finally:
+        srv.stop()
+        subprocess.run(["rm", "-rf", data], check=False)
+    mode = "full copies" if copies else "copy-on-write (overlayfs)"
+    for name, (p50, kib, _) in rows.items():
+        print(f"{mode}, from the {name}: create -> AVAILABLE p50 {p50:.2f} s; disk per WorkSpace "
+              f"(root + home + creation snapshot) {kib / 1024:.2f} MiB")
+
+
 def main():
+    if sys.argv[1:] == ["--disk"]:
+        disk(copies=True)
+        disk(copies=False)
+        return
     many = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     data = tempfile.mkdtemp(prefix="ls-bench-desktops-")
     srv = Server("--data-dir", data, "--desktops", "local", "--max-desktops", str(many + 10)).start()

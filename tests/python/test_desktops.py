@@ -101,11 +101,11 @@ def setup(srv, account, *modes):
     return ws, ids
 
 
-def exec_in(srv, account, wid, script, user=None):
+def exec_in(srv, account, wid, script, user=None, region=REGION):
     body = {"command": ["sh", "-c", script]}
     if user:
         body["user"] = user
-    url = f"{srv.url}/_localspaces/desktop-exec?account={account}&region={REGION}&workspace_id={wid}"
+    url = f"{srv.url}/_localspaces/desktop-exec?account={account}&region={region}&workspace_id={wid}"
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=ADMIN)
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
@@ -114,8 +114,8 @@ def exec_in(srv, account, wid, script, user=None):
         return e.code, json.loads(e.read() or b"{}")
 
 
-def run(srv, account, wid, script, user=None):
-    status, out = exec_in(srv, account, wid, script, user)
+def run(srv, account, wid, script, user=None, region=REGION):
+    status, out = exec_in(srv, account, wid, script, user, region)
     assert status == 200, out
     return out
 
@@ -379,3 +379,177 @@ def test_stream_is_same_origin_and_signed_in(desk):
     finally:
         strict.stop()
         shutil.rmtree(strict_data, ignore_errors=True)
+
+
+def launch(srv, account, bundle, user, region=REGION, ws=None):
+    """One AUTO_STOP WorkSpace of `bundle` in its own registered directory, AVAILABLE."""
+    ws = ws or make_client(srv.url, "json", account, region=region)
+    did = registered_directory(ws, ds_client(srv.url, account, region))
+    out = ws.create_workspaces(
+        Workspaces=[request(did, bundle, user, RunningMode="AUTO_STOP", RunningModeAutoStopTimeoutInMinutes=60)]
+    )
+    assert out["FailedRequests"] == [], out
+    wid = out["PendingRequests"][0]["WorkspaceId"]
+    srv.wids.append(wid)
+    wait_ws(ws, wid, "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=TIMEOUT)
+    return wid
+
+
+def image_state(ws, image_id):
+    (i,) = ws.describe_workspace_images(ImageIds=[image_id])["Images"]
+    return i["State"]
+
+
+def image_files(srv, account, region, image_id):
+    return os.path.join(srv.data, "desktops", "images", account, region, image_id)
+
+
+def custom_bundle(ws, image_id, name):
+    return ws.create_workspace_bundle(
+        BundleName=name, BundleDescription="from a desktop", ImageId=image_id,
+        ComputeType={"Name": "STANDARD"}, UserStorage={"Capacity": "50"}, RootStorage={"Capacity": "80"},
+    )["WorkspaceBundle"]["BundleId"]
+
+
+def test_images_from_desktops(desk):
+    account, other = random_account(), random_account()
+    ws, (wid,) = setup(desk, account, "AUTO_STOP")
+    # Outside the home: part of the image. The home: not (as on AWS).
+    run(desk, account, wid, "echo captured > /opt/app.txt && echo mine > ~/home.txt")
+    image = ws.create_workspace_image(Name="desk-img", Description="captured", WorkspaceId=wid)
+    assert image["State"] == "PENDING"
+    iid = image["ImageId"]
+    poll(lambda: image_state(ws, iid), lambda s: s == "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=TIMEOUT)
+    wait_ws(ws, wid, "AVAILABLE", {"SUSPENDED", "AVAILABLE"}, timeout=TIMEOUT)
+    assert os.listdir(os.path.join(image_files(desk, account, REGION, iid), "layers"))
+
+    # A custom bundle of the image launches WorkSpaces whose root volume starts from it.
+    bundle = custom_bundle(ws, iid, "desk-bundle")
+    w2 = launch(desk, account, bundle, "second")
+    out = run(desk, account, w2, "cat /opt/app.txt; cat /opt/README >/dev/null && echo base; test -e ~/home.txt || echo no-home")
+    assert out["stdout"] == "captured\nbase\nno-home\n", out
+    # A rebuild goes back to the image, not to the bare base image.
+    run(desk, account, w2, "echo later > /opt/later.txt")
+    ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": w2}])
+    wait_ws(ws, w2, "AVAILABLE", {"REBUILDING", "AVAILABLE"}, timeout=TIMEOUT)
+    out = run(desk, account, w2, "cat /opt/app.txt; test -e /opt/later.txt || echo gone")
+    assert out["stdout"] == "captured\ngone\n", out
+
+    # Copied into another Region: the copy has the files and launches there.
+    west = make_client(desk.url, "json", account, region="us-west-2")
+    cid = west.copy_workspace_image(Name="desk-img-west", SourceImageId=iid, SourceRegion=REGION)["ImageId"]
+    poll(lambda: image_state(west, cid), lambda s: s == "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=TIMEOUT)
+    w3 = launch(desk, account, custom_bundle(west, cid, "west-bundle"), "third", region="us-west-2", ws=west)
+    assert run(desk, account, w3, "cat /opt/app.txt", region="us-west-2")["stdout"] == "captured\n"
+
+    # Shared with another account, which copies it and launches from its copy.
+    ws.update_workspace_image_permission(ImageId=iid, AllowCopyImage=True, SharedAccountId=other)
+    theirs = make_client(desk.url, "json", other)
+    sid = theirs.copy_workspace_image(Name="shared-copy", SourceImageId=iid, SourceRegion=REGION)["ImageId"]
+    poll(lambda: image_state(theirs, sid), lambda s: s == "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=TIMEOUT)
+    w4 = launch(desk, other, custom_bundle(theirs, sid, "their-bundle"), "fourth", ws=theirs)
+    assert run(desk, other, w4, "cat /opt/app.txt")["stdout"] == "captured\n"
+
+    # Deleting an image deletes its files; WorkSpaces launched from it keep their root volume.
+    # (Its bundle first moves to a copy in the same Region.)
+    same = ws.copy_workspace_image(Name="desk-img-2", SourceImageId=iid, SourceRegion=REGION)["ImageId"]
+    poll(lambda: image_state(ws, same), lambda s: s == "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=TIMEOUT)
+    ws.update_workspace_bundle(BundleId=bundle, ImageId=same)
+    ws.update_workspace_image_permission(ImageId=iid, AllowCopyImage=False, SharedAccountId=other)
+    ws.delete_workspace_image(ImageId=iid)
+    poll(lambda: os.path.exists(image_files(desk, account, REGION, iid)), lambda e: not e, timeout=10)
+    ws.reboot_workspaces(RebootWorkspaceRequests=[{"WorkspaceId": w2}])
+    wait_ws(ws, w2, "AVAILABLE", {"AVAILABLE", "REBOOTING"}, timeout=TIMEOUT)
+    assert run(desk, account, w2, "cat /opt/app.txt")["stdout"] == "captured\n"
+
+
+def test_migrate_moves_volumes(desk):
+    account = random_account()
+    ws, (wid,) = setup(desk, account, "ALWAYS_ON")
+    run(desk, account, wid, "echo kept > ~/kept.txt && echo root > /opt/source-root.txt")
+    # The new user volume comes from the latest snapshot: let the 12-hour one be taken.
+    snaps = os.path.join(desk.data, "desktops", "ws", account, REGION, wid, "snapshots")
+    assert admin(desk.url, "advance", seconds=12 * 3600 + 60)[0] == 200
+    poll(lambda: len([n for n in os.listdir(snaps) if not n.startswith(".")]), lambda n: n == 2, timeout=10)
+    run(desk, account, wid, "echo after > ~/after-snapshot.txt")
+    source_pids = xvnc_pids(wid)
+    assert source_pids
+
+    target = ws.migrate_workspace(SourceWorkspaceId=wid, BundleId=bundle_id(ws, "Performance with Amazon Linux 2"))[
+        "TargetWorkspaceId"
+    ]
+    desk.wids.append(target)
+    wait_ws(ws, target, "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=TIMEOUT)
+    out = run(desk, account, target, "cat ~/kept.txt; ls ~/after-snapshot.txt /opt/source-root.txt 2>/dev/null; cat /opt/README >/dev/null && echo fresh-root")
+    assert out["stdout"] == "kept\nfresh-root\n", out
+    # The source's desktop and volumes went with it.
+    poll(lambda: ws_state(ws, wid), lambda s: s == "<gone>", {"TERMINATING", "TERMINATED", "<gone>"}, timeout=TIMEOUT)
+    vol = os.path.join(desk.data, "desktops", "ws", account, REGION, wid)
+    poll(lambda: os.path.exists(vol), lambda e: not e, timeout=10)
+    assert not xvnc_pids(wid)
+
+
+SANDBOX_PROGRAMS = {"bwrap", "sh", "Xvnc", "openbox", "xterm", "pcmanfm"}
+
+
+def desktop_processes(server_pid):
+    """Host pids of the long-lived processes of the server's desktop sandboxes (not the
+    short-lived helpers such as a snapshot's `cp`)."""
+    out, todo = [], [server_pid]
+    while todo:
+        p = todo.pop()
+        for t in os.listdir(f"/proc/{p}/task") if os.path.exists(f"/proc/{p}/task") else []:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    kids = [int(c) for c in f.read().split()]
+            except OSError:
+                kids = []
+            for k in kids:
+                try:
+                    with open(f"/proc/{k}/comm") as f:
+                        comm = f.read().strip()
+                except OSError:
+                    continue
+                if comm in SANDBOX_PROGRAMS:
+                    out.append(k)
+                    todo.append(k)
+    return out
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def worker_threads(server_pid):
+    names = []
+    for t in os.listdir(f"/proc/{server_pid}/task"):
+        try:
+            with open(f"/proc/{server_pid}/task/{t}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return [n for n in names if n.startswith("desktop-worker")]
+
+
+def test_desktops_outlive_workers_and_die_with_the_server(desk):
+    account = random_account()
+    ws, (wid,) = setup(desk, account, "AUTO_STOP")
+    server = desk.proc.pid
+    time.sleep(1)  # past the creation snapshot's helpers
+    procs = desktop_processes(server)
+    assert {"bwrap", "Xvnc", "openbox", "xterm", "pcmanfm"} <= {open(f"/proc/{p}/comm").read().strip() for p in procs}
+    assert xvnc_pids(wid) and set(xvnc_pids(wid)) <= set(procs), procs
+    # The worker threads that started the desktop end when idle; the desktop lives on.
+    poll(lambda: worker_threads(server), lambda w: not w, timeout=15)
+    time.sleep(0.5)
+    assert all(alive(p) for p in procs), [p for p in procs if not alive(p)]
+    assert ws_state(ws, wid) == "AVAILABLE"
+    assert run(desk, account, wid, "echo up")["stdout"] == "up\n"
+
+    # SIGKILL: every process of the sandbox (bwrap, Xvnc, openbox, xterm, …) goes with it.
+    desk.stop(signal.SIGKILL)
+    poll(lambda: [p for p in procs if alive(p)], lambda left: not left, timeout=5)

@@ -106,6 +106,9 @@ fn main() -> anyhow::Result<()> {
         }
         None => cli.serve,
     };
+    if cfg.desktops == localspaces::desktop::DesktopsMode::Local {
+        private_mount_namespace();
+    }
     let _log_guard = init_logging(cfg.log_format);
     // Writes take at most `app::WRITERS` blocking threads; the cap keeps anything else that
     // blocks (admin routes, the store's own work) from growing hundreds of threads.
@@ -129,6 +132,28 @@ fn main() -> anyhow::Result<()> {
         );
         server.run(shutdown).await
     })
+}
+
+/// With `--desktops local` as root: runs this process again (same pid, same arguments) in a
+/// mount namespace of its own through util-linux's `unshare`, so that the overlay mounts of
+/// the desktops' root volumes are private to localspaces and its desktops and vanish with
+/// them, even after SIGKILL. Returns (changing nothing) when not root, when already done, or
+/// when `unshare` cannot run; the driver then copies root volumes instead.
+fn private_mount_namespace() {
+    use std::os::unix::process::CommandExt;
+    const ENV: &str = localspaces::desktop::local::PRIVATE_MOUNTS_ENV;
+    if std::env::var_os(ENV).is_some() || !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    // Host mounts still propagate in (slave); ours never propagate out.
+    let err = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "slave", "--"])
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .env(ENV, "1")
+        .exec();
+    eprintln!("localspaces: no private mount namespace ({err}); desktop root volumes will be copies");
 }
 
 /// Imports the `--seed` document into the service before it serves (a progress bar on a

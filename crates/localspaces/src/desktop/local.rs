@@ -2,21 +2,32 @@
 //!
 //! Layout under `<data-dir>/desktops/`:
 //! - `images/base/`: the bundle image, a small read-only tree (`/etc` files, empty `/opt`,
-//!   `/var`, `/srv`) that every root volume starts as;
-//! - `ws/<account>/<region>/<ws-id>/`: `root/` (the root volume: a private writable copy of
-//!   the image, the sandbox's `/`), `home/` (the user volume, `/home/user`), `run/` (the RFB
-//!   socket and the X socket directory), `snapshots/<time>/{root,home}`, `uid`.
+//!   `/var`, `/srv`) below every root volume;
+//! - `images/<account>/<region>/<wsi-id>/layers/<NNN>/`: a captured or copied image, its
+//!   layers bottom first (over the base image); layers are never written once made, so
+//!   copies share their files as hard links;
+//! - `ws/<account>/<region>/<ws-id>/`: `root/` (the root volume, the sandbox's `/`), `home/`
+//!   (the user volume, `/home/user`), `run/` (the RFB socket and the X socket directory),
+//!   `snapshots/<time>/`, `uid`; with copy-on-write roots also `lower/<NNN>/` (hard-linked
+//!   layers of the image it was launched from), `upper/` and `work/`.
+//!
+//! The root volume is a **copy-on-write layer** where localspaces can mount overlayfs (it
+//! runs as root in a private mount namespace, see `main.rs`): `root/` is an overlay of
+//! `upper/` over `lower/` and the base image, so a new WorkSpace writes nothing but an empty
+//! layer, a rebuild discards the layer, and snapshots and captures copy only the layer.
+//! Elsewhere (not root) `root/` is a full copy (reflinked where the filesystem can).
 //!
 //! The sandbox: own mount, PID, IPC, UTS, network and user namespaces, the host's `/usr`
 //! (and the few `/etc` entries X programs read) read-only, an unprivileged uid per WorkSpace
-//! when localspaces runs as root, killed with its parent. Inside, `Xvnc` serves display `:0`
-//! over RFB on `run/rfb.sock` only (no TCP), with openbox, xterm and pcmanfm. Processes are
-//! spawned from the driver's long-lived worker threads: a sandbox dies with the thread that
-//! spawned it (`PR_SET_PDEATHSIG`), so never from a short-lived one.
+//! when localspaces runs as root. Inside, `Xvnc` serves display `:0` over RFB on
+//! `run/rfb.sock` only (no TCP), with openbox, xterm and pcmanfm. A sandbox dies with the
+//! *thread* that spawned it (`PR_SET_PDEATHSIG`, bwrap's `--die-with-parent`), so desktops
+//! are spawned by one spawner thread that lives as long as the process: they die with
+//! localspaces (even on SIGKILL) and outlive the short-lived workers that start them.
 
-use super::{DesktopDriver, DesktopKey, ExecOutput, Op, Progress, Spec};
-use parking_lot::Mutex;
-use std::collections::{HashMap, HashSet};
+use super::{DesktopDriver, DesktopKey, ExecOutput, ImageKey, Op, Progress, Spec};
+use parking_lot::{Condvar, Mutex};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{Read, Write as _};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -42,8 +53,14 @@ const FIRST_UID: u32 = 200_000;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Output kept per stream of an exec.
 const EXEC_OUTPUT_LIMIT: usize = 1 << 20;
-/// Worker threads (they also own the sandboxes they spawn).
+/// Most worker threads at once; a worker ends after [`WORKER_IDLE`] without work.
 const WORKERS: usize = 4;
+/// How long an idle worker waits for work before it ends.
+const WORKER_IDLE: Duration = Duration::from_secs(2);
+/// The environment variable `main` sets to `1` once the process runs in its own mount
+/// namespace (where overlay mounts are private to localspaces and its desktops). Set to `0`
+/// beforehand, it keeps root volumes full copies (the benchmark's "before").
+pub const PRIVATE_MOUNTS_ENV: &str = "LOCALSPACES_PRIVATE_MOUNTS";
 
 /// Host `/etc` entries mounted read-only into every sandbox (fonts, X, loader, alternatives).
 const HOST_ETC: &[&str] = &[
@@ -148,6 +165,86 @@ struct Entry {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Worker threads started on demand (at most [`WORKERS`]), each ending after
+/// [`WORKER_IDLE`] without work.
+#[derive(Default)]
+struct Pool {
+    state: Mutex<PoolState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    jobs: VecDeque<Job>,
+    idle: usize,
+    threads: usize,
+}
+
+impl Pool {
+    fn submit(self: &Arc<Self>, job: Job) {
+        let mut s = self.state.lock();
+        s.jobs.push_back(job);
+        if s.idle > 0 {
+            self.ready.notify_one();
+            return;
+        }
+        if s.threads >= WORKERS {
+            return;
+        }
+        s.threads += 1;
+        let n = s.threads;
+        drop(s);
+        let pool = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name(format!("desktop-worker-{n}"))
+            .spawn(move || pool.work());
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a desktop worker");
+            self.state.lock().threads -= 1;
+        }
+    }
+
+    fn work(&self) {
+        let mut s = self.state.lock();
+        loop {
+            if let Some(job) = s.jobs.pop_front() {
+                drop(s);
+                job();
+                s = self.state.lock();
+                continue;
+            }
+            s.idle += 1;
+            let timed_out = self.ready.wait_for(&mut s, WORKER_IDLE).timed_out();
+            s.idle -= 1;
+            if timed_out && s.jobs.is_empty() {
+                s.threads -= 1;
+                return;
+            }
+        }
+    }
+}
+
+/// A sandbox to start and where to answer with its process.
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Starts the thread that spawns every desktop sandbox. It never ends while the process
+/// lives, so the sandboxes' parent-death signal fires only when localspaces dies.
+fn spawner() -> std::io::Result<mpsc::Sender<SpawnRequest>> {
+    let (tx, rx) = mpsc::channel::<SpawnRequest>();
+    std::thread::Builder::new()
+        .name("desktop-spawner".into())
+        .spawn(move || loop {
+            match rx.recv() {
+                Ok((mut cmd, answer)) => {
+                    let _ = answer.send(cmd.spawn());
+                }
+                // The driver is gone: keep the thread (and so its children) alive.
+                Err(_) => std::thread::park(),
+            }
+        })?;
+    Ok(tx)
+}
+
 /// Shared state of the driver (also reached from its workers and monitor).
 struct Inner {
     base: PathBuf,
@@ -158,8 +255,15 @@ struct Inner {
     max: usize,
     /// Whether to give each WorkSpace its own uid (localspaces runs as root).
     per_uid: bool,
+    /// Whether root volumes are overlay layers (else full copies).
+    overlay: bool,
+    /// Desktops whose overlay root is mounted (in this process's mount namespace).
+    mounted: Mutex<HashSet<DesktopKey>>,
+    /// Captures and copies of images, by the image they make.
+    image_ops: Mutex<HashMap<ImageKey, Progress>>,
     cgroups: Option<Cgroups>,
-    jobs: Mutex<mpsc::Sender<Job>>,
+    pool: Arc<Pool>,
+    spawner: Mutex<mpsc::Sender<SpawnRequest>>,
     /// Serializes snapshots (a periodic one and a rebuild's may race for the same name).
     snapshots: Mutex<()>,
 }
@@ -192,19 +296,13 @@ impl LocalDriver {
             }
             None => tracing::warn!("no writable cgroup: desktop compute limits are not enforced"),
         }
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..WORKERS {
-            let rx = Arc::clone(&rx);
-            std::thread::Builder::new()
-                .name(format!("desktop-worker-{i}"))
-                .spawn(move || loop {
-                    let job = rx.lock().recv();
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
-                })?;
+        let overlay = per_uid && overlay_usable(&base, &image);
+        if overlay {
+            tracing::info!("desktop root volumes are copy-on-write layers (overlayfs)");
+        } else {
+            tracing::info!(
+                "desktop root volumes are full copies (overlayfs needs localspaces to run as root)"
+            );
         }
         let inner = Arc::new(Inner {
             base,
@@ -214,8 +312,12 @@ impl LocalDriver {
             failures: Mutex::new(Vec::new()),
             max: max_desktops.max(1),
             per_uid,
+            overlay,
+            mounted: Mutex::new(HashSet::new()),
+            image_ops: Mutex::new(HashMap::new()),
             cgroups,
-            jobs: Mutex::new(tx),
+            pool: Arc::new(Pool::default()),
+            spawner: Mutex::new(spawner()?),
             snapshots: Mutex::new(()),
         });
         let weak = Arc::downgrade(&inner);
@@ -262,16 +364,73 @@ fn write_base_image(image: &Path) -> anyhow::Result<()> {
             std::os::unix::fs::symlink(target, image.join(link))?;
         }
     }
-    std::fs::write(image.join("etc/hostname"), "workspace\n")?;
-    std::fs::write(
-        image.join("etc/os-release"),
-        "PRETTY_NAME=\"localspaces desktop (host /usr)\"\nNAME=localspaces\nID=localspaces\n",
-    )?;
-    std::fs::write(
-        image.join("opt/README"),
-        "The root volume of a localspaces WorkSpace: changes outside /home/user are undone by RebuildWorkspaces.\n",
-    )?;
+    for (name, body) in [
+        ("etc/hostname", "workspace\n"),
+        (
+            "etc/os-release",
+            "PRETTY_NAME=\"localspaces desktop (host /usr)\"\nNAME=localspaces\nID=localspaces\n",
+        ),
+        (
+            "opt/README",
+            "The root volume of a localspaces WorkSpace: changes outside /home/user are undone by RebuildWorkspaces.\n",
+        ),
+    ] {
+        // Only when changed, and through a new file: its old inode may be a layer in use.
+        let path = image.join(name);
+        if std::fs::read(&path).ok().as_deref() != Some(body.as_bytes()) {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, body)?;
+            std::fs::rename(&tmp, &path)?;
+        }
+    }
     Ok(())
+}
+
+/// Whether overlay mounts work here: the process runs as root in its own mount namespace
+/// (so mounts stay private to it) and a probe mount succeeds.
+fn overlay_usable(base: &Path, image: &Path) -> bool {
+    if std::env::var_os(PRIVATE_MOUNTS_ENV).as_deref() != Some(std::ffi::OsStr::new("1")) {
+        return false;
+    }
+    let probe = base.join(".overlay-probe");
+    let _ = std::fs::remove_dir_all(&probe);
+    let made = ["upper", "work", "root"]
+        .iter()
+        .all(|d| std::fs::create_dir_all(probe.join(d)).is_ok());
+    let ok = made && mount_overlay(&probe.join("root"), &[image.to_path_buf()], &probe).is_ok();
+    if ok {
+        let _ = rustix::mount::unmount(probe.join("root"), rustix::mount::UnmountFlags::DETACH);
+    }
+    let _ = std::fs::remove_dir_all(&probe);
+    ok
+}
+
+/// Mounts an overlay at `target`: `lower` top first, `upper/` and `work/` under `dir`.
+fn mount_overlay(target: &Path, lower: &[PathBuf], dir: &Path) -> Result<(), String> {
+    // Option values escape the separators overlayfs reads (`:` between layers, `,`).
+    let esc = |p: &Path| {
+        p.display()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace(':', "\\:")
+            .replace(',', "\\,")
+    };
+    let lowerdir: Vec<String> = lower.iter().map(|p| esc(p)).collect();
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={},redirect_dir=off,index=off,metacopy=off",
+        lowerdir.join(":"),
+        esc(&dir.join("upper")),
+        esc(&dir.join("work"))
+    );
+    let data = std::ffi::CString::new(opts).map_err(|e| e.to_string())?;
+    rustix::mount::mount(
+        "overlay",
+        target,
+        "overlay",
+        rustix::mount::MountFlags::NOSUID | rustix::mount::MountFlags::NODEV,
+        data.as_c_str(),
+    )
+    .map_err(|e| format!("mounting the root volume: {e}"))
 }
 
 impl Inner {
@@ -283,10 +442,209 @@ impl Inner {
             .join(&key.workspace_id)
     }
 
+    fn image_dir(&self, image: &ImageKey) -> PathBuf {
+        self.base
+            .join("images")
+            .join(&image.account)
+            .join(&image.region)
+            .join(&image.image_id)
+    }
+
     fn submit(self: &Arc<Self>, job: Job) {
-        if self.jobs.lock().send(job).is_err() {
-            tracing::error!("desktop workers are gone");
+        self.pool.submit(job);
+    }
+
+    /// Spawns a desktop sandbox from the spawner thread (see the module's notes).
+    fn spawn_sandbox(&self, cmd: Command) -> std::io::Result<Child> {
+        let (tx, rx) = mpsc::channel();
+        let gone = || std::io::Error::other("the desktop spawner thread is gone");
+        self.spawner.lock().send((cmd, tx)).map_err(|_| gone())?;
+        rx.recv().map_err(|_| gone())?
+    }
+
+    /// Starts a capture or copy of `image` unless one runs; reports its progress (a result
+    /// once, as [`DesktopDriver::poll`] does).
+    fn image_op(
+        self: &Arc<Self>,
+        image: &ImageKey,
+        work: impl FnOnce(&Inner) -> Result<(), String> + Send + 'static,
+    ) -> Progress {
+        {
+            let mut ops = self.image_ops.lock();
+            match ops.get(image) {
+                Some(Progress::Working) => return Progress::Working,
+                Some(p) => {
+                    let p = p.clone();
+                    ops.remove(image);
+                    return p;
+                }
+                None => {}
+            }
+            ops.insert(image.clone(), Progress::Working);
         }
+        let (inner, image) = (Arc::clone(self), image.clone());
+        self.submit(Box::new(move || {
+            let p = match work(&inner) {
+                Ok(()) => Progress::Done,
+                Err(e) => {
+                    tracing::warn!(image = %image.image_id, error = %e, "image files failed");
+                    Progress::Failed(e)
+                }
+            };
+            inner.image_ops.lock().insert(image, p);
+        }));
+        Progress::Working
+    }
+
+    /// The layers of an image's files, bottom first (none: the base image alone).
+    fn image_layers(&self, image: Option<&ImageKey>) -> Vec<PathBuf> {
+        image
+            .map(|i| layer_dirs(&self.image_dir(i).join("layers")))
+            .unwrap_or_default()
+    }
+
+    /// (Re)creates the desktop's root volume from `image` (stopped desktop).
+    fn make_root(&self, key: &DesktopKey, image: Option<&ImageKey>, uid: Option<u32>) -> Result<(), String> {
+        let dir = self.dir(key);
+        self.unmount(key)?;
+        for d in ["root", "upper", "work", "lower"] {
+            remove_path(&dir.join(d))?;
+        }
+        let layers = self.image_layers(image);
+        let root = dir.join("root");
+        if self.overlay {
+            for (i, l) in layers.iter().enumerate() {
+                link_tree(l, &dir.join("lower").join(format!("{i:03}")))?;
+            }
+            for d in ["upper", "work", "root"] {
+                std::fs::create_dir_all(dir.join(d)).map_err(|e| e.to_string())?;
+            }
+            self.mount(key)?;
+            own_base(&self.image, &root, uid)?;
+        } else {
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            copy_tree(&self.image, &root)?;
+            for l in &layers {
+                copy_into(l, &root)?;
+            }
+            chown_tree(&root, uid)?;
+        }
+        write_identity(&root, key, uid)
+    }
+
+    /// Mounts the desktop's overlay root unless it is mounted (copy roots: nothing to do).
+    fn mount(&self, key: &DesktopKey) -> Result<(), String> {
+        if !self.overlay {
+            return Ok(());
+        }
+        let mut mounted = self.mounted.lock();
+        if mounted.contains(key) {
+            return Ok(());
+        }
+        let dir = self.dir(key);
+        if !dir.join("upper").is_dir() {
+            // A root volume made as a full copy (an older localspaces, or not as root)
+            // becomes the layer, over the base image it was copied from.
+            let root = dir.join("root");
+            let empty = read_names(&root).is_empty();
+            if !root.is_dir() || empty {
+                return Err("the desktop has no root volume".into());
+            }
+            std::fs::rename(&root, dir.join("upper")).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+        }
+        let mut lower = layer_dirs(&dir.join("lower"));
+        lower.reverse();
+        lower.push(self.image.clone());
+        // A fresh work directory: overlayfs wants it empty and on the upper's filesystem.
+        remove_path(&dir.join("work"))?;
+        std::fs::create_dir_all(dir.join("work")).map_err(|e| e.to_string())?;
+        mount_overlay(&dir.join("root"), &lower, &dir)?;
+        mounted.insert(key.clone());
+        Ok(())
+    }
+
+    /// Unmounts the desktop's overlay root if mounted. Sandboxes still running keep their own
+    /// copy of the mount; the layer's directories are replaced, never reused, after this.
+    fn unmount(&self, key: &DesktopKey) -> Result<(), String> {
+        if !self.mounted.lock().remove(key) {
+            return Ok(());
+        }
+        rustix::mount::unmount(self.dir(key).join("root"), rustix::mount::UnmountFlags::DETACH)
+            .map_err(|e| format!("unmounting the root volume: {e}"))
+    }
+
+    /// Replaces the root volume by the one in snapshot `snap` (stopped desktop).
+    fn restore_root(&self, key: &DesktopKey, snap: &Path, uid: Option<u32>) -> Result<(), String> {
+        let dir = self.dir(key);
+        self.unmount(key)?;
+        if self.overlay {
+            // A snapshot of a full-copy root volume restores as a layer over the base image.
+            let layer = [snap.join("upper"), snap.join("root")]
+                .into_iter()
+                .find(|p| p.is_dir())
+                .ok_or("the snapshot has no root volume")?;
+            for d in ["root", "upper", "work", "lower"] {
+                remove_path(&dir.join(d))?;
+            }
+            copy_tree(&layer, &dir.join("upper"))?;
+            if snap.join("lower").is_dir() {
+                link_tree(&snap.join("lower"), &dir.join("lower"))?;
+            }
+            std::fs::create_dir_all(dir.join("root")).map_err(|e| e.to_string())?;
+            self.mount(key)
+        } else if snap.join("root").is_dir() {
+            fresh_copy(&snap.join("root"), &dir.join("root"), uid)
+        } else {
+            Err("the snapshot was taken with the other kind of root volume (overlay or copy)".into())
+        }
+    }
+
+    /// Writes the files of `image` from the desktop's root volume: its layers (hard links)
+    /// and a copy of its own layer; a full root volume makes a single layer.
+    fn capture(&self, key: &DesktopKey, image: &ImageKey) -> Result<(), String> {
+        let dir = self.dir(key);
+        if !dir.join("root").is_dir() {
+            return Err("the WorkSpace has no desktop volumes".into());
+        }
+        self.mount(key)?;
+        let dest = self.image_dir(image);
+        let tmp = dest.with_file_name(format!(".{}.tmp", image.image_id));
+        remove_path(&tmp)?;
+        let layers = tmp.join("layers");
+        std::fs::create_dir_all(&layers).map_err(|e| e.to_string())?;
+        if self.overlay && dir.join("upper").is_dir() {
+            let lower = layer_dirs(&dir.join("lower"));
+            for (i, l) in lower.iter().enumerate() {
+                link_tree(l, &layers.join(format!("{i:03}")))?;
+            }
+            copy_tree(&dir.join("upper"), &layers.join(format!("{:03}", lower.len())))?;
+        } else {
+            copy_tree(&dir.join("root"), &layers.join("000"))?;
+        }
+        remove_path(&dest)?;
+        std::fs::rename(&tmp, &dest).map_err(|e| e.to_string())?;
+        tracing::info!(workspace = %key.workspace_id, image = %image.image_id, "image captured");
+        Ok(())
+    }
+
+    /// Copies an image's files (hard links: layers are never written). An image without
+    /// files has none to copy.
+    fn copy_image(&self, from: &ImageKey, to: &ImageKey) -> Result<(), String> {
+        let src = self.image_dir(from);
+        if !src.join("layers").is_dir() {
+            tracing::debug!(image = %from.image_id, "no image files to copy");
+            return Ok(());
+        }
+        let dest = self.image_dir(to);
+        let tmp = dest.with_file_name(format!(".{}.tmp", to.image_id));
+        remove_path(&tmp)?;
+        if let Some(p) = tmp.parent() {
+            std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+        }
+        link_tree(&src, &tmp)?;
+        remove_path(&dest)?;
+        std::fs::rename(&tmp, &dest).map_err(|e| e.to_string())
     }
 
     /// The uid (and gid) of a WorkSpace's user: allocated once and kept in `uid`.
@@ -303,7 +661,13 @@ impl Inner {
             return Ok(Some(uid));
         }
         let _g = self.reserved.lock(); // serializes allocation
-        let mut max = FIRST_UID - 1;
+                                       // Never reused: files in images keep the uid of the WorkSpace that made them.
+        let last = self.base.join("last-uid");
+        let mut max = std::fs::read_to_string(&last)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or(FIRST_UID - 1)
+            .max(FIRST_UID - 1);
         for k in self.known() {
             if let Some(u) = std::fs::read_to_string(self.dir(&k).join("uid"))
                 .ok()
@@ -314,13 +678,14 @@ impl Inner {
         }
         let uid = max + 1;
         std::fs::create_dir_all(&dir)?;
+        std::fs::write(&last, uid.to_string())?;
         std::fs::write(&file, uid.to_string())?;
         Ok(Some(uid))
     }
 
-    /// Kills sandboxes over this driver's volumes that no entry owns: those left running by
-    /// a previous localspaces process that was killed (a sandbox's init drops privileges, so
-    /// the kernel's parent-death signal does not reach it).
+    /// Kills sandboxes over this driver's volumes that no entry owns: those a previous
+    /// localspaces process left running (none normally: they die with it; this is the net
+    /// for a sandbox whose parent-death signal was lost).
     fn kill_orphans(&self) -> usize {
         let marker = format!("{}/", self.base.join("ws").display());
         let mut killed = 0;
@@ -374,13 +739,31 @@ impl Inner {
             Op::Provision => {
                 self.stop(key)?;
                 let uid = self.uid(key).map_err(|e| e.to_string())?;
-                fresh_copy(&self.image, &dir.join("root"), uid)?;
-                write_identity(&dir.join("root"), key, uid)?;
+                self.make_root(key, spec.image.as_ref(), uid)?;
                 let home = dir.join("home");
                 std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
                 chown_tree(&home, uid)?;
                 self.start(key, spec)?;
                 Ok(())
+            }
+            Op::Migrate { from, snapshot_at } => {
+                let snap = match snapshot_at {
+                    Some(at) => Some(self.take_snapshot(from, *at)?),
+                    None => self.latest_snapshot(from),
+                };
+                self.stop(key)?;
+                let uid = self.uid(key).map_err(|e| e.to_string())?;
+                self.make_root(key, spec.image.as_ref(), uid)?;
+                let home = dir.join("home");
+                match &snap {
+                    Some(s) => fresh_copy(&s.join("home"), &home, uid)?,
+                    None => {
+                        remove_path(&home)?;
+                        std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+                        chown_tree(&home, uid)?;
+                    }
+                }
+                self.start(key, spec)
             }
             Op::Start => self.start(key, spec),
             Op::Stop => self.stop(key),
@@ -395,13 +778,10 @@ impl Inner {
                 };
                 self.stop(key)?;
                 let uid = self.uid(key).map_err(|e| e.to_string())?;
-                let root = dir.join("root");
                 match (op, &snap) {
-                    (Op::Restore { .. }, Some(s)) => fresh_copy(&s.join("root"), &root, uid)?,
-                    _ => {
-                        fresh_copy(&self.image, &root, uid)?;
-                        write_identity(&root, key, uid)?;
-                    }
+                    (Op::Restore { .. }, Some(s)) => self.restore_root(key, s, uid)?,
+                    // Rebuild: the layer is discarded; the image is the bundle's now.
+                    _ => self.make_root(key, spec.image.as_ref(), uid)?,
                 }
                 let home = dir.join("home");
                 match &snap {
@@ -416,6 +796,7 @@ impl Inner {
             }
             Op::Terminate => {
                 self.stop(key)?;
+                self.unmount(key)?;
                 std::fs::remove_dir_all(&dir)
                     .or_else(|e| {
                         if e.kind() == std::io::ErrorKind::NotFound {
@@ -463,7 +844,15 @@ impl Inner {
         let tmp = snaps.join(format!(".{name}.tmp"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-        copy_tree(&dir.join("root"), &tmp.join("root"))?;
+        if self.overlay && dir.join("upper").is_dir() {
+            // The layer and the image below it (hard links: never written).
+            copy_tree(&dir.join("upper"), &tmp.join("upper"))?;
+            if dir.join("lower").is_dir() {
+                link_tree(&dir.join("lower"), &tmp.join("lower"))?;
+            }
+        } else {
+            copy_tree(&dir.join("root"), &tmp.join("root"))?;
+        }
         copy_tree(&dir.join("home"), &tmp.join("home"))?;
         let dest = snaps.join(&name);
         std::fs::rename(&tmp, &dest).map_err(|e| e.to_string())?;
@@ -555,6 +944,7 @@ impl Inner {
             return Err("the desktop has no volumes (it was never provisioned)".into());
         }
         let uid = self.uid(key).map_err(|e| e.to_string())?;
+        self.mount(key)?;
         let run = dir.join("run");
         let _ = std::fs::remove_dir_all(&run);
         std::fs::create_dir_all(run.join("x11")).map_err(|e| e.to_string())?;
@@ -562,7 +952,9 @@ impl Inner {
         let log = std::fs::File::create(run.join("bwrap.log")).map_err(|e| e.to_string())?;
         let mut cmd = self.sandbox(key, uid, false, &["/bin/sh", "-c", SESSION]);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
-        let child = cmd.spawn().map_err(|e| format!("starting bwrap: {e}"))?;
+        let child = self
+            .spawn_sandbox(cmd)
+            .map_err(|e| format!("starting bwrap: {e}"))?;
         let pid = child.id();
         self.reserved.lock().insert(key.clone());
         if let Some(c) = &self.cgroups {
@@ -715,10 +1107,66 @@ fn read_names(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Copies `src` to `dest` with `cp -a` (links, modes and owners kept).
+/// Copies `src` to `dest` with `cp -a` (links, modes, owners and extended attributes
+/// kept; data reflinked where the filesystem can).
 fn copy_tree(src: &Path, dest: &Path) -> Result<(), String> {
+    cp(&["-a", "--reflink=auto"], src, dest)
+}
+
+/// Copies the contents of directory `src` into the existing directory `dest`.
+fn copy_into(src: &Path, dest: &Path) -> Result<(), String> {
+    cp(&["-a", "--reflink=auto", "-T"], src, dest)
+}
+
+/// Makes `dest` a tree of hard links to the files of `src` (directories are new).
+fn link_tree(src: &Path, dest: &Path) -> Result<(), String> {
+    if let Some(p) = dest.parent() {
+        std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+    }
+    cp(&["-a", "-l"], src, dest)
+}
+
+/// Removes a file or directory tree; no error when it is absent.
+fn remove_path(p: &Path) -> Result<(), String> {
+    let res = match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
+        Ok(_) => std::fs::remove_file(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => Err(e),
+    };
+    res.map_err(|e| format!("removing {}: {e}", p.display()))
+}
+
+/// The numbered layer directories under `dir`, bottom first.
+fn layer_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut names: Vec<String> = read_names(dir)
+        .into_iter()
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| dir.join(n)).collect()
+}
+
+/// Gives the WorkSpace's user the entries of the base image in its overlay root (their
+/// metadata is copied up into the layer; the image's own files keep their owners).
+fn own_base(base: &Path, root: &Path, uid: Option<u32>) -> Result<(), String> {
+    let Some(uid) = uid else { return Ok(()) };
+    let mut todo = vec![PathBuf::new()];
+    while let Some(rel) = todo.pop() {
+        let (src, dest) = (base.join(&rel), root.join(&rel));
+        let meta = std::fs::symlink_metadata(&src).map_err(|e| e.to_string())?;
+        std::os::unix::fs::lchown(&dest, Some(uid), Some(uid))
+            .map_err(|e| format!("chown {}: {e}", dest.display()))?;
+        if meta.is_dir() {
+            todo.extend(read_names(&src).into_iter().map(|n| rel.join(n)));
+        }
+    }
+    Ok(())
+}
+
+fn cp(flags: &[&str], src: &Path, dest: &Path) -> Result<(), String> {
     let out = Command::new("cp")
-        .arg("-a")
+        .args(flags)
         .arg("--")
         .arg(src)
         .arg(dest)
@@ -1014,6 +1462,7 @@ impl DesktopDriver for LocalDriver {
             return Err("the WorkSpace has no desktop volumes".into());
         }
         let uid = self.inner.uid(key).map_err(|e| e.to_string())?;
+        self.inner.mount(key)?;
         std::fs::create_dir_all(dir.join("run/x11")).map_err(|e| e.to_string())?;
         let args: Vec<&str> = command.iter().map(String::as_str).collect();
         let mut cmd = self.inner.sandbox(key, uid, as_root, &args);
@@ -1066,6 +1515,10 @@ impl DesktopDriver for LocalDriver {
         for k in keys {
             let _ = self.inner.stop(&k);
         }
+        let mounted: Vec<DesktopKey> = self.inner.mounted.lock().iter().cloned().collect();
+        for k in mounted {
+            let _ = self.inner.unmount(&k);
+        }
     }
 
     fn kill_orphans(&self) -> usize {
@@ -1080,6 +1533,29 @@ impl DesktopDriver for LocalDriver {
             .and_then(|e| e.proc.as_ref())
             .map(|p| sandbox_pids(p.child.id()))
             .unwrap_or_default()
+    }
+
+    fn capture_image(&self, key: &DesktopKey, image: &ImageKey) -> Progress {
+        let key = key.clone();
+        let image2 = image.clone();
+        self.inner
+            .image_op(image, move |inner| inner.capture(&key, &image2))
+    }
+
+    fn copy_image(&self, from: &ImageKey, to: &ImageKey) -> Progress {
+        let (from, to2) = (from.clone(), to.clone());
+        self.inner
+            .image_op(to, move |inner| inner.copy_image(&from, &to2))
+    }
+
+    fn delete_image(&self, image: &ImageKey) {
+        let dir = self.inner.image_dir(image);
+        let id = image.image_id.clone();
+        self.inner.submit(Box::new(move || {
+            if let Err(e) = remove_path(&dir) {
+                tracing::warn!(image = %id, error = %e, "deleting image files failed");
+            }
+        }));
     }
 }
 
@@ -1105,6 +1581,26 @@ mod tests {
         // Exited, not yet reaped: a zombie is not alive.
         assert!(!alive(pid));
         let _ = child.wait();
+    }
+
+    #[test]
+    fn layers_are_numbered_bottom_first_and_linked_not_copied() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layers = dir.path().join("layers");
+        for n in ["010", "002", "notes", ".tmp"] {
+            std::fs::create_dir_all(layers.join(n)).expect("mkdir");
+        }
+        let found: Vec<PathBuf> = layer_dirs(&layers);
+        assert_eq!(found, vec![layers.join("002"), layers.join("010")]);
+        std::fs::write(layers.join("002/file"), "x").expect("write");
+        let copy = dir.path().join("copy/layers");
+        link_tree(&layers, &copy).expect("link");
+        let ino = |p: &Path| std::fs::metadata(p).expect("stat").ino();
+        assert_eq!(ino(&layers.join("002/file")), ino(&copy.join("002/file")));
+        remove_path(&copy).expect("remove");
+        remove_path(&copy).expect("absent is fine");
+        assert!(layers.join("002/file").exists());
     }
 
     #[test]

@@ -42,17 +42,11 @@ pub struct DesktopKey {
 impl DesktopKey {
     /// A key, if the account is 12 digits, the Region looks like one and the id like `ws-…`.
     pub fn new(account: &str, region: &str, workspace_id: &str) -> Option<DesktopKey> {
-        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-        let region_ok = !region.is_empty()
-            && region.len() <= 32
-            && region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let id_ok = workspace_id.len() <= 32
             && workspace_id
                 .strip_prefix("ws-")
                 .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric()));
-        (account_ok && region_ok && id_ok).then(|| DesktopKey {
+        (id_ok && account_ok(account) && region_ok(region)).then(|| DesktopKey {
             account: account.to_string(),
             region: region.to_string(),
             workspace_id: workspace_id.to_string(),
@@ -60,13 +54,53 @@ impl DesktopKey {
     }
 }
 
-/// What a desktop is sized by (from the WorkSpace's bundle and properties).
+/// Identifies an image's files: owner account, Region, `wsi-…` id (validated like
+/// [`DesktopKey`], so its parts are safe as path components).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ImageKey {
+    pub account: String,
+    pub region: String,
+    pub image_id: String,
+}
+
+impl ImageKey {
+    /// A key, if the account is 12 digits, the Region looks like one and the id like `wsi-…`.
+    pub fn new(account: &str, region: &str, image_id: &str) -> Option<ImageKey> {
+        let id_ok = image_id.len() <= 32
+            && image_id
+                .strip_prefix("wsi-")
+                .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+        (id_ok && account_ok(account) && region_ok(region)).then(|| ImageKey {
+            account: account.to_string(),
+            region: region.to_string(),
+            image_id: image_id.to_string(),
+        })
+    }
+}
+
+fn account_ok(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn region_ok(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// What a desktop is sized by and launched from (the WorkSpace's bundle and properties).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
     /// `Compute` wire value (VALUE, STANDARD, PERFORMANCE, POWER, …).
     pub compute: String,
     pub root_gib: i32,
     pub user_gib: i32,
+    /// The image the root volume starts from: a custom bundle's image, `None` for the
+    /// bundle's base image. An image with no files (imported, or made without desktops)
+    /// launches from the base image.
+    pub image: Option<ImageKey>,
 }
 
 /// Where a transition leads the desktop.
@@ -89,6 +123,13 @@ pub enum Op {
     Restore { snapshot_at: Option<f64> },
     /// Stop and delete the volumes and snapshots.
     Terminate,
+    /// Create this desktop as the target of a migration: a fresh root volume from the
+    /// spec's image, the home from `from`'s latest snapshot (taken now if the driver holds
+    /// none as recent as `snapshot_at`), then start. `from` is left as it is.
+    Migrate {
+        from: DesktopKey,
+        snapshot_at: Option<f64>,
+    },
 }
 
 impl Op {
@@ -158,6 +199,12 @@ pub trait DesktopDriver: Send + Sync {
     fn kill_orphans(&self) -> usize;
     /// Process ids of the desktop's processes, as seen from the host (tests, benchmarks).
     fn pids(&self, key: &DesktopKey) -> Vec<u32>;
+    /// Captures the desktop's root volume as `image` (background; poll until Done).
+    fn capture_image(&self, key: &DesktopKey, image: &ImageKey) -> Progress;
+    /// Copies an image's files to another key (background; poll until Done).
+    fn copy_image(&self, from: &ImageKey, to: &ImageKey) -> Progress;
+    /// Deletes an image's files (no error when absent).
+    fn delete_image(&self, image: &ImageKey);
 }
 
 #[cfg(test)]
@@ -171,6 +218,10 @@ mod tests {
         assert!(DesktopKey::new("12345678901", "us-east-1", "ws-abc").is_none());
         assert!(DesktopKey::new("123456789012", "../etc", "ws-abc").is_none());
         assert!(DesktopKey::new("123456789012", "us-east-1", "ws-").is_none());
+        assert!(ImageKey::new("123456789012", "us-east-1", "wsi-abc123").is_some());
+        assert!(ImageKey::new("123456789012", "us-east-1", "wsi-../x").is_none());
+        assert!(ImageKey::new("123456789012", "us-east-1", "ws-abc123").is_none());
+        assert!(ImageKey::new("1234", "us-east-1", "wsi-abc123").is_none());
     }
 
     #[test]

@@ -119,8 +119,22 @@ async fn upgrade(app: &Arc<App>, parts: &mut hyper::http::request::Parts, id: &s
     }
     let deadline = tokio::time::Instant::now() + START_WAIT;
     let sock = loop {
+        // The viewer connects once the WorkSpace is up (not while the engine has yet to
+        // move it out of a starting state), as a WorkSpaces client does.
         if let Some(s) = driver.rfb_socket(&key) {
-            break s;
+            let svc = Arc::clone(&app.service);
+            let (scope2, id2) = (scope.clone(), id.to_string());
+            let state = tokio::task::spawn_blocking(move || svc.desktop_state(&scope2, &id2))
+                .await
+                .ok()
+                .flatten();
+            let coming_up = matches!(
+                state.as_deref(),
+                Some("PENDING" | "STARTING" | "REBOOTING" | "REBUILDING" | "RESTORING")
+            );
+            if !coming_up {
+                break s;
+            }
         }
         if tokio::time::Instant::now() > deadline {
             return text(StatusCode::CONFLICT, "The WorkSpace's desktop is not running.");

@@ -5,6 +5,11 @@
 //! UpdateWorkspaceImagePermission / DescribeWorkspaceImagePermissions (sharing with other
 //! accounts of the same Region) and DescribeImageAssociations.
 //!
+//! With desktops (`--desktops local`) an image has files: CreateWorkspaceImage captures the
+//! WorkSpace's root volume, CopyWorkspaceImage copies the source's files, and the image stays
+//! PENDING until the driver is done (the transition is gated on it, as WorkSpaces' are);
+//! DeleteWorkspaceImage deletes them.
+//!
 //! An image lives in its owner's (account, Region). Sharing writes a pointer record into the
 //! shared account's scope, so that account finds the image (as `SHARED`) without scanning
 //! others. States on the engine: PENDING → AVAILABLE; a custom import also walks its own
@@ -13,10 +18,13 @@
 use super::tables::account::byol_enabled;
 use super::tables::bundles::image_in_use;
 use super::tables::ids::new_id;
-use super::tables::images::{find, load_owned, CustomImport, ImageRec, SharePointer, IMAGE_KIND, NAME_INDEX};
+use super::tables::images::{
+    find, load_owned, CustomImport, ImageOrigin, ImageRec, SharePointer, IMAGE_KIND, NAME_INDEX,
+};
 use super::tables::workspaces::{capture_source, end_capture};
 use super::tables::{invalid, new_tags, pagination, Conflict, Context, Fault, Service, Stored, Tx};
-use crate::engine::{PendingTransition, TransitionKind};
+use crate::desktop::{DesktopKey, ImageKey, Progress};
+use crate::engine::{transition_key, PendingTransition, TransitionKind};
 use localspaces_api::workspaces::{self as ws, Error, ErrorCode};
 use localspaces_store::{Expect, IndexEntry, Scope};
 
@@ -101,8 +109,46 @@ fn pending_image(svc: &Service, cx: &Context, name: String, description: Option<
         shares: Vec::new(),
         tags: Vec::new(),
         source_workspace: None,
+        copied_from: None,
         custom_import: None,
     }
+}
+
+/// How soon an image waiting on its files is looked at again, in seconds.
+const RECHECK: f64 = 0.1;
+
+/// The driver's progress on the files of a PENDING captured or copied image (polling starts
+/// the work): `None` without desktops or for an image that has no files to make.
+fn files_progress(svc: &Service, scope: &Scope, i: &ImageRec) -> Option<Progress> {
+    let driver = svc.desktops()?;
+    let key = ImageKey::new(&scope.account, &scope.region, &i.id)?;
+    if let Some(wid) = &i.source_workspace {
+        let ws = DesktopKey::new(&scope.account, &scope.region, wid)?;
+        return Some(driver.capture_image(&ws, &key));
+    }
+    let o = i.copied_from.as_ref()?;
+    let from = ImageKey::new(&o.account, &o.region, &o.id)?;
+    Some(driver.copy_image(&from, &key))
+}
+
+/// Starts the files of an image just committed PENDING, so the work runs while the
+/// transition's time passes. Under the write lock, as the gate polls (a result is reported
+/// once).
+fn kickoff(svc: &Service, scope: &Scope, id: &str) {
+    if svc.desktops().is_none() {
+        return;
+    }
+    svc.locked(|| {
+        let pending = matches!(
+            svc.load_transition(&transition_key(scope, IMAGE_KIND, id)),
+            Ok(Some(_))
+        );
+        if let (true, Ok(Some(i))) = (pending, svc.load::<ImageRec>(scope, id)) {
+            if i.rec.state == ws::WorkspaceImageState::Pending.as_str() {
+                files_progress(svc, scope, &i.rec);
+            }
+        }
+    });
 }
 
 /// Stages a new image with its pending transition.
@@ -172,6 +218,7 @@ pub fn create_workspace_image(
         Ok::<_, Error>(rec)
     })?;
     tracing::debug!(image = %rec.id, workspace = ?rec.source_workspace, "image capture started");
+    kickoff(svc, &cx.scope, &rec.id); // desktop seam
     let w = rec.to_wire();
     Ok(ws::CreateWorkspaceImageResult {
         created: w.created,
@@ -244,7 +291,7 @@ pub fn copy_workspace_image(
     let tags = new_tags(input.tags.as_deref(), svc.limits.tags_per_resource)?;
     let source_scope = Scope::new(cx.scope.account.clone(), input.source_region.clone());
     let id = svc.write(name_race(&input.name), |tx| {
-        let (_, src) = find(svc, &source_scope, &input.source_image_id)?
+        let (owner, src) = find(svc, &source_scope, &input.source_image_id)?
             .ok_or_else(|| image_not_found(&input.source_image_id))?;
         if !src.rec.is_available() {
             return Err(Error::new(
@@ -267,9 +314,15 @@ pub fn copy_workspace_image(
         rec.inherit_platform(&src.rec);
         rec.update_available = src.rec.update_available;
         rec.tags = tags;
+        rec.copied_from = Some(ImageOrigin {
+            account: owner.account.clone(),
+            region: owner.region.clone(),
+            id: src.rec.id.clone(),
+        });
         store_new(tx, cx, &rec, TransitionKind::ImageCopy)?;
         Ok::<_, Error>(rec.id)
     })?;
+    kickoff(svc, &cx.scope, &id); // desktop seam
     Ok(ws::CopyWorkspaceImageResult { image_id: Some(id) })
 }
 
@@ -532,6 +585,13 @@ pub fn delete_workspace_image(
         tx.delete::<ImageRec>(&cx.scope, &i.rec.id, i.rev);
         Ok(())
     })?;
+    // desktop seam: the image's files go with it.
+    if let (Some(driver), Some(key)) = (
+        svc.desktops(),
+        ImageKey::new(&cx.scope.account, &cx.scope.region, &input.image_id),
+    ) {
+        driver.delete_image(&key);
+    }
     Ok(ws::DeleteWorkspaceImageResult {})
 }
 
@@ -661,6 +721,29 @@ pub(crate) fn apply_transition(
     };
     if i.rec.state != ws::WorkspaceImageState::Pending.as_str() {
         return Ok(None);
+    }
+    // desktop seam: a captured or copied image is AVAILABLE once its files are made.
+    if matches!(t.kind, TransitionKind::ImageCreate | TransitionKind::ImageCopy) {
+        match files_progress(svc, scope, &i.rec) {
+            None | Some(Progress::Done) => {}
+            Some(Progress::Working) => {
+                return Ok(Some(PendingTransition {
+                    kind: t.kind,
+                    due: now + RECHECK,
+                    resource_kind: IMAGE_KIND.to_string(),
+                    resource_id: i.rec.id.clone(),
+                }))
+            }
+            Some(Progress::Failed(msg)) => {
+                tracing::warn!(image = %i.rec.id, error = %msg, "image files failed: the image is in ERROR");
+                i.rec.state = ws::WorkspaceImageState::Error.as_str().to_string();
+                if let Some(wid) = i.rec.source_workspace.take() {
+                    end_capture(svc, tx, scope, &wid, now)?;
+                }
+                tx.put(scope, &i.rec, Expect::Rev(i.rev))?;
+                return Ok(None);
+            }
+        }
     }
     let mut next = None;
     match t.kind {

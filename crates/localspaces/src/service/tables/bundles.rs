@@ -285,6 +285,14 @@ pub(crate) fn resolve_bundle(svc: &Service, scope: &Scope, id: &str) -> Result<O
     }))
 }
 
+/// The image of custom bundle `id` of `scope` (`None`: a public bundle, or none).
+pub(crate) fn custom_bundle_image(svc: &Service, scope: &Scope, id: &str) -> Result<Option<String>, Fault> {
+    if find_bundle(svc, id).is_some() {
+        return Ok(None);
+    }
+    Ok(svc.load::<BundleRec>(scope, id)?.map(|b| b.rec.image_id))
+}
+
 /// Whether a custom bundle of `scope` uses the image `image_id`.
 pub(crate) fn image_in_use(svc: &Service, scope: &Scope, image_id: &str) -> Result<bool, Fault> {
     Ok(svc.count::<BundleRec>(

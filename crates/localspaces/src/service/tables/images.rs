@@ -48,9 +48,21 @@ pub(crate) struct ImageRec {
     /// CreateWorkspaceImage: the WorkSpace shown SUSPENDED while this image is captured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_workspace: Option<String>,
+    /// CopyWorkspaceImage: the image copied, whose files (with desktops) are copied too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<ImageOrigin>,
     /// ImportCustomWorkspaceImage: the import workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_import: Option<CustomImport>,
+}
+
+/// Where a copied image came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ImageOrigin {
+    /// The owner of the source image (the caller, or the account that shared it).
+    pub account: String,
+    pub region: String,
+    pub id: String,
 }
 
 /// The workflow of an ImportCustomWorkspaceImage.

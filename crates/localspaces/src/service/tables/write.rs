@@ -156,6 +156,14 @@ impl Service {
         self.write_as(conflict, f)
     }
 
+    /// Runs `f` under the write lock, writing nothing: a look at records and transitions that
+    /// must not interleave with a commit (the desktop seam's kickoff must not restart work
+    /// that a due transition's gate has just seen finish). `f` must not write.
+    pub(crate) fn locked<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _lock = self.write.lock();
+        f()
+    }
+
     /// [`Service::write`] for another API's errors (Directory Service).
     pub(crate) fn write_as<T, E>(
         &self,

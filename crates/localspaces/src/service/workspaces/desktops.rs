@@ -6,13 +6,16 @@
 //! no driver (`--desktops none`) every function here returns at once and changes nothing.
 //!
 //! The driver's `poll`, `reserve`, `release` and `snapshot` never block: they look at or
-//! start work on the driver's own workers. [`gate`] polls under the write lock on purpose:
-//! a poll that reports `Done` hands the result over once, so only the applier that then
-//! commits the transition may see it.
+//! start work on the driver's own workers. A poll that reports `Done` hands the result over
+//! once, so every poll runs under the write lock: [`gate`] (the applier, which then commits
+//! the transition) and [`kickoff`] (which reads the transition afresh, so it never starts
+//! again the work of a transition that was applied meanwhile).
 
 use super::*;
+use crate::desktop::ImageKey;
 use crate::desktop::{DesktopDriver, DesktopKey, Op, Progress, Spec};
 use crate::engine::transition_key;
+use crate::service::tables::bundles::custom_bundle_image;
 use crate::service::tables::workspaces::effective;
 use crate::service::tables::Stored;
 
@@ -24,12 +27,17 @@ fn key(scope: &Scope, id: &str) -> Option<DesktopKey> {
     DesktopKey::new(&scope.account, &scope.region, id)
 }
 
-fn spec(rec: &WorkspaceRec) -> Spec {
-    Spec {
+/// The desktop's spec: sizes from the record, the image from its bundle (a custom bundle's
+/// image, owned by the WorkSpace's account).
+fn spec(svc: &Service, scope: &Scope, rec: &WorkspaceRec) -> Result<Spec, Fault> {
+    let image = custom_bundle_image(svc, scope, &rec.bundle_id)?
+        .and_then(|id| ImageKey::new(&scope.account, &scope.region, &id));
+    Ok(Spec {
         compute: rec.compute.clone(),
         root_gib: rec.root_gib,
         user_gib: rec.user_gib,
-    }
+        image,
+    })
 }
 
 /// The error of a create or start item refused for capacity: the limit error the model
@@ -84,7 +92,7 @@ pub(super) fn gate(
     let Some(op) = op_for(t.kind, &w.rec, now) else {
         return Ok(None);
     };
-    match driver.poll(&key, &op, &spec(&w.rec)) {
+    match driver.poll(&key, &op, &spec(svc, scope, &w.rec)?) {
         Progress::Done => {
             if op == Op::Provision {
                 // The creation snapshot pair (the service records it as the WorkSpace
@@ -212,16 +220,95 @@ impl StartSlots {
 /// commit, with no lock held.
 pub(super) fn kickoff<'a>(svc: &Service, scope: &Scope, ids: impl IntoIterator<Item = &'a str>) {
     let Some(driver) = svc.desktops() else { return };
-    let now = svc.clock.now();
-    for id in ids {
-        let Some(k) = key(scope, id) else { continue };
-        let Ok(Some((t, _))) = svc.load_transition(&transition_key(scope, WORKSPACE_KIND, id)) else {
-            continue;
-        };
-        if let Ok(Some(w)) = svc.load::<WorkspaceRec>(scope, id) {
-            if let Some(op) = op_for(t.kind, &w.rec, now) {
-                driver.poll(&k, &op, &spec(&w.rec));
+    let ids: Vec<&str> = ids.into_iter().collect();
+    svc.locked(|| {
+        let now = svc.clock.now();
+        for id in ids {
+            let Some(k) = key(scope, id) else { continue };
+            let Ok(Some((t, _))) = svc.load_transition(&transition_key(scope, WORKSPACE_KIND, id)) else {
+                continue;
+            };
+            let Ok(Some(w)) = svc.load::<WorkspaceRec>(scope, id) else {
+                continue;
+            };
+            if t.kind == TransitionKind::WorkspaceMigrate {
+                if let Ok(Some((target, op, spec))) = migration_op(svc, scope, &w.rec, now) {
+                    driver.poll(&target, &op, &spec);
+                }
+            } else if let (Some(op), Ok(spec)) = (op_for(t.kind, &w.rec, now), spec(svc, scope, &w.rec)) {
+                driver.poll(&k, &op, &spec);
             }
+        }
+    });
+}
+
+/// The desktop op of a migration's target: a new root volume from the target bundle's image
+/// and the home from the source's latest snapshot. `None` when the target is not PENDING.
+fn migration_op(
+    svc: &Service,
+    scope: &Scope,
+    src: &WorkspaceRec,
+    now: f64,
+) -> Result<Option<(DesktopKey, Op, Spec)>, Fault> {
+    let (Some(target_id), Some(from)) = (&src.migrating_to, key(scope, &src.id)) else {
+        return Ok(None);
+    };
+    let Some(target) = svc.load::<WorkspaceRec>(scope, target_id)? else {
+        return Ok(None);
+    };
+    let Some(k) = key(scope, target_id).filter(|_| target.rec.state() == ws::WorkspaceState::Pending) else {
+        return Ok(None);
+    };
+    let op = Op::Migrate {
+        from,
+        snapshot_at: effective(src, now).last().copied(),
+    };
+    Ok(Some((k, op, spec(svc, scope, &target.rec)?)))
+}
+
+/// What the desktop of a migration's target says about its due `workspace_migrate`
+/// transition (called with the source's record).
+pub(super) enum MigrationGate {
+    /// No desktop (or nothing to wait for): apply the transition.
+    Apply,
+    /// The desktop works: look again at this transition.
+    Wait(PendingTransition),
+    /// The desktop failed: the migration fails (the target goes, the source stays).
+    Failed(String),
+}
+
+/// Gates a due migration on its target's desktop; once it is up, the source's desktop is
+/// terminated (its volumes go with the source, as its record does).
+pub(super) fn gate_migration(
+    svc: &Service,
+    scope: &Scope,
+    t: &PendingTransition,
+    src: &WorkspaceRec,
+    now: f64,
+) -> Result<MigrationGate, Fault> {
+    let Some(driver) = svc.desktops() else {
+        return Ok(MigrationGate::Apply);
+    };
+    let Some((target, op, spec)) = migration_op(svc, scope, src, now)? else {
+        return Ok(MigrationGate::Apply);
+    };
+    match driver.poll(&target, &op, &spec) {
+        Progress::Done => {
+            driver.snapshot(&target, now);
+            if let Some(k) = key(scope, &src.id) {
+                driver.poll(&k, &Op::Terminate, &spec);
+            }
+            Ok(MigrationGate::Apply)
+        }
+        Progress::Working => Ok(MigrationGate::Wait(PendingTransition {
+            kind: t.kind,
+            due: now + RECHECK,
+            resource_kind: WORKSPACE_KIND.to_string(),
+            resource_id: src.id.clone(),
+        })),
+        Progress::Failed(msg) => {
+            driver.poll(&target, &Op::Terminate, &spec);
+            Ok(MigrationGate::Failed(msg))
         }
     }
 }
@@ -325,13 +412,14 @@ impl Service {
                             compute: String::new(),
                             root_gib: 0,
                             user_gib: 0,
+                            image: None,
                         },
                     );
                     removed += 1;
                 }
                 Some(S::Available | S::Impaired | S::Unhealthy) => {
                     if let Some(w) = &w {
-                        driver.poll(&k, &Op::Start, &spec(&w.rec));
+                        driver.poll(&k, &Op::Start, &spec(self, &scope, &w.rec)?);
                         started += 1;
                     }
                 }

@@ -13,7 +13,13 @@
 //! the source TERMINATED (later removed) in one commit. If the new WorkSpace is terminated
 //! before that, the migration fails and the source returns to its previous state with its own
 //! ID (doc: "failure keeps the original ID").
+//!
+//! With desktops, the transition waits for the new WorkSpace's desktop: a fresh root volume
+//! from the target bundle's image and the user volume from the source's latest snapshot
+//! (doc); then the source's desktop and volumes go, as the source does. A desktop that
+//! fails makes the migration fail.
 
+use super::desktops;
 use crate::engine::{transition_key, PendingTransition, TransitionKind};
 use crate::service::tables::bundles::{resolve_bundle, CatalogBundle};
 use crate::service::tables::ids::new_id;
@@ -132,6 +138,7 @@ pub fn migrate_workspace(
     input: ws::MigrateWorkspaceRequest,
 ) -> Result<ws::MigrateWorkspaceResult, Error> {
     let now = svc.clock.now();
+    let mut held: Option<String> = None;
     let target_id = svc.write(Conflict::Changed("WorkSpace"), |tx| {
         let mut src = svc
             .load::<WorkspaceRec>(&cx.scope, &input.source_workspace_id)?
@@ -185,6 +192,11 @@ pub fn migrate_workspace(
         }
 
         let target = migration_target(&src.rec, &bundle, now);
+        // desktop seam: the new WorkSpace's desktop runs beside the source's until it is up.
+        desktops::hold(svc, &cx.scope, target.clone()).map_err(|(_, msg)| {
+            Error::new(ErrorCode::ResourceUnavailableException, msg).with_resource(&src.rec.id)
+        })?;
+        held = Some(target.id.clone());
         src.rec.fold(now);
         src.rec.prior_state = Some(src.rec.state.clone());
         src.rec.set_state(S::Terminating);
@@ -205,7 +217,18 @@ pub fn migrate_workspace(
         )?;
         tracing::info!(source = %src.rec.id, target = %target.id, bundle = %bundle.id, "migrating");
         Ok(target.id)
-    })?;
+    });
+    let target_id = match target_id {
+        Ok(id) => id,
+        Err(e) => {
+            // desktop seam: a slot held for a target that was not created goes back.
+            if let Some(id) = held.take() {
+                desktops::release(svc, &cx.scope, [id.as_str()]);
+            }
+            return Err(e);
+        }
+    };
+    desktops::kickoff(svc, &cx.scope, [input.source_workspace_id.as_str()]);
     Ok(ws::MigrateWorkspaceResult {
         source_workspace_id: Some(input.source_workspace_id),
         target_workspace_id: Some(target_id),
@@ -290,6 +313,26 @@ pub(crate) fn apply_transition(
             return Ok(Some(follow(TransitionKind::WorkspaceMigrate, again)));
         }
         Some(mut w) => {
+            // desktop seam: the new WorkSpace's desktop must be up first.
+            match desktops::gate_migration(svc, scope, t, &src.rec, now)? {
+                desktops::MigrationGate::Apply => {}
+                desktops::MigrationGate::Wait(next) => return Ok(Some(next)),
+                desktops::MigrationGate::Failed(msg) => {
+                    tx.delete::<WorkspaceRec>(scope, &target_id, w.rev);
+                    let prior = src
+                        .rec
+                        .prior_state
+                        .take()
+                        .and_then(|s| S::from_wire(&s))
+                        .unwrap_or(S::Available);
+                    src.rec.set_state(prior);
+                    src.rec.migrating_to = None;
+                    state_changed(&mut src.rec, now);
+                    tracing::warn!(source = %source_id, target = %target_id, error = %msg, "migration failed: the new desktop did not come up");
+                    tx.put(scope, &src.rec, Expect::Rev(src.rev))?;
+                    return Ok(None);
+                }
+            }
             if w.rec.state() == S::Pending {
                 w.rec.set_state(S::Available);
                 w.rec.assign_network();
