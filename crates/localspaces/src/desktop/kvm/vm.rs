@@ -21,6 +21,8 @@ use super::Error;
 
 /// Longest Unix socket path (`sun_path` holds 108 bytes with the terminating NUL).
 const MAX_SOCKET_PATH: usize = 107;
+/// Longest VM id (a WorkSpace id fits): the sockets' paths must stay under `sun_path`'s limit.
+const MAX_ID: usize = 32;
 
 /// How the manager runs VMs.
 #[derive(Clone, Debug)]
@@ -200,7 +202,7 @@ pub struct HealthEvent {
 
 fn valid_id(id: &str) -> Result<(), Error> {
     let ok = !id.is_empty()
-        && id.len() <= 64
+        && id.len() <= MAX_ID
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -260,11 +262,12 @@ impl Manager {
     pub fn with_host(config: KvmConfig, host: Host) -> Result<Manager, Error> {
         std::fs::create_dir_all(&config.state_dir)
             .map_err(|e| Error::io(format!("creating {}", config.state_dir.display()), e))?;
-        let longest = config.state_dir.join("x".repeat(64)).join("qga.sock");
+        let longest = config.state_dir.join("x".repeat(MAX_ID)).join("qga.sock");
         if longest.as_os_str().len() > MAX_SOCKET_PATH {
             return Err(Error::Invalid(format!(
-                "state directory {} is too long for Unix socket paths",
-                config.state_dir.display()
+                "the VM directory {} is too long for Unix socket paths (at most {} bytes)",
+                config.state_dir.display(),
+                MAX_SOCKET_PATH - MAX_ID - "/qga.sock".len()
             )));
         }
         if host.accel == Accel::Tcg {
@@ -417,6 +420,16 @@ impl Manager {
                 _ => 0,
             })
             .sum()
+    }
+
+    /// The vCPUs and memory a VM of `compute_type` gets on this host.
+    pub fn resources(&self, compute_type: &str) -> super::Resources {
+        scaled_resources(compute_type, self.host.cpus, self.config.memory_divisor)
+    }
+
+    /// Memory all running VMs may take together.
+    pub fn memory_budget_mib(&self) -> u64 {
+        self.budget_mib()
     }
 
     fn budget_mib(&self) -> u64 {
@@ -876,6 +889,28 @@ impl Manager {
         self.img.snapshots(&entry.dir.join("user.qcow2")).await
     }
 
+    /// Deletes snapshot `name` from both volumes (live through QMP while running).
+    pub async fn delete_snapshot(&self, id: &str, name: &str) -> Result<(), Error> {
+        let entry = self.entry(id)?;
+        let _op = entry.op.lock().await;
+        if matches!(&*entry.slot.lock(), Slot::Running(_)) {
+            let mut qmp = Qmp::connect(&entry.dir.join("qmp.sock"), Duration::from_secs(5)).await?;
+            for device in ["root", "user"] {
+                qmp.call_within(
+                    "blockdev-snapshot-delete-internal-sync",
+                    json!({"device": device, "name": name}),
+                    Duration::from_secs(60),
+                )
+                .await?;
+            }
+        } else {
+            for disk in ["root.qcow2", "user.qcow2"] {
+                self.img.snapshot_delete(&entry.dir.join(disk), name).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reverts the chosen volumes of a stopped VM to snapshot `name`.
     pub async fn restore(&self, id: &str, name: &str, volumes: Volumes) -> Result<(), Error> {
         let entry = self.entry(id)?;
@@ -1002,6 +1037,9 @@ impl Manager {
                 return Ok(exec_output(&status, request.max_output));
             }
             if started.elapsed() > request.timeout {
+                // The agent cannot kill what it started: a second command does (best effort).
+                let kill = json!({"path": "kill", "arg": ["-KILL", pid.to_string()]});
+                let _ = agent.call("guest-exec", kill, Duration::from_secs(5)).await;
                 return Err(Error::timeout(
                     format!("guest command {:?}", request.argv),
                     request.timeout,
@@ -1084,6 +1122,32 @@ impl Manager {
         read?;
         closed?;
         Ok(data)
+    }
+
+    /// Kills QEMU processes of this state directory that no VM of this manager runs (left by
+    /// a previous process that was killed); answers their VM ids.
+    pub fn kill_leftovers(&self) -> Vec<String> {
+        let mut killed = Vec::new();
+        for id in self.list().unwrap_or_default() {
+            let Ok(entry) = self.entry(&id) else { continue };
+            let tracked = match &*entry.slot.lock() {
+                Slot::Running(r) => Some(r.pid),
+                _ => None,
+            };
+            if let Some(pid) = leaked_pid(&entry.dir).filter(|pid| tracked != Some(*pid)) {
+                tracing::warn!(vm = id, pid, "killing a QEMU process left by a previous run");
+                kill_pid(pid);
+                for _ in 0..100 {
+                    if !pid_alive(pid) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let _ = std::fs::remove_file(entry.dir.join("qemu.pid"));
+                killed.push(id);
+            }
+        }
+        killed
     }
 
     /// Makes running VMs match `desired` (ids of provisioned VMs that should run): kills QEMU

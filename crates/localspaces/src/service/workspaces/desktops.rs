@@ -1,4 +1,4 @@
-//! The service side of the desktops behind WorkSpaces (`--desktops local`): due WorkSpace
+//! The service side of the desktops behind WorkSpaces (`--desktops local` or `kvm`): due WorkSpace
 //! transitions wait for the driver's real progress ([`gate`]), capacity is held at create
 //! and start ([`hold`], [`reserve_starts`]), desktop work starts as soon as its transition is
 //! committed ([`kickoff`]), dead desktops make their WorkSpace UNHEALTHY, the snapshots the
@@ -11,7 +11,7 @@
 //! commits the transition may see it.
 
 use super::*;
-use crate::desktop::{DesktopDriver, DesktopKey, Op, Progress, Spec};
+use crate::desktop::{DesktopKey, Op, Progress, Spec};
 use crate::engine::transition_key;
 use crate::service::tables::workspaces::effective;
 use crate::service::tables::Stored;
@@ -32,16 +32,10 @@ fn spec(rec: &WorkspaceRec) -> Spec {
     }
 }
 
-/// The error of a create or start item refused for capacity: the limit error the model
-/// gives these operations (`ResourceLimitExceededException`).
-fn capacity_error(driver: &dyn DesktopDriver) -> (&'static str, String) {
-    (
-        "ResourceLimitExceededException",
-        format!(
-            "No desktop capacity left: {} desktops are running or starting on this host (--max-desktops).",
-            driver.max_desktops()
-        ),
-    )
+/// The error of a create or start item refused for capacity (the driver says why): the
+/// limit error the model gives these operations (`ResourceLimitExceededException`).
+fn capacity_error(why: String) -> (&'static str, String) {
+    ("ResourceLimitExceededException", why)
 }
 
 /// The desktop op a WorkSpace transition of `kind` leads to from the record's state.
@@ -128,7 +122,10 @@ pub(super) fn hold(
     w: WorkspaceRec,
 ) -> Result<WorkspaceRec, (&'static str, String)> {
     match (svc.desktops(), key(scope, &w.id)) {
-        (Some(driver), Some(k)) if !driver.reserve(&k) => Err(capacity_error(driver.as_ref())),
+        (Some(driver), Some(k)) => match driver.reserve(&k, &spec(&w)) {
+            Ok(()) => Ok(w),
+            Err(why) => Err(capacity_error(why)),
+        },
         _ => Ok(w),
     }
 }
@@ -167,15 +164,15 @@ pub(super) fn reserve_starts(
         let Some(k) = key(scope, id).filter(|_| w.rec.state() == ws::WorkspaceState::Stopped) else {
             continue;
         };
-        if driver.reserve(&k) {
-            slots.held.push(id.clone());
-        } else {
-            let (code, message) = capacity_error(driver.as_ref());
+        if let Err(why) = driver.reserve(&k, &spec(&w.rec)) {
+            let (code, message) = capacity_error(why);
             slots.refused.push(ws::FailedWorkspaceChangeRequest {
                 workspace_id: Some(id.clone()),
                 error_code: Some(code.to_string()),
                 error_message: Some(message),
             });
+        } else {
+            slots.held.push(id.clone());
         }
     }
     ids.retain(|id| !slots.refused.iter().any(|f| f.workspace_id.as_ref() == Some(id)));
