@@ -264,6 +264,10 @@ def test_vm_lifecycle_through_the_api(vm_server):
     if shown:
         assert shown[0] >= 320 and shown[2] > 1, shown
 
+    # ALWAYS_ON from now on: the clock jumps below must not stop it.
+    ws.modify_workspace_properties(WorkspaceId=wid, WorkspaceProperties={"RunningMode": "ALWAYS_ON"})
+    wait_ws(ws, wid, "AVAILABLE", {"AVAILABLE", "UPDATING"}, timeout=60)
+
     # A periodic snapshot (12 hours on) holds the home file; a rebuild (boot 3) reverts the
     # root volume to the image and the home to that snapshot.
     assert len(timed_snapshots(data, wid)) == 1  # the creation snapshot

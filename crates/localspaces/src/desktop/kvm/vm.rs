@@ -180,6 +180,9 @@ struct VmEntry {
     op: tokio::sync::Mutex<()>,
     /// One guest-agent session at a time.
     agent: tokio::sync::Mutex<()>,
+    /// Held (write) while a live snapshot has the guest's file systems frozen; commands and
+    /// file access (read) wait for the thaw.
+    frozen: tokio::sync::RwLock<()>,
     slot: Mutex<Slot>,
 }
 
@@ -327,6 +330,7 @@ impl Manager {
             dir,
             op: tokio::sync::Mutex::new(()),
             agent: tokio::sync::Mutex::new(()),
+            frozen: tokio::sync::RwLock::new(()),
             slot: Mutex::new(Slot::Stopped),
         });
         vms.insert(id.to_string(), entry.clone());
@@ -844,6 +848,7 @@ impl Manager {
         let _op = entry.op.lock().await;
         let running = matches!(&*entry.slot.lock(), Slot::Running(_));
         if running {
+            let _frozen = entry.frozen.write().await;
             // Quiesce the guest's file systems (the agent's fsfreeze, or at least a sync) so
             // that the snapshot holds what the guest has written.
             let frozen = self.agent_call(&entry, "guest-fsfreeze-freeze").await.is_ok();
@@ -993,6 +998,7 @@ impl Manager {
                 needed: "running",
             });
         }
+        let _thawed = entry.frozen.read().await;
         self.exec_entry(&entry, request).await
     }
 
@@ -1068,6 +1074,7 @@ impl Manager {
     /// Writes a file in the running guest (as root; see [`ExecRequest::user`] for ownership).
     pub async fn write_file(&self, id: &str, path: &str, data: &[u8]) -> Result<(), Error> {
         let entry = self.entry(id)?;
+        let _thawed = entry.frozen.read().await;
         let _agent = entry.agent.lock().await;
         let mut agent = Agent::connect(&entry.dir.join("qga.sock"), Duration::from_secs(5)).await?;
         let t = Duration::from_secs(10);
@@ -1091,6 +1098,7 @@ impl Manager {
     /// Reads a file (up to `max` bytes) from the running guest.
     pub async fn read_file(&self, id: &str, path: &str, max: usize) -> Result<Vec<u8>, Error> {
         let entry = self.entry(id)?;
+        let _thawed = entry.frozen.read().await;
         let _agent = entry.agent.lock().await;
         let mut agent = Agent::connect(&entry.dir.join("qga.sock"), Duration::from_secs(5)).await?;
         let t = Duration::from_secs(10);
