@@ -279,7 +279,10 @@ impl Server {
                 let max = cfg
                     .max_desktops
                     .unwrap_or_else(crate::desktop::local::default_max_desktops);
-                Some(Arc::new(crate::desktop::local::LocalDriver::new(&cfg.data_dir, max)?))
+                Some(Arc::new(crate::desktop::local::LocalDriver::new(
+                    &cfg.data_dir,
+                    max,
+                )?))
             }
             crate::desktop::DesktopsMode::Kvm => {
                 use crate::desktop::kvm;

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use localspaces::desktop::kvm::{
-    check_host, BaseImage, Boot, Error, ExecRequest, Health, KvmConfig, Manager, VmSpec, Volumes,
+    base_image, check_host, Error, ExecRequest, Health, KvmConfig, Manager, VmSpec, Volumes,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
@@ -66,14 +66,8 @@ fn config(state: &Path) -> KvmConfig {
 fn spec(image: &Path, id: &str, compute: &str) -> VmSpec {
     VmSpec {
         id: id.to_string(),
-        image: BaseImage {
-            disk: image.join("root.qcow2"),
-            boot: Boot::Kernel {
-                kernel: image.join("vmlinuz"),
-                initrd: Some(image.join("initramfs.img")),
-                append: "console=ttyS0 quiet".into(),
-            },
-        },
+        // The driver's choice: the uncompressed kernel (PVH entry) when the image has one.
+        image: base_image(image).expect("the test image"),
         user_name: "alice".into(),
         root_volume_gib: 1,
         user_volume_gib: 1,

@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::{check_host, Accel, BaseImage, Boot, Error, ExecRequest, Health, KvmConfig, Manager, VmSpec, Volumes};
+use super::{
+    check_host, Accel, BaseImage, Boot, Error, ExecRequest, Health, KvmConfig, Manager, VmSpec, Volumes,
+};
 use crate::desktop::{DesktopDriver, DesktopKey, ExecOutput, Op, Progress, Spec};
 
 /// The guest's user: its home is the user volume (the same name in every WorkSpace, as the
@@ -60,7 +62,8 @@ impl ImageKey {
                 .image_id
                 .strip_prefix("wsi-")
                 .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric()));
-        (account_ok && region_ok && id_ok).then(|| root.join(&self.account).join(&self.region).join(&self.image_id))
+        (account_ok && region_ok && id_ok)
+            .then(|| root.join(&self.account).join(&self.region).join(&self.image_id))
     }
 }
 
@@ -89,7 +92,10 @@ pub struct KvmOptions {
 /// `cmdline`, when present, replaces the kernel command line.
 pub fn base_image(dir: &Path) -> Result<BaseImage, String> {
     let disk = dir.join("root.qcow2");
-    let kernel = ["vmlinux", "vmlinuz"].iter().map(|k| dir.join(k)).find(|p| p.is_file());
+    let kernel = ["vmlinux", "vmlinuz"]
+        .iter()
+        .map(|k| dir.join(k))
+        .find(|p| p.is_file());
     let (Some(kernel), true) = (kernel, disk.is_file()) else {
         return Err(format!(
             "no VM image in {}: build one with `bash images/test/build.sh {}` (the small test \
@@ -103,7 +109,10 @@ pub fn base_image(dir: &Path) -> Result<BaseImage, String> {
     let (initrd, append) = if dir.join("initramfs.img").is_file() {
         (Some(dir.join("initramfs.img")), "console=ttyS0 quiet")
     } else if dir.join("initrd.img").is_file() {
-        (Some(dir.join("initrd.img")), "root=/dev/vda rw console=ttyS0 quiet")
+        (
+            Some(dir.join("initrd.img")),
+            "root=/dev/vda rw console=ttyS0 quiet",
+        )
     } else {
         (None, "root=/dev/vda rw console=ttyS0 quiet")
     };
@@ -182,7 +191,10 @@ impl KvmDriver {
         let manager = Manager::with_host(config, host).map_err(|e| anyhow::anyhow!("--desktops kvm: {e}"))?;
         let killed = manager.kill_leftovers();
         if !killed.is_empty() {
-            tracing::warn!(count = killed.len(), "killed VMs a previous localspaces left running");
+            tracing::warn!(
+                count = killed.len(),
+                "killed VMs a previous localspaces left running"
+            );
         }
         let min_vm = manager.resources("VALUE").memory_mib.max(1);
         let max = opts
@@ -277,7 +289,11 @@ impl KvmDriver {
         }
     }
 
-    fn image_op(&self, image: &ImageKey, work: impl Future<Output = Result<(), String>> + Send + 'static) -> Progress {
+    fn image_op(
+        &self,
+        image: &ImageKey,
+        work: impl Future<Output = Result<(), String>> + Send + 'static,
+    ) -> Progress {
         {
             let mut ops = self.inner.image_ops.lock();
             match ops.get(image) {
@@ -411,7 +427,10 @@ impl Inner {
         }
         self.set_ready(key, false);
         // A start the service did not reserve for (a restart's reconcile) holds its slot too.
-        let memory = self.manager.resources(&self.manager.spec(id)?.compute_type).memory_mib;
+        let memory = self
+            .manager
+            .resources(&self.manager.spec(id)?.compute_type)
+            .memory_mib;
         self.reserved.lock().entry(key.clone()).or_insert(memory);
         self.manager.start(id).await?;
         self.set_ready(key, true);
@@ -444,7 +463,9 @@ impl Inner {
             Op::Provision => {
                 if self.exists(id) {
                     if !self.owns(key) {
-                        return Err(Error::AlreadyExists(format!("{id} (another account's WorkSpace)")));
+                        return Err(Error::AlreadyExists(format!(
+                            "{id} (another account's WorkSpace)"
+                        )));
                     }
                     self.set_ready(key, false);
                     self.manager.terminate(id).await?;
@@ -461,11 +482,10 @@ impl Inner {
                     compute_type: spec.compute.clone(),
                 };
                 self.manager.provision(&vm).await?;
-                std::fs::write(self.dir(id).join("owner"), owner_line(key))
-                    .map_err(|e| Error::Io {
-                        context: "writing the VM's owner".into(),
-                        source: e,
-                    })?;
+                std::fs::write(self.dir(id).join("owner"), owner_line(key)).map_err(|e| Error::Io {
+                    context: "writing the VM's owner".into(),
+                    source: e,
+                })?;
                 self.manager.snapshot(id, IMAGE_SNAPSHOT).await?;
                 self.start(key, spec).await
             }
@@ -482,7 +502,12 @@ impl Inner {
                     Some(at) => Some(self.ensure_snapshot(id, *at).await?),
                     None => self.latest_snapshot(id).await?,
                 };
-                let has_image = self.manager.snapshots(id).await?.iter().any(|n| n == IMAGE_SNAPSHOT);
+                let has_image = self
+                    .manager
+                    .snapshots(id)
+                    .await?
+                    .iter()
+                    .any(|n| n == IMAGE_SNAPSHOT);
                 self.stop(key).await?;
                 let user = snap.as_deref().unwrap_or(IMAGE_SNAPSHOT);
                 let (root, user_only) = (
@@ -496,7 +521,9 @@ impl Inner {
                     },
                 );
                 match op {
-                    Op::Restore { .. } if snap.is_some() => self.manager.restore(id, user, Volumes::BOTH).await?,
+                    Op::Restore { .. } if snap.is_some() => {
+                        self.manager.restore(id, user, Volumes::BOTH).await?
+                    }
                     _ if has_image => {
                         self.manager.restore(id, IMAGE_SNAPSHOT, root).await?;
                         self.manager.restore(id, user, user_only).await?;
@@ -697,7 +724,13 @@ impl DesktopDriver for KvmDriver {
         e.viewers
     }
 
-    fn exec(&self, key: &DesktopKey, command: &[String], as_root: bool, timeout: Duration) -> Result<ExecOutput, String> {
+    fn exec(
+        &self,
+        key: &DesktopKey,
+        command: &[String],
+        as_root: bool,
+        timeout: Duration,
+    ) -> Result<ExecOutput, String> {
         if command.is_empty() {
             return Err("the command is empty".into());
         }
@@ -827,7 +860,7 @@ mod tests {
 
     #[test]
     fn snapshot_names_are_service_times() {
-        assert_eq!(snapshot_name(1_796_241_433.2721), "1796241433.272");
+        assert_eq!(snapshot_name(1_796_241_433.272_1), "1796241433.272");
         assert_eq!("1796241433.272".parse::<f64>().ok(), Some(1_796_241_433.272));
     }
 }
