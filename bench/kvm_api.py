@@ -1,6 +1,7 @@
-"""Benchmark of `--desktops kvm` through the API (not a test): CreateWorkspaces -> AVAILABLE
-(the guest agent answered) one WorkSpace at a time, then the host memory (RSS) of each idle
-QEMU process. `bash bench/kvm.sh` runs it; see bench/README.md.
+"""Benchmark of `--desktops kvm` through the API (not a test), one WorkSpace at a time:
+CreateWorkspaces -> AVAILABLE (the guest agent answered), then the host memory (RSS) of its
+QEMU process after IDLE_SECS idle, then TerminateWorkspaces (so that no idle VM takes CPU from
+the next boot). `bash bench/kvm.sh` runs it; see bench/README.md.
 
 Env: LOCALSPACES_BIN, IMAGE (a directory of images/test/build.sh or images/desktop/build.sh),
 RUNS (default 5), IDLE_SECS (wait before reading RSS, default 10), ACCEL_ARGS (default
@@ -42,22 +43,24 @@ def main():
         ws = make_client(srv.url, "json", account)
         did = registered_directory(ws, ds_client(srv.url, account))
         bundle = bundle_id(ws, LINUX_BUNDLE)
-        boots, wids = [], []
+        boots, rss = [], []
         for i in range(runs):
             t0 = time.monotonic()
             out = ws.create_workspaces(Workspaces=[request(did, bundle, f"bench{i}", RunningMode="ALWAYS_ON")])
             assert out["FailedRequests"] == [], out
             wid = out["PendingRequests"][0]["WorkspaceId"]
-            while ws_state(ws, wid) != "AVAILABLE":
-                assert ws_state(ws, wid) == "PENDING", ws_state(ws, wid)
+            while (state := ws_state(ws, wid)) != "AVAILABLE":
+                assert state == "PENDING", state
                 time.sleep(0.1)
             boots.append(time.monotonic() - t0)
-            wids.append(wid)
-            print(f"  boot {i}: {boots[-1]:.1f} s (load {os.getloadavg()[0]:.1f})")
-        time.sleep(idle)
-        rss = [rss_mib(p) for w in wids for p in qemu_pids(data, w)]
+            time.sleep(idle)
+            rss.extend(rss_mib(p) for p in qemu_pids(data, wid))
+            print(f"  boot {i}: {boots[-1]:.1f} s, RSS {rss[-1]:.0f} MiB (load {os.getloadavg()[0]:.1f})")
+            ws.terminate_workspaces(TerminateWorkspaceRequests=[{"WorkspaceId": wid}])
+            while ws_state(ws, wid) not in ("TERMINATED", "<gone>"):
+                time.sleep(0.2)
         print(f"create -> AVAILABLE: p50 {statistics.median(boots):.1f} s, min {min(boots):.1f}, max {max(boots):.1f} ({runs} runs, one at a time)")
-        print(f"idle QEMU RSS after {idle:.0f} s, {len(rss)} VMs running: p50 {statistics.median(rss):.0f} MiB, max {max(rss):.0f} MiB")
+        print(f"idle QEMU RSS after {idle:.0f} s: p50 {statistics.median(rss):.0f} MiB, max {max(rss):.0f} MiB")
     finally:
         srv.stop()
         import shutil
