@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use localspaces::desktop::kvm::{BaseImage, Boot, ExecRequest, KvmConfig, Manager, VmSpec};
+use localspaces::desktop::kvm::{base_image, BaseImage, ExecRequest, KvmConfig, Manager, VmSpec};
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -57,19 +57,8 @@ async fn main() -> anyhow::Result<()> {
         m.host().mem_total_mib,
         image.display()
     );
-    let boot = if desktop {
-        Boot::Kernel {
-            kernel: image.join("vmlinuz"),
-            initrd: Some(image.join("initrd.img")),
-            append: "root=/dev/vda rw console=ttyS0 quiet".into(),
-        }
-    } else {
-        Boot::Kernel {
-            kernel: image.join("vmlinuz"),
-            initrd: Some(image.join("initramfs.img")),
-            append: "console=ttyS0 quiet".into(),
-        }
-    };
+    // As the kvm driver boots it (the uncompressed kernel when the image has one).
+    let boot = base_image(&image).map_err(anyhow::Error::msg)?.boot;
     let (mut boots, mut stops, mut rss) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         let id = format!("ws-bench{run:04}");

@@ -99,14 +99,32 @@ pub struct ServeConfig {
     /// store already holds all of it (a restart on the same data); a partial overlap is an error.
     #[arg(long, env = "LOCALSPACES_SEED")]
     pub seed: Option<PathBuf>,
-    /// Desktops behind WorkSpaces: `none` (states move on the clock only) or `local` (a
-    /// sandboxed Linux desktop per WorkSpace on this host; see the README).
+    /// Desktops behind WorkSpaces: `none` (states move on the clock only), `local` (a
+    /// sandboxed Linux desktop per WorkSpace on this host) or `kvm` (a QEMU/KVM virtual
+    /// machine per WorkSpace); see the README.
     #[arg(long, env = "LOCALSPACES_DESKTOPS", value_enum, default_value_t = crate::desktop::DesktopsMode::None)]
     pub desktops: crate::desktop::DesktopsMode,
-    /// Most desktops running (or starting) at once with `--desktops local`; default: one
-    /// per 256 MiB of available memory.
+    /// Most desktops running (or starting) at once; default: one per 256 MiB of available
+    /// memory (`local`), the VM memory budget over the smallest VM (`kvm`).
     #[arg(long, env = "LOCALSPACES_MAX_DESKTOPS")]
     pub max_desktops: Option<usize>,
+    /// With `--desktops kvm`: the bundles' VM image, a directory built by
+    /// `images/test/build.sh` or `images/desktop/build.sh`. Default:
+    /// `<data-dir>/images/kvm-desktop` when built, else `<data-dir>/images/kvm-test`.
+    #[arg(long, env = "LOCALSPACES_KVM_IMAGE")]
+    pub kvm_image: Option<PathBuf>,
+    /// With `--desktops kvm`: run VMs under QEMU's emulation (TCG, much slower) when
+    /// `/dev/kvm` is missing or cannot boot a stock kernel, instead of refusing to start.
+    #[arg(long, env = "LOCALSPACES_KVM_ALLOW_TCG", default_value_t = false)]
+    pub kvm_allow_tcg: bool,
+    /// With `--desktops kvm`: MiB of memory all running VMs may take together; default: the
+    /// host's memory less 1 GiB. Creates and starts beyond it are refused.
+    #[arg(long, env = "LOCALSPACES_KVM_MEMORY_MIB")]
+    pub kvm_memory_mib: Option<u64>,
+    /// With `--desktops kvm`: seconds a VM may take from QEMU's start to its guest agent
+    /// answering.
+    #[arg(long, env = "LOCALSPACES_KVM_BOOT_TIMEOUT", default_value_t = 180)]
+    pub kvm_boot_timeout: u64,
     /// The AMAZON bundle catalog to serve instead of the built-in one: the JSON that `aws
     /// workspaces describe-workspace-bundles --owner AMAZON` prints for a real account.
     #[arg(long, env = "LOCALSPACES_BUNDLE_CATALOG")]

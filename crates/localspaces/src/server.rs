@@ -275,13 +275,35 @@ impl Server {
             tracing::info!(pending, "resuming pending lifecycle transitions");
         }
         let service = Arc::new(Service::new(Arc::clone(&store), dyn_clock, limits, engine));
-        // desktop seam: `--desktops local` puts a driver behind the WorkSpaces.
-        if cfg.desktops == crate::desktop::DesktopsMode::Local {
-            let max = cfg
-                .max_desktops
-                .unwrap_or_else(crate::desktop::local::default_max_desktops);
-            let driver = crate::desktop::local::LocalDriver::new(&cfg.data_dir, max)?;
-            service.set_desktops(Arc::new(driver));
+        // desktop seam: `--desktops local` or `kvm` puts a driver behind the WorkSpaces.
+        let driver: Option<Arc<dyn crate::desktop::DesktopDriver>> = match cfg.desktops {
+            crate::desktop::DesktopsMode::None => None,
+            crate::desktop::DesktopsMode::Local => {
+                let max = cfg
+                    .max_desktops
+                    .unwrap_or_else(crate::desktop::local::default_max_desktops);
+                Some(Arc::new(crate::desktop::local::LocalDriver::new(
+                    &cfg.data_dir,
+                    max,
+                )?))
+            }
+            crate::desktop::DesktopsMode::Kvm => {
+                use crate::desktop::kvm;
+                Some(Arc::new(kvm::KvmDriver::new(kvm::KvmOptions {
+                    image_dir: cfg
+                        .kvm_image
+                        .clone()
+                        .unwrap_or_else(|| kvm::default_image_dir(&cfg.data_dir)),
+                    dir: cfg.data_dir.join("kvm"),
+                    allow_tcg: cfg.kvm_allow_tcg,
+                    memory_budget_mib: cfg.kvm_memory_mib,
+                    boot_timeout: Duration::from_secs(cfg.kvm_boot_timeout.max(1)),
+                    max_desktops: cfg.max_desktops,
+                })?))
+            }
+        };
+        if let Some(driver) = driver {
+            service.set_desktops(driver);
             service
                 .desktop_reconcile()
                 .map_err(|e| anyhow::anyhow!("reconciling desktops: {}", e.message))?;

@@ -1389,16 +1389,19 @@ impl DesktopDriver for LocalDriver {
         std::mem::take(&mut *self.inner.failures.lock())
     }
 
-    fn reserve(&self, key: &DesktopKey) -> bool {
+    fn reserve(&self, key: &DesktopKey, _spec: &Spec) -> Result<(), String> {
         let mut r = self.inner.reserved.lock();
         if r.contains(key) {
-            return true;
+            return Ok(());
         }
         if r.len() >= self.inner.max {
-            return false;
+            return Err(format!(
+                "No desktop capacity left: {} desktops are running or starting on this host (--max-desktops).",
+                self.inner.max
+            ));
         }
         r.insert(key.clone());
-        true
+        Ok(())
     }
 
     fn release(&self, key: &DesktopKey) {

@@ -1,4 +1,4 @@
-//! Real desktops behind WorkSpaces (`--desktops local`).
+//! Real desktops behind WorkSpaces (`--desktops local`, `--desktops kvm`).
 //!
 //! A [`DesktopDriver`] owns the desktops: the lifecycle engine asks it to bring a WorkSpace's
 //! desktop to where a due transition leads ([`DesktopDriver::poll`]), and only applies the
@@ -8,8 +8,9 @@
 //!
 //! [`local::LocalDriver`] runs each desktop as a bubblewrap sandbox on this host (TigerVNC's
 //! `Xvnc`, openbox, xterm, pcmanfm), its display reachable only through a Unix socket under
-//! the data directory. [`rfb`] proxies a console WebSocket to that socket; exec runs commands
-//! in a sibling sandbox over the same volumes.
+//! the data directory; [`kvm::KvmDriver`] runs each as a QEMU virtual machine, its display
+//! on a Unix socket too. [`rfb`] proxies a console WebSocket to that socket; exec runs
+//! commands in a sibling sandbox over the same volumes (kvm: in the guest, through its agent).
 
 pub mod exec;
 pub mod kvm;
@@ -28,6 +29,8 @@ pub enum DesktopsMode {
     None,
     /// A sandboxed Linux desktop per WorkSpace on this host (bubblewrap + Xvnc).
     Local,
+    /// A QEMU/KVM virtual machine per WorkSpace (`--kvm-image`).
+    Kvm,
 }
 
 /// Identifies one WorkSpace's desktop. Its parts are validated, so they are safe as path
@@ -168,9 +171,10 @@ pub trait DesktopDriver: Send + Sync {
     fn is_running(&self, key: &DesktopKey) -> bool;
     /// Desktops that died without being asked to stop since the last call.
     fn take_failures(&self) -> Vec<DesktopKey>;
-    /// Holds a desktop slot for `key` (create or start); false when `--max-desktops` desktops
-    /// are running or held already. Released when the desktop stops or is terminated.
-    fn reserve(&self, key: &DesktopKey) -> bool;
+    /// Holds a desktop slot for `key` (create or start) sized by `spec`; refused, saying why,
+    /// when `--max-desktops` desktops are running or held already or the host lacks room
+    /// for it. Released when the desktop stops or is terminated.
+    fn reserve(&self, key: &DesktopKey, spec: &Spec) -> Result<(), String>;
     /// Gives back a slot held by [`DesktopDriver::reserve`] for a desktop that will not run.
     fn release(&self, key: &DesktopKey);
     /// The limit on running desktops.

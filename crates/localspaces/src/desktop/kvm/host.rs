@@ -73,7 +73,7 @@ pub fn check_host(allow_tcg: bool) -> Result<Host, Error> {
         Err(why) if allow_tcg => (Accel::Tcg, Some(why)),
         Err(why) => {
             return Err(Error::HostUnsupported(format!(
-                "KVM is not usable: {why}; VMs need /dev/kvm (or allow emulation)"
+                "KVM is not usable: {why}; VMs need a usable /dev/kvm, or QEMU's much slower emulation allowed (--kvm-allow-tcg)"
             )))
         }
     };

@@ -107,6 +107,13 @@ impl QemuImg {
             .map(drop)
     }
 
+    /// Deletes an internal snapshot of a disk no QEMU has open.
+    pub async fn snapshot_delete(&self, path: &Path, name: &str) -> Result<(), Error> {
+        self.run(&["snapshot", "-d", name, &path_str(path)?])
+            .await
+            .map(drop)
+    }
+
     /// Reverts a disk no QEMU has open to an internal snapshot.
     pub async fn snapshot_apply(&self, path: &Path, name: &str) -> Result<(), Error> {
         self.run(&["snapshot", "-a", name, &path_str(path)?])

@@ -16,6 +16,7 @@
 //! Layout under the state directory: `<id>/{spec.json, root.qcow2, user.qcow2, qmp.sock,
 //! qga.sock, vnc.sock, qemu.pid, serial.log}`.
 
+mod driver;
 mod host;
 mod img;
 mod qmp;
@@ -23,6 +24,7 @@ mod vm;
 
 use std::time::Duration;
 
+pub use driver::{base_image, default_image_dir, ImageKey, KvmDriver, KvmOptions, GUEST_USER};
 pub use host::{
     aws_compute, check_host, kvm_usability, meminfo_mib, scaled_resources, Accel, Host, Resources,
     MIN_MEMORY_MIB,

@@ -21,6 +21,8 @@ use super::Error;
 
 /// Longest Unix socket path (`sun_path` holds 108 bytes with the terminating NUL).
 const MAX_SOCKET_PATH: usize = 107;
+/// Longest VM id (a WorkSpace id fits): the sockets' paths must stay under `sun_path`'s limit.
+const MAX_ID: usize = 32;
 
 /// How the manager runs VMs.
 #[derive(Clone, Debug)]
@@ -178,6 +180,9 @@ struct VmEntry {
     op: tokio::sync::Mutex<()>,
     /// One guest-agent session at a time.
     agent: tokio::sync::Mutex<()>,
+    /// Held (write) while a live snapshot has the guest's file systems frozen; commands and
+    /// file access (read) wait for the thaw.
+    frozen: tokio::sync::RwLock<()>,
     slot: Mutex<Slot>,
 }
 
@@ -200,7 +205,7 @@ pub struct HealthEvent {
 
 fn valid_id(id: &str) -> Result<(), Error> {
     let ok = !id.is_empty()
-        && id.len() <= 64
+        && id.len() <= MAX_ID
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -260,11 +265,12 @@ impl Manager {
     pub fn with_host(config: KvmConfig, host: Host) -> Result<Manager, Error> {
         std::fs::create_dir_all(&config.state_dir)
             .map_err(|e| Error::io(format!("creating {}", config.state_dir.display()), e))?;
-        let longest = config.state_dir.join("x".repeat(64)).join("qga.sock");
+        let longest = config.state_dir.join("x".repeat(MAX_ID)).join("qga.sock");
         if longest.as_os_str().len() > MAX_SOCKET_PATH {
             return Err(Error::Invalid(format!(
-                "state directory {} is too long for Unix socket paths",
-                config.state_dir.display()
+                "the VM directory {} is too long for Unix socket paths (at most {} bytes)",
+                config.state_dir.display(),
+                MAX_SOCKET_PATH - MAX_ID - "/qga.sock".len()
             )));
         }
         if host.accel == Accel::Tcg {
@@ -324,6 +330,7 @@ impl Manager {
             dir,
             op: tokio::sync::Mutex::new(()),
             agent: tokio::sync::Mutex::new(()),
+            frozen: tokio::sync::RwLock::new(()),
             slot: Mutex::new(Slot::Stopped),
         });
         vms.insert(id.to_string(), entry.clone());
@@ -417,6 +424,16 @@ impl Manager {
                 _ => 0,
             })
             .sum()
+    }
+
+    /// The vCPUs and memory a VM of `compute_type` gets on this host.
+    pub fn resources(&self, compute_type: &str) -> super::Resources {
+        scaled_resources(compute_type, self.host.cpus, self.config.memory_divisor)
+    }
+
+    /// Memory all running VMs may take together.
+    pub fn memory_budget_mib(&self) -> u64 {
+        self.budget_mib()
     }
 
     fn budget_mib(&self) -> u64 {
@@ -831,6 +848,7 @@ impl Manager {
         let _op = entry.op.lock().await;
         let running = matches!(&*entry.slot.lock(), Slot::Running(_));
         if running {
+            let _frozen = entry.frozen.write().await;
             // Quiesce the guest's file systems (the agent's fsfreeze, or at least a sync) so
             // that the snapshot holds what the guest has written.
             let frozen = self.agent_call(&entry, "guest-fsfreeze-freeze").await.is_ok();
@@ -874,6 +892,28 @@ impl Manager {
     pub async fn snapshots(&self, id: &str) -> Result<Vec<String>, Error> {
         let entry = self.entry(id)?;
         self.img.snapshots(&entry.dir.join("user.qcow2")).await
+    }
+
+    /// Deletes snapshot `name` from both volumes (live through QMP while running).
+    pub async fn delete_snapshot(&self, id: &str, name: &str) -> Result<(), Error> {
+        let entry = self.entry(id)?;
+        let _op = entry.op.lock().await;
+        if matches!(&*entry.slot.lock(), Slot::Running(_)) {
+            let mut qmp = Qmp::connect(&entry.dir.join("qmp.sock"), Duration::from_secs(5)).await?;
+            for device in ["root", "user"] {
+                qmp.call_within(
+                    "blockdev-snapshot-delete-internal-sync",
+                    json!({"device": device, "name": name}),
+                    Duration::from_secs(60),
+                )
+                .await?;
+            }
+        } else {
+            for disk in ["root.qcow2", "user.qcow2"] {
+                self.img.snapshot_delete(&entry.dir.join(disk), name).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Reverts the chosen volumes of a stopped VM to snapshot `name`.
@@ -958,6 +998,7 @@ impl Manager {
                 needed: "running",
             });
         }
+        let _thawed = entry.frozen.read().await;
         self.exec_entry(&entry, request).await
     }
 
@@ -1002,6 +1043,9 @@ impl Manager {
                 return Ok(exec_output(&status, request.max_output));
             }
             if started.elapsed() > request.timeout {
+                // The agent cannot kill what it started: a second command does (best effort).
+                let kill = json!({"path": "kill", "arg": ["-KILL", pid.to_string()]});
+                let _ = agent.call("guest-exec", kill, Duration::from_secs(5)).await;
                 return Err(Error::timeout(
                     format!("guest command {:?}", request.argv),
                     request.timeout,
@@ -1030,6 +1074,7 @@ impl Manager {
     /// Writes a file in the running guest (as root; see [`ExecRequest::user`] for ownership).
     pub async fn write_file(&self, id: &str, path: &str, data: &[u8]) -> Result<(), Error> {
         let entry = self.entry(id)?;
+        let _thawed = entry.frozen.read().await;
         let _agent = entry.agent.lock().await;
         let mut agent = Agent::connect(&entry.dir.join("qga.sock"), Duration::from_secs(5)).await?;
         let t = Duration::from_secs(10);
@@ -1053,6 +1098,7 @@ impl Manager {
     /// Reads a file (up to `max` bytes) from the running guest.
     pub async fn read_file(&self, id: &str, path: &str, max: usize) -> Result<Vec<u8>, Error> {
         let entry = self.entry(id)?;
+        let _thawed = entry.frozen.read().await;
         let _agent = entry.agent.lock().await;
         let mut agent = Agent::connect(&entry.dir.join("qga.sock"), Duration::from_secs(5)).await?;
         let t = Duration::from_secs(10);
@@ -1084,6 +1130,32 @@ impl Manager {
         read?;
         closed?;
         Ok(data)
+    }
+
+    /// Kills QEMU processes of this state directory that no VM of this manager runs (left by
+    /// a previous process that was killed); answers their VM ids.
+    pub fn kill_leftovers(&self) -> Vec<String> {
+        let mut killed = Vec::new();
+        for id in self.list().unwrap_or_default() {
+            let Ok(entry) = self.entry(&id) else { continue };
+            let tracked = match &*entry.slot.lock() {
+                Slot::Running(r) => Some(r.pid),
+                _ => None,
+            };
+            if let Some(pid) = leaked_pid(&entry.dir).filter(|pid| tracked != Some(*pid)) {
+                tracing::warn!(vm = id, pid, "killing a QEMU process left by a previous run");
+                kill_pid(pid);
+                for _ in 0..100 {
+                    if !pid_alive(pid) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let _ = std::fs::remove_file(entry.dir.join("qemu.pid"));
+                killed.push(id);
+            }
+        }
+        killed
     }
 
     /// Makes running VMs match `desired` (ids of provisioned VMs that should run): kills QEMU

@@ -1,4 +1,4 @@
-//! The service side of the desktops behind WorkSpaces (`--desktops local`): due WorkSpace
+//! The service side of the desktops behind WorkSpaces (`--desktops local` or `kvm`): due WorkSpace
 //! transitions wait for the driver's real progress ([`gate`]), capacity is held at create
 //! and start ([`hold`], [`reserve_starts`]), desktop work starts as soon as its transition is
 //! committed ([`kickoff`]), dead desktops make their WorkSpace UNHEALTHY, the snapshots the
@@ -12,8 +12,7 @@
 //! again the work of a transition that was applied meanwhile).
 
 use super::*;
-use crate::desktop::ImageKey;
-use crate::desktop::{DesktopDriver, DesktopKey, Op, Progress, Spec};
+use crate::desktop::{DesktopKey, ImageKey, Op, Progress, Spec};
 use crate::engine::transition_key;
 use crate::service::tables::bundles::custom_bundle_image;
 use crate::service::tables::workspaces::effective;
@@ -27,29 +26,29 @@ fn key(scope: &Scope, id: &str) -> Option<DesktopKey> {
     DesktopKey::new(&scope.account, &scope.region, id)
 }
 
+/// The desktop's sizes from the record, without its image (what a capacity reservation
+/// weighs).
+fn sized(rec: &WorkspaceRec) -> Spec {
+    Spec {
+        compute: rec.compute.clone(),
+        root_gib: rec.root_gib,
+        user_gib: rec.user_gib,
+        image: None,
+    }
+}
+
 /// The desktop's spec: sizes from the record, the image from its bundle (a custom bundle's
 /// image, owned by the WorkSpace's account).
 fn spec(svc: &Service, scope: &Scope, rec: &WorkspaceRec) -> Result<Spec, Fault> {
     let image = custom_bundle_image(svc, scope, &rec.bundle_id)?
         .and_then(|id| ImageKey::new(&scope.account, &scope.region, &id));
-    Ok(Spec {
-        compute: rec.compute.clone(),
-        root_gib: rec.root_gib,
-        user_gib: rec.user_gib,
-        image,
-    })
+    Ok(Spec { image, ..sized(rec) })
 }
 
-/// The error of a create or start item refused for capacity: the limit error the model
-/// gives these operations (`ResourceLimitExceededException`).
-fn capacity_error(driver: &dyn DesktopDriver) -> (&'static str, String) {
-    (
-        "ResourceLimitExceededException",
-        format!(
-            "No desktop capacity left: {} desktops are running or starting on this host (--max-desktops).",
-            driver.max_desktops()
-        ),
-    )
+/// The error of a create or start item refused for capacity (the driver says why): the
+/// limit error the model gives these operations (`ResourceLimitExceededException`).
+fn capacity_error(why: String) -> (&'static str, String) {
+    ("ResourceLimitExceededException", why)
 }
 
 /// The desktop op a WorkSpace transition of `kind` leads to from the record's state.
@@ -136,7 +135,10 @@ pub(super) fn hold(
     w: WorkspaceRec,
 ) -> Result<WorkspaceRec, (&'static str, String)> {
     match (svc.desktops(), key(scope, &w.id)) {
-        (Some(driver), Some(k)) if !driver.reserve(&k) => Err(capacity_error(driver.as_ref())),
+        (Some(driver), Some(k)) => match driver.reserve(&k, &sized(&w)) {
+            Ok(()) => Ok(w),
+            Err(why) => Err(capacity_error(why)),
+        },
         _ => Ok(w),
     }
 }
@@ -175,15 +177,15 @@ pub(super) fn reserve_starts(
         let Some(k) = key(scope, id).filter(|_| w.rec.state() == ws::WorkspaceState::Stopped) else {
             continue;
         };
-        if driver.reserve(&k) {
-            slots.held.push(id.clone());
-        } else {
-            let (code, message) = capacity_error(driver.as_ref());
+        if let Err(why) = driver.reserve(&k, &sized(&w.rec)) {
+            let (code, message) = capacity_error(why);
             slots.refused.push(ws::FailedWorkspaceChangeRequest {
                 workspace_id: Some(id.clone()),
                 error_code: Some(code.to_string()),
                 error_message: Some(message),
             });
+        } else {
+            slots.held.push(id.clone());
         }
     }
     ids.retain(|id| !slots.refused.iter().any(|f| f.workspace_id.as_ref() == Some(id)));
