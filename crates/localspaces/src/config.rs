@@ -125,6 +125,17 @@ pub struct ServeConfig {
     /// answering.
     #[arg(long, env = "LOCALSPACES_KVM_BOOT_TIMEOUT", default_value_t = 180)]
     pub kvm_boot_timeout: u64,
+    /// With `--store-url` and desktops: this replica's own directory for its desktops
+    /// (volumes, snapshots, images) and its replica id, locked while it runs (two replicas
+    /// on one machine need one each). Default: the default data directory.
+    #[arg(long, env = "LOCALSPACES_DESKTOPS_DIR", requires = "store_url")]
+    pub desktops_dir: Option<PathBuf>,
+    /// With `--store-url` and desktops: the URL the other replicas reach this one on (they
+    /// relay console desktop streams and desktop-exec calls to the replica that runs the
+    /// desktop). Default: `http://<address>:<port>` as bound (127.0.0.1 for a wildcard
+    /// address).
+    #[arg(long, env = "LOCALSPACES_ADVERTISE_URL", requires = "store_url")]
+    pub advertise_url: Option<String>,
     /// The AMAZON bundle catalog to serve instead of the built-in one: the JSON that `aws
     /// workspaces describe-workspace-bundles --owner AMAZON` prints for a real account.
     #[arg(long, env = "LOCALSPACES_BUNDLE_CATALOG")]

@@ -425,19 +425,37 @@ impl Engine {
     /// any other replica's commit conflicts and is dropped. Returns how many entries were
     /// added.
     pub fn adopt(&self, store: &dyn Store, delay: f64) -> Result<usize, StoreError> {
+        self.adopt_where(store, delay, &|_, _| true)
+    }
+
+    /// [`Engine::adopt`], queueing only the transitions `keep` accepts.
+    pub fn adopt_where(
+        &self,
+        store: &dyn Store,
+        delay: f64,
+        keep: &dyn Fn(&Key, &PendingTransition) -> bool,
+    ) -> Result<usize, StoreError> {
         let recs = store.scan_all_scopes(TRANSITION_KIND)?;
-        let mut q = self.inner.queue.lock();
-        let held: std::collections::HashSet<&Key> = q.iter().map(|Reverse((_, k))| k).collect();
+        let held = |q: &BinaryHeap<Reverse<(Millis, Key)>>| -> std::collections::HashSet<Key> {
+            q.iter().map(|Reverse((_, k))| k.clone()).collect()
+        };
+        let before = held(&self.inner.queue.lock());
         let mut new = Vec::new();
         for r in recs {
-            if held.contains(&r.key) {
+            if before.contains(&r.key) {
                 continue;
             }
             let t: PendingTransition = serde_json::from_slice(&r.body)
                 .map_err(|e| StoreError::Corrupt(format!("transition: {e}")))?;
+            // `keep` may read the store: not under the queue's lock.
+            if !keep(&r.key, &t) {
+                continue;
+            }
             new.push(Reverse((millis(t.due + delay), r.key)));
         }
-        drop(held);
+        let mut q = self.inner.queue.lock();
+        let now_held = held(&q);
+        new.retain(|Reverse((_, k))| !now_held.contains(k));
         let n = new.len();
         q.extend(new);
         drop(q);

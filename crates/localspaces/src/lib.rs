@@ -14,6 +14,7 @@ pub mod desktop;
 pub mod edge;
 pub mod engine;
 pub mod logging;
+pub mod membership;
 pub mod replicas;
 pub mod server;
 pub mod service;

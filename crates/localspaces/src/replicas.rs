@@ -13,13 +13,18 @@
 //! - the clock offset of the admin `advance` route: stored as a record, every replica
 //!   moves its clock to the largest offset any replica reached (offsets only grow);
 //! - the console's activity log: each pass writes the replica's new entries to the store's
-//!   shared log.
+//!   shared log;
+//! - with desktops, which replicas are alive ([`Membership`]): each pass raises this
+//!   replica's heartbeat every [`crate::membership::BEAT`] and reads the others'; the
+//!   WorkSpaces of a replica found dead become UNHEALTHY. A WorkSpace's transitions are
+//!   queued and applied only by the replica that owns its desktop.
 
 use crate::clock::OffsetClock;
-use crate::engine::Engine;
+use crate::engine::{Engine, PendingTransition};
+use crate::membership::Membership;
 use localspaces_store::{Expect, Key, Put, Scope, Store, StoreError, Write};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often a replica looks at the shared store.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -33,10 +38,18 @@ fn clock_key() -> Key {
     }
 }
 
-/// One synchronization pass: adopts the other replicas' transitions and merges the clock
-/// offset with the stored one.
-pub fn sync_once(store: &dyn Store, engine: &Engine, clock: &OffsetClock) -> Result<(), StoreError> {
-    engine.adopt(store, 0.0)?;
+/// Which stored transitions this replica queues.
+pub type Keep = Arc<dyn Fn(&Key, &PendingTransition) -> bool + Send + Sync>;
+
+/// One synchronization pass: adopts the other replicas' transitions (those `keep` accepts)
+/// and merges the clock offset with the stored one.
+pub fn sync_once(
+    store: &dyn Store,
+    engine: &Engine,
+    clock: &OffsetClock,
+    keep: &dyn Fn(&Key, &PendingTransition) -> bool,
+) -> Result<(), StoreError> {
+    engine.adopt_where(store, 0.0, keep)?;
     let key = clock_key();
     for _ in 0..3 {
         let stored = store.get(&key)?;
@@ -75,25 +88,60 @@ pub fn sync_once(store: &dyn Store, engine: &Engine, clock: &OffsetClock) -> Res
     Ok(())
 }
 
-/// The poll loop of a replica; runs until aborted. `flush` writes what else the replica
-/// buffers for the others (the console's activity log).
-pub async fn run(
-    store: Arc<dyn Store>,
-    engine: Engine,
-    clock: Arc<OffsetClock>,
-    flush: Arc<dyn Fn() -> Result<(), StoreError> + Send + Sync>,
-) {
+/// What a replica's poll loop does besides adopting transitions and merging the clock.
+#[derive(Clone)]
+pub struct Hooks {
+    /// Writes what else the replica buffers for the others (the console's activity log).
+    pub flush: Arc<dyn Fn() -> Result<(), StoreError> + Send + Sync>,
+    /// Which stored transitions this replica queues.
+    pub keep: Keep,
+    /// With desktops: this replica's view of the others, and what to do when one dies
+    /// (answers a message when that failed, to be tried again).
+    pub membership: Option<(Arc<Membership>, Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>)>,
+}
+
+/// The heartbeat part of a pass: beats when `BEAT` has passed since `last`, reads the
+/// others' beats and hands each newly dead replica to `lost`.
+fn membership_pass(
+    store: &dyn Store,
+    m: &Membership,
+    lost: &(dyn Fn(&str) -> Result<(), String> + Send + Sync),
+    last: &mut Option<Instant>,
+) -> Result<(), StoreError> {
+    if last.is_none_or(|t| t.elapsed() >= crate::membership::BEAT) {
+        m.beat(store)?;
+        *last = Some(Instant::now());
+    }
+    for id in m.refresh(store, Instant::now())? {
+        tracing::warn!(replica = %id, "a replica stopped beating");
+        if let Err(e) = lost(&id) {
+            tracing::warn!(replica = %id, error = %e, "cannot mark a dead replica's WorkSpaces; retrying");
+            m.report_again(&id);
+        }
+    }
+    Ok(())
+}
+
+/// The poll loop of a replica; runs until aborted.
+pub async fn run(store: Arc<dyn Store>, engine: Engine, clock: Arc<OffsetClock>, hooks: Hooks) {
     let mut failing = false;
+    let last_beat = Arc::new(parking_lot::Mutex::new(None::<Instant>));
     loop {
-        let (s, e, c, f) = (
+        let (s, e, c, h, lb) = (
             Arc::clone(&store),
             engine.clone(),
             Arc::clone(&clock),
-            Arc::clone(&flush),
+            hooks.clone(),
+            Arc::clone(&last_beat),
         );
         let pass = move || {
-            let synced = sync_once(s.as_ref(), &e, &c);
-            f().and(synced)
+            // The heartbeat first: a slow adoption pass must not look like death.
+            let beat = match &h.membership {
+                Some((m, lost)) => membership_pass(s.as_ref(), m, lost.as_ref(), &mut lb.lock()),
+                None => Ok(()),
+            };
+            let synced = sync_once(s.as_ref(), &e, &c, h.keep.as_ref());
+            (h.flush)().and(synced).and(beat)
         };
         match tokio::task::spawn_blocking(pass).await {
             Ok(Ok(())) if failing => {
@@ -127,12 +175,12 @@ mod tests {
         let engine_b = Engine::new(Arc::clone(&b) as Arc<dyn Clock>, Timing::profile("fast").unwrap());
         let engine_a = Engine::new(Arc::clone(&a) as Arc<dyn Clock>, Timing::profile("fast").unwrap());
         a.advance(30.0).expect("advance");
-        sync_once(&store, &engine_a, &a).unwrap();
-        sync_once(&store, &engine_b, &b).unwrap();
+        sync_once(&store, &engine_a, &a, &|_, _| true).unwrap();
+        sync_once(&store, &engine_b, &b, &|_, _| true).unwrap();
         assert!((b.offset() - 30.0).abs() < 1e-9);
         b.advance(5.0).expect("advance");
-        sync_once(&store, &engine_b, &b).unwrap();
-        sync_once(&store, &engine_a, &a).unwrap();
+        sync_once(&store, &engine_b, &b, &|_, _| true).unwrap();
+        sync_once(&store, &engine_a, &a, &|_, _| true).unwrap();
         assert!((a.offset() - 35.0).abs() < 1e-9);
 
         let scope = Scope::new("111122223333", "us-east-1");

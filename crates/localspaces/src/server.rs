@@ -29,9 +29,10 @@ use tokio::net::TcpListener;
 
 /// Takes the data directory's lock file (`localspaces.lock`, holding the pid of the server
 /// that owns the directory) for as long as the returned file is kept open. Two servers on
-/// one database would each cache and number records on their own, so a second one refuses
-/// to start, naming the first one's pid.
-fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+/// one database would each cache and number records on their own, and two replicas on one
+/// desktops directory would drive each other's desktops, so a second one refuses to
+/// start, naming the first one's pid and the flag (`flag`) that picks another directory.
+fn lock_data_dir(dir: &std::path::Path, flag: &str) -> anyhow::Result<std::fs::File> {
     use std::io::{Read, Seek, Write};
     let path = dir.join("localspaces.lock");
     let mut file = std::fs::OpenOptions::new()
@@ -53,7 +54,7 @@ fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
                 format!("another localspaces (pid {holder})")
             };
             anyhow::bail!(
-                "the data directory {} is in use by {who}; stop it or pick another --data-dir",
+                "the directory {} is in use by {who}; stop it or pick another {flag}",
                 dir.display()
             );
         }
@@ -225,18 +226,57 @@ impl Server {
         } else {
             std::fs::create_dir_all(&cfg.data_dir)
                 .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
-            lock = Some(lock_data_dir(&cfg.data_dir)?);
+            lock = Some(lock_data_dir(&cfg.data_dir, "--data-dir")?);
             let path = cfg.data_dir.join("localspaces.db");
             let s = SqliteStore::open(&path)
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             (Arc::new(s), format!("sqlite {}", path.display()))
         };
-        let mut server = Self::bind_with_store(cfg, store, store_desc).await?;
+        // Several replicas with desktops: each keeps its desktops in its own locked
+        // directory, with its replica id.
+        let mut replica_id = None;
+        let mut desktops_cfg = None;
+        if cfg.store_url.is_some() && cfg.desktops != crate::desktop::DesktopsMode::None {
+            let dir = cfg.desktops_dir.clone().unwrap_or_else(|| cfg.data_dir.clone());
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot create the desktops directory {}: {e}", dir.display()))?;
+            lock = Some(lock_data_dir(&dir, "--desktops-dir")?);
+            replica_id = Some(crate::membership::id_in(&dir)?);
+            let mut c = cfg.clone();
+            c.data_dir = dir;
+            desktops_cfg = Some(c);
+        }
+        let mut server = Self::bind_with_store(desktops_cfg.as_ref().unwrap_or(cfg), store, store_desc).await?;
         server.lock = lock;
         if cfg.store_url.is_some() {
             server.shared = true;
             server.app.service.engine().share(Arc::clone(&server.store));
             server.app.activity.share(Arc::clone(&server.store));
+        }
+        if let Some(id) = replica_id {
+            let url = match &cfg.advertise_url {
+                Some(u) => {
+                    let u = u.trim_end_matches('/');
+                    if !(u.starts_with("http://") && u.len() > "http://".len()) {
+                        anyhow::bail!("--advertise-url must be an http:// URL (got {u:?})");
+                    }
+                    u.to_string()
+                }
+                None => {
+                    let mut addr = server.addr;
+                    if addr.ip().is_unspecified() {
+                        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                    }
+                    format!("http://{addr}")
+                }
+            };
+            let m = Arc::new(crate::membership::Membership::new(&id, &url, crate::membership::LEASE));
+            let (m2, store) = (Arc::clone(&m), Arc::clone(&server.store));
+            tokio::task::spawn_blocking(move || m2.secret(store.as_ref()).and_then(|_| m2.beat(store.as_ref())))
+                .await?
+                .map_err(|e| anyhow::anyhow!("registering this replica in the store: {e}"))?;
+            tracing::info!(replica = %id, url = %url, "desktops live on this replica");
+            server.app.service.set_membership(m);
         }
         Ok(server)
     }
@@ -364,13 +404,16 @@ impl Server {
         let replica_task = self.shared.then(|| {
             let clock = Arc::clone(&self.app.clock);
             let app = Arc::clone(&self.app);
-            let flush = Arc::new(move || app.activity.flush());
-            tokio::spawn(crate::replicas::run(
-                Arc::clone(&self.store),
-                engine,
-                clock,
-                flush,
-            ))
+            let svc = Arc::clone(&self.app.service);
+            let svc2 = Arc::clone(&self.app.service);
+            let lost: Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync> =
+                Arc::new(move |id: &str| svc2.desktops_lost(id).map(|_| ()).map_err(|e| e.message));
+            let hooks = crate::replicas::Hooks {
+                flush: Arc::new(move || app.activity.flush()),
+                keep: Arc::new(move |k, t| svc.queues_here(k, t)),
+                membership: self.app.service.membership().map(|m| (Arc::clone(m), lost)),
+            };
+            tokio::spawn(crate::replicas::run(Arc::clone(&self.store), engine, clock, hooks))
         });
         // desktop seam: dead desktops and due snapshots are noticed every half second.
         let desktop_task = self.app.service.desktops().map(|_| {

@@ -7,6 +7,7 @@
 
 use super::DesktopKey;
 use crate::app::App;
+use crate::membership::Home;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -56,8 +57,12 @@ pub async fn route(
     parts: &hyper::http::request::Parts,
     body: Incoming,
 ) -> Response<Full<Bytes>> {
-    if let Some(refused) = crate::admin::refusal(app, parts) {
-        return refused;
+    // A replica relaying the call checked the admin token already.
+    let relayed = super::relay::is_relayed(app, parts);
+    if !relayed {
+        if let Some(refused) = crate::admin::refusal(app, parts) {
+            return refused;
+        }
     }
     if parts.method != Method::POST {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "desktop-exec answers POST");
@@ -109,6 +114,26 @@ pub async fn route(
             .clamp(1, MAX_TIMEOUT),
     );
     let scope = Scope::new(account, region);
+    // Several replicas: the desktop may run on another one.
+    match super::relay::place(app, &scope, &key.workspace_id).await {
+        Home::Here => {}
+        Home::Peer { url, .. } if !relayed => {
+            let path = format!(
+                "{PATH}?account={}&region={}&workspace_id={}",
+                key.account, key.region, key.workspace_id
+            );
+            return super::relay::exec(app, &url, &path, bytes, timeout).await;
+        }
+        Home::Peer { .. } => {
+            return refuse(StatusCode::CONFLICT, &super::relay::misrouted_message(&key.workspace_id))
+        }
+        Home::Lost { id: replica } => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &super::relay::lost_message(&key.workspace_id, &replica),
+            )
+        }
+    }
     let svc = Arc::clone(&app.service);
     let res = tokio::task::spawn_blocking(move || {
         if svc.desktop_state(&scope, &key.workspace_id).is_none() {

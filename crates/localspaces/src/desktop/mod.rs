@@ -15,6 +15,7 @@
 pub mod exec;
 pub mod kvm;
 pub mod local;
+pub mod relay;
 pub mod rfb;
 pub mod viewer;
 

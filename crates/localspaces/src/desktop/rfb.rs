@@ -9,8 +9,9 @@
 //! and waits for its desktop. A viewer silent for [`IDLE`] (no frame, not even a pong to the
 //! server's pings) is dropped.
 
-use super::DesktopKey;
+use super::{relay, DesktopKey};
 use crate::app::App;
+use crate::membership::Home;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;
@@ -67,21 +68,25 @@ async fn upgrade(app: &Arc<App>, parts: &mut hyper::http::request::Parts, id: &s
             "The desktop stream answers GET (a WebSocket upgrade).",
         );
     }
-    if !crate::console::same_origin(parts) {
+    // A replica relaying a viewer made these checks already.
+    let relayed = relay::is_relayed(app, parts);
+    if !relayed && !crate::console::same_origin(parts) {
         return text(
             StatusCode::FORBIDDEN,
             "Refused: the desktop stream is same-origin only.",
         );
     }
-    let Some(viewer) = crate::console::viewer(app, parts) else {
-        return text(StatusCode::UNAUTHORIZED, "Sign in to the console first.");
-    };
     let account = query(parts, "account")
         .map(str::to_string)
         .unwrap_or_else(|| app.auth.default_account().to_string());
     let region = query(parts, "region").unwrap_or("us-east-1").to_string();
-    if viewer.fixed_account.as_ref().is_some_and(|a| *a != account) {
-        return text(StatusCode::FORBIDDEN, "This session may not see that account.");
+    if !relayed {
+        let Some(viewer) = crate::console::viewer(app, parts) else {
+            return text(StatusCode::UNAUTHORIZED, "Sign in to the console first.");
+        };
+        if viewer.fixed_account.as_ref().is_some_and(|a| *a != account) {
+            return text(StatusCode::FORBIDDEN, "This session may not see that account.");
+        }
     }
     let Some(driver) = app.service.desktops() else {
         return text(
@@ -107,6 +112,43 @@ async fn upgrade(app: &Arc<App>, parts: &mut hyper::http::request::Parts, id: &s
         return text(StatusCode::BAD_REQUEST, "Expected a WebSocket upgrade.");
     }
     let scope = Scope::new(account, region);
+    let protocol = parts
+        .headers
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').map(str::trim).find(|p| *p == "binary"))
+        .map(str::to_string);
+    // Several replicas: the desktop may run on another one.
+    match relay::place(app, &scope, id).await {
+        Home::Here => {}
+        Home::Peer { url, .. } if !relayed => {
+            let path = format!(
+                "/console/workspaces/{}/rfb?account={}&region={}",
+                key.workspace_id, key.account, key.region
+            );
+            let upstream = match relay::open_rfb(app, &url, &path, protocol.is_some()).await {
+                Ok(u) => u,
+                Err((status, msg)) => return text(status, &msg),
+            };
+            let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+                return text(StatusCode::BAD_REQUEST, "This connection cannot be upgraded.");
+            };
+            tokio::spawn(async move {
+                match on_upgrade.await {
+                    Ok(u) => {
+                        let ws = WebSocketStream::from_raw_socket(TokioIo::new(u), Role::Server, None).await;
+                        relay::pump(ws, upstream, IDLE, PING).await;
+                    }
+                    Err(e) => tracing::debug!(error = %e, "desktop stream upgrade failed"),
+                }
+            });
+            return switching(&ws_key, protocol);
+        }
+        Home::Peer { .. } => return text(StatusCode::CONFLICT, &relay::misrouted_message(id)),
+        Home::Lost { id: replica } => {
+            return text(StatusCode::SERVICE_UNAVAILABLE, &relay::lost_message(id, &replica))
+        }
+    }
     // desktop seam: a viewer connecting to a STOPPED AUTO_STOP WorkSpace starts it.
     let svc = Arc::clone(&app.service);
     let scope2 = scope.clone();
@@ -144,13 +186,6 @@ async fn upgrade(app: &Arc<App>, parts: &mut hyper::http::request::Parts, id: &s
     let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
         return text(StatusCode::BAD_REQUEST, "This connection cannot be upgraded.");
     };
-    let accept = derive_accept_key(ws_key.as_bytes());
-    let protocol = parts
-        .headers
-        .get("sec-websocket-protocol")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').map(str::trim).find(|p| *p == "binary"))
-        .map(str::to_string);
     let app2 = Arc::clone(app);
     let id = id.to_string();
     tokio::spawn(async move {
@@ -177,6 +212,12 @@ async fn upgrade(app: &Arc<App>, parts: &mut hyper::http::request::Parts, id: &s
             set_connected(&app2, &scope, &id, false).await;
         }
     });
+    switching(&ws_key, protocol)
+}
+
+/// The 101 answer to a viewer's WebSocket upgrade.
+fn switching(ws_key: &HeaderValue, protocol: Option<String>) -> Response<Full<Bytes>> {
+    let accept = derive_accept_key(ws_key.as_bytes());
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = r.headers_mut();

@@ -29,6 +29,11 @@ impl Service {
             // Rescheduled meanwhile; the engine holds the newer entry.
             return Ok(Outcome::Done(None));
         }
+        // A WorkSpace's transitions drive its desktop: only the replica that owns it applies
+        // them (the others do not queue them again, see `Service::queues_here`).
+        if !workspaces::applies_here(self, &key.scope, &t) {
+            return Ok(Outcome::Done(None));
+        }
         // Several replicas queue every due transition: the one that claims this revision
         // applies it; the others drop their entry (and queue it again, from the store, if
         // it is still pending after the claimant's lease: the claimant died).
@@ -88,6 +93,14 @@ impl Service {
                 connection_aliases::apply_transition(self, tx, scope, t, now)
             }
         }
+    }
+}
+
+impl Service {
+    /// Whether this replica queues the stored transition `t` of `key`'s scope (several
+    /// replicas): not those of WorkSpaces whose desktop another replica owns.
+    pub fn queues_here(&self, key: &Key, t: &PendingTransition) -> bool {
+        workspaces::applies_here(self, &key.scope, t)
     }
 }
 

@@ -38,6 +38,7 @@ pub(crate) use write::Tx;
 use crate::clock::Clock;
 use crate::desktop::DesktopDriver;
 use crate::engine::Engine;
+use crate::membership::{Home, Membership};
 use localspaces_store::{Scope, Store};
 use parking_lot::Mutex;
 use std::sync::{Arc, OnceLock};
@@ -70,6 +71,9 @@ pub struct Service {
     /// unset (`--desktops none`): WorkSpaces have no desktop and their states move on the
     /// clock only. The WorkSpaces family's `desktops` module is the service side of it.
     desktops: OnceLock<Arc<dyn DesktopDriver>>,
+    /// The replicas on a shared store, when this one runs desktops among several: each
+    /// WorkSpace's desktop lives on the replica that provisioned it.
+    membership: OnceLock<Arc<Membership>>,
 }
 
 impl Service {
@@ -84,6 +88,7 @@ impl Service {
             write: Mutex::new(()),
             decoded: records::DecodedCache::default(),
             desktops: OnceLock::new(),
+            membership: OnceLock::new(),
         }
     }
 
@@ -95,6 +100,30 @@ impl Service {
     /// The desktop driver, when WorkSpaces have desktops.
     pub fn desktops(&self) -> Option<Arc<dyn DesktopDriver>> {
         self.desktops.get().cloned()
+    }
+
+    /// Installs this replica's view of the replicas on a shared store (once, before serving).
+    pub fn set_membership(&self, m: Arc<Membership>) {
+        let _ = self.membership.set(m);
+    }
+
+    /// This replica's view of the replicas on a shared store, when it runs desktops among
+    /// several.
+    pub fn membership(&self) -> Option<&Arc<Membership>> {
+        self.membership.get()
+    }
+
+    /// This replica's id, when it runs desktops among several.
+    pub fn replica_id(&self) -> Option<&str> {
+        self.membership.get().map(|m| m.me())
+    }
+
+    /// Where the desktop of a WorkSpace owned by `owner` lives, from this replica.
+    pub fn desktop_home(&self, owner: Option<&str>) -> Home {
+        match self.membership.get() {
+            Some(m) => m.home(owner, std::time::Instant::now()),
+            None => Home::Here,
+        }
     }
 
     /// The lifecycle engine.

@@ -96,6 +96,10 @@ pub(crate) struct WorkspaceRec {
     /// `DataReplication` wire value of a primary/standby pair.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_replication: Option<String>,
+    /// The replica that runs the WorkSpace's desktop and keeps its volumes (several
+    /// replicas on one store, with desktops); never on the wire. `None`: any replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desktop_replica: Option<String>,
 }
 
 impl Resource for WorkspaceRec {

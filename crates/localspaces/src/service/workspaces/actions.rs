@@ -53,6 +53,15 @@ fn batch(
                 failures.push(not_found_item(id));
                 continue;
             };
+            if let Some(replica) = desktops::lost_owner(svc, &w.rec) {
+                // Its volumes are on a dead replica's disk: nothing can act on them here.
+                failures.push(failed(
+                    id,
+                    "ResourceUnavailableException",
+                    &desktops::lost_message(id, &replica),
+                ));
+                continue;
+            }
             let Some((state, kind)) = action(&w.rec) else {
                 failures.push(bad_state_item(id));
                 continue;

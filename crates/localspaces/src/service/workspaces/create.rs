@@ -214,5 +214,6 @@ fn build_workspace(
         migrating_to: None,
         related: Vec::new(),
         data_replication: None,
+        desktop_replica: None,
     })
 }

@@ -21,6 +21,45 @@ use crate::service::tables::Stored;
 /// How soon a transition waiting on its desktop is looked at again, in seconds.
 const RECHECK: f64 = 0.1;
 
+/// Whether the WorkSpace's desktop belongs to another replica (or, on a replica without
+/// desktops among several, to any): then this replica never drives it nor holds its slot.
+pub(crate) fn owned_elsewhere(svc: &Service, w: &WorkspaceRec) -> bool {
+    w.desktop_replica
+        .as_deref()
+        .is_some_and(|o| Some(o) != svc.replica_id())
+}
+
+/// Whether this replica applies the due transition `t` of a resource in `scope`: a
+/// WorkSpace's transitions drive its desktop, so only the replica that owns the desktop
+/// applies them. Other resources' transitions, and those of WorkSpaces without an owner,
+/// are applied by any replica.
+pub(crate) fn applies_here(svc: &Service, scope: &Scope, t: &PendingTransition) -> bool {
+    if t.resource_kind != WORKSPACE_KIND {
+        return true;
+    }
+    match svc.load::<WorkspaceRec>(scope, &t.resource_id) {
+        Ok(Some(w)) => !owned_elsewhere(svc, &w.rec),
+        // Gone or unreadable: the applier finds out and says so.
+        _ => true,
+    }
+}
+
+/// The replica holding the WorkSpace's volumes when it is dead (its heartbeat lapsed):
+/// nothing can be done to the desktop until it comes back.
+pub(super) fn lost_owner(svc: &Service, w: &WorkspaceRec) -> Option<String> {
+    match svc.desktop_home(w.desktop_replica.as_deref()) {
+        crate::membership::Home::Lost { id } => Some(id),
+        _ => None,
+    }
+}
+
+/// The message of an action refused because the WorkSpace's replica is dead.
+pub(super) fn lost_message(id: &str, replica: &str) -> String {
+    format!(
+        "The desktop of WorkSpace {id} runs on localspaces replica {replica}, which is not responding; its volumes are on that replica's disk. Try again once it is back."
+    )
+}
+
 /// The desktop key of a WorkSpace.
 fn key(scope: &Scope, id: &str) -> Option<DesktopKey> {
     DesktopKey::new(&scope.account, &scope.region, id)
@@ -128,12 +167,20 @@ pub(super) fn gate(
 }
 
 /// Holds a desktop slot for a WorkSpace about to be created, or answers the item's
-/// capacity error.
+/// capacity error. Among several replicas the desktop lives on the replica that provisions
+/// it: the one that holds the slot (a migration's target keeps its source's replica, which
+/// holds the snapshot it starts from).
 pub(super) fn hold(
     svc: &Service,
     scope: &Scope,
-    w: WorkspaceRec,
+    mut w: WorkspaceRec,
 ) -> Result<WorkspaceRec, (&'static str, String)> {
+    if svc.desktops().is_some() && w.desktop_replica.is_none() {
+        w.desktop_replica = svc.replica_id().map(str::to_string);
+    }
+    if owned_elsewhere(svc, &w) {
+        return Ok(w);
+    }
     match (svc.desktops(), key(scope, &w.id)) {
         (Some(driver), Some(k)) => match driver.reserve(&k, &sized(&w)) {
             Ok(()) => Ok(w),
@@ -174,7 +221,9 @@ pub(super) fn reserve_starts(
         let Some(w) = svc.load::<WorkspaceRec>(scope, id)? else {
             continue;
         };
-        let Some(k) = key(scope, id).filter(|_| w.rec.state() == ws::WorkspaceState::Stopped) else {
+        let Some(k) = key(scope, id)
+            .filter(|_| w.rec.state() == ws::WorkspaceState::Stopped && !owned_elsewhere(svc, &w.rec))
+        else {
             continue;
         };
         if let Err(why) = driver.reserve(&k, &sized(&w.rec)) {
@@ -233,6 +282,10 @@ pub(super) fn kickoff<'a>(svc: &Service, scope: &Scope, ids: impl IntoIterator<I
             let Ok(Some(w)) = svc.load::<WorkspaceRec>(scope, id) else {
                 continue;
             };
+            if owned_elsewhere(svc, &w.rec) {
+                // Its replica starts the work when the transition is due there.
+                continue;
+            }
             if t.kind == TransitionKind::WorkspaceMigrate {
                 if let Ok(Some((target, op, spec))) = migration_op(svc, scope, &w.rec, now) {
                     driver.poll(&target, &op, &spec);
@@ -324,6 +377,15 @@ impl Service {
             .map(|w| w.rec.state)
     }
 
+    /// Where the WorkSpace's desktop lives, from this replica (here when the WorkSpace is
+    /// unknown: the caller's own checks then answer).
+    pub fn desktop_place(&self, scope: &Scope, id: &str) -> crate::membership::Home {
+        match self.load::<WorkspaceRec>(scope, id) {
+            Ok(Some(w)) => self.desktop_home(w.rec.desktop_replica.as_deref()),
+            _ => crate::membership::Home::Here,
+        }
+    }
+
     /// A viewer wants the desktop: a STOPPED AUTO_STOP WorkSpace starts (as AWS starts one
     /// when its user connects); a WorkSpace in another state that will not run is refused.
     pub fn desktop_wake(&self, scope: &Scope, id: &str) -> Result<(), String> {
@@ -392,6 +454,57 @@ impl Service {
                 }
             }
         }
+    }
+
+    /// A replica died (its heartbeat lapsed): its WorkSpaces that were AVAILABLE, IMPAIRED
+    /// or STOPPED become UNHEALTHY (their desktops and volumes are on its disk), their
+    /// timers cancelled; their viewers are gone. Transitional states stay: their transitions
+    /// resume when the replica comes back. Answers how many changed.
+    pub fn desktops_lost(&self, replica: &str) -> Result<usize, Error> {
+        use ws::WorkspaceState as S;
+        let recs = self.store.scan_all_scopes(WORKSPACE_KIND).map_err(|e| Error::from(Fault(e)))?;
+        let mut changed = 0;
+        for r in recs {
+            let Ok(w) = crate::service::tables::records::decode::<WorkspaceRec>(&r.body) else {
+                continue;
+            };
+            if w.desktop_replica.as_deref() != Some(replica) {
+                continue;
+            }
+            if !matches!(w.state(), S::Available | S::Impaired | S::Stopped) {
+                continue;
+            }
+            let scope = r.key.scope.clone();
+            let now = self.clock.now();
+            let done = self.write(CHANGED, |tx| {
+                // Read again under the lock: the replica may be back and have moved it.
+                let Some(mut w) = self.load::<WorkspaceRec>(&scope, &r.key.id)? else {
+                    return Ok(false);
+                };
+                if w.rec.desktop_replica.as_deref() != Some(replica)
+                    || !matches!(w.rec.state(), S::Available | S::Impaired | S::Stopped)
+                {
+                    return Ok(false);
+                }
+                w.rec.set_state(S::Unhealthy);
+                w.rec.connected = false;
+                state_changed(&mut w.rec, now);
+                tx.put(&scope, &w.rec, Expect::Rev(w.rev))?;
+                tx.cancel_transition(&scope, WORKSPACE_KIND, &w.rec.id);
+                Ok::<_, Error>(true)
+            });
+            match done {
+                Ok(true) => changed += 1,
+                Ok(false) => {}
+                // Another survivor got there first.
+                Err(e) if e.code == ErrorCode::InvalidResourceStateException => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if changed > 0 {
+            tracing::warn!(replica, changed, "a replica is not responding: its WorkSpaces are UNHEALTHY");
+        }
+        Ok(changed)
     }
 
     /// After a restart: desktops of AVAILABLE WorkSpaces run again; volumes of WorkSpaces

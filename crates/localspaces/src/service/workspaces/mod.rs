@@ -19,6 +19,7 @@ pub use actions::{
 };
 pub use create::create_workspaces;
 pub use properties::{modify_workspace_properties, modify_workspace_state};
+pub(crate) use desktops::applies_here;
 pub(crate) use transitions::apply_transition;
 
 pub(crate) use snapshots::apply_transition as apply_migration;

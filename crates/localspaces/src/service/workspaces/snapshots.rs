@@ -191,6 +191,13 @@ pub fn migrate_workspace(
             .with_reason("NoSnapshot"));
         }
 
+        if let Some(replica) = desktops::lost_owner(svc, &src.rec) {
+            return Err(Error::new(
+                ErrorCode::ResourceUnavailableException,
+                desktops::lost_message(&src.rec.id, &replica),
+            )
+            .with_resource(&src.rec.id));
+        }
         let target = migration_target(&src.rec, &bundle, now);
         // desktop seam: the new WorkSpace's desktop runs beside the source's until it is up.
         desktops::hold(svc, &cx.scope, target.clone()).map_err(|(_, msg)| {
