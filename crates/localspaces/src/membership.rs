@@ -122,7 +122,10 @@ impl Membership {
             let cur = store.get(&k)?;
             let (next, expect) = match &cur {
                 Some(r) => (
-                    serde_json::from_slice::<Beat>(&r.body).map(|b| b.beat).unwrap_or(0) + 1,
+                    serde_json::from_slice::<Beat>(&r.body)
+                        .map(|b| b.beat)
+                        .unwrap_or(0)
+                        + 1,
                     Expect::Rev(r.rev),
                 ),
                 None => (1, Expect::Absent),
@@ -238,7 +241,11 @@ impl Membership {
         let s = match store.get(&k)? {
             Some(r) => String::from_utf8(r.body).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             None => {
-                let fresh = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+                let fresh = format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                );
                 let put = Write::Put(Put {
                     key: k.clone(),
                     body: fresh.clone().into_bytes(),
@@ -362,7 +369,12 @@ mod tests {
         fn get(&self, key: &Key) -> Result<Option<localspaces_store::Record>, StoreError> {
             self.inner.get(key)
         }
-        fn get_many(&self, s: &Scope, k: &str, ids: &[&str]) -> Result<Vec<localspaces_store::Record>, StoreError> {
+        fn get_many(
+            &self,
+            s: &Scope,
+            k: &str,
+            ids: &[&str],
+        ) -> Result<Vec<localspaces_store::Record>, StoreError> {
             self.inner.get_many(s, k, ids)
         }
         fn scan(&self, q: &localspaces_store::Query) -> Result<Vec<localspaces_store::Record>, StoreError> {

@@ -38,6 +38,10 @@ fn clock_key() -> Key {
     }
 }
 
+/// What a replica does when it finds another dead (answers a message when that failed,
+/// to be tried again).
+pub type Lost = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
 /// Which stored transitions this replica queues.
 pub type Keep = Arc<dyn Fn(&Key, &PendingTransition) -> bool + Send + Sync>;
 
@@ -97,7 +101,7 @@ pub struct Hooks {
     pub keep: Keep,
     /// With desktops: this replica's view of the others, and what to do when one dies
     /// (answers a message when that failed, to be tried again).
-    pub membership: Option<(Arc<Membership>, Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>)>,
+    pub membership: Option<(Arc<Membership>, Lost)>,
 }
 
 /// The heartbeat part of a pass: beats when `BEAT` has passed since `last`, reads the

@@ -238,15 +238,17 @@ impl Server {
         let mut desktops_cfg = None;
         if cfg.store_url.is_some() && cfg.desktops != crate::desktop::DesktopsMode::None {
             let dir = cfg.desktops_dir.clone().unwrap_or_else(|| cfg.data_dir.clone());
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| anyhow::anyhow!("cannot create the desktops directory {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                anyhow::anyhow!("cannot create the desktops directory {}: {e}", dir.display())
+            })?;
             lock = Some(lock_data_dir(&dir, "--desktops-dir")?);
             replica_id = Some(crate::membership::id_in(&dir)?);
             let mut c = cfg.clone();
             c.data_dir = dir;
             desktops_cfg = Some(c);
         }
-        let mut server = Self::bind_with_store(desktops_cfg.as_ref().unwrap_or(cfg), store, store_desc).await?;
+        let mut server =
+            Self::bind_with_store(desktops_cfg.as_ref().unwrap_or(cfg), store, store_desc).await?;
         server.lock = lock;
         if cfg.store_url.is_some() {
             server.shared = true;
@@ -270,11 +272,17 @@ impl Server {
                     format!("http://{addr}")
                 }
             };
-            let m = Arc::new(crate::membership::Membership::new(&id, &url, crate::membership::LEASE));
+            let m = Arc::new(crate::membership::Membership::new(
+                &id,
+                &url,
+                crate::membership::LEASE,
+            ));
             let (m2, store) = (Arc::clone(&m), Arc::clone(&server.store));
-            tokio::task::spawn_blocking(move || m2.secret(store.as_ref()).and_then(|_| m2.beat(store.as_ref())))
-                .await?
-                .map_err(|e| anyhow::anyhow!("registering this replica in the store: {e}"))?;
+            tokio::task::spawn_blocking(move || {
+                m2.secret(store.as_ref()).and_then(|_| m2.beat(store.as_ref()))
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!("registering this replica in the store: {e}"))?;
             tracing::info!(replica = %id, url = %url, "desktops live on this replica");
             server.app.service.set_membership(m);
         }
@@ -406,14 +414,19 @@ impl Server {
             let app = Arc::clone(&self.app);
             let svc = Arc::clone(&self.app.service);
             let svc2 = Arc::clone(&self.app.service);
-            let lost: Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync> =
+            let lost: crate::replicas::Lost =
                 Arc::new(move |id: &str| svc2.desktops_lost(id).map(|_| ()).map_err(|e| e.message));
             let hooks = crate::replicas::Hooks {
                 flush: Arc::new(move || app.activity.flush()),
                 keep: Arc::new(move |k, t| svc.queues_here(k, t)),
                 membership: self.app.service.membership().map(|m| (Arc::clone(m), lost)),
             };
-            tokio::spawn(crate::replicas::run(Arc::clone(&self.store), engine, clock, hooks))
+            tokio::spawn(crate::replicas::run(
+                Arc::clone(&self.store),
+                engine,
+                clock,
+                hooks,
+            ))
         });
         // desktop seam: dead desktops and due snapshots are noticed every half second.
         let desktop_task = self.app.service.desktops().map(|_| {

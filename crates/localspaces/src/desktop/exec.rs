@@ -125,7 +125,10 @@ pub async fn route(
             return super::relay::exec(app, &url, &path, bytes, timeout).await;
         }
         Home::Peer { .. } => {
-            return refuse(StatusCode::CONFLICT, &super::relay::misrouted_message(&key.workspace_id))
+            return refuse(
+                StatusCode::CONFLICT,
+                &super::relay::misrouted_message(&key.workspace_id),
+            )
         }
         Home::Lost { id: replica } => {
             return refuse(

@@ -79,7 +79,10 @@ pub async fn exec(
     timeout: Duration,
 ) -> Response<Full<Bytes>> {
     let Some(secret) = secret(app).await else {
-        return json_error(StatusCode::SERVICE_UNAVAILABLE, "The relay secret cannot be read.");
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The relay secret cannot be read.",
+        );
     };
     let target = format!("{url}{path_and_query}");
     let res = tokio::task::spawn_blocking(move || {
@@ -137,9 +140,12 @@ pub async fn open_rfb(
             format!("The replica running this desktop ({url}) cannot be reached: {e}"),
         )
     };
-    let secret = secret(app)
-        .await
-        .ok_or_else(|| (StatusCode::SERVICE_UNAVAILABLE, "The relay secret cannot be read.".to_string()))?;
+    let secret = secret(app).await.ok_or_else(|| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The relay secret cannot be read.".to_string(),
+        )
+    })?;
     let Some(authority) = url.strip_prefix("http://") else {
         return Err(unreachable("not an http:// URL".into()));
     };

@@ -146,7 +146,10 @@ async fn upgrade(app: &Arc<App>, parts: &mut hyper::http::request::Parts, id: &s
         }
         Home::Peer { .. } => return text(StatusCode::CONFLICT, &relay::misrouted_message(id)),
         Home::Lost { id: replica } => {
-            return text(StatusCode::SERVICE_UNAVAILABLE, &relay::lost_message(id, &replica))
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &relay::lost_message(id, &replica),
+            )
         }
     }
     // desktop seam: a viewer connecting to a STOPPED AUTO_STOP WorkSpace starts it.

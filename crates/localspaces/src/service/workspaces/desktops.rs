@@ -462,7 +462,10 @@ impl Service {
     /// resume when the replica comes back. Answers how many changed.
     pub fn desktops_lost(&self, replica: &str) -> Result<usize, Error> {
         use ws::WorkspaceState as S;
-        let recs = self.store.scan_all_scopes(WORKSPACE_KIND).map_err(|e| Error::from(Fault(e)))?;
+        let recs = self
+            .store
+            .scan_all_scopes(WORKSPACE_KIND)
+            .map_err(|e| Error::from(Fault(e)))?;
         let mut changed = 0;
         for r in recs {
             let Ok(w) = crate::service::tables::records::decode::<WorkspaceRec>(&r.body) else {
@@ -502,7 +505,11 @@ impl Service {
             }
         }
         if changed > 0 {
-            tracing::warn!(replica, changed, "a replica is not responding: its WorkSpaces are UNHEALTHY");
+            tracing::warn!(
+                replica,
+                changed,
+                "a replica is not responding: its WorkSpaces are UNHEALTHY"
+            );
         }
         Ok(changed)
     }
@@ -543,5 +550,151 @@ impl Service {
         }
         tracing::info!(started, removed, "desktops reconciled");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, OffsetClock};
+    use crate::engine::{Engine, Timing};
+    use crate::membership::{Membership, LEASE};
+    use localspaces_store::{MemoryStore, Put, Store, Write};
+    use std::sync::Arc;
+
+    fn replica(store: &Arc<dyn Store>, id: &str) -> (Arc<Service>, Engine) {
+        let clock = Arc::new(OffsetClock::default()) as Arc<dyn Clock>;
+        let engine = Engine::new(Arc::clone(&clock), Timing::profile("fast").unwrap());
+        let svc = Arc::new(Service::new(
+            Arc::clone(store),
+            clock,
+            Default::default(),
+            engine.clone(),
+        ));
+        let m = Arc::new(Membership::new(id, &format!("http://{id}"), LEASE));
+        m.beat(store.as_ref()).unwrap();
+        svc.set_membership(m);
+        (svc, engine)
+    }
+
+    fn workspace(svc: &Service, scope: &Scope, id: &str, state: &str, owner: Option<&str>) {
+        let rec: WorkspaceRec = serde_json::from_value(serde_json::json!({
+            "id": id, "directory_id": "d-1", "user_name": id, "bundle_id": "wsb-1",
+            "state": state, "running_mode": "ALWAYS_ON", "root_gib": 80, "user_gib": 10,
+            "compute": "STANDARD", "protocols": ["DCV"], "os": "UBUNTU_22_04",
+            "subnet_id": "subnet-1", "created": 0.0, "desktop_replica": owner,
+        }))
+        .unwrap();
+        svc.write(CHANGED, |tx| {
+            tx.put(scope, &rec, Expect::Absent).map_err(Error::from)
+        })
+        .unwrap();
+    }
+
+    fn pending(kind: TransitionKind, id: &str) -> PendingTransition {
+        PendingTransition {
+            kind,
+            due: 1.0,
+            resource_kind: WORKSPACE_KIND.to_string(),
+            resource_id: id.to_string(),
+        }
+    }
+
+    /// A WorkSpace's transitions are queued and applied by its desktop's replica only; a
+    /// dead replica's settled WorkSpaces become UNHEALTHY and refuse actions, naming it.
+    #[test]
+    fn desktops_are_driven_by_their_replica_and_lost_with_it() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let (a, engine_a) = replica(&store, "r-a");
+        let (b, engine_b) = replica(&store, "r-b");
+        let scope = Scope::new("111122223333", "us-east-1");
+        workspace(&a, &scope, "ws-owned", "AVAILABLE", Some("r-a"));
+        workspace(&a, &scope, "ws-moving", "REBOOTING", Some("r-a"));
+        workspace(&a, &scope, "ws-free", "AVAILABLE", None);
+        workspace(&b, &scope, "ws-theirs", "STOPPED", Some("r-b"));
+
+        let t = pending(TransitionKind::WorkspaceReboot, "ws-moving");
+        assert!(applies_here(&a, &scope, &t));
+        assert!(!applies_here(&b, &scope, &t));
+        let free = pending(TransitionKind::WorkspaceReboot, "ws-free");
+        assert!(applies_here(&a, &scope, &free) && applies_here(&b, &scope, &free));
+        let other = PendingTransition {
+            resource_kind: "directory".into(),
+            ..pending(TransitionKind::DirectoryRegister, "d-1")
+        };
+        assert!(applies_here(&b, &scope, &other));
+
+        // B does not queue A's WorkSpace's transition; A does.
+        store
+            .commit(vec![Write::Put(Put {
+                key: transition_key(&scope, WORKSPACE_KIND, "ws-moving"),
+                body: serde_json::to_vec(&t).unwrap(),
+                indexes: vec![],
+                unique: vec![],
+                expect: Expect::Absent,
+            })])
+            .unwrap();
+        let keep_b = |k: &localspaces_store::Key, t: &PendingTransition| b.queues_here(k, t);
+        assert_eq!(engine_b.adopt_where(store.as_ref(), 0.0, &keep_b).unwrap(), 0);
+        let keep_a = |k: &localspaces_store::Key, t: &PendingTransition| a.queues_here(k, t);
+        assert_eq!(engine_a.adopt_where(store.as_ref(), 0.0, &keep_a).unwrap(), 1);
+
+        // B has not read A's heartbeat (one never seen counts as dead): A's desktops are
+        // lost to B.
+        let lost = |id: &str| lost_owner(&b, &b.load::<WorkspaceRec>(&scope, id).unwrap().unwrap().rec);
+        assert_eq!(lost("ws-owned").as_deref(), Some("r-a"));
+        assert_eq!(lost("ws-theirs"), None);
+        assert_eq!(lost("ws-free"), None);
+        assert_eq!(
+            lost_owner(
+                &a,
+                &a.load::<WorkspaceRec>(&scope, "ws-owned").unwrap().unwrap().rec
+            ),
+            None
+        );
+
+        assert_eq!(b.desktops_lost("r-a").unwrap(), 1);
+        let state = |id: &str| b.desktop_state(&scope, id).unwrap();
+        assert_eq!(state("ws-owned"), "UNHEALTHY");
+        assert_eq!(state("ws-moving"), "REBOOTING");
+        assert_eq!(state("ws-free"), "AVAILABLE");
+        assert_eq!(state("ws-theirs"), "STOPPED");
+        assert_eq!(b.desktops_lost("r-a").unwrap(), 0);
+
+        let cx = Context {
+            scope: scope.clone(),
+            request_id: "r".into(),
+        };
+        let out = reboot_workspaces(
+            &b,
+            &cx,
+            ws::RebootWorkspacesRequest {
+                reboot_workspace_requests: vec![ws::RebootRequest {
+                    workspace_id: "ws-owned".into(),
+                }],
+            },
+        )
+        .unwrap();
+        let failed = out.failed_requests.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(
+            failed[0].error_code.as_deref(),
+            Some("ResourceUnavailableException")
+        );
+        assert!(failed[0].error_message.as_deref().unwrap().contains("r-a"));
+        assert_eq!(state("ws-owned"), "UNHEALTHY");
+        // A itself reboots it.
+        let out = reboot_workspaces(
+            &a,
+            &cx,
+            ws::RebootWorkspacesRequest {
+                reboot_workspace_requests: vec![ws::RebootRequest {
+                    workspace_id: "ws-owned".into(),
+                }],
+            },
+        )
+        .unwrap();
+        assert_eq!(out.failed_requests.unwrap(), vec![]);
+        assert_eq!(state("ws-owned"), "REBOOTING");
     }
 }

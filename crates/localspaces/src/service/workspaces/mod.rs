@@ -18,8 +18,8 @@ pub use actions::{
     reboot_workspaces, rebuild_workspaces, start_workspaces, stop_workspaces, terminate_workspaces,
 };
 pub use create::create_workspaces;
-pub use properties::{modify_workspace_properties, modify_workspace_state};
 pub(crate) use desktops::applies_here;
+pub use properties::{modify_workspace_properties, modify_workspace_state};
 pub(crate) use transitions::apply_transition;
 
 pub(crate) use snapshots::apply_transition as apply_migration;
