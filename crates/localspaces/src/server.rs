@@ -279,7 +279,10 @@ impl Server {
             ));
             let (m2, store) = (Arc::clone(&m), Arc::clone(&server.store));
             tokio::task::spawn_blocking(move || {
-                m2.secret(store.as_ref()).and_then(|_| m2.beat(store.as_ref()))
+                // Registered, and the others' heartbeats read, before the first request.
+                m2.secret(store.as_ref())?;
+                m2.beat(store.as_ref())?;
+                m2.refresh(store.as_ref(), std::time::Instant::now()).map(|_| ())
             })
             .await?
             .map_err(|e| anyhow::anyhow!("registering this replica in the store: {e}"))?;
