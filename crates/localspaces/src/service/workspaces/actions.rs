@@ -54,13 +54,19 @@ fn batch(
                 continue;
             };
             if let Some(replica) = desktops::lost_owner(svc, &w.rec) {
-                // Its volumes are on a dead replica's disk: nothing can act on them here.
-                failures.push(failed(
-                    id,
-                    "ResourceUnavailableException",
-                    &desktops::lost_message(id, &replica),
-                ));
-                continue;
+                let terminate = action(&w.rec).is_some_and(|(_, k)| k == TransitionKind::WorkspaceTerminate);
+                if !terminate {
+                    // Its volumes are on a dead replica's disk: nothing can act on them here.
+                    failures.push(failed(
+                        id,
+                        "ResourceUnavailableException",
+                        &desktops::lost_message(id, &replica),
+                    ));
+                    continue;
+                }
+                // Terminating needs no volume: this replica takes the WorkSpace and ends it;
+                // the dead replica deletes the volumes when it is back (the record is gone).
+                w.rec.desktop_replica = svc.replica_id().map(str::to_string);
             }
             let Some((state, kind)) = action(&w.rec) else {
                 failures.push(bad_state_item(id));

@@ -696,5 +696,28 @@ mod tests {
         .unwrap();
         assert_eq!(out.failed_requests.unwrap(), vec![]);
         assert_eq!(state("ws-owned"), "REBOOTING");
+
+        // Terminating a dead replica's WorkSpace needs no volume: the survivor takes it.
+        workspace(&a, &scope, "ws-stranded", "STOPPED", Some("r-a"));
+        let out = terminate_workspaces(
+            &b,
+            &cx,
+            ws::TerminateWorkspacesRequest {
+                terminate_workspace_requests: vec![ws::TerminateRequest {
+                    workspace_id: "ws-stranded".into(),
+                }],
+            },
+        )
+        .unwrap();
+        assert_eq!(out.failed_requests.unwrap(), vec![]);
+        let w = b
+            .load::<WorkspaceRec>(&scope, "ws-stranded")
+            .unwrap()
+            .unwrap()
+            .rec;
+        assert_eq!(
+            (w.state.as_str(), w.desktop_replica.as_deref()),
+            ("TERMINATING", Some("r-b"))
+        );
     }
 }
