@@ -126,26 +126,40 @@ fn membership_pass(
     Ok(())
 }
 
-/// The poll loop of a replica; runs until aborted.
+/// The poll loop of a replica; runs until aborted. The heartbeat has its own loop: a slow
+/// adoption pass must not look like death.
 pub async fn run(store: Arc<dyn Store>, engine: Engine, clock: Arc<OffsetClock>, hooks: Hooks) {
+    let beats = hooks.membership.clone().map(|(m, lost)| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let last = Arc::new(parking_lot::Mutex::new(None::<Instant>));
+            loop {
+                let (s, m, lost, last) = (
+                    Arc::clone(&store),
+                    Arc::clone(&m),
+                    Arc::clone(&lost),
+                    Arc::clone(&last),
+                );
+                let pass = move || membership_pass(s.as_ref(), &m, lost.as_ref(), &mut last.lock());
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(pass).await {
+                    tracing::debug!(error = %e, "heartbeat pass failed");
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        })
+    });
+    let _beats = AbortOnDrop(beats);
     let mut failing = false;
-    let last_beat = Arc::new(parking_lot::Mutex::new(None::<Instant>));
     loop {
-        let (s, e, c, h, lb) = (
+        let (s, e, c, h) = (
             Arc::clone(&store),
             engine.clone(),
             Arc::clone(&clock),
             hooks.clone(),
-            Arc::clone(&last_beat),
         );
         let pass = move || {
-            // The heartbeat first: a slow adoption pass must not look like death.
-            let beat = match &h.membership {
-                Some((m, lost)) => membership_pass(s.as_ref(), m, lost.as_ref(), &mut lb.lock()),
-                None => Ok(()),
-            };
             let synced = sync_once(s.as_ref(), &e, &c, h.keep.as_ref());
-            (h.flush)().and(synced).and(beat)
+            (h.flush)().and(synced)
         };
         match tokio::task::spawn_blocking(pass).await {
             Ok(Ok(())) if failing => {
@@ -161,6 +175,17 @@ pub async fn run(store: Arc<dyn Store>, engine: Engine, clock: Arc<OffsetClock>,
             Err(e) => tracing::error!(error = %e, "replica synchronization panicked"),
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Aborts the task when dropped (the poll loop's heartbeat ends with it).
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            t.abort();
+        }
     }
 }
 

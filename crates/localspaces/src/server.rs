@@ -288,6 +288,10 @@ impl Server {
             .map_err(|e| anyhow::anyhow!("registering this replica in the store: {e}"))?;
             tracing::info!(replica = %id, url = %url, "desktops live on this replica");
             server.app.service.set_membership(m);
+            let svc = Arc::clone(&server.app.service);
+            tokio::task::spawn_blocking(move || svc.desktop_reconcile())
+                .await?
+                .map_err(|e| anyhow::anyhow!("reconciling desktops: {}", e.message))?;
         }
         Ok(server)
     }
@@ -355,9 +359,12 @@ impl Server {
         };
         if let Some(driver) = driver {
             service.set_desktops(driver);
-            service
-                .desktop_reconcile()
-                .map_err(|e| anyhow::anyhow!("reconciling desktops: {}", e.message))?;
+            // Among several replicas, once this one knows its id (`bind`).
+            if cfg.store_url.is_none() {
+                service
+                    .desktop_reconcile()
+                    .map_err(|e| anyhow::anyhow!("reconciling desktops: {}", e.message))?;
+            }
         }
         let app = Arc::new(App {
             service,

@@ -525,6 +525,11 @@ impl Service {
         for k in driver.known() {
             let scope = Scope::new(k.account.clone(), k.region.clone());
             let w = self.load::<WorkspaceRec>(&scope, &k.workspace_id)?;
+            if w.as_ref().is_some_and(|w| owned_elsewhere(self, &w.rec)) {
+                // Another replica took the WorkSpace meanwhile (to terminate it): its record
+                // decides when it is gone.
+                continue;
+            }
             match w.as_ref().map(|w| w.rec.state()) {
                 None | Some(S::Terminated) => {
                     driver.poll(
