@@ -126,6 +126,9 @@ pub enum Op {
     Restore { snapshot_at: Option<f64> },
     /// Stop and delete the volumes and snapshots.
     Terminate,
+    /// Grow the volumes to the spec's sizes (ModifyWorkspaceProperties); the desktop keeps
+    /// running, or stays stopped. Volumes never shrink.
+    Update,
     /// Create this desktop as the target of a migration: a fresh root volume from the
     /// spec's image, the home from `from`'s latest snapshot (taken now if the driver holds
     /// none as recent as `snapshot_at`), then start. `from` is left as it is.
