@@ -337,9 +337,23 @@ def test_vm_lifecycle_through_the_api(vm_server):
     # MigrateWorkspace (boot 6): the new WorkSpace's root volume comes from its bundle's image,
     # its home from the source's latest snapshot (a file written after it stays behind); the
     # source runs until the target is up, then its VM and disks go.
+    value_bundle = bundle_id(ws, "Value with Amazon Linux 2")
+    # First a migration whose target cannot be made (no VM directory can be created): it
+    # fails, the source keeps running under its id and the target is gone (no boot).
+    vms, pid = os.path.join(data, "kvm", "vms"), qemu_pids(data, wid)
+    if subprocess.run(["chattr", "+i", vms], capture_output=True).returncode == 0:
+        try:
+            failed = ws.migrate_workspace(SourceWorkspaceId=wid, BundleId=value_bundle)["TargetWorkspaceId"]
+            poll(lambda: ws_state(ws, failed), lambda s: s == "<gone>", {"PENDING", "<gone>"}, timeout=60)
+        finally:
+            subprocess.run(["chattr", "-i", vms], check=True)
+        wait_ws(ws, wid, "AVAILABLE", {"TERMINATING", "AVAILABLE"}, timeout=30)
+        assert qemu_pids(data, wid) == pid and not os.path.exists(os.path.join(vms, failed))
+    else:
+        print("kvm test: the failed migration is skipped (chattr +i does not work here)")
     run(srv, account, wid, "echo src > /etc/source-root && echo after > ~/after-snapshot.txt && sync", user="root")
-    source, source_dir = wid, os.path.join(data, "kvm", "vms", wid)
-    wid = ws.migrate_workspace(SourceWorkspaceId=source, BundleId=bundle_id(ws, "Value with Amazon Linux 2"))["TargetWorkspaceId"]
+    source, source_dir = wid, os.path.join(vms, wid)
+    wid = ws.migrate_workspace(SourceWorkspaceId=source, BundleId=value_bundle)["TargetWorkspaceId"]
     wait_ws(ws, wid, "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=BOOT)
     out = run(srv, account, wid, "cat ~/note.txt; ls ~/after-snapshot.txt /etc/source-root 2>/dev/null; hostname")
     assert out["stdout"] == f"hello\n{wid}\n", out
