@@ -176,8 +176,9 @@ impl Drop for KvmDriver {
 }
 
 impl KvmDriver {
-    /// Checks the host (QEMU installed; KVM usable, or emulation allowed) and the image, kills
-    /// QEMU processes a killed predecessor left, and starts watching VMs' health.
+    /// Checks the host (QEMU installed; KVM usable, or emulation allowed) and the image, and
+    /// starts watching VMs' health. QEMU processes a killed predecessor left are killed by
+    /// [`DesktopDriver::kill_orphans`] (the server calls it before reconciling).
     pub fn new(opts: KvmOptions) -> anyhow::Result<KvmDriver> {
         let host = check_host(opts.allow_tcg).map_err(|e| anyhow::anyhow!("--desktops kvm: {e}"))?;
         let base = base_image(&opts.image_dir).map_err(|e| anyhow::anyhow!("--desktops kvm: {e}"))?;
@@ -186,13 +187,6 @@ impl KvmDriver {
         config.memory_budget_mib = opts.memory_budget_mib;
         config.boot_timeout = opts.boot_timeout;
         let manager = Manager::with_host(config, host).map_err(|e| anyhow::anyhow!("--desktops kvm: {e}"))?;
-        let killed = manager.kill_leftovers();
-        if !killed.is_empty() {
-            tracing::warn!(
-                count = killed.len(),
-                "killed VMs a previous localspaces left running"
-            );
-        }
         let min_vm = manager.resources("VALUE").memory_mib.max(1);
         let max = opts
             .max_desktops
