@@ -389,14 +389,17 @@ impl Inner {
     /// The snapshot for service time `at`: the newest when it is at least that recent, else
     /// one taken now (the oldest beyond [`KEEP_SNAPSHOTS`] deleted).
     async fn ensure_snapshot(&self, id: &str, at: f64) -> Result<String, Error> {
-        let snaps = self.timed_snapshots(id).await?;
-        if let Some((t, name)) = snaps.last() {
-            if *t >= at - 0.001 {
-                return Ok(name.clone());
-            }
+        if let Some(name) = self.snapshot_since(id, at).await? {
+            return Ok(name);
         }
         let name = snapshot_name(at);
-        self.manager.snapshot(id, &name).await?;
+        if let Err(e) = self.manager.snapshot(id, &name).await {
+            // Another task (the periodic snapshot, a migration) took it meanwhile.
+            return match self.snapshot_since(id, at).await? {
+                Some(name) => Ok(name),
+                None => Err(e),
+            };
+        }
         tracing::debug!(workspace = id, at, "VM snapshot taken");
         let snaps = self.timed_snapshots(id).await?;
         for (_, old) in snaps.iter().take(snaps.len().saturating_sub(KEEP_SNAPSHOTS)) {
@@ -405,6 +408,16 @@ impl Inner {
             }
         }
         Ok(name)
+    }
+
+    /// The newest timed snapshot when it is at least as recent as `at`.
+    async fn snapshot_since(&self, id: &str, at: f64) -> Result<Option<String>, Error> {
+        Ok(self
+            .timed_snapshots(id)
+            .await?
+            .pop()
+            .filter(|(t, _)| *t >= at - 0.001)
+            .map(|(_, n)| n))
     }
 
     async fn latest_snapshot(&self, id: &str) -> Result<Option<String>, Error> {
