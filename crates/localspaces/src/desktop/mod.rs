@@ -202,7 +202,8 @@ pub trait DesktopDriver: Send + Sync {
     fn known(&self) -> Vec<DesktopKey>;
     /// Stops every desktop (the server is stopping).
     fn shutdown(&self);
-    /// Kills desktops a previous process left running; answers how many.
+    /// Kills desktops a previous process left running; answers how many. The server calls it
+    /// once at start, before reconciliation (nothing of this process runs yet).
     fn kill_orphans(&self) -> usize;
     /// Process ids of the desktop's processes, as seen from the host (tests, benchmarks).
     fn pids(&self, key: &DesktopKey) -> Vec<u32>;
