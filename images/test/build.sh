@@ -5,7 +5,8 @@
 #                  under emulation; the kvm driver prefers it)
 #   initramfs.img  busybox-static + the virtio/ext4 modules; mounts /dev/vda and switches root
 #   root.qcow2     the root volume's base image: busybox, Debian's qemu-guest-agent and its
-#                  libraries, an init that mounts /dev/vdb as the user's home, answers the
+#                  libraries, e2fsprogs' resize2fs (a grown home volume's file system grows
+#                  at boot), an init that mounts /dev/vdb as the user's home, answers the
 #                  guest agent on virtio-serial, draws on the VGA console and powers off on
 #                  ACPI power button
 # Usage: images/test/build.sh [OUT_DIR]   (default: $XDG_DATA_HOME/localspaces/images/kvm-test)
@@ -19,7 +20,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 need() { command -v "$1" >/dev/null || { echo "build.sh: '$1' is missing: install Debian's $2" >&2; exit 1; }; }
-need apt-get apt; need dpkg-deb dpkg; need mke2fs e2fsprogs; need qemu-img qemu-utils; need busybox busybox-static
+need apt-get apt; need dpkg-deb dpkg; need mke2fs e2fsprogs; need resize2fs e2fsprogs; need qemu-img qemu-utils; need busybox busybox-static
 
 kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
 KPKG=$(kernel_pkg)
@@ -77,8 +78,10 @@ cp "$(command -v busybox)" $R/bin/busybox
 for a in $(busybox --list); do [ "$a" = busybox ] || ln -sf busybox $R/bin/"$a"; done
 rm -f $R/bin/init; ln -sf ../bin/busybox $R/sbin/init
 cp q/usr/sbin/qemu-ga $R/usr/sbin/qemu-ga
-# qemu-ga's libraries, as the host resolves them (qemu-system-x86 pulls the same ones in)
-ldd q/usr/sbin/qemu-ga | awk '/=> \//{print $3} /^[ \t]*\/lib64\//{print $1}' | while read -r lib; do
+cp "$(command -v resize2fs)" $R/usr/sbin/resize2fs
+# qemu-ga's and resize2fs' libraries, as the host resolves them (qemu-system-x86 pulls the
+# same ones in; e2fsprogs is essential)
+ldd q/usr/sbin/qemu-ga $R/usr/sbin/resize2fs | awk '/=> \//{print $3} /^[ \t]*\/lib64\//{print $1}' | sort -u | while read -r lib; do
   case "$lib" in /lib64/*) cp -L "$lib" $R/lib64/ ;; *) cp -L "$lib" $R/lib/x86_64-linux-gnu/ ;; esac
 done
 if ldd q/usr/sbin/qemu-ga | grep -q 'not found'; then
@@ -101,10 +104,17 @@ grep -q "^$USER_NAME:" /etc/passwd || echo "$USER_NAME:x:1000:1000:$USER_NAME:/h
 grep -q "^$USER_NAME:" /etc/group || echo "$USER_NAME:x:1000:" >> /etc/group
 mkdir -p "/home/$USER_NAME"
 if [ -b /dev/vdb ]; then
-  # A blank user volume (first boot) gets a file system; an existing one is only mounted.
-  if ! mount /dev/vdb "/home/$USER_NAME" 2>/dev/null; then
+  # A blank user volume (first boot) gets a file system; an existing one is only mounted
+  # (never formatted again: the ext2 magic number at byte 1080 tells).
+  if mount /dev/vdb "/home/$USER_NAME" 2>/dev/null; then
+    # A volume grown while the VM was off: its file system takes the new room (online;
+    # synced at once: ext2 has no journal to replay after a crash).
+    /usr/sbin/resize2fs /dev/vdb >/dev/null 2>&1 && sync
+  elif [ "$(dd if=/dev/vdb bs=2 skip=540 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')" != 53ef ]; then
     # One inode per MiB: busybox writes every inode table, slow under emulation for 50 GiB.
     mke2fs -q -i 1048576 -L home /dev/vdb && mount /dev/vdb "/home/$USER_NAME" && chown 1000:1000 "/home/$USER_NAME"
+  else
+    echo "localspaces: the home file system on /dev/vdb does not mount" > /dev/ttyS0
   fi
 fi
 acpid -c /etc/acpi

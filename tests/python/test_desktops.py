@@ -553,3 +553,31 @@ def test_desktops_outlive_workers_and_die_with_the_server(desk):
     # SIGKILL: every process of the sandbox (bwrap, Xvnc, openbox, xterm, …) goes with it.
     desk.stop(signal.SIGKILL)
     poll(lambda: [p for p in procs if alive(p)], lambda left: not left, timeout=5)
+
+
+def test_start_kills_sandboxes_a_killed_server_left():
+    """A sandbox over this data directory's volumes that outlived its server (its parent-death
+    signal lost) is killed when the next server starts, before reconciliation."""
+    data = tempfile.mkdtemp(prefix="ls-desktops-")
+    vol = os.path.join(data, "desktops", "ws", random_account(), REGION, "ws-orphan1")
+    os.makedirs(vol)
+    # A stand-in for the leftover: a process named bwrap with the volume among its arguments
+    # (`; true` keeps sh from replacing itself with sleep).
+    orphan = subprocess.Popen(["/usr/bin/bwrap", "-c", "sleep 300; true", vol], executable="/bin/sh", start_new_session=True)
+    srv = Server("--data-dir", data, "--desktops", "local", "--timing", "instant")
+    srv.stderr = open(os.path.join(data, "server.log"), "w")
+    try:
+        srv.start()
+        poll(lambda: orphan.poll(), lambda r: r is not None, timeout=10)
+        assert orphan.returncode == -signal.SIGKILL
+        assert srv.stop() == 0
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+        try:
+            os.killpg(orphan.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        orphan.wait()
+        srv.stderr.close()
+        shutil.rmtree(data, ignore_errors=True)

@@ -3,7 +3,8 @@
 reads the guest's screen over the console's WebSocket, headless Chromium connects through the
 console's noVNC page, desktop-exec reads and writes files in the guest through its agent.
 
-One WorkSpace walks every step (each boot costs ~10-30 s under emulation), on its own server.
+One WorkSpace walks every step, then migrates and its successor walks on (each boot costs
+~10-30 s under emulation: seven boots), on its own server.
 Acceleration: KVM when /dev/kvm boots a stock kernel, else QEMU's emulation (TCG, through
 --kvm-allow-tcg), said in the test's output (`-rP`); LOCALSPACES_KVM_TESTS=kvm-only skips it
 then. Skipped, with the reason, when QEMU or the image is missing.
@@ -124,6 +125,20 @@ def timed_snapshots(data, wid):
     out = subprocess.run(["qemu-img", "snapshot", "-U", "-l", disk], capture_output=True, text=True, check=True).stdout
     names = [line.split()[1] for line in out.splitlines()[2:] if len(line.split()) > 1]
     return [n for n in names if n.replace(".", "", 1).isdigit()]
+
+
+def disk_gib(data, wid, volume):
+    """The virtual size of a VM's volume (`root` or `user`) on the host, in GiB."""
+    disk = os.path.join(data, "kvm", "vms", wid, f"{volume}.qcow2")
+    out = subprocess.run(["qemu-img", "info", "-U", "--output=json", disk], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["virtual-size"] / 2**30
+
+
+def guest_gib(srv, account, wid):
+    """What the guest sees, in GiB: its root disk, its user disk, its home's file system."""
+    out = run(srv, account, wid, "cat /sys/block/vda/size /sys/block/vdb/size; df -k /home/user | tail -n 1")
+    root, user, home = out["stdout"].splitlines()
+    return int(root) * 512 / 2**30, int(user) * 512 / 2**30, int(home.split()[1]) / 2**20
 
 
 def screen_colours(srv, account, wid, tries=50):
@@ -254,10 +269,18 @@ def test_vm_lifecycle_through_the_api(vm_server):
     assert admin(srv.url, "advance", seconds=61 * 60)[0] == 200
     wait_ws(ws, wid, "STOPPED", {"AVAILABLE", "STOPPING", "STOPPED"}, timeout=BOOT)
     assert not qemu_pids(data, wid), "STOPPED with QEMU still running"
+    # A bigger user volume while STOPPED: the disk grows offline (UPDATING, back to STOPPED).
+    assert (disk_gib(data, wid, "root"), disk_gib(data, wid, "user")) == (80, 50)
+    ws.modify_workspace_properties(WorkspaceId=wid, WorkspaceProperties={"UserVolumeSizeGib": 100})
+    wait_ws(ws, wid, "STOPPED", {"STOPPED", "UPDATING"}, timeout=60)
+    assert disk_gib(data, wid, "user") == 100 and not qemu_pids(data, wid)
     colours, _ = screen_colours(srv, account, wid)
     assert len(colours) > 1
     assert ws_state(ws, wid) == "AVAILABLE"
     assert run(srv, account, wid, "cat ~/note.txt")["stdout"] == "hello\n"
+    # The guest's home file system took the room at boot.
+    _, user, home = guest_gib(srv, account, wid)
+    assert user == 100 and 95 < home <= 100, (user, home)
 
     # Headless Chromium: Connect on the console page shows the guest's screen through noVNC.
     shown = browser_connect(srv, account, wid)
@@ -273,12 +296,28 @@ def test_vm_lifecycle_through_the_api(vm_server):
     assert len(timed_snapshots(data, wid)) == 1  # the creation snapshot
     assert admin(srv.url, "advance", seconds=12 * 3600 + 60)[0] == 200
     poll(lambda: len(timed_snapshots(data, wid)), lambda n: n == 2, timeout=60)
+
+    # Volumes grow live (6 hours apart, one at a time): the running guest sees the bigger
+    # disks, and its home file system grows at once.
+    pid = qemu_pids(data, wid)
+    ws.modify_workspace_properties(WorkspaceId=wid, WorkspaceProperties={"RootVolumeSizeGib": 175})
+    wait_ws(ws, wid, "AVAILABLE", {"AVAILABLE", "UPDATING"}, timeout=60)
+    assert admin(srv.url, "advance", seconds=6 * 3600 + 60)[0] == 200
+    ws.modify_workspace_properties(WorkspaceId=wid, WorkspaceProperties={"UserVolumeSizeGib": 120})
+    wait_ws(ws, wid, "AVAILABLE", {"AVAILABLE", "UPDATING"}, timeout=60)
+    assert (disk_gib(data, wid, "root"), disk_gib(data, wid, "user")) == (175, 120)
+    root, user, home = guest_gib(srv, account, wid)
+    assert (root, user) == (175, 120) and 115 < home <= 120, (root, user, home)
+    assert qemu_pids(data, wid) == pid, "a live resize restarted QEMU"
     run(srv, account, wid, "echo changed > /etc/marker", user="root")
     run(srv, account, wid, "echo later > ~/later.txt && sync")
     ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": wid}])
     wait_ws(ws, wid, "AVAILABLE", {"AVAILABLE", "REBUILDING"}, timeout=BOOT)
     out = run(srv, account, wid, "cat ~/note.txt; test -e /etc/marker && echo root-kept; test -e ~/later.txt || echo lost")
     assert out["stdout"] == "hello\nlost\n", out
+    # Reverting to the image and to a snapshot of smaller disks keeps the grown sizes.
+    root, user, home = guest_gib(srv, account, wid)
+    assert (root, user) == (175, 120) and 115 < home <= 120, (root, user, home)
 
     # Restore (boot 4): both volumes from the latest snapshot.
     run(srv, account, wid, "echo gone > /home/user/after.txt && echo root > /etc/after && sync", user="root")
@@ -295,12 +334,42 @@ def test_vm_lifecycle_through_the_api(vm_server):
     wait_ws(ws, wid, "AVAILABLE", {"UNHEALTHY", "REBOOTING", "AVAILABLE"}, timeout=BOOT)
     assert run(srv, account, wid, "cat ~/note.txt")["stdout"] == "hello\n"
 
-    # localspaces killed: its VMs die with it; the restart boots the AVAILABLE one (boot 6).
+    # MigrateWorkspace (boot 6): the new WorkSpace's root volume comes from its bundle's image,
+    # its home from the source's latest snapshot (a file written after it stays behind); the
+    # source runs until the target is up, then its VM and disks go.
+    value_bundle = bundle_id(ws, "Value with Amazon Linux 2")
+    # First a migration whose target cannot be made (no VM directory can be created): it
+    # fails, the source keeps running under its id and the target is gone (no boot).
+    vms, pid = os.path.join(data, "kvm", "vms"), qemu_pids(data, wid)
+    if subprocess.run(["chattr", "+i", vms], capture_output=True).returncode == 0:
+        try:
+            failed = ws.migrate_workspace(SourceWorkspaceId=wid, BundleId=value_bundle)["TargetWorkspaceId"]
+            poll(lambda: ws_state(ws, failed), lambda s: s == "<gone>", {"PENDING", "<gone>"}, timeout=60)
+        finally:
+            subprocess.run(["chattr", "-i", vms], check=True)
+        wait_ws(ws, wid, "AVAILABLE", {"TERMINATING", "AVAILABLE"}, timeout=30)
+        assert qemu_pids(data, wid) == pid and not os.path.exists(os.path.join(vms, failed))
+    else:
+        print("kvm test: the failed migration is skipped (chattr +i does not work here)")
+    run(srv, account, wid, "echo src > /etc/source-root && echo after > ~/after-snapshot.txt && sync", user="root")
+    source, source_dir = wid, os.path.join(vms, wid)
+    wid = ws.migrate_workspace(SourceWorkspaceId=source, BundleId=value_bundle)["TargetWorkspaceId"]
+    wait_ws(ws, wid, "AVAILABLE", {"PENDING", "AVAILABLE"}, timeout=BOOT)
+    out = run(srv, account, wid, "cat ~/note.txt; ls ~/after-snapshot.txt /etc/source-root 2>/dev/null; hostname")
+    assert out["stdout"] == f"hello\n{wid}\n", out
+    # The target's home is the source's size (120 GiB > the Value bundle's 10), its file system too.
+    root, user, home = guest_gib(srv, account, wid)
+    assert (root, user) == (175, 120) and 115 < home <= 120, (root, user, home)
+    poll(lambda: ws_state(ws, source), lambda s: s == "<gone>", {"TERMINATING", "TERMINATED", "<gone>"}, timeout=60)
+    poll(lambda: os.path.exists(source_dir), lambda e: not e, timeout=30)
+    assert not qemu_pids(data, source)
+
+    # localspaces killed: its VMs die with it; the restart boots the AVAILABLE one (boot 7).
     before = set(qemu_pids(data, wid))
     srv.stop(signal.SIGKILL)
     poll(lambda: set(qemu_pids(data, wid)) & before, lambda p: not p, timeout=10)
-    # Room for one STANDARD VM (512 MiB of guest memory), not two.
-    srv = vm_server["srv"] = vm_server["start"]("--kvm-memory-mib", "800")
+    # Room for the VALUE VM (256 MiB of guest memory), not for a STANDARD one (512) beside it.
+    srv = vm_server["srv"] = vm_server["start"]("--kvm-memory-mib", "700")
     ws = make_client(srv.url, "json", account)
     status, out = until(lambda: exec_in(srv, account, wid, "cat ~/note.txt"), lambda r: r[0] == 200, timeout=BOOT, interval=1)
     assert out["stdout"] == "hello\n", out

@@ -358,6 +358,15 @@ impl Server {
             }
         };
         if let Some(driver) = driver {
+            // Desktops a killed predecessor left running (their parent-death signal lost)
+            // go before reconciliation starts the ones that should run.
+            let killed = driver.kill_orphans();
+            if killed > 0 {
+                tracing::warn!(
+                    count = killed,
+                    "killed desktops a previous localspaces left running"
+                );
+            }
             service.set_desktops(driver);
             // Among several replicas, once this one knows its id (`bind`).
             if cfg.store_url.is_none() {

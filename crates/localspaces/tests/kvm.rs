@@ -298,6 +298,84 @@ async fn home_survives_stop_start_restore_and_rebuild() {
     m.terminate("ws-capt0001").await.unwrap();
 }
 
+/// `qemu-io` on a disk no QEMU has open: answers whether the command succeeded.
+fn qemu_io(disk: &Path, command: &str) -> bool {
+    let out = std::process::Command::new("qemu-io")
+        .args(["-f", "qcow2", "-c", command])
+        .arg(disk)
+        .output()
+        .expect("run qemu-io");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    out.status.success() && !stdout.contains("Pattern verification failed") && !stdout.contains("failed")
+}
+
+fn virtual_gib(disk: &Path) -> f64 {
+    let out = std::process::Command::new("qemu-img")
+        .args(["info", "-U", "--output=json"])
+        .arg(disk)
+        .output()
+        .expect("run qemu-img");
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("qemu-img info");
+    info["virtual-size"].as_f64().expect("virtual-size") / f64::from(1u32 << 30)
+}
+
+/// Offline (no boot): volumes grow and never shrink, and a user volume's snapshot becomes
+/// another VM's user volume (what a migration does), grown to that VM's size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volumes_grow_and_a_snapshot_of_a_home_moves_to_another_vm() {
+    let Some(image) = test_image() else { return };
+    let state = tempfile::tempdir().unwrap();
+    let m = Manager::new(config(state.path())).unwrap();
+    let (a, b) = ("ws-size0001", "ws-size0002");
+    m.provision(&spec(image, a, "VALUE")).await.unwrap();
+    let mut target = spec(image, b, "VALUE");
+    target.user_volume_gib = 3;
+    m.provision(&target).await.unwrap();
+    let (a_user, b_user) = (
+        state.path().join(a).join("user.qcow2"),
+        state.path().join(b).join("user.qcow2"),
+    );
+
+    // The home as of the snapshot, then a change after it.
+    assert!(qemu_io(&a_user, "write -P 0xab 0 64k"));
+    m.snapshot(a, "snap-1").await.unwrap();
+    assert!(qemu_io(&a_user, "write -P 0xcd 0 64k"));
+
+    let grown = m.grow_volumes(a, 2, 2).await.unwrap();
+    assert_eq!(grown, Volumes::BOTH);
+    assert_eq!(virtual_gib(&state.path().join(a).join("root.qcow2")), 2.0);
+    assert_eq!(virtual_gib(&a_user), 2.0);
+    let (root_gib, user_gib) = (
+        m.spec(a).unwrap().root_volume_gib,
+        m.spec(a).unwrap().user_volume_gib,
+    );
+    assert_eq!((root_gib, user_gib), (2, 2));
+    let none = m.grow_volumes(a, 1, 2).await.unwrap();
+    assert_eq!(
+        none,
+        Volumes {
+            root: false,
+            user: false
+        }
+    );
+    assert_eq!(virtual_gib(&a_user), 2.0, "volumes never shrink");
+
+    // b's home becomes a's snapshot (1 GiB then), grown to b's 3 GiB; a keeps its own.
+    assert!(matches!(
+        m.import_user_volume(b, b, "snap-1").await,
+        Err(Error::Invalid(_))
+    ));
+    assert!(m.import_user_volume(b, a, "no-such-snapshot").await.is_err());
+    m.import_user_volume(b, a, "snap-1").await.unwrap();
+    assert!(qemu_io(&b_user, "read -P 0xab 0 64k"), "b's home is a's snapshot");
+    assert!(qemu_io(&a_user, "read -P 0xcd 0 64k"), "a's home is unchanged");
+    assert_eq!(virtual_gib(&b_user), 3.0);
+    assert!(m.snapshots(b).await.unwrap().is_empty());
+    assert!(!state.path().join(b).join("user.qcow2.new").exists());
+    m.terminate(a).await.unwrap();
+    m.terminate(b).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_refuses_overcommit_and_a_crash_is_unhealthy_until_reboot() {
     let Some(image) = test_image() else { return };

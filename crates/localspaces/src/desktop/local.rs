@@ -767,6 +767,8 @@ impl Inner {
             }
             Op::Start => self.start(key, spec),
             Op::Stop => self.stop(key),
+            // Volume sizes are reported, not enforced: a home is a directory on the host.
+            Op::Update => Ok(()),
             Op::Reboot => {
                 self.stop(key)?;
                 self.start(key, spec)

@@ -127,6 +127,9 @@ pub enum Op {
     Restore { snapshot_at: Option<f64> },
     /// Stop and delete the volumes and snapshots.
     Terminate,
+    /// Grow the volumes to the spec's sizes (ModifyWorkspaceProperties); the desktop keeps
+    /// running, or stays stopped. Volumes never shrink.
+    Update,
     /// Create this desktop as the target of a migration: a fresh root volume from the
     /// spec's image, the home from `from`'s latest snapshot (taken now if the driver holds
     /// none as recent as `snapshot_at`), then start. `from` is left as it is.
@@ -200,7 +203,8 @@ pub trait DesktopDriver: Send + Sync {
     fn known(&self) -> Vec<DesktopKey>;
     /// Stops every desktop (the server is stopping).
     fn shutdown(&self);
-    /// Kills desktops a previous process left running; answers how many.
+    /// Kills desktops a previous process left running; answers how many. The server calls it
+    /// once at start, before reconciliation (nothing of this process runs yet).
     fn kill_orphans(&self) -> usize;
     /// Process ids of the desktop's processes, as seen from the host (tests, benchmarks).
     fn pids(&self, key: &DesktopKey) -> Vec<u32>;

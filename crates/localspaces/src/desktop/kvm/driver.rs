@@ -9,6 +9,12 @@
 //! - Snapshots are qcow2 internal snapshots of both disks, named by the service time they
 //!   stand for (`%.3f`); the last five are kept. `image`, taken before the first boot, is the
 //!   disks as provisioned: a rebuild reverts the root volume to it (the other snapshots stay).
+//! - Migration: the target's root volume comes from its image, its user volume is the
+//!   source's latest snapshot of its user volume (`qemu-img convert`, read live while the
+//!   source runs); the source is not touched.
+//! - Volume sizes are the disks' virtual sizes. They only grow: live (QMP `block_resize`,
+//!   then `resize2fs` of the home in the guest) on Update, offline before every boot (also
+//!   after a revert to a snapshot of smaller disks).
 //! - Capacity: `--max-desktops` VMs, and the memory budget of running and reserved VMs
 //!   (compute type scaled to the host, see [`super::scaled_resources`]).
 //! - Exec runs through the guest agent, as the guest's `user` or its root; the VM must run.
@@ -170,8 +176,9 @@ impl Drop for KvmDriver {
 }
 
 impl KvmDriver {
-    /// Checks the host (QEMU installed; KVM usable, or emulation allowed) and the image, kills
-    /// QEMU processes a killed predecessor left, and starts watching VMs' health.
+    /// Checks the host (QEMU installed; KVM usable, or emulation allowed) and the image, and
+    /// starts watching VMs' health. QEMU processes a killed predecessor left are killed by
+    /// [`DesktopDriver::kill_orphans`] (the server calls it before reconciling).
     pub fn new(opts: KvmOptions) -> anyhow::Result<KvmDriver> {
         let host = check_host(opts.allow_tcg).map_err(|e| anyhow::anyhow!("--desktops kvm: {e}"))?;
         let base = base_image(&opts.image_dir).map_err(|e| anyhow::anyhow!("--desktops kvm: {e}"))?;
@@ -180,13 +187,6 @@ impl KvmDriver {
         config.memory_budget_mib = opts.memory_budget_mib;
         config.boot_timeout = opts.boot_timeout;
         let manager = Manager::with_host(config, host).map_err(|e| anyhow::anyhow!("--desktops kvm: {e}"))?;
-        let killed = manager.kill_leftovers();
-        if !killed.is_empty() {
-            tracing::warn!(
-                count = killed.len(),
-                "killed VMs a previous localspaces left running"
-            );
-        }
         let min_vm = manager.resources("VALUE").memory_mib.max(1);
         let max = opts
             .max_desktops
@@ -316,6 +316,11 @@ fn owner_line(key: &DesktopKey) -> String {
     format!("{} {}\n", key.account, key.region)
 }
 
+/// A volume size from the service (GiB; none below zero).
+fn gib(size: i32) -> u64 {
+    u64::try_from(size).unwrap_or(0)
+}
+
 /// A snapshot name for service time `at`.
 fn snapshot_name(at: f64) -> String {
     format!("{at:.3}")
@@ -384,14 +389,17 @@ impl Inner {
     /// The snapshot for service time `at`: the newest when it is at least that recent, else
     /// one taken now (the oldest beyond [`KEEP_SNAPSHOTS`] deleted).
     async fn ensure_snapshot(&self, id: &str, at: f64) -> Result<String, Error> {
-        let snaps = self.timed_snapshots(id).await?;
-        if let Some((t, name)) = snaps.last() {
-            if *t >= at - 0.001 {
-                return Ok(name.clone());
-            }
+        if let Some(name) = self.snapshot_since(id, at).await? {
+            return Ok(name);
         }
         let name = snapshot_name(at);
-        self.manager.snapshot(id, &name).await?;
+        if let Err(e) = self.manager.snapshot(id, &name).await {
+            // Another task (the periodic snapshot, a migration) took it meanwhile.
+            return match self.snapshot_since(id, at).await? {
+                Some(name) => Ok(name),
+                None => Err(e),
+            };
+        }
         tracing::debug!(workspace = id, at, "VM snapshot taken");
         let snaps = self.timed_snapshots(id).await?;
         for (_, old) in snaps.iter().take(snaps.len().saturating_sub(KEEP_SNAPSHOTS)) {
@@ -400,6 +408,16 @@ impl Inner {
             }
         }
         Ok(name)
+    }
+
+    /// The newest timed snapshot when it is at least as recent as `at`.
+    async fn snapshot_since(&self, id: &str, at: f64) -> Result<Option<String>, Error> {
+        Ok(self
+            .timed_snapshots(id)
+            .await?
+            .pop()
+            .filter(|(t, _)| *t >= at - 0.001)
+            .map(|(_, n)| n))
     }
 
     async fn latest_snapshot(&self, id: &str) -> Result<Option<String>, Error> {
@@ -416,6 +434,8 @@ impl Inner {
         if !spec.compute.is_empty() && self.manager.spec(id)?.compute_type != spec.compute {
             self.manager.set_compute_type(id, &spec.compute)?;
         }
+        // Volumes grown while stopped, or reverted to a smaller snapshot, get the spec's sizes.
+        self.grow(key, spec).await?;
         self.set_ready(key, false);
         // A start the service did not reserve for (a restart's reconcile) holds its slot too.
         let memory = self
@@ -451,36 +471,20 @@ impl Inner {
     async fn run_op(&self, key: &DesktopKey, op: &Op, spec: &Spec) -> Result<(), Error> {
         let id = &key.workspace_id;
         match op {
-            Op::Provision => {
-                if self.exists(id) {
-                    if !self.owns(key) {
-                        return Err(Error::AlreadyExists(format!(
-                            "{id} (another account's WorkSpace)"
-                        )));
+            Op::Provision => self.create(key, spec, None).await,
+            Op::Migrate { from, snapshot_at } => {
+                let snap = if self.owns(from) {
+                    match snapshot_at {
+                        Some(at) => Some(self.ensure_snapshot(&from.workspace_id, *at).await?),
+                        None => self.latest_snapshot(&from.workspace_id).await?,
                     }
-                    self.set_ready(key, false);
-                    self.manager.terminate(id).await?;
-                }
-                let image = self.base_for(spec.image.as_ref())?;
-                let vm = VmSpec {
-                    id: id.clone(),
-                    image,
-                    user_name: GUEST_USER.into(),
-                    root_volume_gib: u64::try_from(spec.root_gib).unwrap_or(1).max(1),
-                    user_volume_gib: u64::try_from(spec.user_gib).unwrap_or(1).max(1),
-                    compute_type: spec.compute.clone(),
+                } else {
+                    tracing::warn!(workspace = id, from = %from.workspace_id, "the migration's source has no VM: the home starts blank");
+                    None
                 };
-                self.manager.provision(&vm).await?;
-                std::fs::write(self.dir(id).join("owner"), owner_line(key)).map_err(|e| Error::Io {
-                    context: "writing the VM's owner".into(),
-                    source: e,
-                })?;
-                self.manager.snapshot(id, IMAGE_SNAPSHOT).await?;
-                self.start(key, spec).await
+                let home = snap.as_deref().map(|s| (from.workspace_id.as_str(), s));
+                self.create(key, spec, home).await
             }
-            Op::Migrate { .. } => Err(Error::Invalid(
-                "MigrateWorkspace is not supported by the kvm driver yet".into(),
-            )),
             Op::Start => self.start(key, spec).await,
             Op::Stop => self.stop(key).await,
             Op::Reboot => {
@@ -532,6 +536,77 @@ impl Inner {
                 }
                 Ok(())
             }
+            Op::Update => {
+                let grown = self.grow(key, spec).await?;
+                if grown.user && self.running(key) {
+                    self.grow_home_fs(id).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Creates the VM: its disks (the root volume from the spec's image; the home blank, or
+    /// `home` = (VM, snapshot): that snapshot of another VM's user volume), the `image`
+    /// snapshot of both, then boots it. A VM of the same key is replaced.
+    async fn create(&self, key: &DesktopKey, spec: &Spec, home: Option<(&str, &str)>) -> Result<(), Error> {
+        let id = &key.workspace_id;
+        if self.exists(id) {
+            if !self.owns(key) {
+                return Err(Error::AlreadyExists(format!(
+                    "{id} (another account's WorkSpace)"
+                )));
+            }
+            self.set_ready(key, false);
+            self.manager.terminate(id).await?;
+        }
+        let image = self.base_for(spec.image.as_ref())?;
+        let vm = VmSpec {
+            id: id.clone(),
+            image,
+            user_name: GUEST_USER.into(),
+            root_volume_gib: gib(spec.root_gib).max(1),
+            user_volume_gib: gib(spec.user_gib).max(1),
+            compute_type: spec.compute.clone(),
+        };
+        self.manager.provision(&vm).await?;
+        std::fs::write(self.dir(id).join("owner"), owner_line(key)).map_err(|e| Error::Io {
+            context: "writing the VM's owner".into(),
+            source: e,
+        })?;
+        if let Some((from, snapshot)) = home {
+            self.manager.import_user_volume(id, from, snapshot).await?;
+        }
+        self.manager.snapshot(id, IMAGE_SNAPSHOT).await?;
+        self.start(key, spec).await
+    }
+
+    /// Grows the VM's volumes to the spec's sizes (see [`Manager::grow_volumes`]).
+    async fn grow(&self, key: &DesktopKey, spec: &Spec) -> Result<Volumes, Error> {
+        self.manager
+            .grow_volumes(&key.workspace_id, gib(spec.root_gib), gib(spec.user_gib))
+            .await
+    }
+
+    /// Lets the running guest's home file system take a grown user volume (online
+    /// `resize2fs`; best effort: a guest without it keeps the old size until its next boot
+    /// grows it, if its image does that).
+    async fn grow_home_fs(&self, id: &str) {
+        let request = ExecRequest {
+            timeout: Duration::from_secs(120),
+            ..ExecRequest::new(["sh", "-c", "resize2fs /dev/vdb && sync"])
+        };
+        match self.manager.exec(id, &request).await {
+            Ok(out) if out.exit_code == 0 => {
+                tracing::info!(workspace = id, "the guest's home file system grew");
+            }
+            Ok(out) => tracing::warn!(
+                workspace = id,
+                exit_code = out.exit_code,
+                stderr = %String::from_utf8_lossy(&out.stderr).trim(),
+                "resize2fs in the guest failed"
+            ),
+            Err(e) => tracing::warn!(workspace = id, error = %e, "resize2fs in the guest failed"),
         }
     }
 
@@ -626,8 +701,9 @@ impl DesktopDriver for KvmDriver {
         handle.spawn(async move {
             let started = std::time::Instant::now();
             let res = inner.run_op(&key, &op, &spec).await;
-            // The VM's slot is free once it stopped for good or failed to run.
-            if matches!(op, Op::Stop | Op::Terminate) || res.is_err() {
+            // The VM's slot is free once it stopped for good or failed to run (a failed
+            // resize leaves it running).
+            if matches!(op, Op::Stop | Op::Terminate) || (res.is_err() && op != Op::Update) {
                 inner.reserved.lock().remove(&key);
             }
             let p = match res {

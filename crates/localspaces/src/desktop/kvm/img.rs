@@ -121,6 +121,41 @@ impl QemuImg {
             .map(drop)
     }
 
+    /// Sets the virtual size of a qcow2 disk no QEMU has open to `bytes`.
+    pub async fn resize(&self, path: &Path, bytes: u64) -> Result<(), Error> {
+        self.run(&[
+            "resize",
+            "-q",
+            "-f",
+            "qcow2",
+            &path_str(path)?,
+            &bytes.to_string(),
+        ])
+        .await
+        .map(drop)
+    }
+
+    /// Writes internal snapshot `snapshot` of the qcow2 `src` as the standalone qcow2 `dest`.
+    /// `force_share` reads a disk a running QEMU has open (a snapshot does not change).
+    pub async fn convert_snapshot(
+        &self,
+        src: &Path,
+        snapshot: &str,
+        dest: &Path,
+        force_share: bool,
+    ) -> Result<(), Error> {
+        let (s, d) = (path_str(src)?, path_str(dest)?);
+        // QEMU's option syntax: a comma in a value is written twice.
+        let select = format!("snapshot.name={}", snapshot.replace(',', ",,"));
+        let mut args = vec!["convert", "-q", "-f", "qcow2", "-O", "qcow2", "-l", &select];
+        if force_share {
+            args.push("-U");
+        }
+        args.push(&s);
+        args.push(&d);
+        self.run(&args).await.map(drop)
+    }
+
     /// Writes `src` with its backing chain flattened into the standalone qcow2 `dest`.
     /// `force_share` reads a disk a running QEMU has open (crash-consistent).
     pub async fn flatten(&self, src: &Path, dest: &Path, force_share: bool) -> Result<(), Error> {

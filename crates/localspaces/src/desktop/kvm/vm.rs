@@ -951,6 +951,83 @@ impl Manager {
         Ok(())
     }
 
+    /// Grows the VM's volumes to at least `root_gib` / `user_gib` GiB (a volume already that
+    /// large is left as it is; nothing shrinks): live through QMP `block_resize` while it
+    /// runs, else with `qemu-img resize`. Answers which volumes grew.
+    pub async fn grow_volumes(&self, id: &str, root_gib: u64, user_gib: u64) -> Result<Volumes, Error> {
+        let entry = self.entry(id)?;
+        let _op = entry.op.lock().await;
+        let running = matches!(&*entry.slot.lock(), Slot::Running(_));
+        let mut grown = Volumes {
+            root: false,
+            user: false,
+        };
+        for (disk, device, gib) in [("root.qcow2", "root", root_gib), ("user.qcow2", "user", user_gib)] {
+            let path = entry.dir.join(disk);
+            let want = gib.saturating_mul(1 << 30);
+            if want <= self.img.virtual_size(&path).await? {
+                continue;
+            }
+            if running {
+                let mut qmp = Qmp::connect(&entry.dir.join("qmp.sock"), Duration::from_secs(5)).await?;
+                qmp.call_within(
+                    "block_resize",
+                    json!({"device": device, "size": want}),
+                    Duration::from_secs(30),
+                )
+                .await?;
+            } else {
+                self.img.resize(&path, want).await?;
+            }
+            tracing::info!(vm = id, volume = device, gib, live = running, "volume grown");
+            if device == "root" {
+                grown.root = true;
+            } else {
+                grown.user = true;
+            }
+        }
+        let mut spec = read_spec(&entry.dir)?;
+        if spec.root_volume_gib < root_gib || spec.user_volume_gib < user_gib {
+            spec.root_volume_gib = spec.root_volume_gib.max(root_gib);
+            spec.user_volume_gib = spec.user_volume_gib.max(user_gib);
+            write_spec(&entry.dir, &spec)?;
+        }
+        Ok(grown)
+    }
+
+    /// Replaces the user volume of the stopped VM `id` with snapshot `snapshot` of VM
+    /// `from`'s user volume (read live while `from` runs), grown to `id`'s user volume size
+    /// when smaller. The replaced volume's snapshots go with it.
+    pub async fn import_user_volume(&self, id: &str, from: &str, snapshot: &str) -> Result<(), Error> {
+        if id == from {
+            return Err(Error::Invalid(format!("{id} cannot take its own user volume")));
+        }
+        let (entry, source) = (self.entry(id)?, self.entry(from)?);
+        let _op = entry.op.lock().await;
+        Self::require_stopped(id, &entry)?;
+        // The source's snapshots stay as they are meanwhile (snapshot ops take this lock).
+        let _source_op = source.op.lock().await;
+        let live = matches!(&*source.slot.lock(), Slot::Running(_));
+        let want = read_spec(&entry.dir)?.user_volume_gib.saturating_mul(1 << 30);
+        let partial = entry.dir.join("user.qcow2.new");
+        let _ = std::fs::remove_file(&partial);
+        let made = async {
+            self.img
+                .convert_snapshot(&source.dir.join("user.qcow2"), snapshot, &partial, live)
+                .await?;
+            if self.img.virtual_size(&partial).await? < want {
+                self.img.resize(&partial, want).await?;
+            }
+            std::fs::rename(&partial, entry.dir.join("user.qcow2"))
+                .map_err(|e| Error::io("replacing the user volume", e))
+        }
+        .await;
+        if made.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        made
+    }
+
     /// Writes the root volume, flattened, as a new standalone base image at `dest` that boots
     /// as the VM's image does. A running VM is read as it is (crash-consistent).
     pub async fn capture_image(&self, id: &str, dest: &Path) -> Result<BaseImage, Error> {

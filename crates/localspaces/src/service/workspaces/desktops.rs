@@ -106,6 +106,7 @@ fn op_for(kind: TransitionKind, w: &WorkspaceRec, now: f64) -> Option<Op> {
             snapshot_at: latest_snapshot(),
         },
         (K::WorkspaceStop, S::Stopping) => Op::Stop,
+        (K::WorkspaceUpdate, S::Updating) => Op::Update,
         (K::WorkspaceTerminate, S::Terminating) => Op::Terminate,
         _ => return None,
     })
@@ -158,6 +159,11 @@ pub(super) fn gate(
                 rec.error_message = Some(format!("The desktop could not be created: {msg}"));
             } else {
                 rec.set_state(S::Unhealthy);
+            }
+            if op == Op::Update {
+                // A failed volume change ends the modification too.
+                rec.modifying = None;
+                rec.prior_state = None;
             }
             state_changed(&mut rec, now);
             tx.put(scope, &rec, Expect::Rev(w.rev))?;

@@ -142,6 +142,8 @@ pub fn modify_workspace_properties(
         tx.put(&cx.scope, &w.rec, Expect::Rev(w.rev))?;
         Ok(())
     })?;
+    // desktop seam: volume changes start on the desktop while UPDATING runs its course.
+    desktops::kickoff(svc, &cx.scope, [input.workspace_id.as_str()]);
     Ok(ws::ModifyWorkspacePropertiesResult {})
 }
 
