@@ -41,7 +41,8 @@
 //! - `ls_record_index(account, region, kind, name, key, seq, id)`, keyed by
 //!   (account, region, kind, name, key, seq), plus `seq`;
 //! - `ls_record_counts(account, region, kind, n)`: record counts kept by each commit;
-//! - `ls_meta(name, value)`: `schema_version`, `next_seq` and (version 3) `revision`;
+//! - `ls_meta(name, value)`: `schema_version`, `next_seq`, (version 3) `revision` and
+//!   (version 4) `activity_trimmed`, where the activity log's last trim ended;
 //! - `ls_activity(seq, body)` (version 2): the shared activity log, trimmed on append;
 //! - `ls_changes(revision, token, account[], region[], kind[], id[])` (version 3): the keys
 //!   each recent commit wrote (all arrays `NULL`: every key), trimmed by the commits (every
@@ -248,7 +249,9 @@ $fn$;
 -- Version 4: commits take a lock in memory rather than the next_seq row's (which wrote the
 -- row and a WAL record per commit), and ls_commit returns each write's new rev and seq, so
 -- the writer keeps what it wrote in its read cache. (Replicas of version 3 must be stopped:
--- the function's result changes.)
+-- the function's result changes.) The activity log's trim starts where the last one ended
+-- (from the start, each trim walked every entry deleted since the last vacuum).
+INSERT INTO ls_meta (name, value) VALUES ('activity_trimmed', 0);
 DROP FUNCTION ls_commit(BYTEA, INT[], BYTEA[], BYTEA[], BYTEA[], BYTEA[], BYTEA[], BYTEA[], INT[],
     BIGINT[], INT[], BYTEA[], BYTEA[], BOOLEAN[]);
 -- One batch of writes, atomically (one call is one transaction). Write i
@@ -423,7 +426,14 @@ const CLEAR_INDEX: &str = "DELETE FROM ls_record_index WHERE account = $1 AND re
 const CLEAR: &str = "DELETE FROM ls_records WHERE account = $1 AND region = $2";
 const CLEAR_COUNTS: &str = "DELETE FROM ls_record_counts WHERE account = $1 AND region = $2";
 const LOG_APPEND: &str = "INSERT INTO ls_activity (body) SELECT unnest($1::bytea[])";
-const LOG_TRIM: &str = "DELETE FROM ls_activity WHERE seq <= (SELECT max(seq) FROM ls_activity) - $1";
+/// Deletes the entries older than the newest `$1`, from where the last trim ended: an index
+/// scan from the first entry would walk every entry deleted since the last vacuum.
+const LOG_TRIM: &str = "WITH lo AS (SELECT value FROM ls_meta WHERE name = 'activity_trimmed'), \
+                        hi AS (SELECT max(seq) - $1 AS v FROM ls_activity), \
+                        gone AS (DELETE FROM ls_activity \
+                        WHERE seq > (SELECT value FROM lo) AND seq <= (SELECT v FROM hi)) \
+                        UPDATE ls_meta SET value = (SELECT v FROM hi) \
+                        WHERE name = 'activity_trimmed' AND value < (SELECT v FROM hi)";
 const LOG_RECENT: &str = "SELECT body FROM ls_activity ORDER BY seq DESC LIMIT $1";
 /// The lock every commit of this schema holds to its end (as `ls_commit` takes it); then
 /// `NEXT_SEQ`, in a statement of its own (one that starts after the lock is held).

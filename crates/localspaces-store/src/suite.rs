@@ -795,6 +795,11 @@ mod postgres_only {
             stores[1].log_recent(2).unwrap().unwrap(),
             vec![vec![11], vec![10]]
         );
+        for i in 12..40u8 {
+            assert!(stores[(i % 2) as usize].log_append(&[vec![i]], 8).unwrap());
+        }
+        let got = stores[0].log_recent(100).unwrap().unwrap();
+        assert_eq!(got, entries(32..40).into_iter().rev().collect::<Vec<_>>());
     }
 
     /// Reads by key are cached after a fence: another store's commit is seen after the
@@ -897,6 +902,10 @@ mod postgres_only {
             .unwrap()
             .get(0);
         assert_eq!(revision, 2, "the store's revision goes on from version 3's");
+        c.execute("INSERT INTO ls_activity (body) VALUES ('\\x00')", &[])
+            .unwrap();
+        assert!(s.log_append(&[vec![1], vec![2], vec![3]], 2).unwrap());
+        assert_eq!(s.log_recent(10).unwrap().unwrap(), vec![vec![3], vec![2]]);
     }
 
     /// What a store commits it reads back from its cache (no round trip), exactly as
