@@ -113,7 +113,8 @@ err = sum(int(r["errors"]) for r in rows)
 worst = lambda k: max(float(r[k]) for r in rows)
 print(f"RESULT label={label} scenario={sc} proto=json rps={rps:.1f} p50_ms={worst('p50_ms'):.3f} "
       f"p90_ms={worst('p90_ms'):.3f} p99_ms={worst('p99_ms'):.3f} p999_ms={worst('p999_ms'):.3f} "
-      f"max_ms={worst('max_ms'):.3f} requests={req} errors={err} conns={conns} threads={len(rows)} duration={dur} "
+      f"max_ms={worst('max_ms'):.3f} requests={req} errors={err} "
+      f"status_errors={sum(int(r['status_errors']) for r in rows)} timeouts={sum(int(r['timeouts']) for r in rows)} conns={conns} threads={len(rows)} duration={dur} "
       f"server_cpu_util={s / hz / t:.2f} server_cpu_us_per_req={s / hz * 1e6 / max(req, 1):.1f} "
       f"db_cpu_us_per_req={p / hz * 1e6 / max(req, 1):.1f} total_cpu_us_per_req={(s + p) / hz * 1e6 / max(req, 1):.1f} "
       f"wal_bytes_per_req={wal[0] / max(req, 1):.0f} wal_records_per_req={wal[1] / max(req, 1):.2f} "
