@@ -495,10 +495,6 @@ struct CacheState {
     /// This process's newest commit: a read at an older revision is not cached.
     floor: i64,
     map: HashMap<Key, Record>,
-    /// Keys a conditional commit of this process failed on: another process writes them
-    /// too, so this process's commits of them are not cached (the next writer reads the
-    /// store rather than start from a record that is likely old).
-    contended: std::collections::HashSet<Key>,
 }
 
 /// The keys of one commit (`None`: every key).
@@ -529,12 +525,6 @@ impl Cache {
         let mut s = self.state.lock();
         for k in keys {
             s.map.remove(k);
-            if committed.is_none() {
-                if s.contended.len() >= CACHE_CAPACITY {
-                    s.contended.clear();
-                }
-                s.contended.insert(k.clone());
-            }
         }
         if let Some(rev) = committed {
             s.floor = s.floor.max(rev);
@@ -543,8 +533,7 @@ impl Cache {
 
     /// After this process's commit at `revision`: each put's record (its new `revs[i]` and
     /// `seqs[i]`) is cached if no later commit can have changed it unseen (no fence has
-    /// passed `revision` and no newer commit of this process exists) and no commit of this
-    /// process failed on its key, else dropped; deleted
+    /// passed `revision` and no newer commit of this process exists), else dropped; deleted
     /// keys are dropped.
     fn committed(&self, writes: Vec<Write>, revision: i64, revs: &[Option<i64>], seqs: &[Option<i64>]) {
         let mut s = self.state.lock();
@@ -552,7 +541,7 @@ impl Cache {
         let keep = s.valid.is_some_and(|v| revision >= v) && revision >= s.floor;
         for (i, w) in writes.into_iter().enumerate() {
             match w {
-                Write::Put(p) => match (keep && !s.contended.contains(&p.key), revs[i], seqs[i]) {
+                Write::Put(p) => match (keep, revs[i], seqs[i]) {
                     (true, Some(rev), Some(seq)) => {
                         if s.map.len() >= CACHE_CAPACITY && !s.map.contains_key(&p.key) {
                             s.map.clear();
