@@ -3,7 +3,8 @@
 # temporary directory and a free port (installing Debian's `postgresql` when the server
 # binaries are missing and we are root), exports LOCALSPACES_TEST_PG_URL (and PG_BIN,
 # PG_DATA, PG_PORT for tests that stop and restart it) and `pg_stop` removes it. fsync is
-# off unless PG_FSYNC=on (benchmarks): test data need not survive a power cut.
+# off unless PG_FSYNC=on (benchmarks): test data need not survive a power cut. PG_OPTS adds
+# server options (e.g. "-c synchronous_commit=off").
 
 pg_bin_dir() {
   local d
@@ -49,7 +50,7 @@ pg_start() {
 # Starts (again) the server of pg_start's data directory.
 pg_up() {
   "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_ROOT/server.log" -w -t 30 \
-    -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${PG_FSYNC:-off}" start >/dev/null \
+    -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=${PG_FSYNC:-off} ${PG_OPTS:-}" start >/dev/null \
     || { cat "$PG_ROOT/server.log" >&2; return 1; }
 }
 

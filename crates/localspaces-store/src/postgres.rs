@@ -7,15 +7,19 @@
 //! read is one round trip.
 //!
 //! A commit is one round trip: one call of the `ls_commit` function, which runs as its own
-//! transaction. It first locks the `next_seq` row of `ls_meta` (`SELECT … FOR UPDATE`), so
-//! writes are serialized across every process; conditions (`Expect`), unique index checks
+//! transaction. It first takes a transaction-scoped advisory lock of the schema (in memory:
+//! no row written, no WAL), so writes are serialized across every process; conditions
+//! (`Expect`), unique index checks
 //! and [`Write::AtMost`] guards are then read under that lock (read committed: each
 //! statement sees every earlier commit), so they hold exactly as with SQLite's single
 //! writer, and `seq` grows in commit order: a pagination cursor never skips a record
 //! committed after the page was read. Each commit also bumps the store-wide `revision` and
 //! records the keys it wrote in `ls_changes` under that revision, with a token the caller
 //! chose: a call retried after a lost connection finds its token and is not applied twice.
-//! Revisions become visible in order (the lock is held until each commit is visible).
+//! Revisions become visible in order (the lock is held until each commit is visible). The
+//! function returns each put's new `rev` and `seq`: the writer caches what it wrote (unless
+//! a fence has already passed that revision), so a read-modify-write of one record costs
+//! one round trip, not two.
 //!
 //! Reads by key are cached. The cache is current as of a revision `valid`: every commit up
 //! to `valid` has dropped the keys it wrote. A [`Store::fence`] moves `valid` to the
@@ -37,13 +41,17 @@
 //! - `ls_record_index(account, region, kind, name, key, seq, id)`, keyed by
 //!   (account, region, kind, name, key, seq), plus `seq`;
 //! - `ls_record_counts(account, region, kind, n)`: record counts kept by each commit;
-//! - `ls_meta(name, value)`: `schema_version`, `next_seq` and (version 3) `revision`;
+//! - `ls_meta(name, value)`: `schema_version`, `next_seq`, (version 3) `revision` and
+//!   (version 4) `activity_trimmed`, where the activity log's last trim ended;
 //! - `ls_activity(seq, body)` (version 2): the shared activity log, trimmed on append;
 //! - `ls_changes(revision, token, account[], region[], kind[], id[])` (version 3): the keys
-//!   each recent commit wrote (all arrays `NULL`: every key), trimmed by the commits;
+//!   each recent commit wrote (all arrays `NULL`: every key), trimmed by the commits (every
+//!   64th revision drops those 4096 or more behind; a fence further behind drops its whole
+//!   cache);
 //! - `ls_claims(account, region, kind, id, rev, owner, until)` (version 3): claims of due
 //!   jobs with their lease;
-//! - the function `ls_commit` (version 3).
+//! - the function `ls_commit` (version 3; version 4 takes the advisory lock and returns
+//!   what each put wrote).
 //!
 //! Names (account, region, kind, id, index names and keys) are stored as their UTF-8
 //! bytes (`BYTEA`): compared bytewise as SQLite does, and a NUL, which `TEXT` refuses,
@@ -61,7 +69,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The schema version this build writes.
-const SCHEMA_VERSION: usize = 3;
+const SCHEMA_VERSION: usize = 4;
 
 /// `MIGRATIONS[v]` brings a database from version `v` to `v + 1`.
 const MIGRATIONS: [&str; SCHEMA_VERSION] = [
@@ -237,6 +245,133 @@ BEGIN
 END
 $fn$;
 ",
+    r"
+-- Version 4: commits take a lock in memory rather than the next_seq row's (which wrote the
+-- row and a WAL record per commit), and ls_commit returns each write's new rev and seq, so
+-- the writer keeps what it wrote in its read cache. (Replicas of version 3 must be stopped:
+-- the function's result changes.) The activity log's trim starts where the last one ended
+-- (from the start, each trim walked every entry deleted since the last vacuum).
+INSERT INTO ls_meta (name, value) VALUES ('activity_trimmed', 0);
+DROP FUNCTION ls_commit(BYTEA, INT[], BYTEA[], BYTEA[], BYTEA[], BYTEA[], BYTEA[], BYTEA[], INT[],
+    BIGINT[], INT[], BYTEA[], BYTEA[], BOOLEAN[]);
+-- One batch of writes, atomically (one call is one transaction). Write i
+-- is p_op[i] (0 put, 1 delete, 2 at-most guard) on key (p_account[i], p_region[i],
+-- p_kind[i], p_id[i]) with condition p_expect[i] (0 any, 1 absent, 2 revision p_num[i]);
+-- a guard allows at most p_num[i] records. Index entry j belongs to write p_ix_of[j]. A
+-- condition that does not hold raises SQLSTATE LS409. Returns the commit's revision and
+-- each put's new rev and seq (NULL for other writes, and all NULL for a retried call).
+CREATE FUNCTION ls_commit(
+    p_token BYTEA, p_op INT[], p_account BYTEA[], p_region BYTEA[], p_kind BYTEA[], p_id BYTEA[],
+    p_body BYTEA[], p_indexes BYTEA[], p_expect INT[], p_num BIGINT[],
+    p_ix_of INT[], p_ix_name BYTEA[], p_ix_key BYTEA[], p_ix_unique BOOLEAN[],
+    OUT o_revision BIGINT, OUT o_rev BIGINT[], OUT o_seq BIGINT[]
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_next BIGINT;
+    v_first BIGINT;
+    v_present BOOLEAN;
+    v_rev BIGINT;
+    v_seq BIGINT;
+    v_indexes BYTEA;
+    v_count BIGINT;
+    v_holder BYTEA;
+    v_shown TEXT;
+BEGIN
+    -- Commits of this schema one at a time: a lock in memory, held to the end of the
+    -- transaction (a row lock would write the row and a WAL record per commit).
+    PERFORM pg_advisory_xact_lock(1819505517, 'ls_meta'::regclass::oid::int4);
+    SELECT value INTO v_next FROM ls_meta WHERE name = 'next_seq';
+    v_first := v_next;
+    -- A retried call whose first attempt committed (what it wrote is not known here).
+    SELECT revision INTO o_revision FROM ls_changes WHERE token = p_token;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    o_rev := array_fill(NULL::BIGINT, ARRAY[coalesce(array_length(p_op, 1), 0)]);
+    o_seq := o_rev;
+    FOR i IN 1 .. coalesce(array_length(p_op, 1), 0) LOOP
+        IF p_op[i] = 2 THEN
+            SELECT n INTO v_count FROM ls_record_counts
+                WHERE account = p_account[i] AND region = p_region[i] AND kind = p_kind[i];
+            IF coalesce(v_count, 0) > p_num[i] THEN
+                RAISE EXCEPTION USING ERRCODE = 'LS409', MESSAGE = format(
+                    '%s/%s: %s records of kind %s, at most %s allowed',
+                    encode(p_account[i], 'escape'), encode(p_region[i], 'escape'),
+                    coalesce(v_count, 0), encode(p_kind[i], 'escape'), p_num[i]);
+            END IF;
+            CONTINUE;
+        END IF;
+        SELECT rev, seq, indexes INTO v_rev, v_seq, v_indexes FROM ls_records
+            WHERE account = p_account[i] AND region = p_region[i] AND kind = p_kind[i] AND id = p_id[i];
+        v_present := FOUND;
+        IF (p_expect[i] = 1 AND v_present) OR (p_expect[i] = 2 AND v_rev IS DISTINCT FROM p_num[i]) THEN
+            v_shown := encode(p_account[i], 'escape') || '/' || encode(p_region[i], 'escape') || '/'
+                || encode(p_kind[i], 'escape') || '/' || encode(p_id[i], 'escape');
+        END IF;
+        IF p_expect[i] = 1 AND v_present THEN
+            RAISE EXCEPTION USING ERRCODE = 'LS409', MESSAGE = v_shown || ' already exists';
+        ELSIF p_expect[i] = 2 AND NOT v_present THEN
+            RAISE EXCEPTION USING ERRCODE = 'LS409',
+                MESSAGE = format('%s does not exist, expected revision %s', v_shown, p_num[i]);
+        ELSIF p_expect[i] = 2 AND v_rev <> p_num[i] THEN
+            RAISE EXCEPTION USING ERRCODE = 'LS409',
+                MESSAGE = format('%s is at revision %s, expected %s', v_shown, v_rev, p_num[i]);
+        END IF;
+        IF p_op[i] = 1 THEN
+            IF v_present THEN
+                DELETE FROM ls_records WHERE seq = v_seq;
+                DELETE FROM ls_record_index WHERE seq = v_seq;
+                UPDATE ls_record_counts SET n = n - 1
+                    WHERE account = p_account[i] AND region = p_region[i] AND kind = p_kind[i];
+            END IF;
+            CONTINUE;
+        END IF;
+        FOR j IN 1 .. coalesce(array_length(p_ix_of, 1), 0) LOOP
+            CONTINUE WHEN p_ix_of[j] <> i OR NOT p_ix_unique[j];
+            SELECT id INTO v_holder FROM ls_record_index
+                WHERE account = p_account[i] AND region = p_region[i] AND kind = p_kind[i]
+                AND name = p_ix_name[j] AND key = p_ix_key[j] AND seq <> coalesce(v_seq, 0) LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION USING ERRCODE = 'LS409', MESSAGE = format(
+                    '%s/%s/%s/%s: index %s key %s is already used by %s', encode(p_account[i], 'escape'),
+                    encode(p_region[i], 'escape'), encode(p_kind[i], 'escape'), encode(p_id[i], 'escape'),
+                    encode(p_ix_name[j], 'escape'), quote_literal(encode(p_ix_key[j], 'escape')),
+                    encode(v_holder, 'escape'));
+            END IF;
+        END LOOP;
+        o_rev[i] := coalesce(v_rev + 1, 1);
+        o_seq[i] := coalesce(v_seq, v_next);
+        IF v_present THEN
+            UPDATE ls_records SET rev = v_rev + 1, body = p_body[i], indexes = p_indexes[i]
+                WHERE seq = v_seq;
+            CONTINUE WHEN v_indexes = p_indexes[i];
+            DELETE FROM ls_record_index WHERE seq = v_seq;
+        ELSE
+            v_seq := v_next;
+            v_next := v_next + 1;
+            INSERT INTO ls_records (seq, account, region, kind, id, rev, body, indexes)
+                VALUES (v_seq, p_account[i], p_region[i], p_kind[i], p_id[i], 1, p_body[i], p_indexes[i]);
+            INSERT INTO ls_record_counts AS c (account, region, kind, n)
+                VALUES (p_account[i], p_region[i], p_kind[i], 1)
+                ON CONFLICT (account, region, kind) DO UPDATE SET n = c.n + 1;
+        END IF;
+        INSERT INTO ls_record_index (account, region, kind, name, key, seq, id)
+            SELECT p_account[i], p_region[i], p_kind[i], p_ix_name[s.sub], p_ix_key[s.sub], v_seq, p_id[i]
+            FROM generate_subscripts(p_ix_of, 1) AS s(sub) WHERE p_ix_of[s.sub] = i
+            ON CONFLICT DO NOTHING;
+    END LOOP;
+    IF v_next <> v_first THEN
+        UPDATE ls_meta SET value = v_next WHERE name = 'next_seq';
+    END IF;
+    UPDATE ls_meta SET value = value + 1 WHERE name = 'revision' RETURNING value INTO o_revision;
+    INSERT INTO ls_changes (revision, token, account, region, kind, id)
+        VALUES (o_revision, p_token, p_account, p_region, p_kind, p_id);
+    IF o_revision % 64 = 0 THEN
+        DELETE FROM ls_changes WHERE revision <= o_revision - 4096;
+    END IF;
+END
+$fn$;
+",
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -267,7 +402,7 @@ const GET_MANY: &str =
 const CHANGES: &str = "SELECT m.value, c.revision, c.account, c.region, c.kind, c.id \
                        FROM ls_meta AS m LEFT JOIN ls_changes AS c ON c.revision > $1 AND c.revision <= $2 \
                        WHERE m.name = 'revision' ORDER BY c.revision";
-const COMMIT: &str = "SELECT ls_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+const COMMIT: &str = "SELECT * FROM ls_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 const BUMP: &str = "UPDATE ls_meta SET value = value + 1 WHERE name = 'revision' RETURNING value";
 const CHANGED_ALL: &str = "INSERT INTO ls_changes (revision) VALUES ($1)";
 const CLAIM: &str = "INSERT INTO ls_claims AS c (account, region, kind, id, rev, owner, until) \
@@ -291,9 +426,19 @@ const CLEAR_INDEX: &str = "DELETE FROM ls_record_index WHERE account = $1 AND re
 const CLEAR: &str = "DELETE FROM ls_records WHERE account = $1 AND region = $2";
 const CLEAR_COUNTS: &str = "DELETE FROM ls_record_counts WHERE account = $1 AND region = $2";
 const LOG_APPEND: &str = "INSERT INTO ls_activity (body) SELECT unnest($1::bytea[])";
-const LOG_TRIM: &str = "DELETE FROM ls_activity WHERE seq <= (SELECT max(seq) FROM ls_activity) - $1";
+/// Deletes the entries older than the newest `$1`, from where the last trim ended: an index
+/// scan from the first entry would walk every entry deleted since the last vacuum.
+const LOG_TRIM: &str = "WITH lo AS (SELECT value FROM ls_meta WHERE name = 'activity_trimmed'), \
+                        hi AS (SELECT max(seq) - $1 AS v FROM ls_activity), \
+                        gone AS (DELETE FROM ls_activity \
+                        WHERE seq > (SELECT value FROM lo) AND seq <= (SELECT v FROM hi)) \
+                        UPDATE ls_meta SET value = (SELECT v FROM hi) \
+                        WHERE name = 'activity_trimmed' AND value < (SELECT v FROM hi)";
 const LOG_RECENT: &str = "SELECT body FROM ls_activity ORDER BY seq DESC LIMIT $1";
-const LOCK_SEQ: &str = "SELECT value FROM ls_meta WHERE name = 'next_seq' FOR UPDATE";
+/// The lock every commit of this schema holds to its end (as `ls_commit` takes it); then
+/// `NEXT_SEQ`, in a statement of its own (one that starts after the lock is held).
+const LOCK: &str = "SELECT pg_advisory_xact_lock(1819505517, 'ls_meta'::regclass::oid::int4)";
+const NEXT_SEQ: &str = "SELECT value FROM ls_meta WHERE name = 'next_seq'";
 const SET_SEQ: &str = "UPDATE ls_meta SET value = $1 WHERE name = 'next_seq'";
 
 /// A [`Store`] on a PostgreSQL database shared by any number of processes.
@@ -383,6 +528,42 @@ impl Cache {
         }
         if let Some(rev) = committed {
             s.floor = s.floor.max(rev);
+        }
+    }
+
+    /// After this process's commit at `revision`: each put's record (its new `revs[i]` and
+    /// `seqs[i]`) is cached if no later commit can have changed it unseen (no fence has
+    /// passed `revision` and no newer commit of this process exists), else dropped; deleted
+    /// keys are dropped.
+    fn committed(&self, writes: Vec<Write>, revision: i64, revs: &[Option<i64>], seqs: &[Option<i64>]) {
+        let mut s = self.state.lock();
+        s.floor = s.floor.max(revision);
+        let keep = s.valid.is_some_and(|v| revision >= v) && revision >= s.floor;
+        for (i, w) in writes.into_iter().enumerate() {
+            match w {
+                Write::Put(p) => match (keep, revs[i], seqs[i]) {
+                    (true, Some(rev), Some(seq)) => {
+                        if s.map.len() >= CACHE_CAPACITY && !s.map.contains_key(&p.key) {
+                            s.map.clear();
+                        }
+                        let rec = Record {
+                            key: p.key.clone(),
+                            rev: uint(rev),
+                            seq: uint(seq),
+                            body: p.body,
+                            indexes: p.indexes,
+                        };
+                        s.map.insert(p.key, rec);
+                    }
+                    _ => {
+                        s.map.remove(&p.key);
+                    }
+                },
+                Write::Delete { key, .. } => {
+                    s.map.remove(&key);
+                }
+                Write::AtMost { .. } => {}
+            }
         }
     }
 
@@ -904,7 +1085,7 @@ impl PostgresStore {
         Err(last.map_or_else(closed, backend))
     }
 
-    /// Runs `f` in a write transaction that holds the `next_seq` lock, committing if it
+    /// Runs `f` in a write transaction that holds the commit lock, committing if it
     /// succeeds. Retried when a stale connection failed before sending anything, or a
     /// concurrent transaction won a serialization race.
     fn write<T>(
@@ -930,8 +1111,10 @@ impl PostgresStore {
                 Err(e) => return Err(backend(e)),
             };
             let mut run = |tx: &mut postgres::Transaction<'_>| -> Result<T, TxError> {
-                let lock = stmt(tx, statements, LOCK_SEQ)?;
-                let mut next_seq: i64 = tx.query_one(&lock, &[])?.try_get(0)?;
+                let lock = stmt(tx, statements, LOCK)?;
+                tx.execute(&lock, &[])?;
+                let next = stmt(tx, statements, NEXT_SEQ)?;
+                let mut next_seq: i64 = tx.query_one(&next, &[])?.try_get(0)?;
                 let start = next_seq;
                 let out = f(tx, statements, &mut next_seq)?;
                 if next_seq != start {
@@ -1119,7 +1302,7 @@ impl Store for PostgresStore {
         let token = token.as_bytes().as_slice();
         let done = self.read(|c, st| {
             let q = stmt(c, st, COMMIT)?;
-            c.query_one(
+            let row = c.query_one(
                 &q,
                 &[
                     &token,
@@ -1137,12 +1320,23 @@ impl Store for PostgresStore {
                     &b.ix_key,
                     &b.ix_unique,
                 ],
-            )?
-            .try_get::<_, i64>(0)
+            )?;
+            let revision: i64 = row.try_get(0)?;
+            let revs: Option<Vec<Option<i64>>> = row.try_get(1)?;
+            let seqs: Option<Vec<Option<i64>>> = row.try_get(2)?;
+            Ok((revision, revs.zip(seqs)))
         });
+        drop(b);
         match done {
-            Ok(rev) => {
-                self.shared.cache.forget(keys(), Some(rev));
+            Ok((revision, Some((revs, seqs))))
+                if revs.len() == writes.len() && seqs.len() == writes.len() =>
+            {
+                self.shared.cache.committed(writes, revision, &revs, &seqs);
+                Ok(())
+            }
+            Ok((revision, _)) => {
+                // A retried call: what the first attempt wrote is not known here.
+                self.shared.cache.forget(keys(), Some(revision));
                 Ok(())
             }
             Err(e) => {
@@ -1344,6 +1538,26 @@ pub(crate) mod testing {
             .expect("create schema");
         let sep = if base.contains('?') { '&' } else { '?' };
         format!("{base}{sep}options=-c%20search_path%3D{schema}")
+    }
+
+    /// A fresh schema at an older schema `version`, as that build left it.
+    pub fn schema_at(base: &str, version: usize) -> String {
+        let url = fresh_url(base);
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("test database");
+        c.batch_execute(
+            "CREATE TABLE ls_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+             INSERT INTO ls_meta (name, value) VALUES ('schema_version', 0);",
+        )
+        .expect("meta");
+        for step in &super::MIGRATIONS[..version] {
+            c.batch_execute(step).expect("migration");
+        }
+        c.execute(
+            "UPDATE ls_meta SET value = $1 WHERE name = 'schema_version'",
+            &[&i64::try_from(version).expect("version")],
+        )
+        .expect("version");
+        url
     }
 
     /// A store on a fresh schema, or `None` when no test database is configured.

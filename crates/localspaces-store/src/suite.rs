@@ -795,6 +795,11 @@ mod postgres_only {
             stores[1].log_recent(2).unwrap().unwrap(),
             vec![vec![11], vec![10]]
         );
+        for i in 12..40u8 {
+            assert!(stores[(i % 2) as usize].log_append(&[vec![i]], 8).unwrap());
+        }
+        let got = stores[0].log_recent(100).unwrap().unwrap();
+        assert_eq!(got, entries(32..40).into_iter().rev().collect::<Vec<_>>());
     }
 
     /// Reads by key are cached after a fence: another store's commit is seen after the
@@ -855,6 +860,125 @@ mod postgres_only {
                 });
             }
         });
+    }
+
+    /// A database of schema version 3 (one record written by its `ls_commit`) migrates:
+    /// the record, its revision and the store's revision carry over, and commits go on.
+    #[test]
+    fn a_version_3_database_migrates() {
+        let Some(base) = testing::url() else { return };
+        let url = testing::schema_at(&base, 3);
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        let (a, r, k, id) = (
+            b"acct".as_slice(),
+            b"us-east-1".as_slice(),
+            b"thing".as_slice(),
+            b"k".as_slice(),
+        );
+        let v3: i64 = c
+            .query_one(
+                "SELECT ls_commit('\\x01'::bytea, ARRAY[0], ARRAY[$1::bytea], ARRAY[$2::bytea],
+                 ARRAY[$3::bytea], ARRAY[$4::bytea], ARRAY['v3'::bytea], ARRAY[''::bytea], ARRAY[1],
+                 ARRAY[0::bigint], '{}'::int[], '{}'::bytea[], '{}'::bytea[], '{}'::boolean[])",
+                &[&a, &r, &k, &id],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(v3, 1);
+        let s = PostgresStore::connect(&url, Duration::ZERO).unwrap();
+        let version: i64 = c
+            .query_one("SELECT value FROM ls_meta WHERE name = 'schema_version'", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(version, 4);
+        let k = key_in(&scope("acct", "us-east-1"), "thing", "k");
+        let old = get(&s, &k).unwrap();
+        assert_eq!((old.rev, old.body.as_slice()), (1, b"v3".as_slice()));
+        s.fence_blocking().unwrap();
+        s.commit(vec![put(k.clone(), "v4", Expect::Rev(1))]).unwrap();
+        assert_eq!(get(&s, &k).unwrap().rev, 2);
+        let revision: i64 = c
+            .query_one("SELECT value FROM ls_meta WHERE name = 'revision'", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(revision, 2, "the store's revision goes on from version 3's");
+        c.execute("INSERT INTO ls_activity (body) VALUES ('\\x00')", &[])
+            .unwrap();
+        assert!(s.log_append(&[vec![1], vec![2], vec![3]], 2).unwrap());
+        assert_eq!(s.log_recent(10).unwrap().unwrap(), vec![vec![3], vec![2]]);
+    }
+
+    /// What a store commits it reads back from its cache (no round trip), exactly as
+    /// stored (rev, seq, body, indexes); another store's later commit still replaces it
+    /// after a fence.
+    #[test]
+    fn own_commits_are_cached_as_stored() {
+        let Some(base) = testing::url() else { return };
+        let url = testing::fresh_url(&base);
+        let (a, b) = (
+            PostgresStore::connect(&url, Duration::ZERO).unwrap(),
+            PostgresStore::connect(&url, Duration::ZERO).unwrap(),
+        );
+        a.fence_blocking().unwrap();
+        let w = |body: &str, expect| put_full(key("k"), body, vec![ix("name", body)], &["name"], expect);
+        a.commit(vec![
+            put(key("other"), "", Expect::Absent),
+            w("1", Expect::Absent),
+        ])
+        .unwrap();
+        a.commit(vec![w("2", Expect::Rev(1)), w("3", Expect::Rev(2))])
+            .unwrap();
+        let stored = get(&b, &key("k")).unwrap();
+        assert_eq!((stored.rev, stored.body.as_slice()), (3, b"3".as_slice()));
+        // Changed behind every store's back: only a read from the cache still answers "3".
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        c.execute("UPDATE ls_records SET body = 'behind'", &[]).unwrap();
+        assert_eq!(get(&a, &key("k")).unwrap(), stored);
+        assert_eq!(
+            get(&b, &key("k")).unwrap().body,
+            b"behind",
+            "b caches nothing before a fence"
+        );
+        a.commit(vec![del(key("other"), Expect::Rev(1))]).unwrap();
+        assert!(get(&a, &key("other")).is_none());
+        b.commit(vec![w("4", Expect::Rev(3))]).unwrap();
+        a.fence_blocking().unwrap();
+        assert_eq!(get(&a, &key("k")).unwrap().body, b"4");
+    }
+
+    /// The commits trim the change log (every 64th revision drops what is 4096 behind); a
+    /// fence whose cache is older than what is left drops the whole cache rather than keep
+    /// a changed record.
+    #[test]
+    fn the_change_log_is_trimmed_and_a_fence_behind_it_starts_over() {
+        let Some(base) = testing::url() else { return };
+        let url = testing::fresh_url(&base);
+        let (a, b) = (
+            PostgresStore::connect(&url, Duration::ZERO).unwrap(),
+            PostgresStore::connect(&url, Duration::ZERO).unwrap(),
+        );
+        a.commit(vec![put(key("k"), "1", Expect::Absent)]).unwrap();
+        a.fence_blocking().unwrap();
+        assert_eq!(get(&a, &key("k")).unwrap().body, b"1");
+        b.commit(vec![put(key("k"), "2", Expect::Rev(1))]).unwrap();
+        // Far ahead (as after 10,000 commits): the next commit is revision 10,048.
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        c.execute("UPDATE ls_meta SET value = 10046 WHERE name = 'revision'", &[])
+            .unwrap();
+        let n = |c: &mut ::postgres::Client| -> i64 {
+            c.query_one("SELECT count(*) FROM ls_changes", &[])
+                .unwrap()
+                .get(0)
+        };
+        assert_eq!(n(&mut c), 2);
+        b.commit(vec![put(key("j"), "", Expect::Absent)]).unwrap();
+        b.commit(vec![put(key("j"), "", Expect::Rev(1))]).unwrap();
+        assert_eq!(n(&mut c), 2, "revisions 1 and 2 trimmed, 10,047 and 10,048 kept");
+        a.fence_blocking().unwrap();
+        assert_eq!(get(&a, &key("k")).unwrap().body, b"2");
+        a.commit(vec![put(key("k"), "3", Expect::Rev(2))]).unwrap();
+        b.fence_blocking().unwrap();
+        assert_eq!(get(&b, &key("k")).unwrap().body, b"3");
     }
 
     /// A claim is held by one store until its lease ends; a new revision is a new claim.
