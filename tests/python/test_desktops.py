@@ -123,9 +123,9 @@ def run(srv, account, wid, script, user=None, region=REGION):
 class Rfb:
     """A minimal RFB 3.8 client over the console's WebSocket."""
 
-    def __init__(self, srv, account, wid):
+    def __init__(self, srv, account, wid, timeout=30):
         url = srv.url.replace("http://", "ws://") + f"/console/workspaces/{wid}/rfb?account={account}&region={REGION}"
-        self.ws = websocket.create_connection(url, timeout=30)
+        self.ws = websocket.create_connection(url, timeout=timeout)
         self.buf = b""
 
     def read(self, n):

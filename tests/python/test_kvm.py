@@ -141,10 +141,11 @@ def guest_gib(srv, account, wid):
     return int(root) * 512 / 2**30, int(user) * 512 / 2**30, int(home.split()[1]) / 2**20
 
 
-def screen_colours(srv, account, wid, tries=50):
-    """Distinct pixel values of the guest's screen, read over the console's WebSocket."""
+def screen_colours(srv, account, wid, tries=50, timeout=30):
+    """Distinct pixel values of the guest's screen, read over the console's WebSocket
+    (`timeout`: how long the upgrade may wait, e.g. for a STOPPED WorkSpace to boot)."""
     for _ in range(tries):
-        rfb = Rfb(srv, account, wid)
+        rfb = Rfb(srv, account, wid, timeout=timeout)
         rfb.handshake()
         colours = rfb.frame()
         rfb.close()
@@ -274,7 +275,7 @@ def test_vm_lifecycle_through_the_api(vm_server):
     ws.modify_workspace_properties(WorkspaceId=wid, WorkspaceProperties={"UserVolumeSizeGib": 100})
     wait_ws(ws, wid, "STOPPED", {"STOPPED", "UPDATING"}, timeout=60)
     assert disk_gib(data, wid, "user") == 100 and not qemu_pids(data, wid)
-    colours, _ = screen_colours(srv, account, wid)
+    colours, _ = screen_colours(srv, account, wid, timeout=BOOT)
     assert len(colours) > 1
     assert ws_state(ws, wid) == "AVAILABLE"
     assert run(srv, account, wid, "cat ~/note.txt")["stdout"] == "hello\n"

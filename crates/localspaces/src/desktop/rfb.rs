@@ -30,8 +30,9 @@ use tokio_tungstenite::WebSocketStream;
 pub const IDLE: Duration = Duration::from_secs(90);
 /// How often the server pings an attached viewer.
 const PING: Duration = Duration::from_secs(20);
-/// How long connecting to a STOPPED AUTO_STOP WorkSpace waits for its desktop.
-const START_WAIT: Duration = Duration::from_secs(60);
+/// How long connecting to a STOPPED AUTO_STOP WorkSpace waits for its desktop: a VM's boot
+/// under emulation on a busy host can take minutes (AWS's own start takes minutes too).
+const START_WAIT: Duration = Duration::from_secs(240);
 
 fn text(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(format!("{msg}\n"))));
