@@ -140,8 +140,11 @@ impl<F: FnOnce() -> Conflict> OnConflict for F {
     }
 }
 
-/// Attempts of [`Service::write_retrying`].
-const RETRIES: u32 = 16;
+/// How long [`Service::write_retrying`] keeps redoing a write that lost races before it
+/// answers the conflict: a record written hot from several replicas still settles.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+/// The longest pause between two attempts of [`Service::write_retrying`].
+const RETRY_PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl Service {
     /// Runs `f` under the write lock, then commits what it staged; a failed condition is
@@ -202,13 +205,17 @@ impl Service {
 
     /// [`Service::write`] for a read-modify-write that is simply redone when another process
     /// (a replica on the same store) won the race between its read and its commit: `f` runs
-    /// again on the new state, a few times, before the lost race is answered.
+    /// again on the new state, with growing jittered pauses, for up to [`RETRY_FOR`] before the
+    /// lost race is answered.
     pub(crate) fn write_retrying<T>(
         &self,
         conflict: Conflict,
         mut f: impl FnMut(&mut Tx<'_>) -> Result<T, ws::Error>,
     ) -> Result<T, ws::Error> {
-        for attempt in 1..RETRIES {
+        use rand::Rng;
+        let deadline = std::time::Instant::now() + RETRY_FOR;
+        let mut pause = std::time::Duration::from_micros(100);
+        while std::time::Instant::now() < deadline {
             let mut lost = false;
             let lost_flag = &mut lost;
             let out = self.write_as(
@@ -221,8 +228,11 @@ impl Service {
             if !lost {
                 return out;
             }
-            // Let the winner's commit through before reading again.
-            std::thread::sleep(std::time::Duration::from_micros(200 * u64::from(attempt)));
+            // Let the winner's commit through before reading again; a random share of a
+            // doubling pause keeps two losers from meeting again in step.
+            let jittered = pause.mul_f64(rand::thread_rng().gen_range(0.5..1.5));
+            std::thread::sleep(jittered);
+            pause = (pause * 2).min(RETRY_PAUSE_MAX);
         }
         self.write(conflict, f)
     }
