@@ -278,12 +278,31 @@ impl<'a> CborWriter<'a> {
     }
 }
 
+impl CborWriter<'_> {
+    /// A text string. One shorter than 24 bytes (a member name, most values) has its length
+    /// in the head byte and is copied straight into the buffer; longer ones go through
+    /// minicbor.
+    fn text(&mut self, s: &str) {
+        if s.len() < 24 {
+            let out: &mut Vec<u8> = self.e.writer_mut();
+            out.reserve(s.len() + 1);
+            out.push(0x60 | s.len() as u8);
+            out.extend_from_slice(s.as_bytes());
+        } else {
+            let _ = self.e.str(s);
+        }
+    }
+}
+
 impl WireEncoder for CborWriter<'_> {
     fn begin_map(&mut self, len: usize) {
         let _ = self.e.map(len as u64);
     }
+    fn member(&mut self, name: &'static str) {
+        self.text(name);
+    }
     fn key(&mut self, key: &str) {
-        let _ = self.e.str(key);
+        self.text(key);
     }
     fn end_map(&mut self) {}
     fn begin_list(&mut self, len: usize) {
@@ -294,7 +313,7 @@ impl WireEncoder for CborWriter<'_> {
         let _ = self.e.null();
     }
     fn string(&mut self, s: &str) {
-        let _ = self.e.str(s);
+        self.text(s);
     }
     fn int(&mut self, n: i64) {
         let _ = self.e.i64(n);
@@ -326,6 +345,21 @@ mod tests {
         let mut too_deep = [0xa1, 0x61, b'a'].repeat(MAX_DEPTH);
         too_deep.push(0xa0);
         assert!(decode(&too_deep).is_err());
+    }
+
+    #[test]
+    fn text_heads_match_minicbor_at_every_short_length() {
+        for n in [0, 1, 22, 23, 24, 25, 255, 256, 70_000] {
+            let s = "é".repeat(n / 2) + &"a".repeat(n % 2);
+            let mut ours = Vec::new();
+            let mut w = CborWriter::new(&mut ours);
+            w.string(&s);
+            w.member("WorkspaceId");
+            let mut theirs = Vec::new();
+            let mut e = Encoder::new(&mut theirs);
+            e.str(&s).unwrap().str("WorkspaceId").unwrap();
+            assert_eq!(ours, theirs, "{} bytes", s.len());
+        }
     }
 
     #[test]

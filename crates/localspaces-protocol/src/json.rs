@@ -273,6 +273,17 @@ impl Encoder for JsonWriter<'_> {
         self.sep();
         self.out.push(b'{');
     }
+    /// Member names are the model's identifiers (letters and digits): nothing to escape, so
+    /// the name is copied as is, with its quotes and colon.
+    fn member(&mut self, name: &'static str) {
+        debug_assert!(find_escape(name.as_bytes()).is_none(), "{name}");
+        self.sep();
+        let out = &mut *self.out;
+        out.reserve(name.len() + 3);
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+    }
     fn key(&mut self, key: &str) {
         self.sep();
         write_str(self.out, key);

@@ -58,8 +58,10 @@ impl fmt::Display for Authorization<'_> {
 /// `IncompleteSignatureException`, and a wrong scope terminator as `InvalidSignatureException`,
 /// both with messages like the ones AWS sends.
 pub fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError> {
-    let trimmed = header.trim();
-    let (algorithm, params) = match trimmed.find(|c: char| c.is_ascii_whitespace()) {
+    // A header value is visible ASCII, spaces and tabs: ASCII whitespace is all there is to
+    // trim, and a byte scan finds it.
+    let trimmed = header.trim_ascii();
+    let (algorithm, params) = match trimmed.bytes().position(|b| b.is_ascii_whitespace()) {
         Some(i) => (&trimmed[..i], &trimmed[i..]),
         None => (trimmed, ""),
     };
@@ -80,15 +82,18 @@ pub fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError>
     let mut credential = None;
     let mut signed_headers = None;
     let mut signature = None;
-    for piece in split_at(params, b',').map(str::trim).filter(|p| !p.is_empty()) {
+    for piece in split_at(params, b',')
+        .map(str::trim_ascii)
+        .filter(|p| !p.is_empty())
+    {
         let Some((key, value)) = split_once_at(piece, b'=') else {
             return Err(AuthError::incomplete(format!(
                 "'{piece}' not a valid key=value pair (missing equal-sign) in Authorization \
                  header: '{header}'."
             )));
         };
-        let value = value.trim();
-        let slot = match key.trim() {
+        let value = value.trim_ascii();
+        let slot = match key.trim_ascii() {
             "Credential" => &mut credential,
             "SignedHeaders" => &mut signed_headers,
             "Signature" => &mut signature,
@@ -136,7 +141,7 @@ pub fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError>
     }
 
     let signed_headers: Vec<&str> = split_at(signed_headers, b';')
-        .map(str::trim)
+        .map(str::trim_ascii)
         .filter(|h| !h.is_empty())
         .collect();
     if signed_headers.is_empty() {
