@@ -258,13 +258,17 @@ impl Visit for Fields<'_, '_> {
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.result.is_ok() {
-            self.result = self.name(field).and_then(|()| write!(self.w, "{value}"));
+            self.result = self
+                .name(field)
+                .and_then(|()| self.w.write_str(itoa::Buffer::new().format(value)));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         if self.result.is_ok() {
-            self.result = self.name(field).and_then(|()| write!(self.w, "{value}"));
+            self.result = self
+                .name(field)
+                .and_then(|()| self.w.write_str(itoa::Buffer::new().format(value)));
         }
     }
 
@@ -295,7 +299,13 @@ fn write_timestamp(w: &mut impl std::fmt::Write, now: SystemTime) -> std::fmt::R
         SECOND.set((secs, text));
     }
     w.write_str(std::str::from_utf8(&text).unwrap_or("1970-01-01T00:00:00"))?;
-    write!(w, ".{:06}Z", since.subsec_micros())
+    let mut micros = *b".000000Z";
+    let mut n = since.subsec_micros();
+    for d in micros[1..7].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    w.write_str(std::str::from_utf8(&micros).unwrap_or(".000000Z"))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` of a Unix time.
