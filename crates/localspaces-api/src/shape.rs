@@ -287,10 +287,11 @@ pub fn check_len(s: &str, min: Option<i64>, max: Option<i64>, path: &Path<'_>, c
     }
 }
 
-/// Checks a blob's or list's size bounds.
+/// Checks a blob's or list's size bounds; `shown` (the value as the message shows it) is
+/// made only for a violation.
 pub fn check_size(
     n: usize,
-    shown: &str,
+    shown: impl Fn() -> String,
     min: Option<i64>,
     max: Option<i64>,
     path: &Path<'_>,
@@ -300,7 +301,7 @@ pub fn check_size(
     if let Some(min) = min {
         if n < min {
             cx.push(
-                shown,
+                &shown(),
                 path,
                 &format!("Member must have length greater than or equal to {min}"),
             );
@@ -309,7 +310,7 @@ pub fn check_size(
     if let Some(max) = max {
         if n > max {
             cx.push(
-                shown,
+                &shown(),
                 path,
                 &format!("Member must have length less than or equal to {max}"),
             );

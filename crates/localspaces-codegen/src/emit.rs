@@ -442,7 +442,7 @@ fn decoders(m: &Model) -> String {
                 if sh.min.is_some() || sh.max.is_some() {
                     let _ = writeln!(
                         o,
-                        "    check_size(l.len(), &show_list(l.len()), {}, {}, p, cx);",
+                        "    check_size(l.len(), || show_list(l.len()), {}, {}, p, cx);",
                         opt(sh.min),
                         opt(sh.max)
                     );
@@ -460,7 +460,7 @@ fn decoders(m: &Model) -> String {
                 if sh.min.is_some() || sh.max.is_some() {
                     let _ = writeln!(
                         o,
-                        "    check_size(l.len(), &show_list(l.len()), {}, {}, p, cx);",
+                        "    check_size(l.len(), || show_list(l.len()), {}, {}, p, cx);",
                         opt(sh.min),
                         opt(sh.max)
                     );
@@ -517,7 +517,7 @@ fn decoders(m: &Model) -> String {
                 if sh.min.is_some() || sh.max.is_some() {
                     let _ = writeln!(
                         o,
-                        "    check_size(b.len(), &format!(\"<{{}} bytes>\", b.len()), {}, {}, p, cx);",
+                        "    check_size(b.len(), || format!(\"<{{}} bytes>\", b.len()), {}, {}, p, cx);",
                         opt(sh.min),
                         opt(sh.max)
                     );

@@ -510,7 +510,11 @@ impl Server {
                         let requests = Arc::clone(&activity);
                         let client = crate::console::ClientAddr(peer.ip());
                         let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                            req.extensions_mut().insert(client);
+                            // Only the console's sign-in reads the peer address; an
+                            // extension costs an allocation, so API calls go without.
+                            if console::is_console_path(req.uri().path()) {
+                                req.extensions_mut().insert(client);
+                            }
                             let guard = requests.request();
                             let app = Arc::clone(&app);
                             async move {

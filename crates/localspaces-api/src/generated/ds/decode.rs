@@ -1175,7 +1175,7 @@ fn d_assessment_instance_ids(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_assessment_instance_id)?;
-    check_size(l.len(), &show_list(l.len()), Some(2), Some(2), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(2), Some(2), p, cx);
     Ok(l)
 }
 

@@ -9078,7 +9078,7 @@ fn d_application_list(
     cx: &mut Violations,
 ) -> Result<Vec<Application>, SerializationError> {
     let l = read_list(v, p, cx, d_application)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(5), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(5), p, cx);
     Ok(l)
 }
 
@@ -9317,7 +9317,7 @@ fn d_bundle_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
 
 fn d_bundle_id_list(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_bundle_id)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -9437,7 +9437,7 @@ fn d_client_device_type_list(
     cx: &mut Violations,
 ) -> Result<Vec<ClientDeviceType>, SerializationError> {
     let l = read_list(v, p, cx, d_client_device_type)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(6), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(6), p, cx);
     Ok(l)
 }
 
@@ -9587,7 +9587,7 @@ fn d_connection_alias_association_list(
     cx: &mut Violations,
 ) -> Result<Vec<ConnectionAliasAssociation>, SerializationError> {
     let l = read_list(v, p, cx, d_connection_alias_association)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -9604,7 +9604,7 @@ fn d_connection_alias_id_list(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_connection_alias_id)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -9614,7 +9614,7 @@ fn d_connection_alias_list(
     cx: &mut Violations,
 ) -> Result<Vec<ConnectionAlias>, SerializationError> {
     let l = read_list(v, p, cx, d_connection_alias)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -9632,7 +9632,7 @@ fn d_connection_alias_permissions(
     cx: &mut Violations,
 ) -> Result<Vec<ConnectionAliasPermission>, SerializationError> {
     let l = read_list(v, p, cx, d_connection_alias_permission)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -10052,7 +10052,7 @@ fn d_default_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8
     let b = read_blob(v, p)?;
     check_size(
         b.len(),
-        &format!("<{} bytes>", b.len()),
+        || format!("<{} bytes>", b.len()),
         Some(1),
         Some(1500000),
         p,
@@ -10553,7 +10553,7 @@ fn d_describe_workspace_directories_filter_list(
     cx: &mut Violations,
 ) -> Result<Vec<DescribeWorkspaceDirectoriesFilter>, SerializationError> {
     let l = read_list(v, p, cx, d_describe_workspace_directories_filter)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -10595,7 +10595,7 @@ fn d_describe_workspace_directories_filter_values(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_describe_workspace_directories_filter_value)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -10756,7 +10756,7 @@ fn d_describe_workspaces_pools_filter_values(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_describe_workspaces_pools_filter_value)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -10766,7 +10766,7 @@ fn d_describe_workspaces_pools_filters(
     cx: &mut Violations,
 ) -> Result<Vec<DescribeWorkspacesPoolsFilter>, SerializationError> {
     let l = read_list(v, p, cx, d_describe_workspaces_pools_filter)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -10833,7 +10833,7 @@ fn d_directory_id_list(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_directory_id)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -11385,7 +11385,7 @@ fn d_ios2_x_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>
     let b = read_blob(v, p)?;
     check_size(
         b.len(),
-        &format!("<{} bytes>", b.len()),
+        || format!("<{} bytes>", b.len()),
         Some(1),
         Some(1770000),
         p,
@@ -11398,7 +11398,7 @@ fn d_ios3_x_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>
     let b = read_blob(v, p)?;
     check_size(
         b.len(),
-        &format!("<{} bytes>", b.len()),
+        || format!("<{} bytes>", b.len()),
         Some(1),
         Some(1770000),
         p,
@@ -11427,7 +11427,7 @@ fn d_ios_logo(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<u8>, S
     let b = read_blob(v, p)?;
     check_size(
         b.len(),
-        &format!("<{} bytes>", b.len()),
+        || format!("<{} bytes>", b.len()),
         Some(1),
         Some(447000),
         p,
@@ -12078,7 +12078,7 @@ fn d_reboot_workspace_requests(
     cx: &mut Violations,
 ) -> Result<Vec<RebootRequest>, SerializationError> {
     let l = read_list(v, p, cx, d_reboot_request)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -12112,7 +12112,7 @@ fn d_rebuild_workspace_requests(
     cx: &mut Violations,
 ) -> Result<Vec<RebuildRequest>, SerializationError> {
     let l = read_list(v, p, cx, d_rebuild_request)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(1), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(1), p, cx);
     Ok(l)
 }
 
@@ -12215,7 +12215,7 @@ fn d_resource_id_list(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_non_empty_string)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -12470,7 +12470,7 @@ fn d_start_workspace_requests(
     cx: &mut Violations,
 ) -> Result<Vec<StartRequest>, SerializationError> {
     let l = read_list(v, p, cx, d_start_request)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -12516,7 +12516,7 @@ fn d_stop_workspace_requests(
     cx: &mut Violations,
 ) -> Result<Vec<StopRequest>, SerializationError> {
     let l = read_list(v, p, cx, d_stop_request)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -12596,7 +12596,7 @@ fn d_storage_connectors(
     cx: &mut Violations,
 ) -> Result<Vec<StorageConnector>, SerializationError> {
     let l = read_list(v, p, cx, d_storage_connector)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), None, p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), None, p, cx);
     Ok(l)
 }
 
@@ -12644,7 +12644,7 @@ fn d_subnet_id(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<String, S
 
 fn d_subnet_ids(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_subnet_id)?;
-    check_size(l.len(), &show_list(l.len()), None, Some(2), p, cx);
+    check_size(l.len(), || show_list(l.len()), None, Some(2), p, cx);
     Ok(l)
 }
 
@@ -12714,7 +12714,7 @@ fn d_terminate_workspace_requests(
     cx: &mut Violations,
 ) -> Result<Vec<TerminateRequest>, SerializationError> {
     let l = read_list(v, p, cx, d_terminate_request)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -12947,7 +12947,7 @@ fn d_user_settings(
     cx: &mut Violations,
 ) -> Result<Vec<UserSetting>, SerializationError> {
     let l = read_list(v, p, cx, d_user_setting)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), None, p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), None, p, cx);
     Ok(l)
 }
 
@@ -13010,7 +13010,7 @@ fn d_work_space_application_id_list(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_work_space_application_id)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -13234,7 +13234,7 @@ fn d_workspace_directory_name_list(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_workspace_directory_name)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -13291,7 +13291,7 @@ fn d_workspace_id_list(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_workspace_id)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -13358,7 +13358,7 @@ fn d_workspace_image_id_list(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_workspace_image_id)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -13486,7 +13486,7 @@ fn d_workspace_request_list(
     cx: &mut Violations,
 ) -> Result<Vec<WorkspaceRequest>, SerializationError> {
     let l = read_list(v, p, cx, d_workspace_request)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
@@ -13607,7 +13607,7 @@ fn d_workspaces_pool_ids(
     cx: &mut Violations,
 ) -> Result<Vec<String>, SerializationError> {
     let l = read_list(v, p, cx, d_workspaces_pool_id)?;
-    check_size(l.len(), &show_list(l.len()), Some(1), Some(25), p, cx);
+    check_size(l.len(), || show_list(l.len()), Some(1), Some(25), p, cx);
     Ok(l)
 }
 
