@@ -11,6 +11,7 @@
 
 use parking_lot::{Condvar, Mutex};
 use std::cell::Cell;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -195,96 +196,90 @@ where
         mut w: Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
-        let meta = event.metadata();
-        write_timestamp(&mut w, SystemTime::now())?;
-        let level = match *meta.level() {
-            Level::TRACE => "TRACE",
-            Level::DEBUG => "DEBUG",
-            Level::INFO => " INFO",
-            Level::WARN => " WARN",
-            Level::ERROR => "ERROR",
-        };
-        w.write_char(' ')?;
-        w.write_str(level)?;
-        w.write_char(' ')?;
-        w.write_str(meta.target())?;
-        w.write_str(":")?;
-        let mut fields = Fields {
-            w: &mut w,
-            result: Ok(()),
-        };
-        event.record(&mut fields);
-        fields.result?;
-        w.write_char('\n')
+        // The line is built in a reused buffer with plain `push_str`s and handed to the
+        // writer once: the writer is a `dyn fmt::Write`, a call per piece otherwise.
+        LINE.with(|line| {
+            let mut line = line.take();
+            line.clear();
+            let meta = event.metadata();
+            // Writing to a `String` cannot fail.
+            let _ = write_timestamp(&mut line, SystemTime::now());
+            line.push_str(match *meta.level() {
+                Level::TRACE => " TRACE ",
+                Level::DEBUG => " DEBUG ",
+                Level::INFO => "  INFO ",
+                Level::WARN => "  WARN ",
+                Level::ERROR => " ERROR ",
+            });
+            line.push_str(meta.target());
+            line.push(':');
+            event.record(&mut Fields { line: &mut line });
+            line.push('\n');
+            let written = w.write_str(&line);
+            if line.capacity() <= 4096 {
+                LINE.set(line);
+            }
+            written
+        })
     }
 }
 
-struct Fields<'a, 'w> {
-    w: &'a mut Writer<'w>,
-    result: std::fmt::Result,
+struct Fields<'a> {
+    line: &'a mut String,
 }
 
-impl Fields<'_, '_> {
-    fn name(&mut self, field: &Field) -> std::fmt::Result {
+impl Fields<'_> {
+    fn name(&mut self, field: &Field) {
         let name = field.name();
-        self.w.write_char(' ')?;
-        self.w.write_str(name.strip_prefix("r#").unwrap_or(name))?;
-        self.w.write_char('=')
+        self.line.push(' ');
+        self.line.push_str(name.strip_prefix("r#").unwrap_or(name));
+        self.line.push('=');
     }
 }
 
-impl Visit for Fields<'_, '_> {
+impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if self.result.is_err() {
+        if field.name() == "message" {
+            self.line.push(' ');
+            self.line.push_str(value);
             return;
         }
-        self.result = if field.name() == "message" {
-            self.w.write_char(' ').and_then(|()| self.w.write_str(value))
+        self.name(field);
+        let plain = value
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+        if plain {
+            self.line.push('"');
+            self.line.push_str(value);
+            self.line.push('"');
         } else {
-            self.name(field).and_then(|()| {
-                let plain = value
-                    .bytes()
-                    .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
-                if plain {
-                    self.w.write_char('"')?;
-                    self.w.write_str(value)?;
-                    self.w.write_char('"')
-                } else {
-                    write!(self.w, "{value:?}")
-                }
-            })
-        };
+            let _ = write!(self.line, "{value:?}");
+        }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.result.is_ok() {
-            self.result = self
-                .name(field)
-                .and_then(|()| self.w.write_str(itoa::Buffer::new().format(value)));
-        }
+        self.name(field);
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.result.is_ok() {
-            self.result = self
-                .name(field)
-                .and_then(|()| self.w.write_str(itoa::Buffer::new().format(value)));
-        }
+        self.name(field);
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if self.result.is_err() {
-            return;
-        }
-        self.result = if field.name() == "message" {
-            write!(self.w, " {value:?}")
+        if field.name() == "message" {
+            let _ = write!(self.line, " {value:?}");
         } else {
-            self.name(field).and_then(|()| write!(self.w, "{value:?}"))
-        };
+            self.name(field);
+            let _ = write!(self.line, "{value:?}");
+        }
     }
 }
 
 thread_local! {
+    /// This thread's line buffer (kept when it stayed small).
+    static LINE: Cell<String> = const { Cell::new(String::new()) };
     /// The second last formatted on this thread and its `YYYY-MM-DDTHH:MM:SS`.
     static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
 }
