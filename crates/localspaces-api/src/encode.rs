@@ -76,10 +76,9 @@ impl Encode for Value {
             Value::Map(entries) => {
                 e.begin_map(entries.len());
                 for (k, v) in entries {
-                    match k {
-                        MapKey::Borrowed(name) => e.member(name),
-                        MapKey::Owned(key) => e.key(key),
-                    }
+                    // Any string may be a value tree's key (a static one too): written as
+                    // a key, escaped where needed, never as a model member name.
+                    e.key(k);
                     v.encode_with(e);
                 }
                 e.end_map();
