@@ -138,6 +138,36 @@ pub enum StoreError {
 /// A wait for [`Store::fence`].
 pub type Fence = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send>>;
 
+/// Rewrites one record from what is stored: `next` sees the stored record (or none) and
+/// gives the new body, or `None` to leave the record as it is. A write that loses a race
+/// with another writer is redone on the new state, at most `attempts` times in all; after
+/// that the other writers' value stands and this returns `Ok`.
+pub fn update_record(
+    store: &dyn Store,
+    key: &Key,
+    attempts: usize,
+    mut next: impl FnMut(Option<&Record>) -> Result<Option<Vec<u8>>, StoreError>,
+) -> Result<(), StoreError> {
+    for _ in 0..attempts {
+        let stored = store.get(key)?;
+        let Some(body) = next(stored.as_ref())? else {
+            return Ok(());
+        };
+        let put = Write::Put(Put {
+            key: key.clone(),
+            body,
+            indexes: Vec::new(),
+            unique: Vec::new(),
+            expect: stored.map_or(Expect::Absent, |r| Expect::Rev(r.rev)),
+        });
+        match store.commit(vec![put]) {
+            Err(StoreError::Conflict(_)) => continue,
+            other => return other,
+        }
+    }
+    Ok(())
+}
+
 /// The storage engine contract. All methods are synchronous and short; a `commit` is
 /// durable when it returns (for durable engines) and atomic: all writes or none.
 ///

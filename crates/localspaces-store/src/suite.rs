@@ -582,6 +582,24 @@ fn at_most_guards_the_batch(s: &dyn Store) {
     assert_eq!(ids(&s.scan(&query(None)).unwrap()), ["b"]);
 }
 
+fn update_record_creates_rewrites_and_leaves(s: &dyn Store) {
+    let bump = |r: Option<&Record>| {
+        let n = r.map_or(0, |r| {
+            String::from_utf8_lossy(&r.body).parse::<u32>().unwrap_or(0)
+        });
+        Ok(Some((n + 1).to_string().into_bytes()))
+    };
+    crate::update_record(s, &key("n"), 3, bump).unwrap();
+    crate::update_record(s, &key("n"), 3, bump).unwrap();
+    let r = get(s, &key("n")).expect("written");
+    assert_eq!((r.body.as_slice(), r.rev), (b"2".as_slice(), 2));
+    // `None` leaves the record as it is; an error from `next` is returned, nothing written.
+    crate::update_record(s, &key("n"), 3, |_| Ok(None)).unwrap();
+    let failed = crate::update_record(s, &key("n"), 3, |_| Err(StoreError::Corrupt("no".into())));
+    assert!(matches!(failed, Err(StoreError::Corrupt(_))));
+    assert_eq!(get(s, &key("n")).map(|r| r.rev), Some(2));
+}
+
 /// Instantiates every case for the memory engine, SQLite on a file, SQLite in memory and
 /// Postgres.
 macro_rules! suite {
@@ -622,6 +640,7 @@ macro_rules! suite {
 
 suite!(
     put_get_rev_seq,
+    update_record_creates_rewrites_and_leaves,
     update_keeps_seq_and_bumps_rev,
     expect_absent_conflict_changes_nothing,
     expect_rev_conflict_changes_nothing,

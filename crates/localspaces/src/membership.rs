@@ -117,37 +117,19 @@ impl Membership {
     /// Raises this replica's beat in the store (creating its record on the first call, or
     /// taking over the record a previous run of this replica left).
     pub fn beat(&self, store: &dyn Store) -> Result<(), StoreError> {
-        let k = key(&self.me);
-        for _ in 0..3 {
-            let cur = store.get(&k)?;
-            let (next, expect) = match &cur {
-                Some(r) => (
-                    serde_json::from_slice::<Beat>(&r.body)
-                        .map(|b| b.beat)
-                        .unwrap_or(0)
-                        + 1,
-                    Expect::Rev(r.rev),
-                ),
-                None => (1, Expect::Absent),
-            };
-            let body = serde_json::to_vec(&Beat {
-                url: self.url.clone(),
-                beat: next,
-            })
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let put = Write::Put(Put {
-                key: k.clone(),
-                body,
-                indexes: Vec::new(),
-                unique: Vec::new(),
-                expect,
+        localspaces_store::update_record(store, &key(&self.me), 3, |cur| {
+            let beat = cur.map_or(0, |r| {
+                serde_json::from_slice::<Beat>(&r.body)
+                    .map(|b| b.beat)
+                    .unwrap_or(0)
             });
-            match store.commit(vec![put]) {
-                Err(StoreError::Conflict(_)) => continue,
-                other => return other,
-            }
-        }
-        Ok(())
+            serde_json::to_vec(&Beat {
+                url: self.url.clone(),
+                beat: beat + 1,
+            })
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
     }
 
     /// Reads every heartbeat at `now`; answers the replicas that are dead and were not

@@ -22,7 +22,7 @@
 use crate::clock::OffsetClock;
 use crate::engine::{Engine, PendingTransition};
 use crate::membership::Membership;
-use localspaces_store::{Expect, Key, Put, Scope, Store, StoreError, Write};
+use localspaces_store::{Key, Scope, Store, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,42 +54,23 @@ pub fn sync_once(
     keep: &dyn Fn(&Key, &PendingTransition) -> bool,
 ) -> Result<(), StoreError> {
     engine.adopt_where(store, 0.0, keep)?;
-    let key = clock_key();
-    for _ in 0..3 {
-        let stored = store.get(&key)?;
-        let (stored_ms, expect) = match &stored {
-            Some(r) => (
-                std::str::from_utf8(&r.body)
-                    .ok()
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .ok_or_else(|| StoreError::Corrupt("clock offset".into()))?,
-                Expect::Rev(r.rev),
-            ),
-            None => (0, Expect::Absent),
+    localspaces_store::update_record(store, &clock_key(), 3, |stored| {
+        let stored_ms = match stored {
+            Some(r) => std::str::from_utf8(&r.body)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+                .ok_or_else(|| StoreError::Corrupt("clock offset".into()))?,
+            None => 0,
         };
         let local_ms = (clock.offset() * 1000.0).round() as i64;
         if stored_ms > local_ms {
             if clock.raise_to(stored_ms as f64 / 1000.0) {
                 engine.wake();
             }
-            return Ok(());
+            return Ok(None);
         }
-        if stored_ms == local_ms {
-            return Ok(());
-        }
-        let put = Write::Put(Put {
-            key: key.clone(),
-            body: local_ms.to_string().into_bytes(),
-            indexes: Vec::new(),
-            unique: Vec::new(),
-            expect,
-        });
-        match store.commit(vec![put]) {
-            Err(StoreError::Conflict(_)) => continue,
-            other => return other,
-        }
-    }
-    Ok(())
+        Ok((stored_ms != local_ms).then(|| local_ms.to_string().into_bytes()))
+    })
 }
 
 /// What a replica's poll loop does besides adopting transitions and merging the clock.
@@ -194,7 +175,7 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::engine::{transition_key, PendingTransition, Timing, TransitionKind};
-    use localspaces_store::MemoryStore;
+    use localspaces_store::{Expect, MemoryStore, Put, Write};
 
     /// Two replicas' clocks and engines over one store.
     #[test]
