@@ -64,14 +64,14 @@ fi
 
 run() { # label url pid proto scenario [env...]
   local label=$1 url=$2 pid=$3 proto=$4 sc=$5; shift 5
-  local t0 t1 s0 s1 res n
-  s0=$(awk '{print $14+$15}' "/proc/$pid/stat"); t0=$(date +%s.%N)
+  local t0 t1 s0 s1 u0 u1 res n
+  read -r u0 s0 < <(awk '{print $14, $14+$15}' "/proc/$pid/stat"); t0=$(date +%s.%N)
   res=$(env "$@" LABEL="$label" PROTO="$proto" SCENARIO="$sc" \
     taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s "$HERE/workspaces.lua" "$url" | grep '^RESULT')
-  s1=$(awk '{print $14+$15}' "/proc/$pid/stat"); t1=$(date +%s.%N)
+  read -r u1 s1 < <(awk '{print $14, $14+$15}' "/proc/$pid/stat"); t1=$(date +%s.%N)
   n=$(grep -o ' requests=[0-9]*' <<<"$res" | cut -d= -f2)
-  awk -v r="$res" -v s=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" -v t="$(echo "$t1 - $t0" | bc)" -v n="$n" -v c="$CONNS" -v d="$DURATION" \
-    'BEGIN{ printf "%s conns=%s threads=1 duration=%s server_cpu_util=%.2f server_cpu_us_per_req=%.1f\n", r, c, d, s/hz/t, n ? s/hz*1e6/n : 0 }'
+  awk -v r="$res" -v s=$((s1 - s0)) -v u=$((u1 - u0)) -v hz="$(getconf CLK_TCK)" -v t="$(echo "$t1 - $t0" | bc)" -v n="$n" -v c="$CONNS" -v d="$DURATION" \
+    'BEGIN{ printf "%s conns=%s threads=1 duration=%s server_cpu_util=%.2f server_cpu_us_per_req=%.1f server_user_us_per_req=%.1f\n", r, c, d, s/hz/t, n ? s/hz*1e6/n : 0, n ? u/hz*1e6/n : 0 }'
 }
 for rep in $(seq "$REPS"); do
   # Rotate the order so that no server always runs first.

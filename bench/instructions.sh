@@ -14,7 +14,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 DURATION=${DURATION:-6s}; PORT=${PORT:-4596}
-OUT=${OUT:-$(mktemp -d /tmp/ls-instructions.XXXX)}
+OUT=${OUT:-$(mktemp -d /tmp/ls-instructions.XXXX)}; mkdir -p "$OUT"
 BINS=("$@"); [[ ${#BINS[@]} -gt 0 ]] || BINS=("${CARGO_TARGET_DIR:-$ROOT/target}/release/localspaces")
 AUTH="AWS4-HMAC-SHA256 Credential=AKIDBENCHMARK/20260101/us-east-1/workspaces/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=$(printf '0%.0s' $(seq 64))"
 

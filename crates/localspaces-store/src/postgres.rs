@@ -494,7 +494,7 @@ struct CacheState {
     valid: Option<i64>,
     /// This process's newest commit: a read at an older revision is not cached.
     floor: i64,
-    map: HashMap<Key, Record>,
+    map: crate::KeyMap<Record>,
 }
 
 /// The keys of one commit (`None`: every key).

@@ -146,7 +146,7 @@ struct RecordCache {
 struct CacheInner {
     epoch: u64,
     /// Shared, so that [`Store::get_many_shared`] hands out entries without copying them.
-    map: std::collections::HashMap<Key, Arc<Record>>,
+    map: crate::KeyMap<Arc<Record>>,
 }
 
 /// Entries kept at most; when full the cache starts over (cheap, and bounded memory).

@@ -14,7 +14,6 @@ use std::path::Path;
 /// The caller of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    pub access_key: String,
     pub account: String,
     pub region: String,
 }
@@ -146,7 +145,7 @@ impl Authenticator {
         let header = req
             .headers
             .get(hyper::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+            .and_then(|v| localspaces_protocol::ascii_header(v.as_bytes()));
         let Some(header) = header else {
             return Err(AuthError {
                 code: AuthErrorCode::MissingAuthenticationToken,
@@ -181,7 +180,6 @@ impl Authenticator {
         Ok(Identity {
             account: self.account_of(auth.access_key),
             region: auth.region.to_string(),
-            access_key: auth.access_key.to_string(),
         })
     }
 }

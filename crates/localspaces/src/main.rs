@@ -65,10 +65,13 @@ fn init_logging(format: LogFormat) -> localspaces::logging::FlushGuard {
     let (writer, guard) = localspaces::logging::BatchWriter::new(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(writer.clone())
         .with_ansi(ansi);
     match format {
-        LogFormat::Text if !ansi => builder.event_format(localspaces::logging::TextFormat).init(),
+        LogFormat::Text if !ansi => {
+            localspaces::logging::write_request_lines_to(writer.clone());
+            builder.event_format(localspaces::logging::TextFormat).init()
+        }
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }

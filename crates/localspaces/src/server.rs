@@ -125,16 +125,19 @@ async fn serve_request(
             .insert(HeaderName::from_static("x-amzn-requestid"), v);
     }
     let is_admin = admin_path.is_some();
-    tracing::info!(
-        target: "localspaces::request",
-        request_id = %request_id,
-        account = outcome.account.as_deref().unwrap_or("-"),
-        operation = if is_admin { "admin" } else { outcome.operation.as_deref().unwrap_or("-") },
-        protocol = if is_admin { "json" } else { outcome.protocol },
-        status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    crate::logging::RequestLine {
+        request_id: &request_id,
+        account: outcome.account.as_deref().unwrap_or("-"),
+        operation: if is_admin {
+            "admin"
+        } else {
+            outcome.operation.as_deref().unwrap_or("-")
+        },
+        protocol: if is_admin { "json" } else { outcome.protocol },
+        status: response.status().as_u16(),
+        latency_us: started.elapsed().as_micros() as u64,
+    }
+    .log();
     app.activity.record(activity::Entry {
         seq: 0,
         time: app.clock.now(),

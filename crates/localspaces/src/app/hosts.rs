@@ -51,11 +51,14 @@ impl AllowedHosts {
                 _ => host,
             }
         };
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        if name.parse::<IpAddr>().is_ok() || name.ends_with(".localhost") {
-            return true;
-        }
-        self.names.contains(&name)
+        // Compared without a lower-cased copy: this runs on every request.
+        let name = name.trim_end_matches('.');
+        let n = name.len();
+        self.names.iter().any(|known| known.eq_ignore_ascii_case(name))
+            || (n >= ".localhost".len()
+                && name.is_char_boundary(n - ".localhost".len())
+                && name[n - ".localhost".len()..].eq_ignore_ascii_case(".localhost"))
+            || name.parse::<IpAddr>().is_ok()
     }
 
     /// Whether a request's `Host` (or HTTP/2 `:authority`) is accepted; a request with
@@ -65,7 +68,7 @@ impl AllowedHosts {
             parts
                 .headers
                 .get(hyper::header::HOST)
-                .and_then(|v| v.to_str().ok())
+                .and_then(|v| localspaces_protocol::ascii_header(v.as_bytes()))
         });
         match host {
             Some(h) => self.allows(h),
@@ -86,6 +89,7 @@ mod tests {
             "localhost:4599",
             "LOCALHOST.",
             "app.localhost:1",
+            "App.LocalHost.",
             "127.0.0.1:4599",
             "[::1]:4599",
             "10.0.0.7",

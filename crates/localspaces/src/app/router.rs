@@ -81,7 +81,10 @@ const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 const X_AMZN_TARGET: HeaderName = HeaderName::from_static("x-amzn-target");
 
 fn header<'a>(parts: &'a Parts, name: &HeaderName) -> Option<&'a str> {
-    parts.headers.get(name).and_then(|v| v.to_str().ok())
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| localspaces_protocol::ascii_header(v.as_bytes()))
 }
 
 /// The protocol a request speaks, told by its path alone.

@@ -11,7 +11,6 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A kind of stored resource.
@@ -110,7 +109,7 @@ pub(crate) fn decode<R: Resource>(body: &[u8]) -> Result<R, Fault> {
 /// was about a tenth of a DescribeWorkspaces call). Bounded: when full it starts over.
 #[derive(Default)]
 pub(crate) struct DecodedCache {
-    map: Mutex<HashMap<Key, Decoded>>,
+    map: Mutex<localspaces_store::KeyMap<Decoded>>,
 }
 
 type Decoded = (u64, u64, Arc<dyn Any + Send + Sync>);
