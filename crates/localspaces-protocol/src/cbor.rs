@@ -52,7 +52,9 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
 /// Maps and arrays use definite lengths and integers their smallest encoding; `Timestamp` is
 /// tag 1 + float64 (`c1 fb …`), `Blob` a byte string, `Float` a float64, `Null` is `f6`.
 pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512);
+    // Room for a resource or two (a WorkSpace is about 1 KiB in JSON): one allocation
+    // rather than a few doublings with their copies.
+    let mut out = Vec::with_capacity(2048);
     encode_into(value, &mut out);
     out
 }
@@ -282,6 +284,7 @@ impl CborWriter<'_> {
     /// A text string. One shorter than 24 bytes (a member name, most values) has its length
     /// in the head byte and is copied straight into the buffer; longer ones go through
     /// minicbor.
+    #[inline]
     fn text(&mut self, s: &str) {
         if s.len() < 24 {
             let out: &mut Vec<u8> = self.e.writer_mut();
@@ -295,38 +298,51 @@ impl CborWriter<'_> {
 }
 
 impl WireEncoder for CborWriter<'_> {
+    #[inline]
     fn begin_map(&mut self, len: usize) {
         let _ = self.e.map(len as u64);
     }
+    #[inline]
     fn member(&mut self, name: &'static str) {
         self.text(name);
     }
+    #[inline]
     fn key(&mut self, key: &str) {
         self.text(key);
     }
+    #[inline]
     fn end_map(&mut self) {}
+    #[inline]
     fn begin_list(&mut self, len: usize) {
         let _ = self.e.array(len as u64);
     }
+    #[inline]
     fn end_list(&mut self) {}
+    #[inline]
     fn null(&mut self) {
         let _ = self.e.null();
     }
+    #[inline]
     fn string(&mut self, s: &str) {
         self.text(s);
     }
+    #[inline]
     fn int(&mut self, n: i64) {
         let _ = self.e.i64(n);
     }
+    #[inline]
     fn float(&mut self, f: f64) {
         let _ = self.e.f64(f);
     }
+    #[inline]
     fn bool(&mut self, b: bool) {
         let _ = self.e.bool(b);
     }
+    #[inline]
     fn timestamp(&mut self, t: f64) {
         let _ = self.e.tag(minicbor::data::Tag::new(1)).and_then(|e| e.f64(t));
     }
+    #[inline]
     fn blob(&mut self, b: &[u8]) {
         let _ = self.e.bytes(b);
     }

@@ -44,7 +44,9 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
 /// `Null` → `null`; timestamps → epoch seconds (an integer when whole, else at most
 /// millisecond precision); blobs → padded standard base64 strings; non-finite floats → `null`.
 pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512);
+    // Room for a resource or two (a WorkSpace is about 1 KiB in JSON): one allocation
+    // rather than a few doublings with their copies.
+    let mut out = Vec::with_capacity(2048);
     encode_into(value, &mut out);
     out
 }
@@ -193,6 +195,7 @@ impl<'a> JsonWriter<'a> {
 
     /// The `,` before a key or a list item: needed unless it opens its container or follows
     /// a key (a complete value never ends in `{`, `[` or `:`).
+    #[inline]
     fn sep(&mut self) {
         if self.out.len() > self.start && !matches!(self.out.last(), Some(b'{' | b'[' | b':')) {
             self.out.push(b',');
@@ -269,12 +272,14 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 }
 
 impl Encoder for JsonWriter<'_> {
+    #[inline]
     fn begin_map(&mut self, _len: usize) {
         self.sep();
         self.out.push(b'{');
     }
     /// Member names are the model's identifiers (letters and digits): nothing to escape, so
     /// the name is copied as is, with its quotes and colon.
+    #[inline]
     fn member(&mut self, name: &'static str) {
         debug_assert!(find_escape(name.as_bytes()).is_none(), "{name}");
         self.sep();
@@ -284,34 +289,42 @@ impl Encoder for JsonWriter<'_> {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":");
     }
+    #[inline]
     fn key(&mut self, key: &str) {
         self.sep();
         write_str(self.out, key);
         self.out.push(b':');
     }
+    #[inline]
     fn end_map(&mut self) {
         self.out.push(b'}');
     }
+    #[inline]
     fn begin_list(&mut self, _len: usize) {
         self.sep();
         self.out.push(b'[');
     }
+    #[inline]
     fn end_list(&mut self) {
         self.out.push(b']');
     }
+    #[inline]
     fn null(&mut self) {
         self.sep();
         self.out.extend_from_slice(b"null");
     }
+    #[inline]
     fn string(&mut self, s: &str) {
         self.sep();
         write_str(self.out, s);
     }
+    #[inline]
     fn int(&mut self, n: i64) {
         self.sep();
         self.out
             .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
+    #[inline]
     fn float(&mut self, f: f64) {
         if f.is_finite() {
             self.sep();
@@ -321,12 +334,14 @@ impl Encoder for JsonWriter<'_> {
             self.null();
         }
     }
+    #[inline]
     fn bool(&mut self, b: bool) {
         self.sep();
         self.out.extend_from_slice(if b { b"true" } else { b"false" });
     }
     /// Epoch seconds as a JSON number: whole seconds as an integer, otherwise rounded to the
     /// millisecond (`1700000000.123`); non-finite values as `null`.
+    #[inline]
     fn timestamp(&mut self, t: f64) {
         if !t.is_finite() {
             return self.null();
@@ -346,6 +361,7 @@ impl Encoder for JsonWriter<'_> {
             self.float(t);
         }
     }
+    #[inline]
     fn blob(&mut self, b: &[u8]) {
         self.sep();
         self.out.push(b'"');

@@ -15,6 +15,7 @@ pub struct CodecError(pub String);
 /// 0x7F (no other control byte), so "ASCII" is "visible ASCII or tab" here. A word-at-a-time
 /// check instead of `to_str`'s byte-at-a-time one: this runs on a few headers per request,
 /// the 200-byte `Authorization` among them.
+#[inline]
 pub fn ascii_header(bytes: &[u8]) -> Option<&str> {
     if bytes.is_ascii() {
         std::str::from_utf8(bytes).ok()

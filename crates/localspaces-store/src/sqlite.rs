@@ -17,7 +17,7 @@
 //!   newest record never has its `seq` reused, so pagination cursors stay valid).
 
 use crate::common::{check_expect, closed, too_many, unique_conflict};
-use crate::{IndexEntry, Key, Put, Query, Record, Scope, Store, StoreError, Write};
+use crate::{IndexEntry, Key, KeyRef, Put, Query, Record, Scope, Store, StoreError, Write};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -154,9 +154,9 @@ const CACHE_CAPACITY: usize = 4096;
 
 impl RecordCache {
     /// The cached record, or the epoch to pass to [`RecordCache::fill`] after a miss.
-    fn lookup(&self, key: &Key) -> Result<Arc<Record>, u64> {
+    fn lookup(&self, key: KeyRef<'_>) -> Result<Arc<Record>, u64> {
         let inner = self.inner.lock();
-        inner.map.get(key).cloned().ok_or(inner.epoch)
+        inner.map.get(&key).cloned().ok_or(inner.epoch)
     }
 
     fn fill(&self, key: &Key, record: &Arc<Record>, epoch: u64) {
@@ -542,16 +542,17 @@ fn apply(conn: &Connection, write: &Write, next_seq: &mut u64) -> Result<(), Sto
 
 impl SqliteStore {
     /// One record by key, from the read cache when it holds it.
-    fn get_shared(&self, key: &Key) -> Result<Option<Arc<Record>>, StoreError> {
+    fn get_shared(&self, key: KeyRef<'_>) -> Result<Option<Arc<Record>>, StoreError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
         match self.cache.lookup(key) {
             Ok(r) => Ok(Some(r)),
             Err(epoch) => {
-                let found = self.read(|conn| get_one(conn, key))?.map(Arc::new);
+                let key = key.to_key();
+                let found = self.read(|conn| get_one(conn, &key))?.map(Arc::new);
                 if let Some(r) = &found {
-                    self.cache.fill(key, r, epoch);
+                    self.cache.fill(&key, r, epoch);
                 }
                 Ok(found)
             }
@@ -561,6 +562,7 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn get(&self, key: &Key) -> Result<Option<Record>, StoreError> {
+        let key = KeyRef::new(&key.scope, &key.kind, &key.id);
         Ok(self.get_shared(key)?.map(Arc::unwrap_or_clone))
     }
 
@@ -579,15 +581,8 @@ impl Store for SqliteStore {
         ids: &[&str],
     ) -> Result<Vec<Arc<Record>>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
-        let mut key = Key {
-            scope: scope.clone(),
-            kind: kind.to_string(),
-            id: String::new(),
-        };
         for id in ids {
-            key.id.clear();
-            key.id.push_str(id);
-            out.extend(self.get_shared(&key)?);
+            out.extend(self.get_shared(KeyRef::new(scope, kind, id))?);
         }
         Ok(out)
     }

@@ -142,8 +142,10 @@ pub async fn handle(
         request_id: request_id.to_string(),
     };
     let result = crate::app::invoke(app, cx, target, input).await;
+    // A creation names its resource in its output; a read's output (a page of resources)
+    // names none, and is not turned into a value tree to find out.
     let resource = match (&result, resource_in.as_str()) {
-        (Ok(v), "-") => activity::resource_of(&Value::Null, Some(&v.to_value())),
+        (Ok(v), "-") if !target.is_read_only() => activity::resource_of(&Value::Null, Some(&v.to_value())),
         _ => resource_in,
     };
     let response = match result {

@@ -99,8 +99,12 @@ pub fn protocol_of(path: &str) -> Protocol {
 /// Routes a request by path and headers (`has_body`: a body may follow, so its media type
 /// must be the protocol's). `Err` carries the protocol to answer in.
 pub fn route(parts: &Parts, has_body: bool) -> Result<(Protocol, Target), (Protocol, Rejection)> {
+    // `str::rfind` with a `&str` pattern sets its searcher up on every call, which costs
+    // more than the search on a short path: the searcher is built once.
+    static SERVICE: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new("/service/"));
     let path = parts.uri.path();
-    match path.rfind("/service/") {
+    match SERVICE.rfind(path) {
         Some(idx) => route_cbor(parts, &path[idx + "/service/".len()..], has_body)
             .map(|t| (Protocol::Cbor, t))
             .map_err(|r| (Protocol::Cbor, r)),
@@ -112,9 +116,11 @@ pub fn route(parts: &Parts, has_body: bool) -> Result<(Protocol, Target), (Proto
 
 /// rpc-v2-cbor: `rest` is what follows `/service/` in the path.
 fn route_cbor(parts: &Parts, rest: &str, has_body: bool) -> Result<Target, Rejection> {
-    let mut segs = rest.split('/');
-    let (svc, kw, op, extra) = (segs.next(), segs.next(), segs.next(), segs.next());
-    let (Some(svc), Some("operation"), Some(op), None) = (svc, kw, op, extra) else {
+    let Some((svc, ("operation", op))) = rest
+        .split_once('/')
+        .and_then(|(svc, rest)| Some((svc, rest.split_once('/')?)))
+        .filter(|(_, (_, op))| !op.contains('/'))
+    else {
         return Err(Rejection::NotAnOperation);
     };
     if parts.method != Method::POST {
