@@ -271,9 +271,7 @@ impl Visit for Fields<'_> {
 /// A string field's value as tracing's text format writes it: in quotes, escaped as Rust's
 /// `Debug` escapes it (plain printable ASCII is copied as is).
 fn push_quoted(line: &mut String, value: &str) {
-    let plain = value
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    let plain = value.bytes().all(|b| PLAIN[usize::from(b)]);
     if plain {
         line.push('"');
         line.push_str(value);
@@ -282,6 +280,17 @@ fn push_quoted(line: &mut String, value: &str) {
         let _ = write!(line, "{value:?}");
     }
 }
+
+/// The bytes `Debug` writes as they are in a string: printable ASCII but `"` and `\`.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
 
 /// The writer of the request log when lines are in [`TextFormat`]: the request line (one
 /// per call, the one line on the hot path) is then written here directly, the same line
