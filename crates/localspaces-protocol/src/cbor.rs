@@ -52,9 +52,7 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
 /// Maps and arrays use definite lengths and integers their smallest encoding; `Timestamp` is
 /// tag 1 + float64 (`c1 fb …`), `Blob` a byte string, `Float` a float64, `Null` is `f6`.
 pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
-    // Room for a resource or two (a WorkSpace is about 1 KiB in JSON): one allocation
-    // rather than a few doublings with their copies.
-    let mut out = Vec::with_capacity(2048);
+    let mut out = Vec::with_capacity(crate::ANSWER_CAPACITY);
     encode_into(value, &mut out);
     out
 }

@@ -44,9 +44,7 @@ pub fn decode(body: &[u8]) -> Result<Value, CodecError> {
 /// `Null` → `null`; timestamps → epoch seconds (an integer when whole, else at most
 /// millisecond precision); blobs → padded standard base64 strings; non-finite floats → `null`.
 pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
-    // Room for a resource or two (a WorkSpace is about 1 KiB in JSON): one allocation
-    // rather than a few doublings with their copies.
-    let mut out = Vec::with_capacity(2048);
+    let mut out = Vec::with_capacity(crate::ANSWER_CAPACITY);
     encode_into(value, &mut out);
     out
 }

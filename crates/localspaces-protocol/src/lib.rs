@@ -10,6 +10,10 @@ pub mod sigv4;
 #[error("{0}")]
 pub struct CodecError(pub String);
 
+/// The buffer an answer is encoded into starts this large: room for a resource or two (a
+/// WorkSpace is about 1 KiB in JSON), one allocation rather than a few doublings and copies.
+pub(crate) const ANSWER_CAPACITY: usize = 2048;
+
 /// A header value's bytes as text when they are all ASCII, as `HeaderValue::to_str` reads
 /// them: the bytes of a value HTTP/1 parsing accepted are tab, visible ASCII and bytes over
 /// 0x7F (no other control byte), so "ASCII" is "visible ASCII or tab" here. A word-at-a-time

@@ -198,12 +198,10 @@ where
     ) -> std::fmt::Result {
         // The line is built in a reused buffer with plain `push_str`s and handed to the
         // writer once: the writer is a `dyn fmt::Write`, a call per piece otherwise.
-        LINE.with(|line| {
-            let mut line = line.take();
-            line.clear();
+        with_line(|line| {
             let meta = event.metadata();
             // Writing to a `String` cannot fail.
-            let _ = write_timestamp(&mut line, SystemTime::now());
+            let _ = write_timestamp(line, SystemTime::now());
             line.push_str(match *meta.level() {
                 Level::TRACE => " TRACE ",
                 Level::DEBUG => " DEBUG ",
@@ -213,13 +211,9 @@ where
             });
             line.push_str(meta.target());
             line.push(':');
-            event.record(&mut Fields { line: &mut line });
+            event.record(&mut Fields { line });
             line.push('\n');
-            let written = w.write_str(&line);
-            if line.capacity() <= 4096 {
-                LINE.set(line);
-            }
-            written
+            w.write_str(line)
         })
     }
 }
@@ -333,14 +327,9 @@ impl RequestLine<'_> {
             );
             return;
         };
-        LINE.with(|line| {
-            let mut line = line.take();
-            line.clear();
-            self.write(&mut line, SystemTime::now());
+        with_line(|line| {
+            self.write(line, SystemTime::now());
             writer.append(line.as_bytes());
-            if line.capacity() <= 4096 {
-                LINE.set(line);
-            }
         });
     }
 
@@ -361,6 +350,20 @@ impl RequestLine<'_> {
         line.push_str(itoa::Buffer::new().format(self.latency_us));
         line.push('\n');
     }
+}
+
+/// Runs `f` on this thread's line buffer, emptied; the buffer is kept for the next line
+/// unless it grew large.
+fn with_line<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    LINE.with(|cell| {
+        let mut line = cell.take();
+        line.clear();
+        let r = f(&mut line);
+        if line.capacity() <= 4096 {
+            cell.set(line);
+        }
+        r
+    })
 }
 
 thread_local! {

@@ -98,31 +98,29 @@ async fn serve_request(
         return Ok(console::handle(&app, parts, body, &request_id).await);
     }
     let admin_path = parts.uri.path().strip_prefix(admin::PREFIX).map(str::to_string);
-    let outcome = match &admin_path {
-        None => edge::handle(&app, parts, body, &request_id).await,
-        Some(rest) => {
-            // Saved-environment and desktop-exec routes read a body; any other path gets it back.
-            let admin_response = match crate::state::admin_route(&app, &parts, body).await {
-                Ok(response) => Ok(response),
-                // desktop seam: the desktop-exec admin route.
-                Err(body) if crate::desktop::exec::is_exec_path(parts.uri.path()) => {
-                    Ok(crate::desktop::exec::route(&app, &parts, body).await)
-                }
-                Err(body) => admin::route(&app, &parts).await.ok_or(body),
-            };
-            match admin_response {
-                Ok(response) => Outcome {
-                    protocol: "admin",
-                    operation: Some(format!("admin {rest}").into()),
-                    account: None,
-                    region: None,
-                    resource: None,
-                    response,
-                },
-                // Not an admin route after all: the API edge answers (an unknown path).
-                Err(body) => edge::handle(&app, parts, body, &request_id).await,
+    // Saved-environment and desktop-exec routes read a body; any other path gets it back
+    // (an API call without trying the admin routes).
+    let admin_response = match &admin_path {
+        None => Err(body),
+        Some(_) => match crate::state::admin_route(&app, &parts, body).await {
+            Ok(response) => Ok(response),
+            // desktop seam: the desktop-exec admin route.
+            Err(body) if crate::desktop::exec::is_exec_path(parts.uri.path()) => {
+                Ok(crate::desktop::exec::route(&app, &parts, body).await)
             }
-        }
+            Err(body) => admin::route(&app, &parts).await.ok_or(body),
+        },
+    };
+    let outcome = match admin_response {
+        Ok(response) => Outcome {
+            protocol: "admin",
+            operation: Some(format!("admin {}", admin_path.as_deref().unwrap_or("")).into()),
+            account: None,
+            region: None,
+            resource: None,
+            response,
+        },
+        Err(body) => edge::handle(&app, parts, body, &request_id).await,
     };
     let mut response = outcome.response;
     if let Ok(v) = request_id_header {

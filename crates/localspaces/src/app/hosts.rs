@@ -52,12 +52,12 @@ impl AllowedHosts {
             }
         };
         // Compared without a lower-cased copy: this runs on every request.
+        const LOCALHOST: &[u8] = b".localhost";
         let name = name.trim_end_matches('.');
-        let n = name.len();
+        let bytes = name.as_bytes();
         self.names.iter().any(|known| known.eq_ignore_ascii_case(name))
-            || (n >= ".localhost".len()
-                && name.is_char_boundary(n - ".localhost".len())
-                && name[n - ".localhost".len()..].eq_ignore_ascii_case(".localhost"))
+            || (bytes.len() >= LOCALHOST.len()
+                && bytes[bytes.len() - LOCALHOST.len()..].eq_ignore_ascii_case(LOCALHOST))
             || name.parse::<IpAddr>().is_ok()
     }
 

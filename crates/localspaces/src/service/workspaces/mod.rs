@@ -118,7 +118,10 @@ pub fn describe_workspaces(
     if input.user_name.is_some() && input.directory_id.is_none() {
         return Err(invalid("UserName can only be used together with DirectoryId."));
     }
-    let others: Vec<String> = (input.directory_id.iter().map(|d| format!("d={d}")))
+    let others: Vec<String> = input
+        .directory_id
+        .iter()
+        .map(|d| format!("d={d}"))
         .chain(input.user_name.iter().map(|u| format!("u={}", u.to_lowercase())))
         .chain(input.bundle_id.iter().map(|b| format!("b={b}")))
         .chain(input.workspace_name.iter().map(|n| format!("n={n}")))
