@@ -38,6 +38,8 @@ pub struct SignedRequest<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub query: &'a str,
+    /// The `Authorization` header, if it is ASCII.
+    pub authorization: Option<&'a str>,
     pub headers: &'a hyper::HeaderMap,
     pub body: &'a [u8],
 }
@@ -142,11 +144,7 @@ impl Authenticator {
         service: &str,
         now: i64,
     ) -> Result<Identity, AuthError> {
-        let header = req
-            .headers
-            .get(hyper::header::AUTHORIZATION)
-            .and_then(|v| localspaces_protocol::ascii_header(v.as_bytes()));
-        let Some(header) = header else {
+        let Some(header) = req.authorization else {
             return Err(AuthError {
                 code: AuthErrorCode::MissingAuthenticationToken,
                 message: "Missing Authentication Token".to_string(),

@@ -3,7 +3,7 @@
 //! request ([`crate::app::router`] has already told which operation and protocol).
 //! Errors found before the protocol is known are answered in JSON.
 
-use crate::app::router::{self, Rejection};
+use crate::app::router::{self, ApiHeaders, Rejection};
 use crate::app::{activity, App, ErrorOut, Outcome, Protocol};
 use crate::auth::SignedRequest;
 use crate::clock::Clock;
@@ -28,11 +28,8 @@ pub async fn handle(
     body: Incoming,
     request_id: &str,
 ) -> Outcome {
-    let declared_len = parts
-        .headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let headers = ApiHeaders::of(&parts.headers);
+    let declared_len = router::text(headers.content_length).and_then(|v| v.parse::<u64>().ok());
     let maybe_body = declared_len != Some(0);
     // A declared body over the limit is refused at once; the body is read and dropped
     // meanwhile (bounded in size and time) so that a client still sending it reads the
@@ -53,7 +50,7 @@ pub async fn handle(
             response,
         };
     }
-    let (protocol, target) = match router::route(&parts, maybe_body) {
+    let (protocol, target) = match router::route(&parts, &headers, maybe_body) {
         Ok(t) => t,
         Err((p, rejection)) => {
             // Read the body first (it is within the limit), so that a client still sending
@@ -92,14 +89,7 @@ pub async fn handle(
             )
         }
     };
-    if protocol == Protocol::Cbor
-        && !bytes.is_empty()
-        && parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_none()
-    {
+    if protocol == Protocol::Cbor && !bytes.is_empty() && router::text(headers.content_type).is_none() {
         return fail(
             ErrorOut::ws(
                 ws::ErrorCode::UnsupportedMediaTypeException,
@@ -113,6 +103,7 @@ pub async fn handle(
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query().unwrap_or(""),
+        authorization: router::text(headers.authorization),
         headers: &parts.headers,
         body: &bytes,
     };

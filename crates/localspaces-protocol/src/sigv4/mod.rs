@@ -29,7 +29,7 @@ pub use canonical::{
     string_to_sign,
 };
 pub use date::{civil_from_days, format_amz_date, parse_amz_date};
-pub use parse::{parse_authorization, Authorization};
+pub use parse::{parse_authorization, Authorization, SignedHeaders};
 pub use verify::{check_scope, compute_signature, verify};
 
 /// The only supported signing algorithm.

@@ -17,7 +17,7 @@ pub struct Authorization<'a> {
     /// The scope service, e.g. `workspaces`.
     pub service: &'a str,
     /// The `SignedHeaders` names, in the order given.
-    pub signed_headers: Vec<&'a str>,
+    pub signed_headers: SignedHeaders<'a>,
     /// The hex signature provided by the client.
     pub signature: &'a str,
 }
@@ -37,6 +37,53 @@ impl Authorization<'_> {
     }
 }
 
+/// The `SignedHeaders` parameter: header names separated by `;` (blanks around a name
+/// ignored). Kept as written and split when read: only strict mode reads the names, so a
+/// request in open mode builds no list.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedHeaders<'a>(&'a str);
+
+impl<'a> SignedHeaders<'a> {
+    /// The names in `list` (`host;x-amz-date`).
+    pub fn new(list: &'a str) -> Self {
+        SignedHeaders(list)
+    }
+
+    /// The names, in the order given, without blanks or empty names.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        split_at(self.0, b';')
+            .map(str::trim_ascii)
+            .filter(|h| !h.is_empty())
+    }
+
+    /// True when no name is given (only separators and blanks).
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+/// Two lists are equal when they name the same headers in the same order.
+impl PartialEq for SignedHeaders<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for SignedHeaders<'_> {}
+
+/// The names joined by `;`.
+impl fmt::Display for SignedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, name) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(";")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
+}
+
 /// Formats the header value, as in `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
 impl fmt::Display for Authorization<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -45,7 +92,7 @@ impl fmt::Display for Authorization<'_> {
             "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={}",
             self.access_key,
             self.scope(),
-            self.signed_headers.join(";"),
+            self.signed_headers,
             self.signature
         )
     }
@@ -140,10 +187,7 @@ pub fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError>
         )));
     }
 
-    let signed_headers: Vec<&str> = split_at(signed_headers, b';')
-        .map(str::trim_ascii)
-        .filter(|h| !h.is_empty())
-        .collect();
+    let signed_headers = SignedHeaders::new(signed_headers);
     if signed_headers.is_empty() {
         return Err(missing_parameters(&["SignedHeaders"], header));
     }

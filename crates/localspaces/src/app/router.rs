@@ -4,7 +4,7 @@
 //! turned into the AWS error in one place ([`Rejection::error`]).
 
 use super::{ErrorOut, Protocol, Target};
-use hyper::header::{HeaderName, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::Method;
 use localspaces_api::error::ServiceError;
@@ -75,16 +75,42 @@ impl Rejection {
     }
 }
 
-// Header names as constants: a lookup by `&str` parses the name on every request.
-const SMITHY_PROTOCOL: HeaderName = HeaderName::from_static("smithy-protocol");
-const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
-const X_AMZN_TARGET: HeaderName = HeaderName::from_static("x-amzn-target");
+/// The request headers the API path reads, found in one pass over the header map (a
+/// `HeaderMap::get` hashes the name on every call, and a request read up to seven).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ApiHeaders<'a> {
+    pub content_length: Option<&'a HeaderValue>,
+    pub content_type: Option<&'a HeaderValue>,
+    pub authorization: Option<&'a HeaderValue>,
+    pub smithy_protocol: Option<&'a HeaderValue>,
+    pub x_amz_target: Option<&'a HeaderValue>,
+    pub x_amzn_target: Option<&'a HeaderValue>,
+}
 
-fn header<'a>(parts: &'a Parts, name: &HeaderName) -> Option<&'a str> {
-    parts
-        .headers
-        .get(name)
-        .and_then(|v| localspaces_protocol::ascii_header(v.as_bytes()))
+impl<'a> ApiHeaders<'a> {
+    /// The headers of `map`; of a repeated header the first value counts, as with
+    /// `HeaderMap::get`.
+    pub fn of(map: &'a HeaderMap) -> Self {
+        let mut h = ApiHeaders::default();
+        for (name, value) in map {
+            let slot = match name.as_str() {
+                "content-length" => &mut h.content_length,
+                "content-type" => &mut h.content_type,
+                "authorization" => &mut h.authorization,
+                "smithy-protocol" => &mut h.smithy_protocol,
+                "x-amz-target" => &mut h.x_amz_target,
+                "x-amzn-target" => &mut h.x_amzn_target,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        h
+    }
+}
+
+/// A header's value as text, if it is ASCII.
+pub fn text(value: Option<&HeaderValue>) -> Option<&str> {
+    value.and_then(|v| localspaces_protocol::ascii_header(v.as_bytes()))
 }
 
 /// The protocol a request speaks, told by its path alone.
@@ -96,26 +122,35 @@ pub fn protocol_of(path: &str) -> Protocol {
     }
 }
 
-/// Routes a request by path and headers (`has_body`: a body may follow, so its media type
-/// must be the protocol's). `Err` carries the protocol to answer in.
-pub fn route(parts: &Parts, has_body: bool) -> Result<(Protocol, Target), (Protocol, Rejection)> {
+/// Routes a request by path and headers (`headers`: those of `parts`; `has_body`: a body may
+/// follow, so its media type must be the protocol's). `Err` carries the protocol to answer in.
+pub fn route(
+    parts: &Parts,
+    headers: &ApiHeaders<'_>,
+    has_body: bool,
+) -> Result<(Protocol, Target), (Protocol, Rejection)> {
     // `str::rfind` with a `&str` pattern sets its searcher up on every call, which costs
     // more than the search on a short path: the searcher is built once.
     static SERVICE: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new("/service/"));
     let path = parts.uri.path();
     match SERVICE.rfind(path) {
-        Some(idx) => route_cbor(parts, &path[idx + "/service/".len()..], has_body)
+        Some(idx) => route_cbor(parts, headers, &path[idx + "/service/".len()..], has_body)
             .map(|t| (Protocol::Cbor, t))
             .map_err(|r| (Protocol::Cbor, r)),
-        None => route_json(parts)
+        None => route_json(parts, headers)
             .map(|t| (Protocol::Json, t))
             .map_err(|r| (Protocol::Json, r)),
     }
 }
 
 /// rpc-v2-cbor: `rest` is what follows `/service/` in the path.
-fn route_cbor(parts: &Parts, rest: &str, has_body: bool) -> Result<Target, Rejection> {
+fn route_cbor(
+    parts: &Parts,
+    headers: &ApiHeaders<'_>,
+    rest: &str,
+    has_body: bool,
+) -> Result<Target, Rejection> {
     let Some((svc, ("operation", op))) = rest
         .split_once('/')
         .and_then(|(svc, rest)| Some((svc, rest.split_once('/')?)))
@@ -126,14 +161,14 @@ fn route_cbor(parts: &Parts, rest: &str, has_body: bool) -> Result<Target, Rejec
     if parts.method != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
-    if header(parts, &SMITHY_PROTOCOL) != Some("rpc-v2-cbor") {
+    if text(headers.smithy_protocol) != Some("rpc-v2-cbor") {
         return Err(Rejection::MissingSmithyProtocol);
     }
-    if parts.headers.contains_key(&X_AMZ_TARGET) || parts.headers.contains_key(&X_AMZN_TARGET) {
+    if headers.x_amz_target.is_some() || headers.x_amzn_target.is_some() {
         return Err(Rejection::TargetOnCbor);
     }
     if has_body {
-        let ct = header(parts, &CONTENT_TYPE).unwrap_or("");
+        let ct = text(headers.content_type).unwrap_or("");
         if !ct.trim().eq_ignore_ascii_case("application/cbor") {
             return Err(Rejection::UnsupportedMediaType(Protocol::Cbor));
         }
@@ -148,17 +183,17 @@ fn route_cbor(parts: &Parts, rest: &str, has_body: bool) -> Result<Target, Rejec
 }
 
 /// awsJson1_1: `POST /` naming `<prefix>.<Operation>` in `X-Amz-Target`.
-fn route_json(parts: &Parts) -> Result<Target, Rejection> {
+fn route_json(parts: &Parts, headers: &ApiHeaders<'_>) -> Result<Target, Rejection> {
     if parts.uri.path() != "/" {
         return Err(Rejection::NotAnOperation);
     }
     if parts.method != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
-    let Some(target) = header(parts, &X_AMZ_TARGET) else {
+    let Some(target) = text(headers.x_amz_target) else {
         return Err(Rejection::MissingTarget);
     };
-    let ct = header(parts, &CONTENT_TYPE).unwrap_or("");
+    let ct = text(headers.content_type).unwrap_or("");
     let media = ct.split(';').next().unwrap_or("").trim();
     if !(media.eq_ignore_ascii_case("application/x-amz-json-1.1")
         || media.eq_ignore_ascii_case("application/x-amz-json-1.0"))
@@ -199,12 +234,47 @@ fn ds_operation(op: &str) -> Result<Target, Rejection> {
 mod tests {
     use super::*;
 
+    fn route_parts(parts: &Parts, has_body: bool) -> Result<(Protocol, Target), (Protocol, Rejection)> {
+        route(parts, &ApiHeaders::of(&parts.headers), has_body)
+    }
+
     fn parts(method: &str, path: &str, headers: &[(&str, &str)]) -> Parts {
         let mut b = hyper::Request::builder().method(method).uri(path);
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
         b.body(()).map(|r| r.into_parts().0).expect("request")
+    }
+
+    #[test]
+    fn api_headers_are_read_in_one_pass_first_value_first() {
+        let p = parts(
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", "WorkspacesService.DescribeIpGroups"),
+                ("x-amz-target", "WorkspacesService.Nope"),
+                ("Content-Type", "application/cbor"),
+                ("Smithy-Protocol", "rpc-v2-cbor"),
+                ("authorization", "AWS4-HMAC-SHA256 x"),
+                ("content-length", "2"),
+                ("x-other", "y"),
+            ],
+        );
+        let h = ApiHeaders::of(&p.headers);
+        // The same answers as `HeaderMap::get` by name.
+        for (got, name) in [
+            (h.x_amz_target, "x-amz-target"),
+            (h.content_type, "content-type"),
+            (h.smithy_protocol, "smithy-protocol"),
+            (h.authorization, "authorization"),
+            (h.content_length, "content-length"),
+            (h.x_amzn_target, "x-amzn-target"),
+        ] {
+            assert_eq!(got, p.headers.get(name), "{name}");
+        }
+        assert_eq!(text(h.x_amz_target), Some("WorkspacesService.DescribeIpGroups"));
+        assert_eq!(h.x_amzn_target, None);
     }
 
     #[test]
@@ -215,20 +285,23 @@ mod tests {
             "/",
             &[ct, ("x-amz-target", "WorkspacesService.DescribeIpGroups")],
         );
-        assert!(matches!(route(&ok, true), Ok((Protocol::Json, Target::Ws(_)))));
+        assert!(matches!(
+            route_parts(&ok, true),
+            Ok((Protocol::Json, Target::Ws(_)))
+        ));
         let get = parts("GET", "/", &[ct]);
         assert_eq!(
-            route(&get, false).err(),
+            route_parts(&get, false).err(),
             Some((Protocol::Json, Rejection::MethodNotAllowed))
         );
         let none = parts("POST", "/", &[ct]);
         assert_eq!(
-            route(&none, true).err(),
+            route_parts(&none, true).err(),
             Some((Protocol::Json, Rejection::MissingTarget))
         );
         let bad = parts("POST", "/", &[ct, ("x-amz-target", "WorkspacesService.Nope")]);
         assert_eq!(
-            route(&bad, true).err(),
+            route_parts(&bad, true).err(),
             Some((
                 Protocol::Json,
                 Rejection::UnknownOperation("WorkspacesService.Nope".into())
@@ -236,7 +309,7 @@ mod tests {
         );
         let path = parts("POST", "/x", &[ct]);
         assert_eq!(
-            route(&path, true).err(),
+            route_parts(&path, true).err(),
             Some((Protocol::Json, Rejection::NotAnOperation))
         );
     }
@@ -247,15 +320,15 @@ mod tests {
         let ct = ("content-type", "application/cbor");
         let path = "/service/WorkspacesService/operation/DescribeIpGroups";
         assert!(matches!(
-            route(&parts("POST", path, &[sp, ct]), true),
+            route_parts(&parts("POST", path, &[sp, ct]), true),
             Ok((Protocol::Cbor, Target::Ws(_)))
         ));
         assert_eq!(
-            route(&parts("POST", path, &[ct]), true).err(),
+            route_parts(&parts("POST", path, &[ct]), true).err(),
             Some((Protocol::Cbor, Rejection::MissingSmithyProtocol))
         );
         assert_eq!(
-            route(&parts("POST", path, &[sp]), true).err(),
+            route_parts(&parts("POST", path, &[sp]), true).err(),
             Some((Protocol::Cbor, Rejection::UnsupportedMediaType(Protocol::Cbor)))
         );
         let omitted = format!(
@@ -263,7 +336,7 @@ mod tests {
             ds::OMITTED_OPERATIONS[0]
         );
         assert!(matches!(
-            route(&parts("POST", &omitted, &[sp, ct]), true).err(),
+            route_parts(&parts("POST", &omitted, &[sp, ct]), true).err(),
             Some((Protocol::Cbor, Rejection::DsUnsupported(_)))
         ));
         assert_eq!(Rejection::MethodNotAllowed.error().status, 405);
