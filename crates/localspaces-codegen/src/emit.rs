@@ -100,6 +100,36 @@ fn ty(m: &Model, name: &str) -> String {
     }
 }
 
+/// About how many bytes the Rust type of `name` takes inline, `Option` included: enough to
+/// tell the large operation outputs (which [`OUTPUT_INLINE_MAX`] boxes) from the small ones.
+fn inline_size(m: &Model, name: &str) -> usize {
+    match &m.shapes[name].kind {
+        Kind::Structure { members, .. } => {
+            8 + members
+                .iter()
+                .map(|mem| inline_size(m, &mem.target))
+                .sum::<usize>()
+        }
+        Kind::List { .. }
+        | Kind::Map { .. }
+        | Kind::Blob
+        | Kind::String {
+            enum_values: None, ..
+        } => 24,
+        Kind::String {
+            enum_values: Some(_), ..
+        }
+        | Kind::Boolean => 1,
+        Kind::Integer => 8,
+        Kind::Long | Kind::Timestamp => 16,
+    }
+}
+
+/// An operation output larger than this (by [`inline_size`]) is boxed in the `Output` enum:
+/// every answer moves through several frames, and the enum is as large as its largest
+/// variant (a 768-byte client branding once made every answer copy 776 bytes each time).
+const OUTPUT_INLINE_MAX: usize = 128;
+
 /// Characters a string member may hold when the model sets no maximum (a name, a
 /// description, a CIDR, an OU): the largest maximum the WorkSpaces model sets on any string.
 /// Without it such members would store whatever fits in a request body.
@@ -825,9 +855,13 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
         );
     }
     o.push_str("}\n\n");
-    o.push_str("/// The output of one operation, written to the wire through [`Encode`].\n#[derive(Debug, Clone, PartialEq)]\n#[allow(clippy::large_enum_variant)]\npub enum Output {\n");
+    o.push_str("/// The output of one operation, written to the wire through [`Encode`].\n#[derive(Debug, Clone, PartialEq)]\npub enum Output {\n");
     for op in &m.operations {
-        let _ = writeln!(o, "    {}({}),", op.name, op.output);
+        if inline_size(m, &op.output) > OUTPUT_INLINE_MAX {
+            let _ = writeln!(o, "    {}(Box<{}>),", op.name, op.output);
+        } else {
+            let _ = writeln!(o, "    {}({}),", op.name, op.output);
+        }
     }
     o.push_str("}\n\nimpl Encode for Output {\n    fn encode_with<E: Encoder + ?Sized>(&self, e: &mut E) {\n        match self {\n");
     for op in &m.operations {
@@ -836,9 +870,14 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
     o.push_str("        }\n    }\n}\n\n");
     let _ = writeln!(o, "/// Decodes and validates the input of `op`, calls its handler and returns its typed output.\npub fn dispatch_output<S: {t} + ?Sized>(svc: &S, cx: &S::Context, op: Operation, input: &Value) -> Result<Output, Error> {{\n    let result = match op {{");
     for op in &m.operations {
+        let wrap = if inline_size(m, &op.output) > OUTPUT_INLINE_MAX {
+            format!("|x| Output::{}(Box::new(x))", op.name)
+        } else {
+            format!("Output::{}", op.name)
+        };
         let _ = writeln!(
             o,
-            "        Operation::{n} => svc.{f}(cx, decode_input(input)?).map(Output::{n}),",
+            "        Operation::{n} => svc.{f}(cx, decode_input(input)?).map({wrap}),",
             n = op.name,
             f = snake(&op.name)
         );

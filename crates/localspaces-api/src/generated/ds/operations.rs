@@ -352,7 +352,6 @@ pub trait DirectoryServiceApi {
 
 /// The output of one operation, written to the wire through [`Encode`].
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
 pub enum Output {
     AddTagsToResource(AddTagsToResourceResult),
     ConnectDirectory(ConnectDirectoryResult),

@@ -1954,12 +1954,11 @@ pub trait WorkspacesApi {
 
 /// The output of one operation, written to the wire through [`Encode`].
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
 pub enum Output {
     AcceptAccountLinkInvitation(AcceptAccountLinkInvitationResult),
     AssociateConnectionAlias(AssociateConnectionAliasResult),
     AssociateIpGroups(AssociateIpGroupsResult),
-    AssociateWorkspaceApplication(AssociateWorkspaceApplicationResult),
+    AssociateWorkspaceApplication(Box<AssociateWorkspaceApplicationResult>),
     AuthorizeIpRules(AuthorizeIpRulesResult),
     CopyWorkspaceImage(CopyWorkspaceImageResult),
     CreateAccountLinkInvitation(CreateAccountLinkInvitationResult),
@@ -1969,10 +1968,10 @@ pub enum Output {
     CreateStandbyWorkspaces(CreateStandbyWorkspacesResult),
     CreateTags(CreateTagsResult),
     CreateUpdatedWorkspaceImage(CreateUpdatedWorkspaceImageResult),
-    CreateWorkspaceBundle(CreateWorkspaceBundleResult),
-    CreateWorkspaceImage(CreateWorkspaceImageResult),
+    CreateWorkspaceBundle(Box<CreateWorkspaceBundleResult>),
+    CreateWorkspaceImage(Box<CreateWorkspaceImageResult>),
     CreateWorkspaces(CreateWorkspacesResult),
-    CreateWorkspacesPool(CreateWorkspacesPoolResult),
+    CreateWorkspacesPool(Box<CreateWorkspacesPoolResult>),
     DeleteAccountLinkInvitation(DeleteAccountLinkInvitationResult),
     DeleteClientBranding(DeleteClientBrandingResult),
     DeleteConnectClientAddIn(DeleteConnectClientAddInResult),
@@ -1988,12 +1987,12 @@ pub enum Output {
     DescribeApplicationAssociations(DescribeApplicationAssociationsResult),
     DescribeApplications(DescribeApplicationsResult),
     DescribeBundleAssociations(DescribeBundleAssociationsResult),
-    DescribeClientBranding(DescribeClientBrandingResult),
+    DescribeClientBranding(Box<DescribeClientBrandingResult>),
     DescribeClientProperties(DescribeClientPropertiesResult),
     DescribeConnectClientAddIns(DescribeConnectClientAddInsResult),
     DescribeConnectionAliasPermissions(DescribeConnectionAliasPermissionsResult),
     DescribeConnectionAliases(DescribeConnectionAliasesResult),
-    DescribeCustomWorkspaceImageImport(DescribeCustomWorkspaceImageImportResult),
+    DescribeCustomWorkspaceImageImport(Box<DescribeCustomWorkspaceImageImportResult>),
     DescribeImageAssociations(DescribeImageAssociationsResult),
     DescribeIpGroups(DescribeIpGroupsResult),
     DescribeTags(DescribeTagsResult),
@@ -2009,9 +2008,9 @@ pub enum Output {
     DescribeWorkspacesPools(DescribeWorkspacesPoolsResult),
     DisassociateConnectionAlias(DisassociateConnectionAliasResult),
     DisassociateIpGroups(DisassociateIpGroupsResult),
-    DisassociateWorkspaceApplication(DisassociateWorkspaceApplicationResult),
+    DisassociateWorkspaceApplication(Box<DisassociateWorkspaceApplicationResult>),
     GetAccountLink(GetAccountLinkResult),
-    ImportClientBranding(ImportClientBrandingResult),
+    ImportClientBranding(Box<ImportClientBrandingResult>),
     ImportCustomWorkspaceImage(ImportCustomWorkspaceImageResult),
     ImportWorkspaceImage(ImportWorkspaceImageResult),
     ListAccountLinks(ListAccountLinksResult),
@@ -2046,7 +2045,7 @@ pub enum Output {
     UpdateRulesOfIpGroup(UpdateRulesOfIpGroupResult),
     UpdateWorkspaceBundle(UpdateWorkspaceBundleResult),
     UpdateWorkspaceImagePermission(UpdateWorkspaceImagePermissionResult),
-    UpdateWorkspacesPool(UpdateWorkspacesPoolResult),
+    UpdateWorkspacesPool(Box<UpdateWorkspacesPoolResult>),
 }
 
 impl Encode for Output {
@@ -2166,7 +2165,7 @@ pub fn dispatch_output<S: WorkspacesApi + ?Sized>(
             .map(Output::AssociateIpGroups),
         Operation::AssociateWorkspaceApplication => svc
             .associate_workspace_application(cx, decode_input(input)?)
-            .map(Output::AssociateWorkspaceApplication),
+            .map(|x| Output::AssociateWorkspaceApplication(Box::new(x))),
         Operation::AuthorizeIpRules => svc
             .authorize_ip_rules(cx, decode_input(input)?)
             .map(Output::AuthorizeIpRules),
@@ -2194,16 +2193,16 @@ pub fn dispatch_output<S: WorkspacesApi + ?Sized>(
             .map(Output::CreateUpdatedWorkspaceImage),
         Operation::CreateWorkspaceBundle => svc
             .create_workspace_bundle(cx, decode_input(input)?)
-            .map(Output::CreateWorkspaceBundle),
+            .map(|x| Output::CreateWorkspaceBundle(Box::new(x))),
         Operation::CreateWorkspaceImage => svc
             .create_workspace_image(cx, decode_input(input)?)
-            .map(Output::CreateWorkspaceImage),
+            .map(|x| Output::CreateWorkspaceImage(Box::new(x))),
         Operation::CreateWorkspaces => svc
             .create_workspaces(cx, decode_input(input)?)
             .map(Output::CreateWorkspaces),
         Operation::CreateWorkspacesPool => svc
             .create_workspaces_pool(cx, decode_input(input)?)
-            .map(Output::CreateWorkspacesPool),
+            .map(|x| Output::CreateWorkspacesPool(Box::new(x))),
         Operation::DeleteAccountLinkInvitation => svc
             .delete_account_link_invitation(cx, decode_input(input)?)
             .map(Output::DeleteAccountLinkInvitation),
@@ -2249,7 +2248,7 @@ pub fn dispatch_output<S: WorkspacesApi + ?Sized>(
             .map(Output::DescribeBundleAssociations),
         Operation::DescribeClientBranding => svc
             .describe_client_branding(cx, decode_input(input)?)
-            .map(Output::DescribeClientBranding),
+            .map(|x| Output::DescribeClientBranding(Box::new(x))),
         Operation::DescribeClientProperties => svc
             .describe_client_properties(cx, decode_input(input)?)
             .map(Output::DescribeClientProperties),
@@ -2264,7 +2263,7 @@ pub fn dispatch_output<S: WorkspacesApi + ?Sized>(
             .map(Output::DescribeConnectionAliases),
         Operation::DescribeCustomWorkspaceImageImport => svc
             .describe_custom_workspace_image_import(cx, decode_input(input)?)
-            .map(Output::DescribeCustomWorkspaceImageImport),
+            .map(|x| Output::DescribeCustomWorkspaceImageImport(Box::new(x))),
         Operation::DescribeImageAssociations => svc
             .describe_image_associations(cx, decode_input(input)?)
             .map(Output::DescribeImageAssociations),
@@ -2312,13 +2311,13 @@ pub fn dispatch_output<S: WorkspacesApi + ?Sized>(
             .map(Output::DisassociateIpGroups),
         Operation::DisassociateWorkspaceApplication => svc
             .disassociate_workspace_application(cx, decode_input(input)?)
-            .map(Output::DisassociateWorkspaceApplication),
+            .map(|x| Output::DisassociateWorkspaceApplication(Box::new(x))),
         Operation::GetAccountLink => svc
             .get_account_link(cx, decode_input(input)?)
             .map(Output::GetAccountLink),
         Operation::ImportClientBranding => svc
             .import_client_branding(cx, decode_input(input)?)
-            .map(Output::ImportClientBranding),
+            .map(|x| Output::ImportClientBranding(Box::new(x))),
         Operation::ImportCustomWorkspaceImage => svc
             .import_custom_workspace_image(cx, decode_input(input)?)
             .map(Output::ImportCustomWorkspaceImage),
@@ -2423,7 +2422,7 @@ pub fn dispatch_output<S: WorkspacesApi + ?Sized>(
             .map(Output::UpdateWorkspaceImagePermission),
         Operation::UpdateWorkspacesPool => svc
             .update_workspaces_pool(cx, decode_input(input)?)
-            .map(Output::UpdateWorkspacesPool),
+            .map(|x| Output::UpdateWorkspacesPool(Box::new(x))),
     };
     if let Err(e) = &result {
         debug_assert!(
