@@ -116,7 +116,6 @@ pub async fn handle(
             return fail(ErrorOut::ws(code, e.message), None);
         }
     };
-    let account = Some(identity.account.clone());
     // Decode.
     let decoded = match protocol {
         Protocol::Json => json::decode(&bytes),
@@ -124,15 +123,19 @@ pub async fn handle(
     };
     let input = match decoded {
         Ok(v) => v,
-        Err(e) => return fail(ErrorOut::ws(ws::ErrorCode::SerializationException, e.0), account),
+        Err(e) => {
+            return fail(
+                ErrorOut::ws(ws::ErrorCode::SerializationException, e.0),
+                Some(identity.account),
+            )
+        }
     };
-    let region = Some(identity.region.clone());
     let resource_in = activity::resource_of(&input, None);
     let cx = Context {
         scope: Scope::new(identity.account, identity.region),
         request_id: request_id.to_string(),
     };
-    let result = crate::app::invoke(app, cx, target, input).await;
+    let result = crate::app::invoke(app, &cx, target, input).await;
     // A creation names its resource in its output; a read's output (a page of resources)
     // names none, and is not turned into a value tree to find out.
     let resource = match (&result, resource_in.as_str()) {
@@ -152,8 +155,8 @@ pub async fn handle(
     Outcome {
         protocol: protocol.name(),
         operation: Some(target.name().into()),
-        account,
-        region,
+        account: Some(cx.scope.account),
+        region: Some(cx.scope.region),
         resource: Some(resource),
         response,
     }

@@ -38,7 +38,9 @@ impl AllowedHosts {
         if self.any {
             return true;
         }
-        let host = host.trim();
+        // Byte scans, not `char` searchers: this runs on every request, and a `Host` value
+        // reaching here is ASCII.
+        let host = host.trim_ascii();
         let name = if let Some(rest) = host.strip_prefix('[') {
             // [v6]:port
             match rest.split_once(']') {
@@ -46,8 +48,8 @@ impl AllowedHosts {
                 None => return false,
             }
         } else {
-            match host.rsplit_once(':') {
-                Some((n, port)) if port.bytes().all(|b| b.is_ascii_digit()) => n,
+            match memchr::memrchr(b':', host.as_bytes()) {
+                Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
                 _ => host,
             }
         };

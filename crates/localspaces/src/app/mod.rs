@@ -172,8 +172,10 @@ pub struct Outcome {
 /// Runs one operation through its generated dispatcher (decode into the typed input,
 /// validate, typed handler, encode into a value): the one path by which the API edge and
 /// the console reach the service. Reads run here; writes run on the blocking pool, at most
-/// [`WRITERS`] at once. A panicking handler answers `InternalFailure`.
-pub async fn invoke(app: &Arc<App>, cx: Context, target: Target, input: Value) -> Result<Answer, ErrorOut> {
+/// [`WRITERS`] at once (with their own copy of `cx`: the caller keeps its context, whose
+/// account and region a read then need not copy). A panicking handler answers
+/// `InternalFailure`.
+pub async fn invoke(app: &Arc<App>, cx: &Context, target: Target, input: Value) -> Result<Answer, ErrorOut> {
     let panicked = |_| {
         tracing::error!(operation = target.name(), "handler panicked");
         Err(ErrorOut::internal())
@@ -190,7 +192,7 @@ pub async fn invoke(app: &Arc<App>, cx: Context, target: Target, input: Value) -
         }
     }
     if target.is_read_only() {
-        std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(app, &cx, target, &input)))
+        std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(app, cx, target, &input)))
             .unwrap_or_else(panicked)
     } else {
         // Queued writers wait here, as a future, rather than each holding a thread.
@@ -198,6 +200,7 @@ pub async fn invoke(app: &Arc<App>, cx: Context, target: Target, input: Value) -
             return Err(ErrorOut::internal());
         };
         let app = Arc::clone(app);
+        let cx = cx.clone();
         tokio::task::spawn_blocking(move || dispatch(&app, &cx, target, &input))
             .await
             .unwrap_or_else(|e| panicked(Box::new(e)))

@@ -428,7 +428,7 @@ pub(crate) async fn call(
     };
     let value = from_json(&input);
     let resource = activity::resource_of(&value, None);
-    let result = crate::app::invoke(req.app, cx, op, value)
+    let result = crate::app::invoke(req.app, &cx, op, value)
         .await
         .map(|answer| answer.to_value());
     if !op.is_read_only() {
