@@ -127,7 +127,7 @@ fn decode_value(d: &mut Decoder<'_>, depth: usize) -> Result<Value, CodecError> 
             d.undefined().map_err(cbor_error)?;
             Value::Null
         }
-        Type::String | Type::StringIndef => Value::String(decode_text(d)?),
+        Type::String | Type::StringIndef => Value::String(decode_text(d, ty)?),
         Type::Bytes | Type::BytesIndef => {
             let mut bytes = Vec::new();
             for chunk in d.bytes_iter().map_err(cbor_error)? {
@@ -147,8 +147,12 @@ fn decode_value(d: &mut Decoder<'_>, depth: usize) -> Result<Value, CodecError> 
     })
 }
 
-/// Decodes a definite or indefinite text string.
-fn decode_text(d: &mut Decoder<'_>) -> Result<String, CodecError> {
+/// Decodes a definite or indefinite text string (`ty`: its type, already read).
+fn decode_text(d: &mut Decoder<'_>, ty: Type) -> Result<String, CodecError> {
+    // A definite string, the usual case, is one slice: no chunk iterator to set up.
+    if ty == Type::String {
+        return d.str().map(str::to_owned).map_err(cbor_error);
+    }
     let mut iter = d.str_iter().map_err(cbor_error)?;
     // The common case, one definite chunk, needs a single exactly sized allocation.
     let mut text = match iter.next() {
@@ -222,7 +226,8 @@ fn decode_map(d: &mut Decoder<'_>, depth: usize) -> Result<Value, CodecError> {
 }
 
 fn decode_entry(d: &mut Decoder<'_>, depth: usize) -> Result<(MapKey, Value), CodecError> {
-    match d.datatype().map_err(cbor_error)? {
+    let ty = d.datatype().map_err(cbor_error)?;
+    match ty {
         Type::String | Type::StringIndef => {}
         other => {
             return Err(invalid(format_args!(
@@ -230,7 +235,7 @@ fn decode_entry(d: &mut Decoder<'_>, depth: usize) -> Result<(MapKey, Value), Co
             )))
         }
     }
-    let key = decode_text(d)?;
+    let key = decode_text(d, ty)?;
     let value = decode_value(d, depth + 1)?;
     Ok((key.into(), value))
 }
