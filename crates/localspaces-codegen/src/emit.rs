@@ -1,6 +1,6 @@
 //! Writing Rust source for one service model.
 
-use crate::model::{FrameworkError, Kind, Model, Shape};
+use crate::model::{FrameworkError, Kind, Model, Operation, Shape};
 use crate::ServiceSpec;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -129,6 +129,11 @@ fn inline_size(m: &Model, name: &str) -> usize {
 /// every answer moves through several frames, and the enum is as large as its largest
 /// variant (a 768-byte client branding once made every answer copy 776 bytes each time).
 const OUTPUT_INLINE_MAX: usize = 128;
+
+/// Whether `Output` holds the output of `op` boxed (see [`OUTPUT_INLINE_MAX`]).
+fn boxed_output(m: &Model, op: &Operation) -> bool {
+    inline_size(m, &op.output) > OUTPUT_INLINE_MAX
+}
 
 /// Characters a string member may hold when the model sets no maximum (a name, a
 /// description, a CIDR, an OU): the largest maximum the WorkSpaces model sets on any string.
@@ -857,7 +862,7 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
     o.push_str("}\n\n");
     o.push_str("/// The output of one operation, written to the wire through [`Encode`].\n#[derive(Debug, Clone, PartialEq)]\npub enum Output {\n");
     for op in &m.operations {
-        if inline_size(m, &op.output) > OUTPUT_INLINE_MAX {
+        if boxed_output(m, op) {
             let _ = writeln!(o, "    {}(Box<{}>),", op.name, op.output);
         } else {
             let _ = writeln!(o, "    {}({}),", op.name, op.output);
@@ -870,7 +875,7 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
     o.push_str("        }\n    }\n}\n\n");
     let _ = writeln!(o, "/// Decodes and validates the input of `op`, calls its handler and returns its typed output.\npub fn dispatch_output<S: {t} + ?Sized>(svc: &S, cx: &S::Context, op: Operation, input: &Value) -> Result<Output, Error> {{\n    let result = match op {{");
     for op in &m.operations {
-        let wrap = if inline_size(m, &op.output) > OUTPUT_INLINE_MAX {
+        let wrap = if boxed_output(m, op) {
             format!("|x| Output::{}(Box::new(x))", op.name)
         } else {
             format!("Output::{}", op.name)
