@@ -21,11 +21,11 @@ pub fn canonical_request<S: AsRef<str>>(
     path: &str,
     query: &str,
     headers: &[(&str, &str)],
-    signed_headers: &[S],
+    signed_headers: impl IntoIterator<Item = S>,
     payload_hash: &str,
 ) -> String {
     let mut names: Vec<String> = signed_headers
-        .iter()
+        .into_iter()
         .map(|h| h.as_ref().trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
         .collect();

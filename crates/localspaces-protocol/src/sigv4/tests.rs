@@ -118,7 +118,7 @@ fn sigv4_test_suite_vectors() {
             &req.path,
             &req.query,
             &headers,
-            &auth.signed_headers.iter().collect::<Vec<_>>(),
+            auth.signed_headers.iter(),
             &sha256_hex(&req.body),
         );
         assert_eq!(creq, read_vector(name, "creq"), "{name}: canonical request");

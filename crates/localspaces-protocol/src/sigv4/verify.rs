@@ -23,7 +23,7 @@ pub fn compute_signature(
         req.path,
         req.query,
         req.headers,
-        &auth.signed_headers.iter().collect::<Vec<_>>(),
+        auth.signed_headers.iter(),
         &payload_hash,
     );
     let sts = string_to_sign(amz_date, &auth.scope(), &sha256_hex(creq.as_bytes()));
