@@ -105,8 +105,8 @@ async fn serve_request(
     // (an API call without trying the admin routes).
     let admin_response = match &admin_path {
         None => Err(body),
-        Some(_) => {
-            Box::pin(async {
+        Some(rest) => {
+            let response = Box::pin(async {
                 match crate::state::admin_route(&app, &parts, body).await {
                     Ok(response) => Ok(response),
                     // desktop seam: the desktop-exec admin route.
@@ -116,13 +116,14 @@ async fn serve_request(
                     Err(body) => admin::route(&app, &parts).await.ok_or(body),
                 }
             })
-            .await
+            .await;
+            response.map(|r| (rest, r))
         }
     };
     let outcome = match admin_response {
-        Ok(response) => Outcome {
+        Ok((rest, response)) => Outcome {
             protocol: "admin",
-            operation: Some(format!("admin {}", admin_path.as_deref().unwrap_or("")).into()),
+            operation: Some(format!("admin {rest}").into()),
             account: None,
             region: None,
             resource: None,
