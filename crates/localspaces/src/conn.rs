@@ -68,15 +68,19 @@ pub async fn first_bytes(stream: &TcpStream, limit: Duration) -> FirstBytes {
 pub const NOT_HTTP_RESPONSE: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amzn-ErrorType: SerializationException\r\nConnection: close\r\nContent-Length: 108\r\n\r\n{\"__type\":\"SerializationException\",\"message\":\"The request is not HTTP (TLS is not served on this port).\"}";
 
 /// Activity shared between a connection's IO, its requests and its watchdog.
+///
+/// The IO side only bumps counters; the watchdog, which wakes every tick anyway, notes the
+/// tick at which a counter last changed. Reading the clock on every read and write cost two
+/// clock reads and a subtraction per request; a change is now dated to the first tick after
+/// it, so a deadline is judged at most one tick late and never early.
 #[derive(Debug)]
 pub struct Activity {
-    start: Instant,
-    /// Milliseconds after `start` when a byte last moved.
-    last_ms: AtomicU64,
-    /// Milliseconds after `start` when the server last answered: a handler finished or a
-    /// byte was written (0 until then). An HTTP/1 head must be complete within the read
-    /// timeout of it.
-    answered_ms: AtomicU64,
+    /// Bumped whenever bytes are read or the server answers.
+    moved: AtomicU64,
+    /// Bumped whenever the server answers: a handler finished or bytes were written. The
+    /// connection's start counts as an answer: an HTTP/1 request head must be complete
+    /// within the read timeout of the last one.
+    answers: AtomicU64,
     /// Requests whose handler has not answered yet.
     in_flight: AtomicUsize,
     /// The connection speaks HTTP/1 (request heads are bounded by the watchdog).
@@ -93,32 +97,42 @@ pub enum Closed {
     SlowHead,
 }
 
+/// A counter and the time the watchdog last saw it change.
+struct Seen {
+    count: u64,
+    at: Instant,
+}
+
+impl Seen {
+    /// Notes `count` read at `now`: a change is dated `now`.
+    fn update(&mut self, count: u64, now: Instant) {
+        if count != self.count {
+            self.count = count;
+            self.at = now;
+        }
+    }
+}
+
 impl Activity {
     /// The activity of a new connection; `http1`: bound its request heads.
     pub fn new(http1: bool) -> Arc<Self> {
         Arc::new(Activity {
-            start: Instant::now(),
-            last_ms: AtomicU64::new(0),
-            answered_ms: AtomicU64::new(0),
+            moved: AtomicU64::new(0),
+            answers: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             http1,
         })
     }
 
-    fn now_ms(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
-    }
-
     /// Bytes were read.
     fn touch(&self) {
-        self.last_ms.store(self.now_ms(), Ordering::Relaxed);
+        self.moved.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The server answered (a handler finished, or bytes were written).
     fn answered(&self) {
-        let ms = self.now_ms();
-        self.last_ms.store(ms, Ordering::Relaxed);
-        self.answered_ms.store(ms, Ordering::Relaxed);
+        self.moved.fetch_add(1, Ordering::Relaxed);
+        self.answers.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a request as in progress until the guard is dropped.
@@ -130,24 +144,29 @@ impl Activity {
     /// Completes when the connection should be closed: silent for `idle` with no request
     /// in progress, or for `idle + read` with one; on HTTP/1, also when no request is in
     /// progress and `read` has passed since the last answer (the next head is late).
+    /// Started with the connection: its start is the first activity and the first answer.
     pub async fn watchdog(self: Arc<Self>, idle: Duration, read: Duration) -> Closed {
         let tick = (idle.min(read) / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-        let (idle_ms, read_ms) = (idle.as_millis() as u64, read.as_millis() as u64);
+        let start = Instant::now();
+        let mut moved = Seen {
+            count: self.moved.load(Ordering::Relaxed),
+            at: start,
+        };
+        let mut answered = Seen {
+            count: self.answers.load(Ordering::Relaxed),
+            at: start,
+        };
         loop {
             tokio::time::sleep(tick).await;
-            let now = self.now_ms();
-            let silent = now.saturating_sub(self.last_ms.load(Ordering::Relaxed));
+            let now = Instant::now();
+            moved.update(self.moved.load(Ordering::Relaxed), now);
+            answered.update(self.answers.load(Ordering::Relaxed), now);
             let between_requests = self.in_flight.load(Ordering::Relaxed) == 0;
-            let limit = if between_requests {
-                idle_ms
-            } else {
-                idle_ms + read_ms
-            };
-            if silent >= limit {
+            let limit = if between_requests { idle } else { idle + read };
+            if now.duration_since(moved.at) >= limit {
                 return Closed::Idle;
             }
-            let waited = now.saturating_sub(self.answered_ms.load(Ordering::Relaxed));
-            if self.http1 && between_requests && waited >= read_ms {
+            if self.http1 && between_requests && now.duration_since(answered.at) >= read {
                 return Closed::SlowHead;
             }
         }
@@ -172,7 +191,6 @@ pub struct Watched {
 
 impl Watched {
     pub fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
-        activity.answered();
         Watched { inner, activity }
     }
 }
@@ -218,5 +236,84 @@ impl AsyncWrite for Watched {
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDLE: Duration = Duration::from_secs(4);
+    const READ: Duration = Duration::from_secs(2);
+
+    /// Runs the watchdog while `poke` acts every 100 ms for `busy`; returns why it closed
+    /// and how long after the activity stopped.
+    async fn closed_after(http1: bool, busy: Duration, poke: fn(&Arc<Activity>)) -> (Closed, Duration) {
+        let a = Activity::new(http1);
+        let dog = tokio::spawn(Arc::clone(&a).watchdog(IDLE, READ));
+        let start = Instant::now();
+        while start.elapsed() < busy {
+            poke(&a);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(!dog.is_finished(), "closed while active");
+        }
+        let stopped = Instant::now();
+        let why = dog.await.expect("watchdog");
+        (why, stopped.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_connection_closes_after_the_idle_timeout_at_most_a_tick_or_two_late() {
+        let (why, after) = closed_after(false, Duration::ZERO, |_| {}).await;
+        assert_eq!(why, Closed::Idle);
+        // tick = min(idle, read) / 4 = 500 ms.
+        assert!(
+            after >= IDLE && after <= IDLE + Duration::from_millis(1000),
+            "{after:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answering_keeps_a_connection_open_and_its_silence_counts_from_the_last_answer() {
+        let (why, after) = closed_after(false, Duration::from_secs(10), |a| a.answered()).await;
+        assert_eq!(why, Closed::Idle);
+        assert!(
+            after + Duration::from_millis(600) >= IDLE && after <= IDLE + Duration::from_millis(1000),
+            "{after:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_http1_head_that_trickles_in_is_closed_after_the_read_timeout() {
+        // Bytes keep arriving, but no request is complete: no answer since the start.
+        let a = Activity::new(true);
+        let dog = tokio::spawn(Arc::clone(&a).watchdog(IDLE, READ));
+        let start = Instant::now();
+        while !dog.is_finished() {
+            a.touch();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(dog.await.expect("watchdog"), Closed::SlowHead);
+        let took = start.elapsed();
+        assert!(
+            took >= READ && took <= READ + Duration::from_millis(1000),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_in_progress_has_the_read_timeout_on_top_of_the_idle_one() {
+        let a = Activity::new(true);
+        let guard = a.request();
+        let dog = tokio::spawn(Arc::clone(&a).watchdog(IDLE, READ));
+        let start = Instant::now();
+        let why = dog.await.expect("watchdog");
+        assert_eq!(why, Closed::Idle);
+        let took = start.elapsed();
+        assert!(
+            took >= IDLE + READ && took <= IDLE + READ + Duration::from_millis(1000),
+            "{took:?}"
+        );
+        drop(guard);
     }
 }
