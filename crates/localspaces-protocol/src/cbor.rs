@@ -287,7 +287,7 @@ impl CborWriter<'_> {
     /// A text string. One shorter than 24 bytes (a member name, most values) has its length
     /// in the head byte and is copied straight into the buffer; longer ones go through
     /// minicbor.
-    #[inline]
+    #[inline(always)]
     fn text(&mut self, s: &str) {
         if s.len() < 24 {
             let out: &mut Vec<u8> = self.e.writer_mut();
@@ -305,7 +305,7 @@ impl WireEncoder for CborWriter<'_> {
     fn begin_map(&mut self, len: usize) {
         let _ = self.e.map(len as u64);
     }
-    #[inline]
+    #[inline(always)]
     fn member(&mut self, name: &'static str) {
         self.text(name);
     }

@@ -193,7 +193,7 @@ impl<'a> JsonWriter<'a> {
 
     /// The `,` before a key or a list item: needed unless it opens its container or follows
     /// a key (a complete value never ends in `{`, `[` or `:`).
-    #[inline]
+    #[inline(always)]
     fn sep(&mut self) {
         if self.out.len() > self.start && !matches!(self.out.last(), Some(b'{' | b'[' | b':')) {
             self.out.push(b',');
@@ -277,7 +277,7 @@ impl Encoder for JsonWriter<'_> {
     }
     /// Member names are the model's identifiers (letters and digits): nothing to escape, so
     /// the name is copied as is, with its quotes and colon.
-    #[inline]
+    #[inline(always)]
     fn member(&mut self, name: &'static str) {
         debug_assert!(find_escape(name.as_bytes()).is_none(), "{name}");
         self.sep();
