@@ -183,9 +183,9 @@ enum BodyError {
 }
 
 /// Reads the body (see [`read_body`]) within `limit`. A small body has usually arrived with
-/// the head: a first poll finds it complete and no timer is set for it (setting and
-/// cancelling the timer cost ~300 instructions, a tenth of the API edge's own work). A
-/// body still on its way is read under the timeout; that poll replaces the no-op waker.
+/// the head: a first poll finds it complete and no timer is set for it (a timer entry
+/// registered and cancelled, and a clock read, per request). A body still on its way is
+/// read under the timeout; that poll replaces the no-op waker.
 async fn read_body_within(
     body: Incoming,
     max: usize,
