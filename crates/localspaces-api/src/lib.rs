@@ -6,6 +6,7 @@
 pub mod encode;
 pub mod error;
 mod generated;
+pub mod pattern;
 pub mod shape;
 pub mod value;
 

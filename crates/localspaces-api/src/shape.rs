@@ -340,23 +340,7 @@ pub fn check_range(n: i64, min: Option<i64>, max: Option<i64>, path: &Path<'_>, 
     }
 }
 
-/// A compiled model pattern. Most compile with `regex` (linear time); the few with
-/// look-around (in the DS model) need `fancy_regex`, chosen by the generator.
-pub enum Pattern {
-    Linear(regex::Regex),
-    Backtracking(fancy_regex::Regex),
-}
-
-impl Pattern {
-    /// Smithy `@pattern` semantics: a search, not an anchored match. A backtracking
-    /// engine that gives up (too many steps) counts as no match.
-    pub fn is_match(&self, s: &str) -> bool {
-        match self {
-            Pattern::Linear(re) => re.is_match(s),
-            Pattern::Backtracking(re) => re.is_match(s).unwrap_or(false),
-        }
-    }
-}
+pub use crate::pattern::Pattern;
 
 /// Checks a pattern with Smithy's search (unanchored) semantics.
 pub fn check_pattern(s: &str, re: &Pattern, source: &str, path: &Path<'_>, cx: &mut Violations) {

@@ -377,18 +377,20 @@ fn decoders(m: &Model) -> String {
         } = &sh.kind
         {
             let p = &rust_pattern(p);
-            let engine = if regex::Regex::new(p).is_ok() {
-                "Pattern::Linear(regex::Regex::new"
+            let make = if regex::Regex::new(p).is_ok() {
+                format!("Pattern::linear({})", raw_str(p))
             } else if let Err(e) = fancy_regex::Regex::new(p) {
                 panic!("pattern of {name} compiles with neither regex nor fancy_regex: {e}");
             } else {
-                "Pattern::Backtracking(fancy_regex::Regex::new"
+                format!(
+                    "Pattern::Backtracking(fancy_regex::Regex::new({}).expect(\"pattern checked by codegen\"))",
+                    raw_str(p)
+                )
             };
             let _ = writeln!(
                 o,
-                "static {}: LazyLock<Pattern> = LazyLock::new(|| {engine}({}).expect(\"pattern checked by codegen\")));",
-                re_name(name),
-                raw_str(p)
+                "static {}: LazyLock<Pattern> = LazyLock::new(|| {make});",
+                re_name(name)
             );
         }
     }

@@ -15,93 +15,46 @@ static RE_ALIAS_NAME: LazyLock<Pattern> = LazyLock::new(|| {
             .expect("pattern checked by codegen"),
     )
 });
-static RE_ASSESSMENT_INSTANCE_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{8}|mi-[0-9a-f]{17})$"#)
-            .expect("pattern checked by codegen"),
-    )
-});
-static RE_CUSTOMER_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^([[:digit:]]{12})$"#).expect("pattern checked by codegen"))
-});
-static RE_DESCRIPTION: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./![:space:]-]*$"#)
-            .expect("pattern checked by codegen"),
-    )
-});
-static RE_DIRECTORY_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^d-[0-9a-f]{10}$"#).expect("pattern checked by codegen"))
-});
-static RE_DIRECTORY_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^([a-zA-Z0-9]+[\\.-])+([a-zA-Z0-9])+$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_DIRECTORY_SHORT_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^[^\\/:*?"<>|.]+[^\\/:*?"<>|]*$"#).expect("pattern checked by codegen"),
-    )
-});
+static RE_ASSESSMENT_INSTANCE_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{8}|mi-[0-9a-f]{17})$"#));
+static RE_CUSTOMER_ID: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^([[:digit:]]{12})$"#));
+static RE_DESCRIPTION: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./![:space:]-]*$"#));
+static RE_DIRECTORY_ID: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^d-[0-9a-f]{10}$"#));
+static RE_DIRECTORY_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^([a-zA-Z0-9]+[\\.-])+([a-zA-Z0-9])+$"#));
+static RE_DIRECTORY_SHORT_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[^\\/:*?"<>|.]+[^\\/:*?"<>|]*$"#));
 static RE_IP_ADDR: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(
-            r#"^(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)$"#,
-        )
-        .expect("pattern checked by codegen"),
+    Pattern::linear(
+        r#"^(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)$"#,
     )
 });
 static RE_IPV6_ADDR: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:)|fe80:(:[0-9a-fA-F]{0,4}){0,4}%[0-9a-zA-Z]{1,}|::(ffff(:0{1,4}){0,1}:){0,1}((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\.){3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])|([0-9a-fA-F]{1,4}:){1,4}:((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\.){3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9]))$"#).expect("pattern checked by codegen"))
+    Pattern::linear(
+        r#"^(([0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:)|fe80:(:[0-9a-fA-F]{0,4}){0,4}%[0-9a-zA-Z]{1,}|::(ffff(:0{1,4}){0,1}:){0,1}((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\.){3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])|([0-9a-fA-F]{1,4}:){1,4}:((25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9])\.){3}(25[0-5]|(2[0-4]|1{0,1}[0-9]){0,1}[0-9]))$"#,
+    )
 });
 static RE_PASSWORD: LazyLock<Pattern> = LazyLock::new(|| {
     Pattern::Backtracking(fancy_regex::Regex::new(r#"(?=^.{8,64}$)((?=.*[[:digit:]])(?=.*[A-Z])(?=.*[a-z])|(?=.*[[:digit:]])(?=.*[^A-Za-z0-9[:space:]])(?=.*[a-z])|(?=.*[^A-Za-z0-9[:space:]])(?=.*[A-Z])(?=.*[a-z])|(?=.*[[:digit:]])(?=.*[A-Z])(?=.*[^A-Za-z0-9[:space:]]))^.*"#).expect("pattern checked by codegen"))
 });
-static RE_RADIUS_SHARED_SECRET: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^([\p{L}\p{Nd}]|[[:punct:]]| )+$"#).expect("pattern checked by codegen"),
-    )
-});
+static RE_RADIUS_SHARED_SECRET: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^([\p{L}\p{Nd}]|[[:punct:]]| )+$"#));
 static RE_REQUEST_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(
-            r#"^([A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12})$"#,
-        )
-        .expect("pattern checked by codegen"),
-    )
+    Pattern::linear(r#"^([A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12})$"#)
 });
-static RE_RESOURCE_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[d]-[0-9a-f]{10}$"#).expect("pattern checked by codegen"))
-});
-static RE_SECURITY_GROUP_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(sg-[0-9a-f]{8}|sg-[0-9a-f]{17})$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_SUBNET_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(subnet-[0-9a-f]{8}|subnet-[0-9a-f]{17})$"#)
-            .expect("pattern checked by codegen"),
-    )
-});
-static RE_TAG_KEY: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_TAG_VALUE: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_USER_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"[a-zA-Z0-9._-]+"#).expect("pattern checked by codegen"))
-});
-static RE_VPC_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(vpc-[0-9a-f]{8}|vpc-[0-9a-f]{17})$"#).expect("pattern checked by codegen"),
-    )
-});
+static RE_RESOURCE_ID: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^[d]-[0-9a-f]{10}$"#));
+static RE_SECURITY_GROUP_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(sg-[0-9a-f]{8}|sg-[0-9a-f]{17})$"#));
+static RE_SUBNET_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(subnet-[0-9a-f]{8}|subnet-[0-9a-f]{17})$"#));
+static RE_TAG_KEY: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"#));
+static RE_TAG_VALUE: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"#));
+static RE_USER_NAME: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"[a-zA-Z0-9._-]+"#));
+static RE_VPC_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(vpc-[0-9a-f]{8}|vpc-[0-9a-f]{17})$"#));
 
 impl Shape for AddTagsToResourceRequest {
     fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {

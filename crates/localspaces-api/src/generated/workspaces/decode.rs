@@ -10,208 +10,121 @@ use crate::value::Value;
 use std::sync::LazyLock;
 
 static RE_ARN: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^arn:aws[a-z-]{0,7}:[A-Za-z0-9][A-za-z0-9_/.-]{0,62}:[A-za-z0-9_/.-]{0,63}:[A-za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.\\-]{0,1023}$"#).expect("pattern checked by codegen"))
-});
-static RE_ADD_IN_NAME: LazyLock<Pattern> =
-    LazyLock::new(|| Pattern::Linear(regex::Regex::new(r#"^.*$"#).expect("pattern checked by codegen")));
-static RE_ADD_IN_URL: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(http|https)\://[[:^space:]]+"#).expect("pattern checked by codegen"),
+    Pattern::linear(
+        r#"^arn:aws[a-z-]{0,7}:[A-Za-z0-9][A-za-z0-9_/.-]{0,62}:[A-za-z0-9_/.-]{0,63}:[A-za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.\\-]{0,1023}$"#,
     )
 });
-static RE_ALPHANUMERIC_DASH_UNDERSCORE_NON_EMPTY_STRING: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9\_\-]{1,1000}$"#).expect("pattern checked by codegen"))
-});
-static RE_AMAZON_UUID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"#)
-            .expect("pattern checked by codegen"),
-    )
-});
-static RE_AWS_ACCOUNT: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[[:digit:]]{12}$"#).expect("pattern checked by codegen"))
-});
-static RE_BUNDLE_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^wsb-[0-9a-z]{8,63}$"#).expect("pattern checked by codegen"))
-});
+static RE_ADD_IN_NAME: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^.*$"#));
+static RE_ADD_IN_URL: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(http|https)\://[[:^space:]]+"#));
+static RE_ALPHANUMERIC_DASH_UNDERSCORE_NON_EMPTY_STRING: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9\_\-]{1,1000}$"#));
+static RE_AMAZON_UUID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"#));
+static RE_AWS_ACCOUNT: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^[[:digit:]]{12}$"#));
+static RE_BUNDLE_ID: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^wsb-[0-9a-z]{8,63}$"#));
 static RE_CERTIFICATE_AUTHORITY_ARN: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"arn:[[:word:]+=/,.@-]+:[[:word:]+=/,.@-]+:[[:word:]+=/,.@-]*:[0-9]*:[[:word:]+=,.@-]+(/[[:word:]+=,.@-]+)*"#).expect("pattern checked by codegen"))
-});
-static RE_CLIENT_EMAIL: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,4}$"#)
-            .expect("pattern checked by codegen"),
+    Pattern::linear(
+        r#"arn:[[:word:]+=/,.@-]+:[[:word:]+=/,.@-]+:[[:word:]+=/,.@-]*:[0-9]*:[[:word:]+=,.@-]+(/[[:word:]+=,.@-]+)*"#,
     )
 });
-static RE_CLIENT_EXPERIENCE_POLICY: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[A-Z_0-9]+$"#).expect("pattern checked by codegen"))
-});
-static RE_CLIENT_LOCALE: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-z]{2}_[A-Z]{2}$"#).expect("pattern checked by codegen"))
-});
-static RE_CLIENT_LOGIN_MESSAGE: LazyLock<Pattern> =
-    LazyLock::new(|| Pattern::Linear(regex::Regex::new(r#"^.*$"#).expect("pattern checked by codegen")));
-static RE_CLIENT_TOKEN: LazyLock<Pattern> =
-    LazyLock::new(|| Pattern::Linear(regex::Regex::new(r#"^.{1,64}$"#).expect("pattern checked by codegen")));
-static RE_CLIENT_URL: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(http|https)\://[[:^space:]]+"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_CONNECTION_ALIAS_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^wsca-[0-9a-z]{8,63}$"#).expect("pattern checked by codegen"))
-});
-static RE_CONNECTION_IDENTIFIER: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9]+$"#).expect("pattern checked by codegen"))
-});
-static RE_CONNECTION_STRING: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[.0-9a-zA-Z\-]{1,255}$"#).expect("pattern checked by codegen"))
-});
+static RE_CLIENT_EMAIL: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,4}$"#));
+static RE_CLIENT_EXPERIENCE_POLICY: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^[A-Z_0-9]+$"#));
+static RE_CLIENT_LOCALE: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^[a-z]{2}_[A-Z]{2}$"#));
+static RE_CLIENT_LOGIN_MESSAGE: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^.*$"#));
+static RE_CLIENT_TOKEN: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^.{1,64}$"#));
+static RE_CLIENT_URL: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(http|https)\://[[:^space:]]+"#));
+static RE_CONNECTION_ALIAS_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^wsca-[0-9a-z]{8,63}$"#));
+static RE_CONNECTION_IDENTIFIER: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9]+$"#));
+static RE_CONNECTION_STRING: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[.0-9a-zA-Z\-]{1,255}$"#));
 static RE_DEDICATED_TENANCY_MANAGEMENT_CIDR_RANGE: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"(^([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\.([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\.0\.0)(\/(16$))$"#).expect("pattern checked by codegen"))
-});
-static RE_DESCRIBE_WORKSPACE_DIRECTORIES_FILTER_VALUE: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^[0-9a-zA-Z\*\.\\/\?-_]{0,64}$"#).expect("pattern checked by codegen"),
+    Pattern::linear(
+        r#"(^([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\.([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\.0\.0)(\/(16$))$"#,
     )
 });
-static RE_DESCRIBE_WORKSPACES_POOLS_FILTER_VALUE: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[A-Za-z0-9][A-Za-z0-9_.-]+$"#).expect("pattern checked by codegen"))
-});
-static RE_DIRECTORY_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(d-[0-9a-f]{8,63}$)|(wsd-[0-9a-z]{8,63}$)"#)
-            .expect("pattern checked by codegen"),
-    )
-});
-static RE_DOMAIN_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^([a-zA-Z0-9]+[.-])+([a-zA-Z0-9])+$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_EC2_IMAGE_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^ami\-([a-f0-9]{8}|[a-f0-9]{17})$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_EC2_IMPORT_TASK_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^import-ami\-([a-zA-Z0-9]{8}|[a-zA-Z0-9]{17})$"#)
-            .expect("pattern checked by codegen"),
-    )
-});
+static RE_DESCRIBE_WORKSPACE_DIRECTORIES_FILTER_VALUE: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[0-9a-zA-Z\*\.\\/\?-_]{0,64}$"#));
+static RE_DESCRIBE_WORKSPACES_POOLS_FILTER_VALUE: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[A-Za-z0-9][A-Za-z0-9_.-]+$"#));
+static RE_DIRECTORY_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(d-[0-9a-f]{8,63}$)|(wsd-[0-9a-z]{8,63}$)"#));
+static RE_DOMAIN_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^([a-zA-Z0-9]+[.-])+([a-zA-Z0-9])+$"#));
+static RE_EC2_IMAGE_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^ami\-([a-f0-9]{8}|[a-f0-9]{17})$"#));
+static RE_EC2_IMPORT_TASK_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^import-ami\-([a-zA-Z0-9]{8}|[a-zA-Z0-9]{17})$"#));
 static RE_IMAGE_BUILD_VERSION_ARN: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^arn:aws[^:]*:imagebuilder:[^:]+:(?:[0-9]{12}|aws(?:-[a-z-]+)?):image/[a-z0-9-_]+/(?:(?:([0-9]+|x)\.([0-9]+|x)\.([0-9]+|x))|(?:[0-9]+\.[0-9]+\.[0-9]+/[0-9]+))$"#).expect("pattern checked by codegen"))
+    Pattern::linear(
+        r#"^arn:aws[^:]*:imagebuilder:[^:]+:(?:[0-9]{12}|aws(?:-[a-z-]+)?):image/[a-z0-9-_]+/(?:(?:([0-9]+|x)\.([0-9]+|x)\.([0-9]+|x))|(?:[0-9]+\.[0-9]+\.[0-9]+/[0-9]+))$"#,
+    )
 });
 static RE_INFRASTRUCTURE_CONFIGURATION_ARN: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(
-            r#"^arn:aws[^:]*:imagebuilder:[^:]+:(?:[0-9]{12}|aws):infrastructure-configuration/[a-z0-9-_]+$"#,
-        )
-        .expect("pattern checked by codegen"),
+    Pattern::linear(
+        r#"^arn:aws[^:]*:imagebuilder:[^:]+:(?:[0-9]{12}|aws):infrastructure-configuration/[a-z0-9-_]+$"#,
     )
 });
-static RE_IP_GROUP_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"wsipg-[0-9a-z]{8,63}$"#).expect("pattern checked by codegen"))
-});
+static RE_IP_GROUP_ID: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"wsipg-[0-9a-z]{8,63}$"#));
 static RE_IPV6_ADDRESS: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}::[0-9a-fA-F]{1,4}$"#).expect("pattern checked by codegen"))
+    Pattern::linear(
+        r#"^(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}::[0-9a-fA-F]{1,4}$"#,
+    )
 });
-static RE_LINK_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^link-.{8,24}$"#).expect("pattern checked by codegen"))
-});
+static RE_LINK_ID: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^link-.{8,24}$"#));
 static RE_MANAGEMENT_CIDR_RANGE_CONSTRAINT: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])(\/(3[0-2]|[1-2][0-9]|[0-9]))$"#).expect("pattern checked by codegen"))
-});
-static RE_MICROSOFT_ENTRA_CONFIG_TENANT_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9-]{1,100}$"#).expect("pattern checked by codegen"))
-});
-static RE_REGION: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[-0-9a-z]{1,31}$"#).expect("pattern checked by codegen"))
-});
-static RE_S3_BUCKET_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9]$"#).expect("pattern checked by codegen"),
+    Pattern::linear(
+        r#"^(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])(\/(3[0-2]|[1-2][0-9]|[0-9]))$"#,
     )
 });
-static RE_SAML_USER_ACCESS_URL: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(http|https)\://[[:^space:]]+$"#).expect("pattern checked by codegen"),
-    )
-});
+static RE_MICROSOFT_ENTRA_CONFIG_TENANT_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9-]{1,100}$"#));
+static RE_REGION: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^[-0-9a-z]{1,31}$"#));
+static RE_S3_BUCKET_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9]$"#));
+static RE_SAML_USER_ACCESS_URL: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(http|https)\://[[:^space:]]+$"#));
 static RE_SECRETS_MANAGER_ARN: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^arn:aws[a-z-]{0,7}:secretsmanager:[A-za-z0-9_/.-]{0,63}:[A-za-z0-9_/.-]{0,63}:secret:[A-Za-z0-9][A-za-z0-9_/.-]{8,519}$"#).expect("pattern checked by codegen"))
-});
-static RE_SECURITY_GROUP_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(sg-([0-9a-f]{8}|[0-9a-f]{17}))$"#).expect("pattern checked by codegen"),
+    Pattern::linear(
+        r#"^arn:aws[a-z-]{0,7}:secretsmanager:[A-za-z0-9_/.-]{0,63}:[A-za-z0-9_/.-]{0,63}:secret:[A-Za-z0-9][A-za-z0-9_/.-]{8,519}$"#,
     )
 });
-static RE_SESSION_INSTANCE_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^i-[a-f0-9]{8}(?:[a-f0-9]{9})?$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_SETTINGS_GROUP: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[A-Za-z0-9_./()!*'-]+$"#).expect("pattern checked by codegen"))
-});
-static RE_SUBNET_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^(subnet-([0-9a-f]{8}|[0-9a-f]{17}))$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_UPDATE_DESCRIPTION: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9_./() -]+$"#).expect("pattern checked by codegen"))
-});
-static RE_WORK_SPACE_APPLICATION_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^wsa-[0-9a-z]{8,63}$"#).expect("pattern checked by codegen"))
-});
-static RE_WORK_SPACE_APPLICATION_OWNER: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[[:digit:]]{12}|AMAZON$"#).expect("pattern checked by codegen"))
-});
-static RE_WORKSPACE_BUNDLE_DESCRIPTION: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9_./() -]+$"#).expect("pattern checked by codegen"))
-});
-static RE_WORKSPACE_BUNDLE_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9_./()\\-]+$"#).expect("pattern checked by codegen"))
-});
-static RE_WORKSPACE_DIRECTORY_DESCRIPTION: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./![:space:]-]{1,255}$"#)
-            .expect("pattern checked by codegen"),
-    )
-});
-static RE_WORKSPACE_DIRECTORY_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^[a-zA-Z0-9][a-zA-Z0-9_.[:space:]-]{1,64}$"#)
-            .expect("pattern checked by codegen"),
-    )
-});
-static RE_WORKSPACE_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^ws-[0-9a-z]{8,63}$"#).expect("pattern checked by codegen"))
-});
-static RE_WORKSPACE_IMAGE_DESCRIPTION: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9_./() -]+$"#).expect("pattern checked by codegen"))
-});
-static RE_WORKSPACE_IMAGE_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"wsi-[0-9a-z]{9,63}$"#).expect("pattern checked by codegen"))
-});
-static RE_WORKSPACE_IMAGE_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^[a-zA-Z0-9_./()\\-]+$"#).expect("pattern checked by codegen"))
-});
-static RE_WORKSPACE_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^[a-zA-Z0-9_()][a-zA-Z0-9_.()-]{1,63}$"#).expect("pattern checked by codegen"),
-    )
-});
-static RE_WORKSPACES_POOL_ID: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(regex::Regex::new(r#"^wspool-[0-9a-z]{9}$"#).expect("pattern checked by codegen"))
-});
-static RE_WORKSPACES_POOL_NAME: LazyLock<Pattern> = LazyLock::new(|| {
-    Pattern::Linear(
-        regex::Regex::new(r#"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"#).expect("pattern checked by codegen"),
-    )
-});
+static RE_SECURITY_GROUP_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(sg-([0-9a-f]{8}|[0-9a-f]{17}))$"#));
+static RE_SESSION_INSTANCE_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^i-[a-f0-9]{8}(?:[a-f0-9]{9})?$"#));
+static RE_SETTINGS_GROUP: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^[A-Za-z0-9_./()!*'-]+$"#));
+static RE_SUBNET_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^(subnet-([0-9a-f]{8}|[0-9a-f]{17}))$"#));
+static RE_UPDATE_DESCRIPTION: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9_./() -]+$"#));
+static RE_WORK_SPACE_APPLICATION_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^wsa-[0-9a-z]{8,63}$"#));
+static RE_WORK_SPACE_APPLICATION_OWNER: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[[:digit:]]{12}|AMAZON$"#));
+static RE_WORKSPACE_BUNDLE_DESCRIPTION: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9_./() -]+$"#));
+static RE_WORKSPACE_BUNDLE_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9_./()\\-]+$"#));
+static RE_WORKSPACE_DIRECTORY_DESCRIPTION: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./![:space:]-]{1,255}$"#));
+static RE_WORKSPACE_DIRECTORY_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9][a-zA-Z0-9_.[:space:]-]{1,64}$"#));
+static RE_WORKSPACE_ID: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"^ws-[0-9a-z]{8,63}$"#));
+static RE_WORKSPACE_IMAGE_DESCRIPTION: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9_./() -]+$"#));
+static RE_WORKSPACE_IMAGE_ID: LazyLock<Pattern> = LazyLock::new(|| Pattern::linear(r#"wsi-[0-9a-z]{9,63}$"#));
+static RE_WORKSPACE_IMAGE_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9_./()\\-]+$"#));
+static RE_WORKSPACE_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[a-zA-Z0-9_()][a-zA-Z0-9_.()-]{1,63}$"#));
+static RE_WORKSPACES_POOL_ID: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^wspool-[0-9a-z]{9}$"#));
+static RE_WORKSPACES_POOL_NAME: LazyLock<Pattern> =
+    LazyLock::new(|| Pattern::linear(r#"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"#));
 
 impl Shape for AcceptAccountLinkInvitationRequest {
     fn decode(v: &Value, p: &Path<'_>, cx: &mut Violations) -> Result<Self, SerializationError> {

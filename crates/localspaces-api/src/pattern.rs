@@ -1,0 +1,373 @@
+//! The model's `@pattern` constraints, compiled once.
+//!
+//! Most identifiers of the model have patterns like `^ws-[0-9a-z]{8,63}$`: a literal prefix
+//! and runs of ASCII classes, anchored at both ends. Those are matched by a byte scan
+//! ([`Simple`]); asking the `regex` crate costs ~340 instructions per call on such an id
+//! (its cache pool and search set-up), the scan a few per byte. Every other pattern goes to
+//! `regex` (linear time), or, for the few with look-around, to `fancy_regex`.
+
+/// A compiled model pattern.
+pub enum Pattern {
+    Simple(Simple),
+    Linear(regex::Regex),
+    Backtracking(fancy_regex::Regex),
+}
+
+impl Pattern {
+    /// A pattern `regex` accepts (the generator checked it): a [`Simple`] one when it is,
+    /// else `regex`'s.
+    pub fn linear(src: &str) -> Pattern {
+        match Simple::parse(src) {
+            Some(s) => Pattern::Simple(s),
+            None => Pattern::Linear(regex::Regex::new(src).expect("pattern checked by codegen")),
+        }
+    }
+
+    /// Smithy `@pattern` semantics: a search, not an anchored match. A backtracking
+    /// engine that gives up (too many steps) counts as no match.
+    pub fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Simple(p) => p.is_match(s),
+            Pattern::Linear(re) => re.is_match(s),
+            Pattern::Backtracking(re) => re.is_match(s).unwrap_or(false),
+        }
+    }
+}
+
+/// `^` (piece)* `$`: each piece one ASCII character or class, repeated between `min` and
+/// `max` times; only the last piece may vary in length, so one left-to-right scan decides
+/// (no backtracking). Characters outside ASCII are in no class, so a match is all ASCII and
+/// its byte counts are its character counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simple {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    /// Bit `b` is set when byte `b` (< 128) belongs to the piece.
+    set: u128,
+    min: usize,
+    /// `None`: no upper bound (`+`, `*`, `{m,}`).
+    max: Option<usize>,
+}
+
+impl Piece {
+    fn has(&self, b: u8) -> bool {
+        b < 128 && self.set & (1u128 << b) != 0
+    }
+}
+
+impl Simple {
+    /// Reads `src` when it has the simple form; `None` for anything else (alternation,
+    /// groups, `.`, negated or Unicode classes, look-around, a variable piece before the
+    /// last, …), which `regex` then handles.
+    pub fn parse(src: &str) -> Option<Simple> {
+        let body = src.strip_prefix('^')?.strip_suffix('$')?;
+        if body.ends_with('\\') {
+            return None; // the `$` was escaped
+        }
+        let b = body.as_bytes();
+        let mut pieces: Vec<Piece> = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let set = match b[i] {
+                b'[' => {
+                    let (set, next) = class(b, i + 1)?;
+                    i = next;
+                    set
+                }
+                b'\\' => {
+                    let c = *b.get(i + 1)?;
+                    i += 2;
+                    bit(escaped(c)?)
+                }
+                c if c.is_ascii_alphanumeric()
+                    || matches!(
+                        c,
+                        b'-' | b'_'
+                            | b':'
+                            | b'/'
+                            | b'@'
+                            | b','
+                            | b'='
+                            | b'#'
+                            | b'%'
+                            | b'!'
+                            | b'~'
+                            | b'\''
+                            | b'"'
+                            | b' '
+                    ) =>
+                {
+                    i += 1;
+                    bit(c)
+                }
+                _ => return None,
+            };
+            let (min, max, next) = quantifier(b, i)?;
+            i = next;
+            pieces.push(Piece { set, min, max });
+        }
+        let fixed = pieces.len().saturating_sub(1);
+        if pieces[..fixed].iter().any(|p| p.max != Some(p.min)) {
+            return None;
+        }
+        Some(Simple { pieces })
+    }
+
+    /// Whether `s` matches (the whole of it: the pattern is anchored at both ends).
+    pub fn is_match(&self, s: &str) -> bool {
+        let s = s.as_bytes();
+        let mut at = 0;
+        for p in &self.pieces {
+            let rest = &s[at..];
+            let n = match p.max {
+                Some(max) if max == p.min => max,
+                // The last piece takes what is left.
+                max => {
+                    if rest.len() < p.min || max.is_some_and(|m| rest.len() > m) {
+                        return false;
+                    }
+                    rest.len()
+                }
+            };
+            let Some(run) = rest.get(..n) else {
+                return false;
+            };
+            if !run.iter().all(|&b| p.has(b)) {
+                return false;
+            }
+            at += n;
+        }
+        at == s.len()
+    }
+}
+
+fn bit(c: u8) -> u128 {
+    1u128 << c
+}
+
+/// The character an escape `\c` stands for: ASCII punctuation only (`\d`, `\w`, … are
+/// classes this reader leaves to `regex`).
+fn escaped(c: u8) -> Option<u8> {
+    c.is_ascii_punctuation().then_some(c)
+}
+
+/// A bracket class starting after `[` at `i`: its set and the index after `]`.
+fn class(b: &[u8], mut i: usize) -> Option<(u128, usize)> {
+    if b.get(i) == Some(&b'^') {
+        return None;
+    }
+    let mut set = 0u128;
+    let mut first = true;
+    loop {
+        let c = *b.get(i)?;
+        if c == b']' && !first {
+            return Some((set, i + 1));
+        }
+        first = false;
+        // A POSIX class: `[:digit:]` and friends.
+        if c == b'[' && b.get(i + 1) == Some(&b':') {
+            let end = i + 2 + b[i + 2..].windows(2).position(|w| w == b":]")?;
+            set |= posix(&b[i + 2..end])?;
+            i = end + 2;
+            continue;
+        }
+        let (lo, next) = class_char(b, i)?;
+        // A range `a-z` (a `-` first or last is itself).
+        if b.get(next) == Some(&b'-') && b.get(next + 1).is_some_and(|&c| c != b']') {
+            let (hi, after) = class_char(b, next + 1)?;
+            if hi < lo {
+                return None;
+            }
+            for x in lo..=hi {
+                set |= bit(x);
+            }
+            i = after;
+        } else {
+            set |= bit(lo);
+            i = next;
+        }
+    }
+}
+
+/// One character inside a class: a plain ASCII character or an escaped punctuation mark.
+fn class_char(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    match *b.get(i)? {
+        b'\\' => Some((escaped(*b.get(i + 1)?)?, i + 2)),
+        b'[' | b'&' | b'~' => None, // nested classes and set operations
+        c if c.is_ascii() && !c.is_ascii_control() => Some((c, i + 1)),
+        _ => None,
+    }
+}
+
+fn posix(name: &[u8]) -> Option<u128> {
+    let range = |lo: u8, hi: u8| (lo..=hi).fold(0u128, |s, x| s | bit(x));
+    Some(match name {
+        b"digit" => range(b'0', b'9'),
+        b"upper" => range(b'A', b'Z'),
+        b"lower" => range(b'a', b'z'),
+        b"alpha" => range(b'A', b'Z') | range(b'a', b'z'),
+        b"alnum" => range(b'0', b'9') | range(b'A', b'Z') | range(b'a', b'z'),
+        _ => return None,
+    })
+}
+
+/// The quantifier at `i` (if any): `(min, max, index after it)`.
+fn quantifier(b: &[u8], i: usize) -> Option<(usize, Option<usize>, usize)> {
+    let q = match b.get(i) {
+        None => return Some((1, Some(1), i)),
+        Some(&q) => q,
+    };
+    let (min, max, next) = match q {
+        b'+' => (1, None, i + 1),
+        b'*' => (0, None, i + 1),
+        b'?' => (0, Some(1), i + 1),
+        b'{' => {
+            let close = i + b[i..].iter().position(|&c| c == b'}')?;
+            let inner = std::str::from_utf8(&b[i + 1..close]).ok()?;
+            let (min, max) = match inner.split_once(',') {
+                None => {
+                    let n = inner.parse().ok()?;
+                    (n, Some(n))
+                }
+                Some((lo, "")) => (lo.parse().ok()?, None),
+                Some((lo, hi)) => (lo.parse().ok()?, Some(hi.parse().ok()?)),
+            };
+            (min, max, close + 1)
+        }
+        _ => return Some((1, Some(1), i)),
+    };
+    // A lazy or possessive suffix, or a second quantifier: leave it to `regex`.
+    if matches!(b.get(next), Some(b'?' | b'+' | b'*' | b'{')) {
+        return None;
+    }
+    if max.is_some_and(|m| m < min) {
+        return None;
+    }
+    Some((min, max, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pattern of the generated code, as written there.
+    fn model_patterns() -> Vec<String> {
+        let mut out = Vec::new();
+        for src in [
+            include_str!("generated/workspaces/decode.rs"),
+            include_str!("generated/ds/decode.rs"),
+        ] {
+            for part in src.split("(r#\"").skip(1) {
+                if let Some(end) = part.find("\"#)") {
+                    out.push(part[..end].to_string());
+                }
+            }
+        }
+        assert!(out.len() > 50, "found {} patterns", out.len());
+        out
+    }
+
+    /// A small deterministic generator (xorshift): the test needs no seed from outside.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// A string the pattern matches (members of each piece, a count in its bounds).
+    fn example(p: &Simple, rng: &mut Rng) -> Vec<u8> {
+        let mut s = Vec::new();
+        for piece in &p.pieces {
+            let members: Vec<u8> = (0u8..128).filter(|&b| piece.has(b)).collect();
+            let max = piece.max.unwrap_or(piece.min + 5);
+            let n = piece.min + rng.below(max - piece.min + 1);
+            for _ in 0..n {
+                s.push(members[rng.below(members.len())]);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn simple_patterns_agree_with_regex_on_matches_and_near_misses() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut simple = 0;
+        let noise: Vec<char> = (0x20u8..0x7f)
+            .map(char::from)
+            .chain(['é', '\n', '\u{0}', 'ß'])
+            .collect();
+        for src in model_patterns() {
+            let Some(p) = Simple::parse(&src) else { continue };
+            simple += 1;
+            let re = regex::Regex::new(&src).expect("the generator's patterns compile");
+            let mut tried = 0;
+            let mut matched = 0;
+            for _ in 0..400 {
+                let mut s = String::from_utf8(example(&p, &mut rng)).expect("ascii");
+                // Half the time, change the string: replace, insert or drop one character.
+                if rng.below(2) == 0 {
+                    let mut chars: Vec<char> = s.chars().collect();
+                    let c = noise[rng.below(noise.len())];
+                    match rng.below(3) {
+                        0 if !chars.is_empty() => {
+                            let at = rng.below(chars.len());
+                            chars[at] = c;
+                        }
+                        1 => chars.insert(rng.below(chars.len() + 1), c),
+                        _ if !chars.is_empty() => {
+                            chars.remove(rng.below(chars.len()));
+                        }
+                        _ => {}
+                    }
+                    s = chars.into_iter().collect();
+                }
+                assert_eq!(p.is_match(&s), re.is_match(&s), "{src} on {s:?}");
+                tried += 1;
+                matched += usize::from(re.is_match(&s));
+            }
+            assert!(
+                matched > 0 && matched < tried,
+                "{src}: {matched} of {tried} matched"
+            );
+        }
+        assert!(simple >= 10, "only {simple} patterns read as simple");
+    }
+
+    #[test]
+    fn the_simple_form_is_read_exactly() {
+        let p = Simple::parse("^ws-[0-9a-z]{8,63}$").expect("simple");
+        assert!(p.is_match("ws-0123abcd"));
+        assert!(!p.is_match("ws-0123abc"));
+        assert!(!p.is_match("xws-0123abcd"));
+        assert!(!p.is_match("ws-0123abcD"));
+        assert!(!p.is_match(&format!("ws-{}", "a".repeat(64))));
+        assert!(Simple::parse("^[a-z]{2}_[A-Z]{2}$")
+            .expect("simple")
+            .is_match("en_US"));
+        assert!(Simple::parse("^[[:digit:]]{12}$")
+            .expect("simple")
+            .is_match("123456789012"));
+        // Not simple: unanchored, alternation, groups, a variable piece before the last,
+        // negated classes.
+        for src in [
+            "wsipg-[0-9a-z]{8,63}$",
+            "^[[:digit:]]{12}|AMAZON$",
+            "^(vpc-[0-9a-f]{8}|vpc-[0-9a-f]{17})$",
+            "^[a-z]+-[0-9]+$",
+            "^[^a-z]+$",
+            "^.{1,64}$",
+        ] {
+            assert_eq!(Simple::parse(src), None, "{src}");
+        }
+    }
+}
