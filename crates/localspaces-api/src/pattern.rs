@@ -1,7 +1,8 @@
 //! The model's `@pattern` constraints, compiled once.
 //!
 //! Most identifiers of the model have patterns like `^ws-[0-9a-z]{8,63}$`: a literal prefix
-//! and runs of ASCII classes, anchored at both ends. Those are matched by a byte scan
+//! and runs of ASCII classes, ending at `$` (and starting at `^` or anywhere). Those are
+//! matched by a byte scan
 //! ([`Simple`]); asking the `regex` crate costs ~340 instructions per call on such an id
 //! (its cache pool and search set-up), the scan a few per byte. Every other pattern goes to
 //! `regex` (linear time), or, for the few with look-around, to `fancy_regex`.
@@ -34,13 +35,16 @@ impl Pattern {
     }
 }
 
-/// `^` (piece)* `$`: each piece one ASCII character or class, repeated between `min` and
-/// `max` times; only the last piece may vary in length, so one left-to-right scan decides
-/// (no backtracking). Characters outside ASCII are in no class, so a match is all ASCII and
-/// its byte counts are its character counts.
+/// `^`? (piece)* `$`: each piece one ASCII character or class, repeated between `min` and
+/// `max` times; only the last piece may vary in length, so the fixed pieces either start at
+/// the beginning (`^`) or end where the last piece's run starts, and a scan decides without
+/// backtracking. Characters outside ASCII are in no class, so a match is all ASCII and its
+/// byte counts are its character counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Simple {
     pieces: Vec<Piece>,
+    /// `^`: the match starts at the beginning; otherwise anywhere (a search).
+    anchored: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,9 +65,13 @@ impl Piece {
 impl Simple {
     /// Reads `src` when it has the simple form; `None` for anything else (alternation,
     /// groups, `.`, negated or Unicode classes, look-around, a variable piece before the
-    /// last, …), which `regex` then handles.
+    /// last, no `$`, …), which `regex` then handles.
     pub fn parse(src: &str) -> Option<Simple> {
-        let body = src.strip_prefix('^')?.strip_suffix('$')?;
+        let (anchored, src) = match src.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, src),
+        };
+        let body = src.strip_suffix('$')?;
         if body.ends_with('\\') {
             return None; // the `$` was escaped
         }
@@ -113,12 +121,42 @@ impl Simple {
         if pieces[..fixed].iter().any(|p| p.max != Some(p.min)) {
             return None;
         }
-        Some(Simple { pieces })
+        Some(Simple { pieces, anchored })
     }
 
-    /// Whether `s` matches (the whole of it: the pattern is anchored at both ends).
+    /// Whether `s` matches: the whole of it with `^`, else some suffix of it.
     pub fn is_match(&self, s: &str) -> bool {
         let s = s.as_bytes();
+        if self.anchored {
+            return self.matches_whole(s);
+        }
+        let Some((last, fixed)) = self.pieces.split_last() else {
+            return true; // `$` alone
+        };
+        // The last piece takes a run at the end of `s` (at most the run of its members
+        // there); the fixed pieces must match just before it.
+        let width: usize = fixed.iter().map(|p| p.min).sum();
+        let run = s.iter().rev().take_while(|&&b| last.has(b)).count();
+        let most = last.max.map_or(run, |m| m.min(run));
+        (last.min..=most).any(|t| {
+            let end = s.len() - t;
+            end >= width && Simple::fixed_match(fixed, &s[end - width..end])
+        })
+    }
+
+    /// Fixed pieces against exactly their width of bytes.
+    fn fixed_match(pieces: &[Piece], mut s: &[u8]) -> bool {
+        for p in pieces {
+            let (run, rest) = s.split_at(p.min);
+            if !run.iter().all(|&b| p.has(b)) {
+                return false;
+            }
+            s = rest;
+        }
+        true
+    }
+
+    fn matches_whole(&self, s: &[u8]) -> bool {
         let mut at = 0;
         for p in &self.pieces {
             let rest = &s[at..];
@@ -287,6 +325,12 @@ mod tests {
     /// A string the pattern matches (members of each piece, a count in its bounds).
     fn example(p: &Simple, rng: &mut Rng) -> Vec<u8> {
         let mut s = Vec::new();
+        // A search may match after anything.
+        if !p.anchored {
+            for _ in 0..rng.below(4) {
+                s.push(0x20 + rng.below(0x5f) as u8);
+            }
+        }
         for piece in &p.pieces {
             let members: Vec<u8> = (0u8..128).filter(|&b| piece.has(b)).collect();
             let max = piece.max.unwrap_or(piece.min + 5);
@@ -357,10 +401,18 @@ mod tests {
         assert!(Simple::parse("^[[:digit:]]{12}$")
             .expect("simple")
             .is_match("123456789012"));
-        // Not simple: unanchored, alternation, groups, a variable piece before the last,
+        let p = Simple::parse("wsipg-[0-9a-z]{8,63}$").expect("simple");
+        assert!(p.is_match("wsipg-0123abcd"));
+        assert!(p.is_match("xx-wsipg-0123abcd"));
+        assert!(p.is_match("wsipg-wsipg-0123abcd"));
+        assert!(!p.is_match("wsipg-0123abc"));
+        assert!(!p.is_match("wsipg-0123abcd-"));
+        assert!(!p.is_match(&format!("wsipg-{}", "a".repeat(300))));
+        assert!(Simple::parse("$").expect("simple").is_match("anything"));
+        // Not simple: no `$`, alternation, groups, a variable piece before the last,
         // negated classes.
         for src in [
-            "wsipg-[0-9a-z]{8,63}$",
+            "wsipg-[0-9a-z]{8,63}",
             "^[[:digit:]]{12}|AMAZON$",
             "^(vpc-[0-9a-f]{8}|vpc-[0-9a-f]{17})$",
             "^[a-z]+-[0-9]+$",
