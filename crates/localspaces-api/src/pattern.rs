@@ -45,20 +45,34 @@ pub struct Simple {
     pieces: Vec<Piece>,
     /// `^`: the match starts at the beginning; otherwise anywhere (a search).
     anchored: bool,
+    /// With `^`: the literal characters the pattern starts with (`ws-`), compared as one
+    /// slice; `pieces` then holds the rest.
+    prefix: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Piece {
-    /// Bit `b` is set when byte `b` (< 128) belongs to the piece.
-    set: u128,
+    /// Whether each byte belongs to the piece (a table: one load per byte; testing a bit of
+    /// a 128-bit set cost several instructions per byte).
+    table: [bool; 256],
     min: usize,
     /// `None`: no upper bound (`+`, `*`, `{m,}`).
     max: Option<usize>,
 }
 
 impl Piece {
+    /// A piece of the bytes set in `set` (bit `b` for byte `b` < 128).
+    fn new(set: u128, min: usize, max: Option<usize>) -> Piece {
+        let mut table = [false; 256];
+        for (b, slot) in table.iter_mut().enumerate().take(128) {
+            *slot = set & (1u128 << b) != 0;
+        }
+        Piece { table, min, max }
+    }
+
+    #[inline]
     fn has(&self, b: u8) -> bool {
-        b < 128 && self.set & (1u128 << b) != 0
+        self.table[usize::from(b)]
     }
 }
 
@@ -115,13 +129,31 @@ impl Simple {
             };
             let (min, max, next) = quantifier(b, i)?;
             i = next;
-            pieces.push(Piece { set, min, max });
+            pieces.push(Piece::new(set, min, max));
         }
         let fixed = pieces.len().saturating_sub(1);
         if pieces[..fixed].iter().any(|p| p.max != Some(p.min)) {
             return None;
         }
-        Some(Simple { pieces, anchored })
+        let mut prefix = Vec::new();
+        if anchored {
+            let literal = |p: &Piece| {
+                let mut members = (0u8..128).filter(|&b| p.has(b));
+                match (members.next(), members.next(), p.max) {
+                    (Some(b), None, Some(n)) if n == p.min => Some((b, n)),
+                    _ => None,
+                }
+            };
+            let lead = pieces.iter().map_while(literal).count();
+            for (b, n) in pieces.drain(..lead).filter_map(|p| literal(&p)) {
+                prefix.extend(std::iter::repeat_n(b, n));
+            }
+        }
+        Some(Simple {
+            pieces,
+            anchored,
+            prefix,
+        })
     }
 
     /// Whether `s` matches: the whole of it with `^`, else some suffix of it.
@@ -157,6 +189,9 @@ impl Simple {
     }
 
     fn matches_whole(&self, s: &[u8]) -> bool {
+        let Some(s) = s.strip_prefix(self.prefix.as_slice()) else {
+            return false;
+        };
         let mut at = 0;
         for p in &self.pieces {
             let rest = &s[at..];
@@ -331,6 +366,7 @@ mod tests {
                 s.push(0x20 + rng.below(0x5f) as u8);
             }
         }
+        s.extend_from_slice(&p.prefix);
         for piece in &p.pieces {
             let members: Vec<u8> = (0u8..128).filter(|&b| piece.has(b)).collect();
             let max = piece.max.unwrap_or(piece.min + 5);
@@ -390,6 +426,7 @@ mod tests {
     #[test]
     fn the_simple_form_is_read_exactly() {
         let p = Simple::parse("^ws-[0-9a-z]{8,63}$").expect("simple");
+        assert_eq!(p.prefix, b"ws-");
         assert!(p.is_match("ws-0123abcd"));
         assert!(!p.is_match("ws-0123abc"));
         assert!(!p.is_match("xws-0123abcd"));
