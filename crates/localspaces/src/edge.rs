@@ -41,7 +41,7 @@ pub async fn handle(
         let p = router::protocol_of(parts.uri.path());
         let read_timeout = app.read_timeout;
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(read_timeout, read_body(body, 0)).await;
+            let _ = read_body_within(body, 0, read_timeout).await;
         });
         let response = error_response(p, &too_large(app.max_body));
         return Outcome {
@@ -58,7 +58,7 @@ pub async fn handle(
         Err((p, rejection)) => {
             // Read the body first (it is within the limit), so that a client still sending
             // it gets the answer rather than a reset connection.
-            let _ = tokio::time::timeout(app.read_timeout, read_body(body, app.max_body)).await;
+            let _ = read_body_within(body, app.max_body, app.read_timeout).await;
             return rejected(p, &rejection, request_id);
         }
     };
