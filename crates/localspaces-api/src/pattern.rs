@@ -74,6 +74,11 @@ impl Piece {
     fn has(&self, b: u8) -> bool {
         self.table[usize::from(b)]
     }
+
+    /// Whether `run` is, whole, this piece: a count within its bounds of its members.
+    fn takes(&self, run: &[u8]) -> bool {
+        run.len() >= self.min && self.max.is_none_or(|m| run.len() <= m) && run.iter().all(|&b| self.has(b))
+    }
 }
 
 impl Simple {
@@ -180,7 +185,7 @@ impl Simple {
     fn fixed_match(pieces: &[Piece], mut s: &[u8]) -> bool {
         for p in pieces {
             let (run, rest) = s.split_at(p.min);
-            if !run.iter().all(|&b| p.has(b)) {
+            if !p.takes(run) {
                 return false;
             }
             s = rest;
@@ -192,28 +197,14 @@ impl Simple {
         let Some(s) = s.strip_prefix(self.prefix.as_slice()) else {
             return false;
         };
-        let mut at = 0;
-        for p in &self.pieces {
-            let rest = &s[at..];
-            let n = match p.max {
-                Some(max) if max == p.min => max,
-                // The last piece takes what is left.
-                max => {
-                    if rest.len() < p.min || max.is_some_and(|m| rest.len() > m) {
-                        return false;
-                    }
-                    rest.len()
-                }
-            };
-            let Some(run) = rest.get(..n) else {
-                return false;
-            };
-            if !run.iter().all(|&b| p.has(b)) {
-                return false;
-            }
-            at += n;
-        }
-        at == s.len()
+        let Some((last, fixed)) = self.pieces.split_last() else {
+            return s.is_empty();
+        };
+        let width: usize = fixed.iter().map(|p| p.min).sum();
+        let Some((head, run)) = s.split_at_checked(width) else {
+            return false;
+        };
+        Simple::fixed_match(fixed, head) && last.takes(run)
     }
 }
 
