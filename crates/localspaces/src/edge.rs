@@ -32,7 +32,9 @@ pub async fn handle(
     request_id: &str,
 ) -> Outcome {
     let headers = ApiHeaders::of(&parts.headers);
-    let declared_len = router::text(headers.content_length).and_then(|v| v.parse::<u64>().ok());
+    // The length the request declared (HTTP/1 `Content-Length`, already checked by hyper, or
+    // HTTP/2's), read off the body rather than parsed again; `None` for a chunked body.
+    let declared_len = hyper::body::Body::size_hint(&body).exact();
     let maybe_body = declared_len != Some(0);
     // A declared body over the limit is refused at once; the body is read and dropped
     // meanwhile (bounded in size and time) so that a client still sending it reads the
@@ -92,7 +94,10 @@ pub async fn handle(
             )
         }
     };
-    if protocol == Protocol::Cbor && !bytes.is_empty() && router::text(headers.content_type).is_none() {
+    if protocol == Protocol::Cbor
+        && !bytes.is_empty()
+        && headers.content_type.is_none_or(|v| !v.as_bytes().is_ascii())
+    {
         return fail(
             ErrorOut::ws(
                 ws::ErrorCode::UnsupportedMediaTypeException,

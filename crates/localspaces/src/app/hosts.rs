@@ -35,48 +35,62 @@ impl AllowedHosts {
 
     /// Whether a `Host` value (name or address, optional port) is accepted.
     pub fn allows(&self, host: &str) -> bool {
+        self.allows_bytes(host.as_bytes())
+    }
+
+    /// [`Self::allows`] on the header's bytes: a `Host` value that is not ASCII is refused.
+    /// Names are compared as bytes, without a lower-cased copy or a conversion to text (this
+    /// runs on every request); only a name that is none of the known ones is parsed as an
+    /// address.
+    fn allows_bytes(&self, host: &[u8]) -> bool {
+        if !host.is_ascii() {
+            return false;
+        }
         if self.any {
             return true;
         }
-        // Byte scans, not `char` searchers: this runs on every request, and a `Host` value
-        // reaching here is ASCII.
         let host = host.trim_ascii();
-        let name = if let Some(rest) = host.strip_prefix('[') {
+        let mut name = if let Some(rest) = host.strip_prefix(b"[") {
             // [v6]:port
-            match rest.split_once(']') {
-                Some((addr, _)) => return addr.parse::<IpAddr>().is_ok(),
-                None => return false,
-            }
+            return match memchr::memchr(b']', rest) {
+                Some(i) => parses_as_address(&rest[..i]),
+                None => false,
+            };
         } else {
-            match memchr::memrchr(b':', host.as_bytes()) {
-                Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
+            match memchr::memrchr(b':', host) {
+                Some(i) if host[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
                 _ => host,
             }
         };
-        // Compared without a lower-cased copy: this runs on every request.
+        while let [rest @ .., b'.'] = name {
+            name = rest;
+        }
         const LOCALHOST: &[u8] = b".localhost";
-        let name = name.trim_end_matches('.');
-        let bytes = name.as_bytes();
-        self.names.iter().any(|known| known.eq_ignore_ascii_case(name))
-            || (bytes.len() >= LOCALHOST.len()
-                && bytes[bytes.len() - LOCALHOST.len()..].eq_ignore_ascii_case(LOCALHOST))
-            || name.parse::<IpAddr>().is_ok()
+        self.names
+            .iter()
+            .any(|known| known.as_bytes().eq_ignore_ascii_case(name))
+            || name
+                .len()
+                .checked_sub(LOCALHOST.len())
+                .is_some_and(|at| name[at..].eq_ignore_ascii_case(LOCALHOST))
+            || parses_as_address(name)
     }
 
     /// Whether a request's `Host` (or HTTP/2 `:authority`) is accepted; a request with
     /// neither comes from no browser and is accepted.
     pub fn allows_request(&self, parts: &Parts) -> bool {
-        let host = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
-            parts
-                .headers
-                .get(hyper::header::HOST)
-                .and_then(|v| localspaces_protocol::ascii_header(v.as_bytes()))
-        });
-        match host {
-            Some(h) => self.allows(h),
-            None => parts.headers.get(hyper::header::HOST).is_none(),
-        }
+        let host = parts
+            .uri
+            .authority()
+            .map(|a| a.as_str().as_bytes())
+            .or_else(|| parts.headers.get(hyper::header::HOST).map(|v| v.as_bytes()));
+        host.is_none_or(|h| self.allows_bytes(h))
     }
+}
+
+/// Whether `text` (ASCII) is an IPv4 or IPv6 address.
+fn parses_as_address(text: &[u8]) -> bool {
+    std::str::from_utf8(text).is_ok_and(|t| t.parse::<IpAddr>().is_ok())
 }
 
 #[cfg(test)]
@@ -109,5 +123,29 @@ mod tests {
             assert!(!h.allows(bad), "{bad}");
         }
         assert!(AllowedHosts::new("127.0.0.1", &["*".to_string()]).allows("evil.example"));
+        // A value that is not ASCII is no name at all, even with `*`.
+        for any in [false, true] {
+            let h = AllowedHosts { any, ..h.clone() };
+            assert!(!h.allows("caf\u{e9}.localhost"));
+            assert!(!h.allows_bytes(b"localhost\xff"));
+        }
+    }
+
+    #[test]
+    fn a_request_is_judged_by_its_authority_or_its_host_header() {
+        let h = AllowedHosts::new("127.0.0.1", &[]);
+        let parts = |uri: &str, host: Option<&[u8]>| {
+            let mut b = hyper::Request::builder().uri(uri);
+            if let Some(host) = host {
+                b = b.header(hyper::header::HOST, host);
+            }
+            b.body(()).map(|r| r.into_parts().0).expect("request")
+        };
+        assert!(h.allows_request(&parts("/", Some(b"localhost:4599"))));
+        assert!(!h.allows_request(&parts("/", Some(b"evil.example"))));
+        assert!(!h.allows_request(&parts("/", Some(b"caf\xe9"))));
+        assert!(h.allows_request(&parts("/", None)));
+        assert!(h.allows_request(&parts("http://[::1]:4599/", Some(b"evil.example"))));
+        assert!(!h.allows_request(&parts("http://evil.example/", Some(b"localhost"))));
     }
 }

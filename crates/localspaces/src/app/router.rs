@@ -79,7 +79,6 @@ impl Rejection {
 /// `HeaderMap::get` hashes the name on every call, and a request read up to seven).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ApiHeaders<'a> {
-    pub content_length: Option<&'a HeaderValue>,
     pub content_type: Option<&'a HeaderValue>,
     pub authorization: Option<&'a HeaderValue>,
     pub smithy_protocol: Option<&'a HeaderValue>,
@@ -94,7 +93,6 @@ impl<'a> ApiHeaders<'a> {
         let mut h = ApiHeaders::default();
         for (name, value) in map {
             let slot = match name.as_str() {
-                "content-length" => &mut h.content_length,
                 "content-type" => &mut h.content_type,
                 "authorization" => &mut h.authorization,
                 "smithy-protocol" => &mut h.smithy_protocol,
@@ -111,6 +109,20 @@ impl<'a> ApiHeaders<'a> {
 /// A header's value as text, if it is ASCII.
 pub fn text(value: Option<&HeaderValue>) -> Option<&str> {
     value.and_then(|v| localspaces_protocol::ascii_header(v.as_bytes()))
+}
+
+/// Whether a `Content-Type` value names one of `types` (ASCII, compared ignoring case,
+/// surrounding spaces and tabs ignored; with `parameters`, anything from the first `;` on
+/// is ignored too). Compared as bytes: a value that is not ASCII matches nothing.
+fn media_type_is(value: Option<&HeaderValue>, types: &[&[u8]], parameters: bool) -> bool {
+    let mut media = value.map_or(&b""[..], HeaderValue::as_bytes);
+    if parameters {
+        if let Some(i) = memchr::memchr(b';', media) {
+            media = &media[..i];
+        }
+    }
+    let media = media.trim_ascii();
+    types.iter().any(|t| media.eq_ignore_ascii_case(t))
 }
 
 /// The protocol a request speaks, told by its path alone.
@@ -167,17 +179,14 @@ fn route_cbor(
     if parts.method != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
-    if text(headers.smithy_protocol) != Some("rpc-v2-cbor") {
+    if headers.smithy_protocol.map(HeaderValue::as_bytes) != Some(b"rpc-v2-cbor") {
         return Err(Rejection::MissingSmithyProtocol);
     }
     if headers.x_amz_target.is_some() || headers.x_amzn_target.is_some() {
         return Err(Rejection::TargetOnCbor);
     }
-    if has_body {
-        let ct = text(headers.content_type).unwrap_or("");
-        if !ct.trim().eq_ignore_ascii_case("application/cbor") {
-            return Err(Rejection::UnsupportedMediaType(Protocol::Cbor));
-        }
+    if has_body && !media_type_is(headers.content_type, &[b"application/cbor"], false) {
+        return Err(Rejection::UnsupportedMediaType(Protocol::Cbor));
     }
     if svc == ws::TARGET_PREFIX || svc == "com.amazonaws.workspaces.WorkspacesService" {
         ws_operation(op)
@@ -199,15 +208,14 @@ fn route_json(parts: &Parts, headers: &ApiHeaders<'_>) -> Result<Target, Rejecti
     let Some(target) = text(headers.x_amz_target) else {
         return Err(Rejection::MissingTarget);
     };
-    let ct = text(headers.content_type).unwrap_or("");
-    let media = ct.split(';').next().unwrap_or("").trim();
-    if !(media.eq_ignore_ascii_case("application/x-amz-json-1.1")
-        || media.eq_ignore_ascii_case("application/x-amz-json-1.0"))
-    {
+    const JSON_TYPES: [&[u8]; 2] = [b"application/x-amz-json-1.1", b"application/x-amz-json-1.0"];
+    if !media_type_is(headers.content_type, &JSON_TYPES, true) {
         return Err(Rejection::UnsupportedMediaType(Protocol::Json));
     }
     let unknown = || Rejection::UnknownOperation(target.to_string());
-    let (prefix, op) = target.split_once('.').ok_or_else(unknown)?;
+    let (prefix, op) = memchr::memchr(b'.', target.as_bytes())
+        .map(|i| (&target[..i], &target[i + 1..]))
+        .ok_or_else(unknown)?;
     match prefix {
         ws::TARGET_PREFIX => ws_operation(op).map_err(|_| unknown()),
         ds::TARGET_PREFIX => ds_operation(op).map_err(|r| match r {
@@ -293,7 +301,6 @@ mod tests {
             (h.content_type, "content-type"),
             (h.smithy_protocol, "smithy-protocol"),
             (h.authorization, "authorization"),
-            (h.content_length, "content-length"),
             (h.x_amzn_target, "x-amzn-target"),
         ] {
             assert_eq!(got, p.headers.get(name), "{name}");
