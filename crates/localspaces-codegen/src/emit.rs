@@ -824,9 +824,9 @@ fn operations(spec: &ServiceSpec, m: &Model) -> String {
     for op in &m.operations {
         let _ = writeln!(o, "            Operation::{0} => {0:?},", op.name);
     }
-    o.push_str("        }\n    }\n\n    /// Looks an operation up by its wire name (case-sensitive).\n    pub fn from_name(name: &str) -> Option<Self> {\n        match name {\n");
+    o.push_str("        }\n    }\n\n    /// Looks an operation up by its wire name (case-sensitive).\n    pub fn from_name(name: &str) -> Option<Self> {\n        Self::from_name_bytes(name.as_bytes())\n    }\n\n    /// [`Self::from_name`] on the name's bytes (a header value, not converted to text).\n    pub fn from_name_bytes(name: &[u8]) -> Option<Self> {\n        match name {\n");
     for op in &m.operations {
-        let _ = writeln!(o, "            {0:?} => Some(Operation::{0}),", op.name);
+        let _ = writeln!(o, "            b{0:?} => Some(Operation::{0}),", op.name);
     }
     o.push_str("            _ => None,\n        }\n    }\n\n    /// The modeled errors of the operation.\n    pub fn errors(self) -> &'static [ErrorCode] {\n        match self {\n");
     for op in &m.operations {

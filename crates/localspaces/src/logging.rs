@@ -10,7 +10,7 @@
 //! rather than grow it without bound: lines are never dropped and keep their order.
 
 use parking_lot::{Condvar, Mutex};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
@@ -370,34 +370,33 @@ thread_local! {
     /// This thread's line buffer (kept when it stayed small).
     static LINE: Cell<String> = const { Cell::new(String::new()) };
     /// The second last formatted on this thread and its `YYYY-MM-DDTHH:MM:SS`.
-    static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
 /// `2026-11-23T10:00:00.123456Z` (UTC, microseconds), as tracing's default timer writes it.
 fn write_timestamp(w: &mut impl std::fmt::Write, now: SystemTime) -> std::fmt::Result {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
-    let (cached, mut text) = SECOND.get();
-    if cached != secs {
-        text = civil(secs);
-        SECOND.set((secs, text));
-    }
-    w.write_str(std::str::from_utf8(&text).unwrap_or("1970-01-01T00:00:00"))?;
-    let mut micros = *b".000000Z";
-    let mut n = since.subsec_micros();
-    for d in micros[1..7].iter_mut().rev() {
-        *d = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    w.write_str(std::str::from_utf8(&micros).unwrap_or(".000000Z"))
+    SECOND.with_borrow_mut(|(cached, text)| {
+        if *cached != secs {
+            *cached = secs;
+            *text = civil(secs);
+        }
+        w.write_str(text)
+    })?;
+    // Six digits with their leading zeros: those of 1,000,000 + µs after its `1`.
+    let mut digits = itoa::Buffer::new();
+    let micros = digits.format(1_000_000 + since.subsec_micros());
+    w.write_char('.')?;
+    w.write_str(micros.get(1..).unwrap_or("000000"))?;
+    w.write_char('Z')
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` of a Unix time.
-fn civil(secs: u64) -> [u8; 19] {
+fn civil(secs: u64) -> String {
     let rem = secs % 86_400;
     let (year, month, day) = localspaces_protocol::sigv4::civil_from_days((secs / 86_400) as i64);
-    let mut out = [0u8; 19];
-    let text = format!(
+    format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         year.clamp(0, 9999),
         month,
@@ -405,9 +404,7 @@ fn civil(secs: u64) -> [u8; 19] {
         rem / 3600,
         rem / 60 % 60,
         rem % 60
-    );
-    out.copy_from_slice(&text.as_bytes()[..19]);
-    out
+    )
 }
 
 #[cfg(test)]

@@ -205,24 +205,35 @@ fn route_json(parts: &Parts, headers: &ApiHeaders<'_>) -> Result<Target, Rejecti
     if parts.method != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
-    let Some(target) = text(headers.x_amz_target) else {
+    // The target is read as bytes: ASCII (else it is no target at all), split at its first
+    // `.`, the operation looked up by its bytes; text only for an error's message.
+    let Some(target) = headers
+        .x_amz_target
+        .map(HeaderValue::as_bytes)
+        .filter(|t| t.is_ascii())
+    else {
         return Err(Rejection::MissingTarget);
     };
     const JSON_TYPES: [&[u8]; 2] = [b"application/x-amz-json-1.1", b"application/x-amz-json-1.0"];
     if !media_type_is(headers.content_type, &JSON_TYPES, true) {
         return Err(Rejection::UnsupportedMediaType(Protocol::Json));
     }
-    let unknown = || Rejection::UnknownOperation(target.to_string());
-    let (prefix, op) = memchr::memchr(b'.', target.as_bytes())
+    let unknown = || Rejection::UnknownOperation(String::from_utf8_lossy(target).into_owned());
+    let (prefix, op) = memchr::memchr(b'.', target)
         .map(|i| (&target[..i], &target[i + 1..]))
         .ok_or_else(unknown)?;
-    match prefix {
-        ws::TARGET_PREFIX => ws_operation(op).map_err(|_| unknown()),
-        ds::TARGET_PREFIX => ds_operation(op).map_err(|r| match r {
+    if prefix == ws::TARGET_PREFIX.as_bytes() {
+        ws::Operation::from_name_bytes(op)
+            .map(Target::Ws)
+            .ok_or_else(unknown)
+    } else if prefix == ds::TARGET_PREFIX.as_bytes() {
+        let op = std::str::from_utf8(op).map_err(|_| unknown())?;
+        ds_operation(op).map_err(|r| match r {
             Rejection::UnknownOperation(_) => unknown(),
             other => other,
-        }),
-        _ => Err(unknown()),
+        })
+    } else {
+        Err(unknown())
     }
 }
 

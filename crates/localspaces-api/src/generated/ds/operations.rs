@@ -137,15 +137,20 @@ impl Operation {
 
     /// Looks an operation up by its wire name (case-sensitive).
     pub fn from_name(name: &str) -> Option<Self> {
+        Self::from_name_bytes(name.as_bytes())
+    }
+
+    /// [`Self::from_name`] on the name's bytes (a header value, not converted to text).
+    pub fn from_name_bytes(name: &[u8]) -> Option<Self> {
         match name {
-            "AddTagsToResource" => Some(Operation::AddTagsToResource),
-            "ConnectDirectory" => Some(Operation::ConnectDirectory),
-            "CreateDirectory" => Some(Operation::CreateDirectory),
-            "CreateMicrosoftAD" => Some(Operation::CreateMicrosoftAD),
-            "DeleteDirectory" => Some(Operation::DeleteDirectory),
-            "DescribeDirectories" => Some(Operation::DescribeDirectories),
-            "ListTagsForResource" => Some(Operation::ListTagsForResource),
-            "RemoveTagsFromResource" => Some(Operation::RemoveTagsFromResource),
+            b"AddTagsToResource" => Some(Operation::AddTagsToResource),
+            b"ConnectDirectory" => Some(Operation::ConnectDirectory),
+            b"CreateDirectory" => Some(Operation::CreateDirectory),
+            b"CreateMicrosoftAD" => Some(Operation::CreateMicrosoftAD),
+            b"DeleteDirectory" => Some(Operation::DeleteDirectory),
+            b"DescribeDirectories" => Some(Operation::DescribeDirectories),
+            b"ListTagsForResource" => Some(Operation::ListTagsForResource),
+            b"RemoveTagsFromResource" => Some(Operation::RemoveTagsFromResource),
             _ => None,
         }
     }
