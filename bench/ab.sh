@@ -8,6 +8,10 @@
 #
 # REPS=3 DURATION=10s CONNS=32 by default. Every server is pinned to CPU 0, wrk (1 thread)
 # to CPU 1; repetitions rotate the order. CPU µs per request comes from /proc/<pid>/stat.
+# The summary also pairs each server's CPU per request with the limit server's in the same
+# repetition (seconds apart): on a shared host whose speed drifts, the median of those
+# paired ratios moves less than the ratio of medians. Many short repetitions (REPS=10
+# DURATION=3s) pair closest.
 # Writes bench/results/<stamp>-ab/{results.txt,summary.md,meta.txt}.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -71,7 +75,8 @@ run() { # label url pid proto scenario [env...]
   read -r u1 s1 < <(awk '{print $14, $14+$15}' "/proc/$pid/stat"); t1=$(date +%s.%N)
   n=$(grep -o ' requests=[0-9]*' <<<"$res" | cut -d= -f2)
   awk -v r="$res" -v s=$((s1 - s0)) -v u=$((u1 - u0)) -v hz="$(getconf CLK_TCK)" -v t="$(echo "$t1 - $t0" | bc)" -v n="$n" -v c="$CONNS" -v d="$DURATION" \
-    'BEGIN{ printf "%s conns=%s threads=1 duration=%s server_cpu_util=%.2f server_cpu_us_per_req=%.1f server_user_us_per_req=%.1f\n", r, c, d, s/hz/t, n ? s/hz*1e6/n : 0, n ? u/hz*1e6/n : 0 }'
+    -v rep="$rep" \
+    'BEGIN{ printf "%s conns=%s threads=1 duration=%s rep=%s server_cpu_util=%.2f server_cpu_us_per_req=%.1f server_user_us_per_req=%.1f\n", r, c, d, rep, s/hz/t, n ? s/hz*1e6/n : 0, n ? u/hz*1e6/n : 0 }'
 }
 for rep in $(seq "$REPS"); do
   # Rotate the order so that no server always runs first.
