@@ -20,7 +20,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 
@@ -215,11 +214,13 @@ async function one(secret) {
 """
 
 
-def test_javascript_sdk_v3(strict):
+def test_javascript_sdk_v3(strict, tmp_path):
     npm, node = shutil.which("npm"), shutil.which("node")
     if not npm or not node:
         pytest.skip("npm/node not installed: the JavaScript SDK check needs them (CI has them)")
-    d = os.environ.get("LOCALSPACES_JS_SDK_DIR") or tempfile.mkdtemp(prefix="ls-js-sdk-")
+    # LOCALSPACES_JS_SDK_DIR keeps the installed SDK between runs; without it the install goes
+    # to pytest's temporary directory, which pytest prunes (a `mkdtemp` here was never removed).
+    d = os.environ.get("LOCALSPACES_JS_SDK_DIR") or str(tmp_path)
     if not os.path.isdir(os.path.join(d, "node_modules", "@aws-sdk", "client-workspaces")):
         r = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", d,
                             "@aws-sdk/client-workspaces"], capture_output=True, text=True, timeout=300)
