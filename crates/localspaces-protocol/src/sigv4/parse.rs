@@ -155,11 +155,10 @@ pub fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError>
 /// by position; `None` for any other form, which [`general_form`] reads to the same values.
 /// (The general loop's splits, trims and key comparisons were ~500 instructions a request.)
 fn sdk_form(trimmed: &str) -> Option<(&str, &str, &str)> {
-    let rest = trimmed.strip_prefix("AWS4-HMAC-SHA256 Credential=")?;
-    let (credential, rest) = rest.split_at(memchr::memchr(b',', rest.as_bytes())?);
-    let rest = rest.strip_prefix(", SignedHeaders=")?;
-    let (signed_headers, rest) = rest.split_at(memchr::memchr(b',', rest.as_bytes())?);
-    let signature = rest.strip_prefix(", Signature=")?;
+    let rest = trimmed.strip_prefix(ALGORITHM)?.strip_prefix(" Credential=")?;
+    let (credential, rest) = split_once_at(rest, b',')?;
+    let (signed_headers, rest) = split_once_at(rest.strip_prefix(" SignedHeaders=")?, b',')?;
+    let signature = rest.strip_prefix(" Signature=")?;
     let bare = |v: &str| !v.is_empty() && v.trim_ascii().len() == v.len();
     (bare(credential)
         && bare(signed_headers)
