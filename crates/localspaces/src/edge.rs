@@ -35,6 +35,8 @@ pub async fn handle(
     // The length the request declared (HTTP/1 `Content-Length`, already checked by hyper, or
     // HTTP/2's), read off the body rather than parsed again; `None` for a chunked body.
     let declared_len = hyper::body::Body::size_hint(&body).exact();
+    // Any request that may carry a body has its media type checked by the router; one that
+    // declares none has an empty body (hyper holds a body to its declared length).
     let maybe_body = declared_len != Some(0);
     // A declared body over the limit is refused at once; the body is read and dropped
     // meanwhile (bounded in size and time) so that a client still sending it reads the
@@ -94,18 +96,6 @@ pub async fn handle(
             )
         }
     };
-    if protocol == Protocol::Cbor
-        && !bytes.is_empty()
-        && headers.content_type.is_none_or(|v| !v.as_bytes().is_ascii())
-    {
-        return fail(
-            ErrorOut::ws(
-                ws::ErrorCode::UnsupportedMediaTypeException,
-                "rpc-v2-cbor bodies must be application/cbor.",
-            ),
-            None,
-        );
-    }
     // Authenticate.
     let signed = SignedRequest {
         method: parts.method.as_str(),
