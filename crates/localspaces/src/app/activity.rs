@@ -219,19 +219,25 @@ const ID_MEMBERS: &[&str] = &[
     "ApplicationId",
 ];
 
-fn member<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    match v {
-        Value::Map(m) => m.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v),
-        _ => None,
+/// The string of the map's member that comes first in [`ID_MEMBERS`] (of a repeated key the
+/// last entry counts, as a read of the map takes it), found in one pass over the entries.
+fn id_member(m: &[(localspaces_api::value::MapKey, Value)]) -> Option<&String> {
+    let mut last: [Option<&Value>; ID_MEMBERS.len()] = [None; ID_MEMBERS.len()];
+    for (k, val) in m {
+        if let Some(rank) = ID_MEMBERS.iter().position(|name| *name == k.as_ref()) {
+            last[rank] = Some(val);
+        }
     }
+    last.into_iter().find_map(|v| match v {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    })
 }
 
 fn find_id(v: &Value, depth: usize) -> Option<String> {
     let Value::Map(m) = v else { return None };
-    for name in ID_MEMBERS {
-        if let Some(Value::String(s)) = member(v, name) {
-            return Some(s.clone());
-        }
+    if let Some(s) = id_member(m) {
+        return Some(s.clone());
     }
     if depth == 0 {
         return None;
@@ -306,5 +312,24 @@ mod tests {
         let out = Value::Map(vec![("GroupId".into(), Value::String("wsipg-1".into()))]);
         assert_eq!(resource_of(&Value::Map(vec![]), Some(&out)), "wsipg-1");
         assert_eq!(resource_of(&Value::Map(vec![]), None), "-");
+    }
+
+    #[test]
+    fn resource_prefers_the_most_specific_id_and_the_last_of_a_repeated_key() {
+        let s = |v: &str| Value::String(v.into());
+        let input = Value::Map(vec![
+            ("GroupId".into(), s("wsipg-1")),
+            ("DirectoryId".into(), s("d-1")),
+            ("WorkspaceId".into(), s("ws-1")),
+            ("WorkspaceId".into(), Value::Null),
+        ]);
+        // The last `WorkspaceId` is no string: the next member in order names the resource.
+        assert_eq!(resource_of(&input, None), "d-1");
+        let input = Value::Map(vec![
+            ("WorkspaceId".into(), s("ws-1")),
+            ("WorkspaceId".into(), s("ws-2")),
+            ("DirectoryId".into(), s("d-1")),
+        ]);
+        assert_eq!(resource_of(&input, None), "ws-2");
     }
 }
