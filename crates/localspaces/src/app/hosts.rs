@@ -66,9 +66,13 @@ impl AllowedHosts {
             name = rest;
         }
         const LOCALHOST: &[u8] = b".localhost";
-        self.names
-            .iter()
-            .any(|known| known.as_bytes().eq_ignore_ascii_case(name))
+        // Clients send the name as it was given, mostly in lower case: an exact comparison
+        // (one `memcmp`) first, before the byte-by-byte one that ignores case.
+        self.names.iter().any(|known| known.as_bytes() == name)
+            || self
+                .names
+                .iter()
+                .any(|known| known.as_bytes().eq_ignore_ascii_case(name))
             || name
                 .len()
                 .checked_sub(LOCALHOST.len())
