@@ -206,32 +206,43 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The index of the first byte JSON must escape (`"`, `\`, a control character), looking at
 /// eight bytes per step: a word has such a byte when one of its bytes is below 0x20 or is
 /// equal to `"` or `\` (the classic "has a zero byte" and "has a byte below n" tests).
+/// A string of eight bytes or more ends with one more word, its last eight bytes (those
+/// it shares with the words before hold no escape), instead of a byte-by-byte tail: most
+/// strings of an answer are ids and names of 8 to 24 bytes.
 fn find_escape(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
+    let n = bytes.len();
+    if n < 8 {
+        return bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    }
     let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let backslash = w ^ (ONES * u64::from(b'\\'));
-        let hits = ((w.wrapping_sub(ONES * 0x20) & !w)
-            | (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash))
-            & HIGH;
-        if hits != 0 {
-            // The lowest flagged byte is exact (higher ones may be false positives).
-            return Some(at + (hits.trailing_zeros() / 8) as usize);
+    while at + 8 <= n {
+        if let Some(i) = escape_in_word(&bytes[at..at + 8]) {
+            return Some(at + i);
         }
         at += 8;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
-        .map(|i| at + i)
+    if at < n {
+        return escape_in_word(&bytes[n - 8..]).map(|i| n - 8 + i);
+    }
+    None
+}
+
+/// The first byte of an eight-byte `chunk` that JSON must escape. The lowest flagged byte
+/// is exact (a higher one may be a false positive, from a borrow out of a lower hit).
+#[inline(always)]
+fn escape_in_word(chunk: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(chunk);
+    let w = u64::from_le_bytes(word);
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let hits = ((w.wrapping_sub(ONES * 0x20) & !w)
+        | (quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash))
+        & HIGH;
+    (hits != 0).then(|| (hits.trailing_zeros() / 8) as usize)
 }
 
 /// Writes `s` as a JSON string, escaping as `serde_json` does: `"`, `\`, and control
@@ -422,7 +433,7 @@ mod tests {
             assert_eq!(enc(&v), serde_json::to_string(s).unwrap(), "{s:?}");
         }
         // Every ASCII byte at every position of a word and its neighbours.
-        for len in [1, 7, 8, 9, 17] {
+        for len in [1, 2, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25] {
             for pos in 0..len {
                 for b in 0u8..0x80 {
                     let mut s = "a".repeat(len);
