@@ -95,6 +95,8 @@ pub enum Closed {
     Idle,
     /// An HTTP/1 request head took longer than the read timeout.
     SlowHead,
+    /// The server is stopping: finish the requests in progress, then close.
+    Draining,
 }
 
 /// A counter and the time the watchdog last saw it change.

@@ -15,11 +15,10 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use localspaces_store::{MemoryStore, PostgresStore, SqliteStore, Store};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -163,6 +162,28 @@ async fn serve_request(
         request_id,
     });
     Ok(response)
+}
+
+/// Serves a connection until it ends or its watchdog's verdict comes: on
+/// [`conn::Closed::Draining`] the connection is asked (`drain`) to finish the requests in
+/// progress and close, and is served until it has; on any other verdict it is closed.
+async fn serve_until<C: Future>(
+    connection: C,
+    closed: tokio::sync::oneshot::Receiver<conn::Closed>,
+    drain: impl FnOnce(std::pin::Pin<&mut C>),
+) {
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        Ok(why) = closed => {
+            if why == conn::Closed::Draining {
+                drain(connection.as_mut());
+                connection.await;
+            } else {
+                tracing::debug!(?why, "closed a connection");
+            }
+        }
+    }
 }
 
 /// The answer to a request whose `Host` is not an allowed name (a DNS-rebinding page, a
@@ -440,7 +461,9 @@ impl Server {
     /// Serves until `shutdown` completes, then lets in-flight requests finish (up to 10 s)
     /// and closes the store.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let graceful = GracefulShutdown::new();
+        // Set when the server stops: each connection's watchdog then asks its connection to
+        // finish the requests in progress and close (idle ones close at once).
+        let (draining_tx, draining) = tokio::sync::watch::channel(false);
         let engine = self.app.service.engine().clone();
         let applier: Arc<dyn Applier> = Arc::clone(&self.app.service) as Arc<dyn Applier>;
         let engine_task = tokio::spawn(engine.clone().run(applier));
@@ -474,14 +497,21 @@ impl Server {
                 }
             })
         });
-        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // hyper's HTTP/1 and HTTP/2 connections, each served directly: `conn::first_bytes`
+        // has told them apart (by peeking) already. (hyper-util's auto builder reads the
+        // preface again and wraps every read in a replaying buffer; its graceful shutdown
+        // polls a shutdown signal on every wake of every connection. Here the watchdog task,
+        // which wakes on its own ticks, watches the signal instead.)
+        let mut h1 = http1::Builder::new();
         // No `header_read_timeout`: the connection's watchdog bounds HTTP/1 heads (one
         // check a tick per connection instead of a timer per request; see `conn`).
-        builder
-            .http1()
-            // A client that half-closes after pipelining requests still gets every answer.
-            .half_close(true);
-        let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        // A client that half-closes after pipelining requests still gets every answer.
+        h1.half_close(true);
+        let h2 = http2::Builder::new(TokioExecutor::new());
+        // One permit per open connection: over the cap a connection is refused, and when the
+        // server stops, all permits back means every connection has finished.
+        let cap = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
+        let slots = Arc::new(tokio::sync::Semaphore::new(cap as usize));
         let (read_timeout, idle_timeout) = (self.read_timeout, self.idle_timeout);
         tokio::pin!(shutdown);
         loop {
@@ -504,11 +534,15 @@ impl Server {
                     };
                     let _ = stream.set_nodelay(true);
                     let app = Arc::clone(&self.app);
-                    let builder = builder.clone();
-                    let watcher = graceful.watcher();
+                    let (h1, h2) = (h1.clone(), h2.clone());
+                    let mut draining = draining.clone();
                     tokio::spawn(async move {
                         let _slot = slot;
-                        let http1 = match conn::first_bytes(&stream, read_timeout).await {
+                        let first = tokio::select! {
+                            first = conn::first_bytes(&stream, read_timeout) => first,
+                            _ = draining.wait_for(|d| *d) => return,
+                        };
+                        let http1 = match first {
                             conn::FirstBytes::Http1 => true,
                             conn::FirstBytes::Http2 => false,
                             conn::FirstBytes::NotHttp => {
@@ -540,20 +574,24 @@ impl Server {
                             }
                         });
                         let io = TokioIo::new(conn::Watched::new(stream, Arc::clone(&activity)));
-                        // Upgrades: the console's desktop stream is a WebSocket.
-                        let conn = builder.serve_connection_with_upgrades(io, svc).into_owned();
                         // The watchdog runs as its own task and sends its verdict: awaited
                         // here beside the connection, its timer would be polled on every
                         // wake of the connection, twice per request (~230 instructions).
                         let (verdict, closed) = tokio::sync::oneshot::channel();
                         let dog = tokio::spawn(async move {
-                            let _ = verdict.send(activity.watchdog(idle_timeout, read_timeout).await);
+                            let why = tokio::select! {
+                                why = activity.watchdog(idle_timeout, read_timeout) => why,
+                                _ = draining.wait_for(|d| *d) => conn::Closed::Draining,
+                            };
+                            let _ = verdict.send(why);
                         });
-                        tokio::select! {
-                            _ = watcher.watch(conn) => {}
-                            Ok(why) = closed => {
-                                tracing::debug!(?why, "closed a connection");
-                            }
+                        if http1 {
+                            // Upgrades: the console's desktop stream is a WebSocket.
+                            let c = h1.serve_connection(io, svc).with_upgrades();
+                            serve_until(c, closed, |c| c.graceful_shutdown()).await;
+                        } else {
+                            let c = h2.serve_connection(io, svc);
+                            serve_until(c, closed, |c| c.graceful_shutdown()).await;
                         }
                         dog.abort();
                     });
@@ -574,7 +612,8 @@ impl Server {
             t.abort();
         }
         tracing::info!("shutting down: waiting for in-flight requests");
-        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        let _ = draining_tx.send(true);
+        if tokio::time::timeout(Duration::from_secs(10), slots.acquire_many(cap))
             .await
             .is_err()
         {

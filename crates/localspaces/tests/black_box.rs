@@ -163,13 +163,23 @@ impl Proc {
     }
 
     /// Sends SIGTERM and waits for the exit.
-    fn terminate(mut self) -> (ExitStatus, String) {
+    fn terminate(self) -> (ExitStatus, String) {
+        self.send_term();
+        self.wait()
+    }
+
+    /// Sends SIGTERM.
+    fn send_term(&self) {
         let pid = self.pid().to_string();
         let st = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("run kill");
         assert!(st.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Waits for the exit.
+    fn wait(mut self) -> (ExitStatus, String) {
         let mut child = self.child.take().expect("child");
         let status = wait_exit(&mut child);
         (status, self.stderr())
@@ -438,6 +448,81 @@ async fn sigterm_exits_zero_and_keeps_state() {
     assert!(
         status.success(),
         "SIGTERM: expected exit 0, got {status}; stderr:\n{stderr}"
+    );
+}
+
+/// Reads one HTTP/1.1 answer with a `Content-Length` from `stream`: `(head, body)`.
+fn read_answer(stream: &mut std::net::TcpStream) -> (String, String) {
+    use std::io::Read;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .expect("a content-length");
+            if body.len() >= len {
+                return (head.to_ascii_lowercase(), body.to_string());
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => panic!("the connection closed mid-answer: {text:?}"),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("reading an answer: {e}; got {text:?}"),
+        }
+    }
+}
+
+#[test]
+fn sigterm_answers_the_request_in_flight_and_closes_idle_connections() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = serve_on(dir.path(), &["--in-memory"]);
+    let port = p.port;
+    let connect = || {
+        let s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("read timeout");
+        s
+    };
+    // A keep-alive connection, idle after one answer.
+    let mut idle = connect();
+    let health = format!("GET /_localspaces/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    idle.write_all(health.as_bytes()).expect("send");
+    let (head, _) = read_answer(&mut idle);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    // A call whose body is still on its way when SIGTERM comes.
+    let mut busy = connect();
+    let call = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: WorkspacesService.DescribeIpGroups\r\nX-Amz-Date: 20260101T000000Z\r\n\
+         Authorization: {SIGV4}\r\nContent-Length: 2\r\n\r\n{{"
+    );
+    busy.write_all(call.as_bytes()).expect("send");
+    std::thread::sleep(Duration::from_millis(300));
+    p.send_term();
+    std::thread::sleep(Duration::from_millis(300));
+    busy.write_all(b"}").expect("send the rest of the body");
+    let (head, body) = read_answer(&mut busy);
+    assert!(head.starts_with("http/1.1 200"), "{head}\n{body}");
+    assert!(body.contains("\"Result\""), "{body}");
+    assert!(
+        head.contains("connection: close"),
+        "no keep-alive while stopping: {head}"
+    );
+    // The idle connection was closed, and the server exits.
+    let mut rest = [0u8; 64];
+    assert_eq!(idle.read(&mut rest).expect("read the idle connection"), 0);
+    let (status, stderr) = p.wait();
+    assert!(
+        status.success(),
+        "expected exit 0, got {status}; stderr:\n{stderr}"
     );
 }
 
