@@ -526,6 +526,48 @@ fn sigterm_answers_the_request_in_flight_and_closes_idle_connections() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_prior_knowledge_calls_are_answered_and_sigterm_ends_the_connection() {
+    use http_body_util::BodyExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = serve_on(dir.path(), &["--in-memory"]);
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", p.port))
+        .await
+        .expect("connect");
+    let (mut send, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("HTTP/2 handshake");
+    let connection = tokio::spawn(connection);
+    for round in 0..3 {
+        let req = hyper::Request::post(format!("http://127.0.0.1:{}/", p.port))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", "WorkspacesService.DescribeIpGroups")
+            .header("x-amz-date", "20260101T000000Z")
+            .header("authorization", SIGV4)
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
+            .expect("request");
+        let resp = send.send_request(req).await.expect("an HTTP/2 answer");
+        assert_eq!(resp.status(), 200, "round {round}");
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        assert_eq!(&body[..], br#"{"Result":[]}"#, "round {round}");
+    }
+    // Stopping ends the connection (GOAWAY once its requests are done), and the server exits.
+    p.send_term();
+    let ended = tokio::time::timeout(Duration::from_secs(20), connection).await;
+    assert!(
+        ended.is_ok(),
+        "the HTTP/2 connection was not closed by the stopping server"
+    );
+    let (status, stderr) = tokio::task::spawn_blocking(move || p.wait()).await.expect("wait");
+    assert!(
+        status.success(),
+        "expected exit 0, got {status}; stderr:\n{stderr}"
+    );
+}
+
 #[test]
 fn sigterm_right_after_the_ready_line_exits_zero() {
     // A supervisor may stop the server as soon as it announced itself: the ready line must
