@@ -507,6 +507,10 @@ impl Server {
         // check a tick per connection instead of a timer per request; see `conn`).
         // A client that half-closes after pipelining requests still gets every answer.
         h1.half_close(true);
+        // An answer's head and body are written as one buffer (one `sendto`): copying a body
+        // is cheaper than hyper's queue of two buffers for `writev` (~350 instructions a
+        // DescribeWorkspaces answer of ~570 bytes, measured with callgrind).
+        h1.writev(false);
         let h2 = http2::Builder::new(TokioExecutor::new());
         // One permit per open connection: over the cap a connection is refused, and when the
         // server stops, all permits back means every connection has finished.
