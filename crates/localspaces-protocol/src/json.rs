@@ -156,7 +156,10 @@ impl<'de> Visitor<'de> for ValueSeed {
             return Err(de::Error::custom("the body must be a JSON object"));
         }
         let inner = self.enter()?;
-        let mut items = Vec::new();
+        // JSON gives no length: room for a few items at once. A first push into an empty
+        // `Vec` takes the growth path (~65 instructions more than this allocation); an
+        // empty container pays an allocation it does not use (~70).
+        let mut items = Vec::with_capacity(4);
         while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
@@ -165,7 +168,7 @@ impl<'de> Visitor<'de> for ValueSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let inner = self.enter()?;
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(4);
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(inner)?;
             entries.push((key.into(), value));
