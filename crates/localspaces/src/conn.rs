@@ -87,7 +87,8 @@ pub struct Activity {
     http1: bool,
 }
 
-/// Why [`Activity::watchdog`] closed a connection.
+/// Why a connection's watchdog task ended it: [`Activity::watchdog`]'s verdicts, or the server
+/// stopping.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Closed {
     /// Nothing moved for the idle timeout (the read and idle timeouts with a request in
