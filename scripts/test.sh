@@ -47,7 +47,21 @@ echo "== QEMU and the KVM test image"
 # image built from Debian packages (images/test/build.sh, cached under target/).
 if ! command -v qemu-system-x86_64 >/dev/null || ! command -v qemu-img >/dev/null || ! command -v busybox >/dev/null; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-system-x86 qemu-utils busybox-static e2fsprogs
+    apt-get update -qq
+    if ! apt-get install -y -qq --no-install-recommends qemu-system-x86 qemu-utils busybox-static e2fsprogs; then
+      # An image may carry qemu-utils from <codename>-backports, which Breaks the release's
+      # own qemu-system: take QEMU from the suite that qemu-utils came from.
+      codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+      if [ -n "$codename" ] && dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null | grep -q '~bpo'; then
+        echo "deb http://deb.debian.org/debian ${codename}-backports main" >/etc/apt/sources.list.d/localspaces-backports.list
+        apt-get update -qq || true
+        apt-get install -y -qq --no-install-recommends -t "${codename}-backports" qemu-system-x86 qemu-utils ||
+          echo "QEMU could not be installed from ${codename}-backports (the kvm tests skip)" >&2
+        apt-get install -y -qq --no-install-recommends busybox-static e2fsprogs || true
+      else
+        echo "QEMU could not be installed (the kvm tests skip)" >&2
+      fi
+    fi
   else
     echo "QEMU is missing: install Debian's qemu-system-x86, qemu-utils and busybox-static (the kvm tests skip otherwise)" >&2
   fi
