@@ -4,10 +4,12 @@ The binary comes from LOCALSPACES_BIN (scripts/test.sh sets it). Each test acts 
 random account (an access key of 12 digits is the account id), so session-wide servers are
 shared without interference.
 """
+import atexit
 import copy
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -65,6 +67,31 @@ def random_account():
     return "".join(random.choice("0123456789") for _ in range(12))
 
 
+# The tests' scratch directories and files live under one root per test process, removed
+# when its session ends (a bare `mkdtemp` is never removed: ~50 were left in /tmp per run).
+# The desktop and kvm tests keep their own short paths (Unix socket paths of at most 107
+# bytes live in their data directories) and remove them themselves.
+_SCRATCH = tempfile.mkdtemp(prefix="ls-t-")
+atexit.register(shutil.rmtree, _SCRATCH, True)
+
+
+def scratch_dir(prefix):
+    """A new directory under this process's scratch root."""
+    return tempfile.mkdtemp(prefix=prefix, dir=_SCRATCH)
+
+
+def scratch_file(prefix, suffix=""):
+    """A new file under this process's scratch root: `(fd, path)`, as `mkstemp` gives."""
+    return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=_SCRATCH)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scratch_root():
+    """Removes the scratch root once every session fixture (the servers using it) is done."""
+    yield
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+
 _cbor_sessions = {}
 
 
@@ -76,7 +103,7 @@ def _cbor_botocore_session():
         model = copy.deepcopy(loader.load_service_model("workspaces", "service-2"))
         model["metadata"]["protocol"] = "smithy-rpc-v2-cbor"
         model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
-        root = tempfile.mkdtemp(prefix="ls-cbor-model-")
+        root = scratch_dir("ls-cbor-model-")
         d = os.path.join(root, "workspaces", model["metadata"]["apiVersion"])
         os.makedirs(d)
         with open(os.path.join(d, "service-2.json"), "w") as f:
@@ -101,7 +128,7 @@ def make_client(url, protocol="json", account=None, region=REGION, validate=True
 
 @pytest.fixture(scope="session")
 def servers():
-    data = tempfile.mkdtemp(prefix="ls-py-")
+    data = scratch_dir("ls-py-")
     s = {
         "memory": Server("--in-memory").start(),
         "sqlite": Server("--data-dir", data).start(),
@@ -119,7 +146,7 @@ def server(request, servers):
 @pytest.fixture(scope="session")
 def instant_servers():
     """Both engines with `--timing instant`: end states before the next call."""
-    data = tempfile.mkdtemp(prefix="ls-py-instant-")
+    data = scratch_dir("ls-py-instant-")
     s = {
         "memory": Server("--in-memory", "--timing", "instant").start(),
         "sqlite": Server("--data-dir", data, "--timing", "instant").start(),

@@ -8,12 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import boto3
 import pytest
 
-from conftest import make_client, random_account
+from conftest import make_client, random_account, scratch_dir
 from test_terraform import MIRROR, provider_version
 
 BOTO3_SCRIPT = """
@@ -135,7 +134,7 @@ output "id" {{ value = aws_workspaces_ip_group.office.id }}
 )
 def test_terraform_provider(srv):
     url, account = srv.url, random_account()
-    d = tempfile.mkdtemp(prefix="ls-tf-env-")
+    d = scratch_dir("ls-tf-env-")
     rc = os.path.join(d, "terraformrc")
     with open(rc, "w") as f:
         f.write(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{MIRROR}"\n  }}\n}}\n')

@@ -10,7 +10,6 @@ import copy
 import json
 import os
 import subprocess
-import tempfile
 
 import boto3
 import botocore.session
@@ -18,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import REGION, Server, binary, error_of, make_client, random_account
+from conftest import REGION, Server, binary, error_of, make_client, random_account, scratch_dir
 from flows import (
     LINUX_BUNDLE,
     SUBNETS,
@@ -56,7 +55,7 @@ def ds_for(url, protocol, account, region=REGION):
             model = copy.deepcopy(loader.load_service_model("ds", "service-2"))
             model["metadata"]["protocol"] = "smithy-rpc-v2-cbor"
             model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
-            root = tempfile.mkdtemp(prefix="ls-ds-cbor-")
+            root = scratch_dir("ls-ds-cbor-")
             d = os.path.join(root, "ds", model["metadata"]["apiVersion"])
             os.makedirs(d)
             with open(os.path.join(d, "service-2.json"), "w") as f:

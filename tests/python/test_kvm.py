@@ -22,7 +22,7 @@ import urllib.request
 
 import pytest
 
-from conftest import REGION, Server, make_client, random_account
+from conftest import REGION, Server, make_client, random_account, scratch_dir
 from flows import LINUX_BUNDLE, admin, bundle_id, ds_client, poll, registered_directory, request, wait_ws, ws_state
 from test_desktops import Rfb, connection, exec_in
 
@@ -173,7 +173,11 @@ class WebDriver:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.proc = subprocess.Popen(["chromedriver", f"--port={self.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Chromium puts its shared-memory files in TMPDIR (--disable-dev-shm-usage) and leaves
+        # some behind when it is killed: give it the session's scratch root, which is removed.
+        env = dict(os.environ, TMPDIR=scratch_dir("ls-chrome-"))
+        self.proc = subprocess.Popen(["chromedriver", f"--port={self.port}"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         until(self._up, lambda up: up, timeout=20, interval=0.1)
         opts = {"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"]}
         if os.path.exists("/usr/bin/chromium"):

@@ -11,7 +11,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,7 +18,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, Server, binary, make_client, random_account
+from conftest import REGION, Server, binary, make_client, random_account, scratch_dir, scratch_file
 from flows import admin, bundle_id, create_one, ds_client, registered_directory, ws_state
 from test_isolation import everything_of, setup_account_a
 
@@ -50,7 +49,7 @@ def import_file(url, path, *extra, env=None):
 
 
 def write_doc(doc):
-    fd, path = tempfile.mkstemp(prefix="ls-state-", suffix=".json")
+    fd, path = scratch_file("ls-state-", ".json")
     with os.fdopen(fd, "w") as f:
         json.dump(doc, f)
     return path
@@ -59,7 +58,7 @@ def write_doc(doc):
 def start(engine, *args):
     if engine == "memory":
         return Server("--in-memory", *args).start()
-    return Server("--data-dir", tempfile.mkdtemp(prefix="ls-state-"), *args).start()
+    return Server("--data-dir", scratch_dir("ls-state-"), *args).start()
 
 
 def split_timers(doc):
@@ -292,7 +291,7 @@ def test_seed_at_start_and_restart(engine):
     finally:
         src.stop()
     path = write_doc(doc)
-    data = tempfile.mkdtemp(prefix="ls-seed-")
+    data = scratch_dir("ls-seed-")
     store = ["--in-memory"] if engine == "memory" else ["--data-dir", data]
     for _ in range(2):  # the second start finds the seed already there (sqlite) or seeds again
         srv = Server(*store, "--seed", path).start()
@@ -305,7 +304,7 @@ def test_seed_at_start_and_restart(engine):
 
 
 def test_seed_with_partial_overlap_refuses_to_start():
-    data = tempfile.mkdtemp(prefix="ls-seed-")
+    data = scratch_dir("ls-seed-")
     srv = Server("--data-dir", data, "--timing", "instant").start()
     acct = random_account()
     try:

@@ -3,11 +3,10 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 
 import pytest
 
-from conftest import make_client, random_account
+from conftest import make_client, random_account, scratch_dir
 
 MIRROR = os.environ.get("LOCALSPACES_TF_MIRROR", "/opt/tf-plugins")
 
@@ -60,7 +59,7 @@ def rule(cidr, desc):
 
 class Tf:
     def __init__(self, url, account):
-        self.dir = tempfile.mkdtemp(prefix="ls-tf-")
+        self.dir = scratch_dir("ls-tf-")
         self.url, self.account = url, account
         rc = os.path.join(self.dir, "terraformrc")
         with open(rc, "w") as f:

@@ -14,12 +14,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, Server, error_of, make_client, random_account
+from conftest import REGION, Server, error_of, make_client, random_account, scratch_dir
 from flows import (
     GONE,
     LINUX_BUNDLE,
@@ -72,7 +71,7 @@ class Servers:
     }
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="ls-ws-")
+        self.dir = scratch_dir("ls-ws-")
         self.running = {}
 
     def __getitem__(self, key):
