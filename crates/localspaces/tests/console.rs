@@ -1355,19 +1355,10 @@ async fn sign_in_is_rate_limited_and_idle_sessions_expire() {
 
 mod browser {
     use super::*;
+    use crate::common::Chromedriver;
     use fantoccini::{Client, ClientBuilder, Locator};
 
     const DRIVER: &str = "/usr/bin/chromedriver";
-
-    /// chromedriver on a free port; killed on drop.
-    struct Driver(std::process::Child, u16);
-
-    impl Drop for Driver {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 
     fn driver_path() -> Option<String> {
         if std::path::Path::new(DRIVER).exists() {
@@ -1381,7 +1372,7 @@ mod browser {
         })
     }
 
-    async fn start_driver() -> Option<Driver> {
+    async fn start_driver() -> Option<Chromedriver> {
         let Some(path) = driver_path() else {
             if std::env::var("LOCALSPACES_SKIP_BROWSER").as_deref() == Ok("1") {
                 eprintln!("chromedriver not installed: browser test skipped (LOCALSPACES_SKIP_BROWSER=1)");
@@ -1393,26 +1384,10 @@ mod browser {
                  LOCALSPACES_SKIP_BROWSER=1 to skip them"
             );
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = std::process::Command::new(path)
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let d = Driver(child, port);
-        let until = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < until, "chromedriver did not listen within 20 s");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some(d)
+        Some(Chromedriver::start(std::path::Path::new(&path)).await)
     }
 
-    async fn browser(d: &Driver) -> Client {
+    async fn browser(d: &Chromedriver) -> Client {
         let mut caps = serde_json::Map::new();
         let mut opts = serde_json::json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -1425,7 +1400,7 @@ mod browser {
         ClientBuilder::rustls()
             .expect("rustls")
             .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", d.1))
+            .connect(&format!("http://127.0.0.1:{}", d.port))
             .await
             .expect("WebDriver session in headless Chromium")
     }

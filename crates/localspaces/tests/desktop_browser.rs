@@ -8,19 +8,9 @@
 
 mod common;
 
-use common::{http, random_account, registered_directory, Engine, TestServer};
+use common::{http, random_account, registered_directory, Chromedriver, Engine, TestServer};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::time::{Duration, Instant};
-
-/// chromedriver on a free port; killed on drop.
-struct Driver(std::process::Child, u16);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn on_path(bin: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
@@ -30,7 +20,7 @@ fn on_path(bin: &str) -> Option<std::path::PathBuf> {
     })
 }
 
-async fn start_driver() -> Option<Driver> {
+async fn start_driver() -> Option<Chromedriver> {
     if std::env::var("LOCALSPACES_SKIP_BROWSER").as_deref() == Ok("1")
         || std::env::var("LOCALSPACES_SKIP_DESKTOPS").as_deref() == Ok("1")
     {
@@ -43,26 +33,10 @@ async fn start_driver() -> Option<Driver> {
         on_path("Xvnc").is_some() && on_path("bwrap").is_some(),
         "the desktop packages are not installed (scripts/test.sh installs them)"
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = std::process::Command::new(path)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let d = Driver(child, port);
-    let until = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "chromedriver did not listen within 20 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Some(d)
+    Some(Chromedriver::start(&path).await)
 }
 
-async fn browser(d: &Driver) -> Client {
+async fn browser(d: &Chromedriver) -> Client {
     let mut caps = serde_json::Map::new();
     let mut opts = serde_json::json!({
         "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -75,7 +49,7 @@ async fn browser(d: &Driver) -> Client {
     ClientBuilder::rustls()
         .expect("rustls")
         .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", d.1))
+        .connect(&format!("http://127.0.0.1:{}", d.port))
         .await
         .expect("WebDriver session in headless Chromium")
 }

@@ -493,3 +493,55 @@ pub fn ready_line(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receive
     });
     rx
 }
+
+/// A chromedriver on a free port, killed on drop. Chromium writes its shared-memory files to
+/// `TMPDIR` (with `--disable-dev-shm-usage`) and leaves some behind when killed, so the
+/// driver gets a temporary directory of its own that goes with it.
+pub struct Chromedriver {
+    child: std::process::Child,
+    /// The WebDriver port on 127.0.0.1.
+    pub port: u16,
+    _tmp: tempfile::TempDir,
+}
+
+impl Chromedriver {
+    /// Starts the driver at `path` and waits (up to 20 s) until it listens.
+    pub async fn start(path: &std::path::Path) -> Chromedriver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let tmp = tempfile::Builder::new()
+            .prefix("ls-chrome-")
+            .tempdir()
+            .expect("chromedriver TMPDIR");
+        let child = std::process::Command::new(path)
+            .arg(format!("--port={port}"))
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let d = Chromedriver {
+            child,
+            port,
+            _tmp: tmp,
+        };
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < until,
+                "chromedriver did not listen within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        d
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
