@@ -67,8 +67,9 @@ def random_account():
     return "".join(random.choice("0123456789") for _ in range(12))
 
 
-# The tests' scratch directories and files live under one root per test process, removed
-# when its session ends (a bare `mkdtemp` is never removed: ~50 were left in /tmp per run).
+# The tests' scratch directories and files live under one root per test process (each xdist
+# worker too), removed when the process exits, after every session fixture has stopped its
+# servers (a bare `mkdtemp` is never removed: ~50 were left in /tmp per run).
 # The desktop and kvm tests keep their own short paths (Unix socket paths of at most 107
 # bytes live in their data directories) and remove them themselves.
 _SCRATCH = tempfile.mkdtemp(prefix="ls-t-")
@@ -83,13 +84,6 @@ def scratch_dir(prefix):
 def scratch_file(prefix, suffix=""):
     """A new file under this process's scratch root: `(fd, path)`, as `mkstemp` gives."""
     return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=_SCRATCH)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _scratch_root():
-    """Removes the scratch root once every session fixture (the servers using it) is done."""
-    yield
-    shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 _cbor_sessions = {}
