@@ -1355,21 +1355,17 @@ async fn sign_in_is_rate_limited_and_idle_sessions_expire() {
 
 mod browser {
     use super::*;
-    use crate::common::Chromedriver;
+    use crate::common::{on_path, Chromedriver};
     use fantoccini::{Client, ClientBuilder, Locator};
 
     const DRIVER: &str = "/usr/bin/chromedriver";
 
-    fn driver_path() -> Option<String> {
-        if std::path::Path::new(DRIVER).exists() {
-            return Some(DRIVER.to_string());
+    fn driver_path() -> Option<std::path::PathBuf> {
+        let debian = std::path::Path::new(DRIVER);
+        if debian.exists() {
+            return Some(debian.to_path_buf());
         }
-        std::env::var_os("PATH").and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("chromedriver"))
-                .find(|f| f.exists())
-                .map(|f| f.display().to_string())
-        })
+        on_path("chromedriver")
     }
 
     async fn start_driver() -> Option<Chromedriver> {
@@ -1384,7 +1380,7 @@ mod browser {
                  LOCALSPACES_SKIP_BROWSER=1 to skip them"
             );
         };
-        Some(Chromedriver::start(std::path::Path::new(&path)).await)
+        Some(Chromedriver::start(&path).await)
     }
 
     async fn browser(d: &Chromedriver) -> Client {

@@ -8,17 +8,9 @@
 
 mod common;
 
-use common::{http, random_account, registered_directory, Chromedriver, Engine, TestServer};
+use common::{http, on_path, random_account, registered_directory, Chromedriver, Engine, TestServer};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::time::{Duration, Instant};
-
-fn on_path(bin: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(bin))
-            .find(|f| f.exists())
-    })
-}
 
 async fn start_driver() -> Option<Chromedriver> {
     if std::env::var("LOCALSPACES_SKIP_BROWSER").as_deref() == Ok("1")

@@ -494,6 +494,15 @@ pub fn ready_line(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receive
     rx
 }
 
+/// The first `bin` in a directory of `PATH`.
+pub fn on_path(bin: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(bin))
+            .find(|f| f.exists())
+    })
+}
+
 /// A chromedriver on a free port, killed on drop. Chromium writes its shared-memory files to
 /// `TMPDIR` (with `--disable-dev-shm-usage`) and leaves some behind when killed, so the
 /// driver gets a temporary directory of its own that goes with it.
